@@ -1,0 +1,9 @@
+//! VenueCode's domain: every rule the station and the server share.
+//!
+//! Invariants: this crate does no I/O, reads no clock and no environment; time, keys and lists
+//! come in as arguments, so every rule is a pure function that unit tests can pin down. It builds
+//! for native and wasm32.
+
+pub mod idnumber;
+pub mod mask;
+pub mod venue;

@@ -1,0 +1,146 @@
+//! Wire types for the IPC between the Leptos UI (wasm32) and the Tauri commands (native).
+//!
+//! Every command is a request type implementing [`Command`], which names the command and its
+//! response type. The UI has one generic `invoke`; the Tauri side registers one function per
+//! command under [`Command::NAME`]. Errors cross as [`IpcError`] (`{ code, detail }`), and the UI
+//! maps `code` to a message in the user's language.
+//!
+//! Invariants: this crate builds for wasm32 and native, holds no logic, and is the only place where
+//! IPC types derive `Serialize`/`Deserialize`. Domain types are converted into these by hand.
+
+use serde::{de::DeserializeOwned, Deserialize, Serialize};
+
+/// A command the UI can call. The Tauri handler receives the request as its single argument
+/// named [`ARG`].
+pub trait Command: Serialize + DeserializeOwned {
+    /// The name the command is registered under on the Tauri side.
+    const NAME: &'static str;
+    /// What the command returns on success.
+    type Response: Serialize + DeserializeOwned;
+}
+
+/// The name of the single argument every command takes.
+pub const ARG: &str = "req";
+
+/// Every command name, in one list; a test on the Tauri side asserts each is registered.
+pub const ALL_COMMANDS: &[&str] = &[AppInfoRequest::NAME, GetSettings::NAME, SetLanguage::NAME];
+
+/// An error as it crosses IPC. `code` is stable and maps to an i18n key in the UI; `detail` is
+/// English text for logs and for the person reading them.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct IpcError {
+    pub code: ErrorCode,
+    pub detail: String,
+}
+
+/// Stable error codes. New codes are added, never renamed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ErrorCode {
+    /// The local database could not be read or written.
+    Storage,
+    /// The request was not understood (a bug in the UI, or a version mismatch).
+    BadRequest,
+    /// The IPC bridge itself failed (no Tauri runtime, serialisation error).
+    Bridge,
+    /// Anything else; `detail` says what.
+    Internal,
+}
+
+/// The languages the UI is offered in. zh-CN is the default.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub enum Language {
+    #[default]
+    #[serde(rename = "zh-CN")]
+    ZhCn,
+    #[serde(rename = "en")]
+    En,
+}
+
+impl Language {
+    /// The BCP 47 tag stored on disk and set on `<html lang>`.
+    pub fn tag(self) -> &'static str {
+        match self {
+            Language::ZhCn => "zh-CN",
+            Language::En => "en",
+        }
+    }
+
+    /// Parses a stored tag; unknown tags give `None`.
+    pub fn from_tag(tag: &str) -> Option<Language> {
+        match tag {
+            "zh-CN" => Some(Language::ZhCn),
+            "en" => Some(Language::En),
+            _ => None,
+        }
+    }
+}
+
+/// Asks for the About screen's facts.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct AppInfoRequest {}
+
+/// The About screen's facts.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AppInfo {
+    pub version: String,
+    /// Short git commit the binary was built from, or "unknown".
+    pub commit: String,
+    /// Absolute path of the directory holding the local database.
+    pub data_dir: String,
+    /// Base URL of the central server this station talks to, if any.
+    pub server_url: Option<String>,
+}
+
+impl Command for AppInfoRequest {
+    const NAME: &'static str = "app_info";
+    type Response = AppInfo;
+}
+
+/// Asks for the persisted user settings.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct GetSettings {}
+
+/// The persisted user settings.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct Settings {
+    pub language: Language,
+}
+
+impl Command for GetSettings {
+    const NAME: &'static str = "get_settings";
+    type Response = Settings;
+}
+
+/// Changes the UI language; the choice survives restarts.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct SetLanguage {
+    pub language: Language,
+}
+
+impl Command for SetLanguage {
+    const NAME: &'static str = "set_language";
+    type Response = Settings;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn language_tags_round_trip() {
+        for lang in [Language::ZhCn, Language::En] {
+            assert_eq!(Language::from_tag(lang.tag()), Some(lang));
+        }
+        assert_eq!(Language::from_tag("fr"), None);
+        assert_eq!(Language::default(), Language::ZhCn);
+    }
+
+    #[test]
+    fn command_names_are_unique() {
+        let mut names = ALL_COMMANDS.to_vec();
+        names.sort_unstable();
+        names.dedup();
+        assert_eq!(names.len(), ALL_COMMANDS.len());
+    }
+}

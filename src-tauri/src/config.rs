@@ -1,0 +1,88 @@
+//! Where the station keeps its data and which server it talks to, from the environment.
+//!
+//! `VENUECODE_DATA_DIR` overrides the platform's app data directory (tests use a throwaway one);
+//! `VENUECODE_SERVER_URL` names the central server (the run script starts one on loopback).
+
+use std::path::PathBuf;
+
+use crate::error::AppError;
+
+/// The station's resolved configuration.
+#[derive(Debug, Clone)]
+pub struct AppConfig {
+    /// Absolute directory holding the local database; created if missing.
+    pub data_dir: PathBuf,
+    /// Base URL of the central server, without a trailing slash.
+    pub server_url: Option<String>,
+}
+
+impl AppConfig {
+    /// Reads the environment, falling back to `default_data_dir`.
+    pub fn from_env(default_data_dir: PathBuf) -> Result<AppConfig, AppError> {
+        Self::from_values(
+            std::env::var_os("VENUECODE_DATA_DIR").map(PathBuf::from),
+            std::env::var("VENUECODE_SERVER_URL").ok(),
+            default_data_dir,
+        )
+    }
+
+    fn from_values(
+        data_dir: Option<PathBuf>,
+        server_url: Option<String>,
+        default_data_dir: PathBuf,
+    ) -> Result<AppConfig, AppError> {
+        let data_dir = data_dir
+            .filter(|p| !p.as_os_str().is_empty())
+            .unwrap_or(default_data_dir);
+        std::fs::create_dir_all(&data_dir).map_err(|source| AppError::DataDir {
+            path: data_dir.clone(),
+            source,
+        })?;
+        let data_dir = data_dir
+            .canonicalize()
+            .map_err(|source| AppError::DataDir {
+                path: data_dir.clone(),
+                source,
+            })?;
+        let server_url = server_url
+            .map(|u| u.trim().trim_end_matches('/').to_string())
+            .filter(|u| !u.is_empty());
+        Ok(AppConfig {
+            data_dir,
+            server_url,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn explicit_dir_wins_and_is_created() {
+        let tmp = tempfile::tempdir().unwrap();
+        let wanted = tmp.path().join("a/b");
+        let cfg = AppConfig::from_values(
+            Some(wanted.clone()),
+            Some(" http://127.0.0.1:8080/ ".into()),
+            tmp.path().join("default"),
+        )
+        .unwrap();
+        assert!(wanted.is_dir());
+        assert_eq!(cfg.data_dir, wanted.canonicalize().unwrap());
+        assert_eq!(cfg.server_url.as_deref(), Some("http://127.0.0.1:8080"));
+    }
+
+    #[test]
+    fn empty_values_fall_back() {
+        let tmp = tempfile::tempdir().unwrap();
+        let cfg = AppConfig::from_values(
+            Some(PathBuf::new()),
+            Some("  ".into()),
+            tmp.path().join("d"),
+        )
+        .unwrap();
+        assert!(cfg.data_dir.ends_with("d"));
+        assert_eq!(cfg.server_url, None);
+    }
+}

@@ -1,0 +1,45 @@
+//! The app's error type and its mapping to the wire error the UI understands.
+
+use std::path::PathBuf;
+
+use venuecode_ipc::{ErrorCode, IpcError};
+
+/// Everything that can go wrong inside the app's commands and set-up.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum AppError {
+    #[error("cannot use data directory {path}")]
+    DataDir {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("local database {path}: {source}")]
+    Database {
+        path: PathBuf,
+        #[source]
+        source: rusqlite::Error,
+    },
+    #[error("local database: {0}")]
+    Sql(#[from] rusqlite::Error),
+    #[error("local database schema version {found} is newer than this app knows ({known}); update the app")]
+    SchemaTooNew { found: i64, known: i64 },
+    #[error("the local store lock was poisoned by an earlier failure; restart the app")]
+    Poisoned,
+}
+
+impl From<AppError> for IpcError {
+    fn from(err: AppError) -> IpcError {
+        let code = match err {
+            AppError::DataDir { .. }
+            | AppError::Database { .. }
+            | AppError::Sql(_)
+            | AppError::SchemaTooNew { .. } => ErrorCode::Storage,
+            AppError::Poisoned => ErrorCode::Internal,
+        };
+        IpcError {
+            code,
+            detail: err.to_string(),
+        }
+    }
+}

@@ -1,0 +1,43 @@
+//! The VenueCode station app: the Tauri shell that hosts the Leptos UI, its commands, and the
+//! local store.
+//!
+//! Invariants: commands are thin (parse, call the store or the core, map errors); no SQL outside
+//! [`store`]; no rule that belongs in `venuecode-core` is written here. The same [`run`] serves
+//! desktop and mobile (`mobile_entry_point`).
+
+pub mod commands;
+pub mod config;
+pub mod error;
+pub mod store;
+
+use std::sync::Mutex;
+
+use tauri::Manager;
+
+/// What every command can reach.
+pub struct AppState {
+    pub config: config::AppConfig,
+    pub store: Mutex<store::Store>,
+}
+
+/// Builds and runs the app until its last window closes.
+#[cfg_attr(mobile, tauri::mobile_entry_point)]
+pub fn run() {
+    let result = tauri::Builder::default()
+        .setup(|app| {
+            let default_dir = app.path().app_data_dir()?;
+            let config = config::AppConfig::from_env(default_dir)?;
+            let store = store::Store::open(&config.data_dir)?;
+            app.manage(AppState {
+                config,
+                store: Mutex::new(store),
+            });
+            Ok(())
+        })
+        .invoke_handler(commands::handler())
+        .run(tauri::generate_context!("../tauri.conf.json"));
+    if let Err(err) = result {
+        eprintln!("venuecode: the app could not start: {err}");
+        std::process::exit(1);
+    }
+}

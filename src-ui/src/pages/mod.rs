@@ -1,0 +1,4 @@
+//! One module per page of the shell.
+
+pub mod placeholder;
+pub mod settings;

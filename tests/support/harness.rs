@@ -1,0 +1,263 @@
+//! The end-to-end harness: Xvfb, a real `venuecode-server` on loopback with demo data, and
+//! tauri-driver launching the real `venuecode-app` binary with a throwaway data directory.
+//!
+//! Paths: binaries come from `$VENUECODE_BIN_DIR` (set by `./x test`), else
+//! `$CARGO_TARGET_DIR/debug`, else `target/debug`. Screenshots go to
+//! `$VENUECODE_TEST_OUTPUT/screenshots/` (default `test-output/screenshots/` at the repo root).
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::sync::{Mutex, MutexGuard};
+use std::time::Duration;
+
+use anyhow::{bail, Context, Result};
+
+use crate::procs::{free_port, wait_for, ProcGuard};
+use crate::webdriver::Session;
+
+static SERIAL: Mutex<()> = Mutex::new(());
+
+/// One end-to-end test at a time: the machine has two cores and one virtual display each.
+pub fn serial() -> MutexGuard<'static, ()> {
+    SERIAL.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+/// The repository root.
+pub fn repo_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("tests/ has a parent")
+        .to_path_buf()
+}
+
+/// Where the built binaries are.
+pub fn bin_dir() -> PathBuf {
+    if let Some(d) = std::env::var_os("VENUECODE_BIN_DIR") {
+        return PathBuf::from(d);
+    }
+    if let Some(d) = std::env::var_os("CARGO_TARGET_DIR") {
+        return PathBuf::from(d).join("debug");
+    }
+    repo_root().join("target/debug")
+}
+
+/// A built binary, or an error saying how to build it.
+pub fn binary(name: &str) -> Result<PathBuf> {
+    let path = bin_dir().join(name);
+    if !path.is_file() {
+        bail!(
+            "{} is missing: build it first (./x test does: cargo build -p venuecode-app -p venuecode-server --bins)",
+            path.display()
+        );
+    }
+    Ok(path)
+}
+
+/// The folder screenshots are written to (created).
+pub fn screenshot_dir() -> Result<PathBuf> {
+    let base = std::env::var_os("VENUECODE_TEST_OUTPUT")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| repo_root().join("test-output"));
+    let dir = base.join("screenshots");
+    std::fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
+    Ok(dir)
+}
+
+/// A virtual X display.
+pub struct Xvfb {
+    pub display: String,
+    _proc: ProcGuard,
+}
+
+impl Xvfb {
+    /// Starts Xvfb on the first free display number from 90.
+    pub fn start() -> Result<Xvfb> {
+        for n in 90..190 {
+            if Path::new(&format!("/tmp/.X{n}-lock")).exists()
+                || Path::new(&format!("/tmp/.X11-unix/X{n}")).exists()
+            {
+                continue;
+            }
+            let display = format!(":{n}");
+            let mut cmd = Command::new("Xvfb");
+            cmd.args([&display, "-screen", "0", "1280x800x24", "-nolisten", "tcp"])
+                .stdout(Stdio::null())
+                .stderr(Stdio::null());
+            let mut proc = ProcGuard::spawn("Xvfb", cmd)?;
+            let socket = PathBuf::from(format!("/tmp/.X11-unix/X{n}"));
+            let ready = wait_for("Xvfb socket", Duration::from_secs(10), || {
+                if socket.exists() {
+                    Some(true)
+                } else if proc.check_alive().is_err() {
+                    Some(false)
+                } else {
+                    None
+                }
+            })?;
+            if ready {
+                return Ok(Xvfb {
+                    display,
+                    _proc: proc,
+                });
+            }
+        }
+        bail!("no free X display between :90 and :189")
+    }
+}
+
+/// A `venuecode-server` on a free loopback port with demo data.
+pub struct Server {
+    pub url: String,
+    _proc: ProcGuard,
+}
+
+impl Server {
+    /// Starts the server with its database in `dir` and waits until it answers.
+    pub fn start(dir: &Path) -> Result<Server> {
+        let port = free_port()?;
+        let mut cmd = Command::new(binary("venuecode-server")?);
+        cmd.args(["--listen", &format!("127.0.0.1:{port}"), "--database"])
+            .arg(dir.join("server.db"))
+            .arg("--demo")
+            .stdout(Stdio::null());
+        let mut proc = ProcGuard::spawn("venuecode-server", cmd)?;
+        let url = format!("http://127.0.0.1:{port}");
+        let http = reqwest::blocking::Client::builder()
+            .timeout(Duration::from_secs(2))
+            .build()?;
+        wait_for("server health", Duration::from_secs(20), || {
+            if proc.check_alive().is_err() {
+                return Some(Err(anyhow::anyhow!("venuecode-server exited")));
+            }
+            http.get(format!("{url}/api/v1/health"))
+                .send()
+                .ok()
+                .filter(|r| r.status().is_success())
+                .map(|_| Ok(()))
+        })??;
+        Ok(Server { url, _proc: proc })
+    }
+}
+
+/// Everything one end-to-end test needs; dropping it stops every process it started.
+pub struct Env {
+    pub data_dir: PathBuf,
+    pub server: Server,
+    driver_url: String,
+    app: PathBuf,
+    // Field order is drop order: the driver (and the app under it) goes before the display.
+    _driver: ProcGuard,
+    _xvfb: Xvfb,
+    _tmp: tempdir::TempDir,
+}
+
+/// A throwaway directory (no extra crate needed).
+pub mod tempdir {
+    use std::path::{Path, PathBuf};
+
+    /// A directory removed on drop.
+    pub struct TempDir(PathBuf);
+
+    impl TempDir {
+        pub fn new(prefix: &str) -> std::io::Result<TempDir> {
+            let nanos = std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map(|d| d.as_nanos())
+                .unwrap_or_default();
+            let path = std::env::temp_dir().join(format!("{prefix}-{}-{nanos}", std::process::id()));
+            std::fs::create_dir_all(&path)?;
+            Ok(TempDir(path))
+        }
+
+        pub fn path(&self) -> &Path {
+            &self.0
+        }
+    }
+
+    impl Drop for TempDir {
+        fn drop(&mut self) {
+            let _ = std::fs::remove_dir_all(&self.0);
+        }
+    }
+}
+
+impl Env {
+    /// Starts Xvfb, the server and tauri-driver; the app starts with [`Env::open_app`].
+    pub fn start() -> Result<Env> {
+        let tmp = tempdir::TempDir::new("venuecode-e2e")?;
+        let data_dir = tmp.path().join("station");
+        std::fs::create_dir_all(&data_dir)?;
+        let data_dir = data_dir.canonicalize()?;
+        let app = binary("venuecode-app")?;
+        let server = Server::start(tmp.path())?;
+        let xvfb = Xvfb::start()?;
+        let port = free_port()?;
+        let native_port = free_port()?;
+        let mut cmd = Command::new("tauri-driver");
+        cmd.args([
+            "--port",
+            &port.to_string(),
+            "--native-port",
+            &native_port.to_string(),
+            "--native-driver",
+            "/usr/bin/WebKitWebDriver",
+        ])
+        .env("DISPLAY", &xvfb.display)
+        .env("VENUECODE_DATA_DIR", &data_dir)
+        .env("VENUECODE_SERVER_URL", &server.url)
+        .env("WEBKIT_DISABLE_COMPOSITING_MODE", "1")
+        .env("NO_AT_BRIDGE", "1")
+        .stdout(Stdio::null());
+        let mut driver = ProcGuard::spawn("tauri-driver", cmd)?;
+        let driver_url = format!("http://127.0.0.1:{port}");
+        let http = reqwest::blocking::Client::builder()
+            .timeout(Duration::from_secs(2))
+            .build()?;
+        wait_for("tauri-driver", Duration::from_secs(20), || {
+            if driver.check_alive().is_err() {
+                return Some(Err(anyhow::anyhow!("tauri-driver exited")));
+            }
+            http.get(format!("{driver_url}/status"))
+                .send()
+                .ok()
+                .map(|_| Ok(()))
+        })??;
+        Ok(Env {
+            data_dir,
+            server,
+            driver_url,
+            app,
+            _driver: driver,
+            _xvfb: xvfb,
+            _tmp: tmp,
+        })
+    }
+
+    /// Launches the app window and waits until the UI has loaded its settings.
+    pub fn open_app(&self) -> Result<Session> {
+        let session = Session::start(&self.driver_url, &self.app.to_string_lossy())?;
+        wait_for_ready(&session)?;
+        Ok(session)
+    }
+}
+
+/// Waits until the shell has mounted and read the persisted settings.
+pub fn wait_for_ready(session: &Session) -> Result<()> {
+    wait_for("the UI to load", Duration::from_secs(60), || {
+        session
+            .find(".shell[data-ready='true']")
+            .ok()
+            .map(|_| ())
+    })
+}
+
+/// Saves a screenshot of the window as `<screenshot_dir>/<name>.png` and returns its path.
+pub fn save_screenshot(session: &Session, name: &str) -> Result<PathBuf> {
+    let png = session.screenshot_png()?;
+    if png.len() < 8 || &png[1..4] != b"PNG" {
+        bail!("the screenshot of {name} is not a PNG");
+    }
+    let path = screenshot_dir()?.join(format!("{name}.png"));
+    std::fs::write(&path, png).with_context(|| format!("writing {}", path.display()))?;
+    Ok(path)
+}

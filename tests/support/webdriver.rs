@@ -1,0 +1,138 @@
+//! A minimal W3C WebDriver client (the few endpoints the end-to-end tests use), over blocking HTTP.
+
+use std::time::Duration;
+
+use anyhow::{anyhow, bail, Context, Result};
+use base64::Engine as _;
+use serde_json::{json, Value};
+
+const ELEMENT_KEY: &str = "element-6066-11e4-a52e-4f735466cecc";
+
+/// One WebDriver session: one app window.
+pub struct Session {
+    http: reqwest::blocking::Client,
+    base: String,
+    id: String,
+}
+
+impl Session {
+    /// Opens a session that launches `application` through tauri-driver at `driver_url`.
+    pub fn start(driver_url: &str, application: &str) -> Result<Session> {
+        let http = reqwest::blocking::Client::builder()
+            .timeout(Duration::from_secs(60))
+            .build()?;
+        let caps = json!({
+            "capabilities": {
+                "alwaysMatch": { "tauri:options": { "application": application } }
+            }
+        });
+        let res: Value = http
+            .post(format!("{driver_url}/session"))
+            .json(&caps)
+            .send()
+            .context("creating a WebDriver session")?
+            .json()?;
+        let id = res["value"]["sessionId"]
+            .as_str()
+            .ok_or_else(|| anyhow!("no session id in {res}"))?
+            .to_string();
+        Ok(Session {
+            http,
+            base: format!("{driver_url}/session/{id}"),
+            id,
+        })
+    }
+
+    /// The session id.
+    pub fn id(&self) -> &str {
+        &self.id
+    }
+
+    fn call(&self, method: reqwest::Method, path: &str, body: Option<Value>) -> Result<Value> {
+        let mut req = self.http.request(method, format!("{}{path}", self.base));
+        if let Some(b) = body {
+            req = req.json(&b);
+        }
+        let res = req.send().with_context(|| format!("WebDriver {path}"))?;
+        let status = res.status();
+        let v: Value = res.json().with_context(|| format!("WebDriver {path}: body"))?;
+        if !status.is_success() {
+            bail!("WebDriver {path}: {status}: {}", v["value"]);
+        }
+        Ok(v["value"].clone())
+    }
+
+    /// Finds the first element matching a CSS selector.
+    pub fn find(&self, css: &str) -> Result<String> {
+        let v = self.call(
+            reqwest::Method::POST,
+            "/element",
+            Some(json!({ "using": "css selector", "value": css })),
+        )?;
+        v[ELEMENT_KEY]
+            .as_str()
+            .map(str::to_string)
+            .ok_or_else(|| anyhow!("no element for {css}: {v}"))
+    }
+
+    /// Clicks the element matching `css`.
+    pub fn click(&self, css: &str) -> Result<()> {
+        let el = self.find(css)?;
+        self.call(
+            reqwest::Method::POST,
+            &format!("/element/{el}/click"),
+            Some(json!({})),
+        )?;
+        Ok(())
+    }
+
+    /// Visible text of the element matching `css`.
+    pub fn text(&self, css: &str) -> Result<String> {
+        let el = self.find(css)?;
+        let v = self.call(reqwest::Method::GET, &format!("/element/{el}/text"), None)?;
+        Ok(v.as_str().unwrap_or_default().to_string())
+    }
+
+    /// Runs a synchronous script in the page and returns its value.
+    pub fn execute(&self, script: &str) -> Result<Value> {
+        self.call(
+            reqwest::Method::POST,
+            "/execute/sync",
+            Some(json!({ "script": script, "args": [] })),
+        )
+    }
+
+    /// Waits until the element matching `css` has exactly `expected` as its text.
+    pub fn wait_text(&self, css: &str, expected: &str, timeout: Duration) -> Result<()> {
+        let mut last = String::new();
+        crate::procs::wait_for(
+            &format!("{css} to read {expected:?}"),
+            timeout,
+            || match self.text(css) {
+                Ok(t) if t.trim() == expected => Some(()),
+                Ok(t) => {
+                    last = t;
+                    None
+                }
+                Err(e) => {
+                    last = e.to_string();
+                    None
+                }
+            },
+        )
+        .with_context(|| format!("last seen: {last:?}"))
+    }
+
+    /// A PNG screenshot of the window.
+    pub fn screenshot_png(&self) -> Result<Vec<u8>> {
+        let v = self.call(reqwest::Method::GET, "/screenshot", None)?;
+        let b64 = v.as_str().ok_or_else(|| anyhow!("screenshot is not a string"))?;
+        Ok(base64::engine::general_purpose::STANDARD.decode(b64)?)
+    }
+
+    /// Ends the session, which closes the app.
+    pub fn quit(self) -> Result<()> {
+        self.http.delete(&self.base).send()?;
+        Ok(())
+    }
+}
