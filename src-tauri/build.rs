@@ -15,7 +15,13 @@ fn main() {
     println!("cargo:rustc-env=VENUECODE_COMMIT={commit}");
     println!("cargo:rerun-if-changed=../.git/HEAD");
     println!("cargo:rerun-if-changed=../.git/refs/heads");
+    // The UI is embedded from dist/: rebuild when any file in it changes, not only the folder.
     println!("cargo:rerun-if-changed=../dist");
+    if let Ok(entries) = std::fs::read_dir("../dist") {
+        for entry in entries.flatten() {
+            println!("cargo:rerun-if-changed={}", entry.path().display());
+        }
+    }
     tauri_build::try_build(tauri_build::Attributes::new().config_path("../tauri.conf.json"))
         .expect("tauri build step failed");
 }

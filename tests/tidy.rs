@@ -26,7 +26,14 @@ fn rust_files(dir: &Path, out: &mut Vec<PathBuf>) {
 fn every_source_file_opens_with_a_doc_comment() {
     let root = repo_root();
     let mut files = Vec::new();
-    for dir in ["src-core", "src-ipc", "src-tauri", "src-ui", "src-server", "tests"] {
+    for dir in [
+        "src-core",
+        "src-ipc",
+        "src-tauri",
+        "src-ui",
+        "src-server",
+        "tests",
+    ] {
         rust_files(&root.join(dir), &mut files);
     }
     assert!(files.len() > 10, "found only {} files", files.len());

@@ -47,7 +47,9 @@ pub enum IdNumberError {
     BirthDateFuture { date: NaiveDate },
     #[error("birth date {date} is before {MIN_BIRTH_YEAR}")]
     BirthDateTooOld { date: NaiveDate },
-    #[error("check digit is {found}, but the first 17 digits give {expected}: a digit is mistyped")]
+    #[error(
+        "check digit is {found}, but the first 17 digits give {expected}: a digit is mistyped"
+    )]
     CheckDigit { expected: char, found: char },
 }
 
@@ -203,7 +205,10 @@ mod tests {
     fn known_valid_numbers() {
         // The example from GB 11643-1999 and a number whose check character is X.
         let id = IdNumber::parse("11010519491231002X", today()).unwrap();
-        assert_eq!(id.birth_date(), NaiveDate::from_ymd_opt(1949, 12, 31).unwrap());
+        assert_eq!(
+            id.birth_date(),
+            NaiveDate::from_ymd_opt(1949, 12, 31).unwrap()
+        );
         assert_eq!(id.sex(), Sex::Female);
         assert_eq!(id.region(), "110105");
         let id = IdNumber::parse("440524188001010014", NaiveDate::MAX);
@@ -261,7 +266,10 @@ mod tests {
             IdNumber::parse(&format!("{n}1"), today()),
             Err(IdNumberError::Length { found: 19 })
         );
-        assert_eq!(IdNumber::parse("", today()), Err(IdNumberError::Length { found: 0 }));
+        assert_eq!(
+            IdNumber::parse("", today()),
+            Err(IdNumberError::Length { found: 0 })
+        );
     }
 
     #[test]
@@ -284,10 +292,15 @@ mod tests {
 
     #[test]
     fn unknown_province_codes() {
-        for p in ["00", "10", "16", "20", "24", "30", "38", "47", "55", "60", "66", "72", "84", "99"] {
+        for p in [
+            "00", "10", "16", "20", "24", "30", "38", "47", "55", "60", "66", "72", "84", "99",
+        ] {
             let n = with_check(&format!("{p}0105{}", "19491231002"));
             assert!(
-                matches!(IdNumber::parse(&n, today()), Err(IdNumberError::Region { .. })),
+                matches!(
+                    IdNumber::parse(&n, today()),
+                    Err(IdNumberError::Region { .. })
+                ),
                 "province {p} accepted"
             );
         }
@@ -310,7 +323,11 @@ mod tests {
     fn impossible_and_future_dates() {
         for d in ["19491331", "19490001", "19490431", "19490100", "00000000"] {
             let n = with_check(&format!("110105{d}002"));
-            assert_eq!(IdNumber::parse(&n, today()).unwrap_err().code(), "birth_date", "{d}");
+            assert_eq!(
+                IdNumber::parse(&n, today()).unwrap_err().code(),
+                "birth_date",
+                "{d}"
+            );
         }
         let tomorrow = with_check("11010520261123002");
         assert!(matches!(
@@ -330,7 +347,13 @@ mod tests {
 
     #[test]
     fn arbitrary_input_never_panics() {
-        for s in ["", "X", "ＸＸＸＸＸＸＸＸＸＸＸＸＸＸＸＸＸＸ", "１", "😀😀😀😀😀😀😀😀😀😀😀😀😀😀😀😀😀😀"] {
+        for s in [
+            "",
+            "X",
+            "ＸＸＸＸＸＸＸＸＸＸＸＸＸＸＸＸＸＸ",
+            "１",
+            "😀😀😀😀😀😀😀😀😀😀😀😀😀😀😀😀😀😀",
+        ] {
             let _ = IdNumber::parse(s, today());
         }
     }

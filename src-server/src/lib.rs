@@ -104,7 +104,8 @@ mod tests {
         let app = app(AppState::new(store));
         let (status, body) = get_json(app.clone(), "/api/v1/time").await;
         assert_eq!(status, StatusCode::OK);
-        let skew = (body["unix_ms"].as_i64().unwrap() - chrono::Utc::now().timestamp_millis()).abs();
+        let skew =
+            (body["unix_ms"].as_i64().unwrap() - chrono::Utc::now().timestamp_millis()).abs();
         assert!(skew < 60_000, "server time off by {skew} ms");
         let (status, _) = get_json(app, "/api/v1/nope").await;
         assert_eq!(status, StatusCode::NOT_FOUND);

@@ -99,7 +99,13 @@ mod tests {
             );
             assert!(res.is_ok(), "command {name} failed over IPC: {res:?}");
         }
-        let settings = app.state::<AppState>().store.lock().unwrap().settings().unwrap();
+        let settings = app
+            .state::<AppState>()
+            .store
+            .lock()
+            .unwrap()
+            .settings()
+            .unwrap();
         assert_eq!(settings.language, venuecode_ipc::Language::En);
     }
 }

@@ -3,7 +3,6 @@
 //! Invariant: no other module calls into Tauri; request and response types come from
 //! `venuecode-ipc`, never hand-built JSON.
 
-use serde::Serialize;
 use venuecode_ipc::{Command, ErrorCode, IpcError, ARG};
 use wasm_bindgen::prelude::*;
 

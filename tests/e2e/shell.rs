@@ -4,7 +4,7 @@
 use std::time::Duration;
 
 use anyhow::Result;
-use venuecode_tests::harness::{save_screenshot, serial, wait_for_ready, Env};
+use venuecode_tests::harness::{serial, wait_for_ready, Env};
 use venuecode_tests::webdriver::Session;
 
 const WAIT: Duration = Duration::from_secs(20);
@@ -18,13 +18,13 @@ const AREAS: [(&str, &str, &str); 5] = [
     ("settings", "设置", "Settings"),
 ];
 
-fn visit_every_area(s: &Session, lang: &str) -> Result<()> {
+fn visit_every_area(env: &Env, s: &Session, lang: &str) -> Result<()> {
     for (id, zh, en) in AREAS {
         s.click(&format!("#nav-{id}"))?;
         let title = if lang == "zh" { zh } else { en };
         s.wait_text(&format!("#page-{id} #page-title"), title, WAIT)?;
         s.wait_text(&format!("#nav-{id}"), title, WAIT)?;
-        save_screenshot(s, &format!("shell-{lang}-{id}"))?;
+        env.screenshot(&format!("shell-{lang}-{id}"))?;
     }
     Ok(())
 }
@@ -40,7 +40,7 @@ fn shell_switches_language_visits_every_area_and_remembers_the_choice() -> Resul
     assert_eq!(s.execute("return document.documentElement.lang")?, "zh-CN");
     let cjk = s.execute("return document.fonts.check('20px \"Noto Sans CJK SC\"', '场所码')")?;
     assert_eq!(cjk, true, "no CJK font available to the webview");
-    visit_every_area(&s, "zh")?;
+    visit_every_area(&env, &s, "zh")?;
 
     // About shows the real version, the throwaway data dir and the server started for the test.
     s.click("#nav-settings")?;
@@ -54,7 +54,7 @@ fn shell_switches_language_visits_every_area_and_remembers_the_choice() -> Resul
     s.click("#lang-en")?;
     s.wait_text("#brand", "VenueCode", WAIT)?;
     assert_eq!(s.execute("return document.documentElement.lang")?, "en");
-    visit_every_area(&s, "en")?;
+    visit_every_area(&env, &s, "en")?;
     s.quit()?;
 
     // Restart with the same data directory: English persisted.

@@ -147,7 +147,7 @@ pub struct Env {
     app: PathBuf,
     // Field order is drop order: the driver (and the app under it) goes before the display.
     _driver: ProcGuard,
-    _xvfb: Xvfb,
+    xvfb: Xvfb,
     _tmp: tempdir::TempDir,
 }
 
@@ -164,7 +164,8 @@ pub mod tempdir {
                 .duration_since(std::time::UNIX_EPOCH)
                 .map(|d| d.as_nanos())
                 .unwrap_or_default();
-            let path = std::env::temp_dir().join(format!("{prefix}-{}-{nanos}", std::process::id()));
+            let path =
+                std::env::temp_dir().join(format!("{prefix}-{}-{nanos}", std::process::id()));
             std::fs::create_dir_all(&path)?;
             Ok(TempDir(path))
         }
@@ -228,9 +229,14 @@ impl Env {
             driver_url,
             app,
             _driver: driver,
-            _xvfb: xvfb,
+            xvfb,
             _tmp: tmp,
         })
+    }
+
+    /// Saves a screenshot of the virtual screen (see [`save_screenshot_of`]).
+    pub fn screenshot(&self, name: &str) -> Result<PathBuf> {
+        save_screenshot_of(&self.xvfb.display, name)
     }
 
     /// Launches the app window and waits until the UI has loaded its settings.
@@ -243,21 +249,45 @@ impl Env {
 
 /// Waits until the shell has mounted and read the persisted settings.
 pub fn wait_for_ready(session: &Session) -> Result<()> {
-    wait_for("the UI to load", Duration::from_secs(60), || {
-        session
-            .find(".shell[data-ready='true']")
-            .ok()
-            .map(|_| ())
-    })
+    let mut last = String::new();
+    let waited = wait_for("the UI to load", Duration::from_secs(60), || match session
+        .find(".shell[data-ready='true']")
+    {
+        Ok(_) => Some(()),
+        Err(e) => {
+            last = format!("{e:#}");
+            None
+        }
+    });
+    if waited.is_err() {
+        eprintln!("last WebDriver error: {last}");
+        let page = session
+            .execute("return document.documentElement.outerHTML")
+            .map(|v| v.to_string())
+            .unwrap_or_else(|e| e.to_string());
+        return waited.with_context(|| format!("page was: {page:.2000}"));
+    }
+    Ok(())
 }
 
-/// Saves a screenshot of the window as `<screenshot_dir>/<name>.png` and returns its path.
-pub fn save_screenshot(session: &Session, name: &str) -> Result<PathBuf> {
-    let png = session.screenshot_png()?;
-    if png.len() < 8 || &png[1..4] != b"PNG" {
-        bail!("the screenshot of {name} is not a PNG");
-    }
+/// Saves a PNG of the whole virtual screen on `display` as `<screenshot_dir>/<name>.png`
+/// (xwd piped into ImageMagick; WebKitWebDriver's own screenshot hangs under Xvfb).
+pub fn save_screenshot_of(display: &str, name: &str) -> Result<PathBuf> {
     let path = screenshot_dir()?.join(format!("{name}.png"));
-    std::fs::write(&path, png).with_context(|| format!("writing {}", path.display()))?;
+    let script = format!(
+        "xwd -root -silent -display '{display}' | /usr/bin/convert xwd:- png:'{}'",
+        path.display()
+    );
+    let status = Command::new("bash")
+        .args(["-o", "pipefail", "-c", &script])
+        .status()
+        .context("running xwd | convert")?;
+    if !status.success() {
+        bail!("screenshot {name} failed: {status}");
+    }
+    let png = std::fs::read(&path)?;
+    if png.len() < 8 || &png[1..4] != b"PNG" {
+        bail!("the screenshot {} is not a PNG", path.display());
+    }
     Ok(path)
 }

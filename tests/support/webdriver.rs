@@ -3,10 +3,9 @@
 use std::time::Duration;
 
 use anyhow::{anyhow, bail, Context, Result};
-use base64::Engine as _;
 use serde_json::{json, Value};
 
-const ELEMENT_KEY: &str = "element-6066-11e4-a52e-4f735466cecc";
+const ELEMENT_KEY: &str = "element-6066-11e4-a52e-4f735466cecf";
 
 /// One WebDriver session: one app window.
 pub struct Session {
@@ -55,7 +54,9 @@ impl Session {
         }
         let res = req.send().with_context(|| format!("WebDriver {path}"))?;
         let status = res.status();
-        let v: Value = res.json().with_context(|| format!("WebDriver {path}: body"))?;
+        let v: Value = res
+            .json()
+            .with_context(|| format!("WebDriver {path}: body"))?;
         if !status.is_success() {
             bail!("WebDriver {path}: {status}: {}", v["value"]);
         }
@@ -121,13 +122,6 @@ impl Session {
             },
         )
         .with_context(|| format!("last seen: {last:?}"))
-    }
-
-    /// A PNG screenshot of the window.
-    pub fn screenshot_png(&self) -> Result<Vec<u8>> {
-        let v = self.call(reqwest::Method::GET, "/screenshot", None)?;
-        let b64 = v.as_str().ok_or_else(|| anyhow!("screenshot is not a string"))?;
-        Ok(base64::engine::general_purpose::STANDARD.decode(b64)?)
     }
 
     /// Ends the session, which closes the app.
