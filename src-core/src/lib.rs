@@ -4,6 +4,13 @@
 //! come in as arguments, so every rule is a pure function that unit tests can pin down. It builds
 //! for native and wasm32.
 
+pub mod base45;
+pub mod cbor;
+pub mod codes;
+pub mod cose;
+pub mod health_code;
 pub mod idnumber;
+pub mod keys;
 pub mod mask;
+pub mod trust;
 pub mod venue;
