@@ -1,0 +1,446 @@
+//! `venuecode`: the command line for people and scripts — demo keys, health codes, venue codes,
+//! ID numbers, and the verification benchmark.
+//!
+//! Exit codes: 0 success (or valid), 1 invalid input judged (a code or ID that fails), 2 usage
+//! errors (bad flags, missing files). Output for scripts is one line of JSON where noted.
+
+mod bench;
+mod files;
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use anyhow::{bail, Context, Result};
+use chrono::{DateTime, Duration, Utc};
+use clap::{Parser, Subcommand};
+use serde_json::json;
+use venuecode_core::gate::Direction;
+use venuecode_core::health_code::{
+    self, Color, Guardian, HealthClaims, NatOutcome, NatResult, Pseudonym, Relation,
+};
+use venuecode_core::idnumber::IdNumber;
+use venuecode_core::mask;
+use venuecode_core::qr::{Ecc, QrMatrix};
+use venuecode_core::trust::RevocationList;
+use venuecode_core::venue::VenueCategory;
+use venuecode_core::venue_code::{self, VenueClaims};
+
+#[derive(Parser)]
+#[command(
+    name = "venuecode",
+    version,
+    about = "VenueCode keys, codes and ID numbers"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Create root, health-issuer and venue-authority keys and a signed trust list in DIR.
+    Keygen {
+        #[arg(long)]
+        out: PathBuf,
+        /// Name of the health-code issuer on the trust list.
+        #[arg(long, default_value = "DEMO-HC")]
+        issuer: String,
+        /// Name of the venue authority on the trust list.
+        #[arg(long, default_value = "DEMO-VA")]
+        venue_authority: String,
+        /// How many days the issuer keys stay valid.
+        #[arg(long, default_value_t = 365)]
+        valid_days: i64,
+    },
+    /// Health codes (健康码).
+    Code {
+        #[command(subcommand)]
+        command: CodeCommand,
+    },
+    /// Venue codes (场所码).
+    Venue {
+        #[command(subcommand)]
+        command: VenueCommand,
+    },
+    /// Resident ID numbers.
+    Id {
+        #[command(subcommand)]
+        command: IdCommand,
+    },
+    /// Benchmarks.
+    Bench {
+        #[command(subcommand)]
+        command: BenchCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum CodeCommand {
+    /// Issue a health code; prints its text.
+    Issue {
+        #[arg(long)]
+        keys: PathBuf,
+        #[arg(long)]
+        name: String,
+        #[arg(long)]
+        phone: String,
+        #[arg(long)]
+        id: String,
+        /// green, yellow or red.
+        #[arg(long, default_value = "green")]
+        color: String,
+        /// Colour since (RFC 3339); default: 7 days ago.
+        #[arg(long)]
+        color_since: Option<DateTime<Utc>>,
+        /// Latest nucleic-acid test as RESULT:TIME, e.g. negative:2026-11-20T08:00:00Z.
+        #[arg(long)]
+        nat: Option<String>,
+        /// How long the code is valid, e.g. 10m, 2h, 30s.
+        #[arg(long, default_value = "10m")]
+        valid_for: String,
+        /// Issue time (RFC 3339); default: now.
+        #[arg(long)]
+        at: Option<DateTime<Utc>>,
+        /// For a family code (亲情码): the guardian's ID number.
+        #[arg(long, requires = "relation")]
+        guardian_id: Option<String>,
+        /// The guardian's relation to the holder: parent, child, spouse, grandparent, grandchild, sibling, other.
+        #[arg(long, requires = "guardian_id")]
+        relation: Option<String>,
+        /// Also write the code as a QR image (PNG).
+        #[arg(long)]
+        png: Option<PathBuf>,
+    },
+    /// Verify a health code; prints one line of JSON. Exit 0 valid, 1 invalid.
+    Verify {
+        /// The signed trust list (trust.cose).
+        #[arg(long)]
+        trust: PathBuf,
+        /// The root public key; default: root.pub beside the trust list.
+        #[arg(long)]
+        root: Option<PathBuf>,
+        /// Trusted time (RFC 3339); default: now.
+        #[arg(long)]
+        at: Option<DateTime<Utc>>,
+        text: String,
+    },
+}
+
+#[derive(Subcommand)]
+enum VenueCommand {
+    /// Issue a venue code for one checkpoint; prints its URL.
+    Issue {
+        #[arg(long)]
+        keys: PathBuf,
+        #[arg(long)]
+        venue_id: String,
+        #[arg(long, default_value = "main")]
+        checkpoint: String,
+        /// entry or exit.
+        #[arg(long, default_value = "entry")]
+        direction: String,
+        #[arg(long)]
+        name: String,
+        #[arg(long)]
+        region: String,
+        /// Category code (01 government…, 02 business, 03 crowded/transport, 04 enterprise/site/residence, 05 cold chain, 06 event, 99 other).
+        #[arg(long, default_value = "99")]
+        category: String,
+        #[arg(long, default_value = "https://csm.example.cn")]
+        base_url: String,
+        #[arg(long)]
+        png: Option<PathBuf>,
+    },
+    /// Verify a venue code URL; prints one line of JSON. Exit 0 valid, 1 invalid.
+    Verify {
+        #[arg(long)]
+        trust: PathBuf,
+        #[arg(long)]
+        root: Option<PathBuf>,
+        text: String,
+    },
+}
+
+#[derive(Subcommand)]
+enum IdCommand {
+    /// Check an ID number: exit 0 valid, 1 invalid with the reason on stderr.
+    Check {
+        number: String,
+        /// Check as of this date (YYYY-MM-DD); default: today.
+        #[arg(long)]
+        today: Option<chrono::NaiveDate>,
+    },
+}
+
+#[derive(Subcommand)]
+enum BenchCommand {
+    /// Time health-code verification and print the comparison.
+    Verify {
+        #[arg(long, default_value_t = 20_000)]
+        n: u32,
+    },
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match run(cli) {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("venuecode: {e:#}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+fn run(cli: Cli) -> Result<ExitCode> {
+    match cli.command {
+        Command::Keygen {
+            out,
+            issuer,
+            venue_authority,
+            valid_days,
+        } => {
+            files::keygen(&out, &issuer, &venue_authority, Utc::now(), valid_days)?;
+            println!("keys and trust list written to {}", out.display());
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Code { command } => match command {
+            CodeCommand::Issue {
+                keys,
+                name,
+                phone,
+                id,
+                color,
+                color_since,
+                nat,
+                valid_for,
+                at,
+                guardian_id,
+                relation,
+                png,
+            } => {
+                let now = at.unwrap_or_else(Utc::now);
+                let ks = files::IssuerKeys::load(&keys)?;
+                let id = IdNumber::parse(&id, now.date_naive()).context("--id")?;
+                let color = Color::parse(&color)
+                    .with_context(|| format!("--color {color:?}: use green, yellow or red"))?;
+                let nat = nat.as_deref().map(parse_nat).transpose()?;
+                let valid_for = parse_duration(&valid_for).context("--valid-for")?;
+                let guardian = match (guardian_id, relation) {
+                    (Some(g), Some(r)) => Some(Guardian {
+                        pseudonym: Pseudonym::derive(
+                            &ks.subject_secret,
+                            &IdNumber::parse(&g, now.date_naive()).context("--guardian-id")?,
+                        ),
+                        relation: Relation::parse(&r)
+                            .with_context(|| format!("--relation {r:?} is not a relation"))?,
+                    }),
+                    _ => None,
+                };
+                let claims = HealthClaims {
+                    issuer: ks.issuer.clone(),
+                    issued_at: now,
+                    expires_at: now + valid_for,
+                    code_id: files::random_bytes()?,
+                    subject: Pseudonym::derive(&ks.subject_secret, &id),
+                    name_masked: mask::mask_name(&name),
+                    phone_masked: mask::mask_phone(&phone),
+                    id_masked: id.masked(),
+                    color,
+                    color_since: color_since.unwrap_or(now - Duration::days(7)),
+                    nat,
+                    guardian,
+                };
+                let text = health_code::issue(&ks.issuer_key, &claims);
+                if let Some(path) = png {
+                    write_png(&text, &path)?;
+                }
+                println!("{text}");
+                Ok(ExitCode::SUCCESS)
+            }
+            CodeCommand::Verify {
+                trust,
+                root,
+                at,
+                text,
+            } => {
+                let trust = files::load_trust(&trust, root.as_deref())?;
+                let now = at.unwrap_or_else(Utc::now);
+                let out = match health_code::verify(&text, &trust, &RevocationList::default(), now)
+                {
+                    Ok(v) => {
+                        let c = &v.claims;
+                        json!({
+                            "valid": true,
+                            "kind": "health_code",
+                            "issuer": c.issuer,
+                            "kid": v.kid.to_string(),
+                            "code_id": c.code_id_hex(),
+                            "subject": c.subject.to_hex(),
+                            "name": c.name_masked,
+                            "phone": c.phone_masked,
+                            "id": c.id_masked,
+                            "color": c.color.as_str(),
+                            "color_since": c.color_since.to_rfc3339(),
+                            "nat": c.nat.map(|n| json!({"result": n.outcome.as_str(), "tested_at": n.tested_at.to_rfc3339()})),
+                            "guardian": c.guardian.map(|g| json!({"subject": g.pseudonym.to_hex(), "relation": g.relation.as_str()})),
+                            "issued_at": c.issued_at.to_rfc3339(),
+                            "expires_at": c.expires_at.to_rfc3339(),
+                        })
+                    }
+                    Err(e) => json!({"valid": false, "error": e.code(), "message": e.to_string()}),
+                };
+                println!("{out}");
+                Ok(exit_for(&out))
+            }
+        },
+        Command::Venue { command } => match command {
+            VenueCommand::Issue {
+                keys,
+                venue_id,
+                checkpoint,
+                direction,
+                name,
+                region,
+                category,
+                base_url,
+                png,
+            } => {
+                let ks = files::IssuerKeys::load(&keys)?;
+                let claims = VenueClaims {
+                    issuer: ks.venue_authority.clone(),
+                    issued_at: Utc::now(),
+                    venue_id,
+                    checkpoint_id: checkpoint,
+                    direction: Direction::parse(&direction)
+                        .with_context(|| format!("--direction {direction:?}: use entry or exit"))?,
+                    venue_name: name,
+                    region,
+                    category: VenueCategory::from_code(&category).with_context(|| {
+                        format!("--category {category:?} is not a category code")
+                    })?,
+                };
+                let url = venue_code::issue(&ks.venue_key, &claims, &base_url);
+                if let Some(path) = png {
+                    write_png(&url, &path)?;
+                }
+                println!("{url}");
+                Ok(ExitCode::SUCCESS)
+            }
+            VenueCommand::Verify { trust, root, text } => {
+                let trust = files::load_trust(&trust, root.as_deref())?;
+                let out = match venue_code::verify(&text, &trust) {
+                    Ok(v) => {
+                        let c = &v.claims;
+                        json!({
+                            "valid": true,
+                            "kind": "venue_code",
+                            "issuer": c.issuer,
+                            "kid": v.kid.to_string(),
+                            "venue_id": c.venue_id,
+                            "checkpoint_id": c.checkpoint_id,
+                            "direction": c.direction.as_str(),
+                            "venue_name": c.venue_name,
+                            "region": c.region,
+                            "category": c.category.code(),
+                            "issued_at": c.issued_at.to_rfc3339(),
+                        })
+                    }
+                    Err(e) => json!({"valid": false, "error": e.code(), "message": e.to_string()}),
+                };
+                println!("{out}");
+                Ok(exit_for(&out))
+            }
+        },
+        Command::Id {
+            command: IdCommand::Check { number, today },
+        } => {
+            let today = today.unwrap_or_else(|| Utc::now().date_naive());
+            match IdNumber::parse(&number, today) {
+                Ok(id) => {
+                    println!("valid: {} (born {})", id.masked(), id.birth_date());
+                    Ok(ExitCode::SUCCESS)
+                }
+                Err(e) => {
+                    eprintln!("invalid ({}): {e}", e.code());
+                    Ok(ExitCode::from(1))
+                }
+            }
+        }
+        Command::Bench {
+            command: BenchCommand::Verify { n },
+        } => {
+            bench::verify(n)?;
+            Ok(ExitCode::SUCCESS)
+        }
+    }
+}
+
+fn exit_for(out: &serde_json::Value) -> ExitCode {
+    if out["valid"] == true {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
+    }
+}
+
+fn write_png(text: &str, path: &std::path::Path) -> Result<()> {
+    let png = QrMatrix::encode(text, Ecc::M)?.to_png(8)?;
+    std::fs::write(path, png).with_context(|| format!("writing {}", path.display()))
+}
+
+/// `RESULT:TIME`, e.g. `negative:2026-11-20T08:00:00Z`.
+fn parse_nat(s: &str) -> Result<NatResult> {
+    let (result, time) = s
+        .split_once(':')
+        .context("--nat is RESULT:TIME, e.g. negative:2026-11-20T08:00:00Z")?;
+    let outcome = NatOutcome::parse(result)
+        .with_context(|| format!("--nat result {result:?}: use negative, positive or pending"))?;
+    let tested_at = DateTime::parse_from_rfc3339(time)
+        .with_context(|| format!("--nat time {time:?} is not RFC 3339"))?
+        .with_timezone(&Utc);
+    Ok(NatResult { outcome, tested_at })
+}
+
+/// `30s`, `10m`, `2h`, `1d`.
+fn parse_duration(s: &str) -> Result<Duration> {
+    let s = s.trim();
+    let (num, unit) = s.split_at(s.find(|c: char| !c.is_ascii_digit()).unwrap_or(s.len()));
+    let n: i64 = num
+        .parse()
+        .with_context(|| format!("{s:?}: expected a number and a unit, e.g. 10m"))?;
+    let d = match unit {
+        "s" => Duration::seconds(n),
+        "m" | "" => Duration::minutes(n),
+        "h" => Duration::hours(n),
+        "d" => Duration::days(n),
+        _ => bail!("{s:?}: unit must be s, m, h or d"),
+    };
+    if d <= Duration::zero() || d > Duration::days(366) {
+        bail!("{s:?}: must be between 1 second and 366 days");
+    }
+    Ok(d)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn durations() {
+        assert_eq!(parse_duration("10m").unwrap(), Duration::minutes(10));
+        assert_eq!(parse_duration("30s").unwrap(), Duration::seconds(30));
+        assert_eq!(parse_duration("2h").unwrap(), Duration::hours(2));
+        assert!(parse_duration("0m").is_err());
+        assert!(parse_duration("m").is_err());
+        assert!(parse_duration("5y").is_err());
+    }
+
+    #[test]
+    fn nat_argument() {
+        let n = parse_nat("negative:2026-11-20T08:00:00Z").unwrap();
+        assert_eq!(n.outcome, NatOutcome::Negative);
+        assert!(parse_nat("negative").is_err());
+        assert!(parse_nat("maybe:2026-11-20T08:00:00Z").is_err());
+    }
+}
