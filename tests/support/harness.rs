@@ -46,7 +46,7 @@ pub fn binary(name: &str) -> Result<PathBuf> {
     let path = bin_dir().join(name);
     if !path.is_file() {
         bail!(
-            "{} is missing: build it first (./x test does: cargo build -p venuecode-app -p venuecode-server --bins)",
+            "{} is missing: build it first (./x test does: cargo build -p venuecode-app -p venuecode-server -p venuecode-cli --bins)",
             path.display()
         );
     }
