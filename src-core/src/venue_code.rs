@@ -193,6 +193,13 @@ mod tests {
     }
 
     #[test]
+    fn poster_code_fits_qr_version_12_at_level_m() {
+        let url = issue(&key(), &claims(), "https://csm.example.cn");
+        let m = crate::qr::QrMatrix::encode(&url, crate::qr::Ecc::M).unwrap();
+        assert!(m.version <= 12, "version {} for {} bytes", m.version, url.len());
+    }
+
+    #[test]
     fn a_health_issuer_key_cannot_sign_venue_codes() {
         let mut t = trust();
         t.keys[0].role = KeyRole::HealthIssuer;
