@@ -143,7 +143,7 @@ pub fn hex(bytes: &[u8]) -> String {
 /// Parses hex text (either case) into bytes.
 pub fn parse_hex(text: &str) -> Result<Vec<u8>, KeyError> {
     let text = text.trim();
-    if text.len() % 2 != 0 || !text.is_ascii() {
+    if !text.len().is_multiple_of(2) || !text.is_ascii() {
         return Err(KeyError::NotHex);
     }
     (0..text.len())

@@ -196,7 +196,12 @@ mod tests {
     fn poster_code_fits_qr_version_12_at_level_m() {
         let url = issue(&key(), &claims(), "https://csm.example.cn");
         let m = crate::qr::QrMatrix::encode(&url, crate::qr::Ecc::M).unwrap();
-        assert!(m.version <= 12, "version {} for {} bytes", m.version, url.len());
+        assert!(
+            m.version <= 12,
+            "version {} for {} bytes",
+            m.version,
+            url.len()
+        );
     }
 
     #[test]
