@@ -1,0 +1,199 @@
+//! The QR decode pipeline: a grayscale frame in, every decoded code with its text and corner
+//! positions out. rqrr (a guarded fork, see vendor/rqrr/README.md) finds and decodes; around it,
+//! a sequence of preprocessing stages (scales, binarisations, contrast stretch, inversion) gives
+//! it more chances on real photos. Each stage is named so its contribution can be measured.
+//!
+//! Invariants: no I/O, no clock; [`Scanner::scan`] never panics or loops unboundedly on any frame
+//! (rqrr is additionally contained with `catch_unwind` at this boundary); stages stop at the first
+//! one that decodes something.
+
+pub mod image;
+pub mod prep;
+
+use std::panic::{catch_unwind, AssertUnwindSafe};
+
+pub use image::GrayImage;
+
+/// One decoded code.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Found {
+    pub text: String,
+    /// Corners in frame pixels: top-left, top-right, bottom-right, bottom-left of the symbol.
+    pub corners: [(f32, f32); 4],
+    /// The pipeline stage that decoded it.
+    pub stage: Stage,
+}
+
+/// A preprocessing stage in front of rqrr.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Stage {
+    /// rqrr's own adaptive threshold on the frame as it is.
+    Native,
+    /// Frame downscaled by 2 (box filter), rqrr's threshold.
+    Half,
+    /// Frame upscaled by 2 (small codes with 1–2 px modules).
+    Double,
+    /// Local-mean threshold over an integral image (window ≈ 1/8 of the short side).
+    LocalMean,
+    /// Otsu's global threshold.
+    Otsu,
+    /// Percentile contrast stretch, then rqrr's threshold.
+    Stretch,
+    /// Inverted frame (light modules on dark), rqrr's threshold.
+    Inverted,
+}
+
+impl Stage {
+    /// Every stage, in the order tried.
+    pub const ALL: [Stage; 7] = [
+        Stage::Native,
+        Stage::Half,
+        Stage::LocalMean,
+        Stage::Otsu,
+        Stage::Stretch,
+        Stage::Double,
+        Stage::Inverted,
+    ];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Stage::Native => "native",
+            Stage::Half => "half",
+            Stage::Double => "double",
+            Stage::LocalMean => "local-mean",
+            Stage::Otsu => "otsu",
+            Stage::Stretch => "stretch",
+            Stage::Inverted => "inverted",
+        }
+    }
+}
+
+/// Which stages run, in order.
+#[derive(Debug, Clone)]
+pub struct Config {
+    pub stages: Vec<Stage>,
+}
+
+impl Default for Config {
+    fn default() -> Config {
+        Config {
+            stages: Stage::ALL.to_vec(),
+        }
+    }
+}
+
+/// Detects and decodes every grid of a prepared rqrr image (a macro because rqrr does not export
+/// its image-buffer trait).
+macro_rules! collect {
+    ($p:expr, $scale:expr, $stage:expr) => {{
+        let mut out: Vec<Found> = Vec::new();
+        for g in $p.detect_grids() {
+            if let Ok((_, text)) = g.decode() {
+                if out.iter().any(|f| f.text == text) {
+                    continue;
+                }
+                let c = |i: usize| (g.bounds[i].x as f32 * $scale, g.bounds[i].y as f32 * $scale);
+                out.push(Found {
+                    text,
+                    corners: [c(0), c(1), c(2), c(3)],
+                    stage: $stage,
+                });
+            }
+        }
+        out
+    }};
+}
+
+/// Decodes frames. Holds no state between frames yet beyond its configuration.
+#[derive(Debug, Clone, Default)]
+pub struct Scanner {
+    pub config: Config,
+    /// How many rqrr invocations panicked and were contained (should stay 0 with the fork).
+    pub contained_panics: u64,
+}
+
+impl Scanner {
+    pub fn new(config: Config) -> Scanner {
+        Scanner {
+            config,
+            contained_panics: 0,
+        }
+    }
+
+    /// Every code found in `frame`, from the first stage that finds any.
+    pub fn scan(&mut self, frame: &GrayImage) -> Vec<Found> {
+        if frame.width < 21 || frame.height < 21 {
+            return Vec::new();
+        }
+        for &stage in &self.config.stages.clone() {
+            let found = self.run_stage(stage, frame);
+            if !found.is_empty() {
+                return found;
+            }
+        }
+        Vec::new()
+    }
+
+    /// Runs one stage alone (for measuring stages).
+    pub fn run_stage(&mut self, stage: Stage, frame: &GrayImage) -> Vec<Found> {
+        let (w, h) = (frame.width, frame.height);
+        match stage {
+            Stage::Native => self.decode_gray(frame, 1.0, stage),
+            Stage::Half => {
+                if w.min(h) < 200 {
+                    return Vec::new();
+                }
+                self.decode_gray(&prep::downscale2(frame), 2.0, stage)
+            }
+            Stage::Double => {
+                if w.max(h) > 700 {
+                    return Vec::new();
+                }
+                self.decode_gray(&prep::upscale2(frame), 0.5, stage)
+            }
+            Stage::LocalMean => {
+                let bits = prep::local_mean_threshold(frame, (w.min(h) / 8).max(8), 7);
+                self.decode_bits(w, h, &bits, 1.0, stage)
+            }
+            Stage::Otsu => {
+                let t = prep::otsu(frame);
+                let bits: Vec<bool> = frame.data.iter().map(|&p| p <= t).collect();
+                self.decode_bits(w, h, &bits, 1.0, stage)
+            }
+            Stage::Stretch => self.decode_gray(&prep::stretch(frame, 0.02), 1.0, stage),
+            Stage::Inverted => self.decode_gray(&prep::invert(frame), 1.0, stage),
+        }
+    }
+
+    fn decode_gray(&mut self, img: &GrayImage, scale: f32, stage: Stage) -> Vec<Found> {
+        let (w, h, data) = (img.width, img.height, &img.data);
+        self.contain(|| {
+            let mut p = rqrr::PreparedImage::prepare_from_greyscale(w, h, |x, y| data[y * w + x]);
+            collect!(p, scale, stage)
+        })
+    }
+
+    fn decode_bits(
+        &mut self,
+        w: usize,
+        h: usize,
+        bits: &[bool],
+        scale: f32,
+        stage: Stage,
+    ) -> Vec<Found> {
+        self.contain(|| {
+            let mut p = rqrr::PreparedImage::prepare_from_bitmap(w, h, |x, y| bits[y * w + x]);
+            collect!(p, scale, stage)
+        })
+    }
+
+    fn contain(&mut self, f: impl FnOnce() -> Vec<Found>) -> Vec<Found> {
+        match catch_unwind(AssertUnwindSafe(f)) {
+            Ok(v) => v,
+            Err(_) => {
+                self.contained_panics += 1;
+                Vec::new()
+            }
+        }
+    }
+}

@@ -1,0 +1,190 @@
+//! Preprocessing stages: resampling, contrast stretch, thresholds, inversion. Pure functions of a
+//! frame.
+
+use crate::GrayImage;
+
+/// Halves both sides with a 2×2 box filter.
+pub fn downscale2(img: &GrayImage) -> GrayImage {
+    let (w, h) = (img.width / 2, img.height / 2);
+    let mut data = Vec::with_capacity(w * h);
+    for y in 0..h {
+        let r0 = &img.data[2 * y * img.width..];
+        let r1 = &img.data[(2 * y + 1) * img.width..];
+        for x in 0..w {
+            let s = u32::from(r0[2 * x])
+                + u32::from(r0[2 * x + 1])
+                + u32::from(r1[2 * x])
+                + u32::from(r1[2 * x + 1]);
+            data.push(((s + 2) / 4) as u8);
+        }
+    }
+    GrayImage {
+        width: w,
+        height: h,
+        data,
+    }
+}
+
+/// Doubles both sides by pixel replication.
+pub fn upscale2(img: &GrayImage) -> GrayImage {
+    let (w, h) = (img.width * 2, img.height * 2);
+    let mut data = Vec::with_capacity(w * h);
+    for y in 0..h {
+        let row = &img.data[(y / 2) * img.width..(y / 2 + 1) * img.width];
+        for &p in row {
+            data.push(p);
+            data.push(p);
+        }
+    }
+    GrayImage {
+        width: w,
+        height: h,
+        data,
+    }
+}
+
+/// Stretches the histogram so the `clip` fraction darkest pixels become 0 and the brightest 255.
+pub fn stretch(img: &GrayImage, clip: f32) -> GrayImage {
+    let hist = histogram(img);
+    let n = img.data.len() as f32;
+    let cut = (n * clip) as u32;
+    let mut acc = 0u32;
+    let lo = (0..256).find(|&i| {
+        acc += hist[i];
+        acc > cut
+    });
+    acc = 0;
+    let hi = (0..256).rev().find(|&i| {
+        acc += hist[i];
+        acc > cut
+    });
+    let (lo, hi) = (lo.unwrap_or(0) as i32, hi.unwrap_or(255) as i32);
+    if hi - lo < 2 {
+        return img.clone();
+    }
+    let data = img
+        .data
+        .iter()
+        .map(|&p| ((i32::from(p) - lo) * 255 / (hi - lo)).clamp(0, 255) as u8)
+        .collect();
+    GrayImage {
+        width: img.width,
+        height: img.height,
+        data,
+    }
+}
+
+/// Light ⇄ dark.
+pub fn invert(img: &GrayImage) -> GrayImage {
+    GrayImage {
+        width: img.width,
+        height: img.height,
+        data: img.data.iter().map(|&p| 255 - p).collect(),
+    }
+}
+
+fn histogram(img: &GrayImage) -> [u32; 256] {
+    let mut h = [0u32; 256];
+    for &p in &img.data {
+        h[p as usize] += 1;
+    }
+    h
+}
+
+/// Otsu's threshold: pixels `<=` it are dark.
+pub fn otsu(img: &GrayImage) -> u8 {
+    let hist = histogram(img);
+    let total = img.data.len() as f64;
+    let sum: f64 = hist
+        .iter()
+        .enumerate()
+        .map(|(i, &c)| i as f64 * f64::from(c))
+        .sum();
+    let (mut sum_b, mut w_b, mut best, mut best_t) = (0.0, 0.0, -1.0, 127u8);
+    for (t, &c) in hist.iter().enumerate() {
+        w_b += f64::from(c);
+        if w_b == 0.0 {
+            continue;
+        }
+        let w_f = total - w_b;
+        if w_f == 0.0 {
+            break;
+        }
+        sum_b += t as f64 * f64::from(c);
+        let m_b = sum_b / w_b;
+        let m_f = (sum - sum_b) / w_f;
+        let between = w_b * w_f * (m_b - m_f) * (m_b - m_f);
+        if between > best {
+            best = between;
+            best_t = t as u8;
+        }
+    }
+    best_t
+}
+
+/// Local-mean threshold: a pixel is dark when it is more than `bias` below the mean of the
+/// `(2r+1)²` window around it (integral image, O(1) per pixel).
+pub fn local_mean_threshold(img: &GrayImage, r: usize, bias: i64) -> Vec<bool> {
+    let (w, h) = (img.width, img.height);
+    let mut integral = vec![0u64; (w + 1) * (h + 1)];
+    for y in 0..h {
+        let mut row = 0u64;
+        for x in 0..w {
+            row += u64::from(img.data[y * w + x]);
+            integral[(y + 1) * (w + 1) + x + 1] = integral[y * (w + 1) + x + 1] + row;
+        }
+    }
+    let mut out = Vec::with_capacity(w * h);
+    for y in 0..h {
+        let (y0, y1) = (y.saturating_sub(r), (y + r + 1).min(h));
+        for x in 0..w {
+            let (x0, x1) = (x.saturating_sub(r), (x + r + 1).min(w));
+            let s = integral[y1 * (w + 1) + x1] + integral[y0 * (w + 1) + x0]
+                - integral[y0 * (w + 1) + x1]
+                - integral[y1 * (w + 1) + x0];
+            let n = ((y1 - y0) * (x1 - x0)) as i64;
+            let p = i64::from(img.data[y * w + x]);
+            out.push(p * n < s as i64 - bias * n);
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn img(w: usize, h: usize, f: impl Fn(usize, usize) -> u8) -> GrayImage {
+        let data = (0..h)
+            .flat_map(|y| (0..w).map(move |x| (x, y)))
+            .map(|(x, y)| f(x, y))
+            .collect();
+        GrayImage::new(w, h, data).unwrap()
+    }
+
+    #[test]
+    fn otsu_splits_two_levels() {
+        let i = img(10, 10, |x, _| if x < 5 { 40 } else { 200 });
+        let t = otsu(&i);
+        assert!((40..200).contains(&t));
+    }
+
+    #[test]
+    fn stretch_and_invert_and_resample() {
+        let i = img(4, 4, |x, _| 100 + x as u8 * 10);
+        let s = stretch(&i, 0.0);
+        assert_eq!(*s.data.iter().min().unwrap(), 0);
+        assert_eq!(*s.data.iter().max().unwrap(), 255);
+        assert_eq!(invert(&i).data[0], 155);
+        assert_eq!(downscale2(&i).width, 2);
+        assert_eq!(upscale2(&i).data.len(), 64);
+    }
+
+    #[test]
+    fn local_mean_marks_the_dark_spot() {
+        let i = img(9, 9, |x, y| if x == 4 && y == 4 { 0 } else { 200 });
+        let b = local_mean_threshold(&i, 2, 5);
+        assert!(b[4 * 9 + 4]);
+        assert_eq!(b.iter().filter(|&&d| d).count(), 1);
+    }
+}
