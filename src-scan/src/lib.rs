@@ -7,6 +7,7 @@
 //! (rqrr is additionally contained with `catch_unwind` at this boundary); stages stop at the first
 //! one that decodes something.
 
+pub mod charset;
 pub mod image;
 pub mod prep;
 
@@ -88,7 +89,9 @@ macro_rules! collect {
     ($p:expr, $scale:expr, $stage:expr) => {{
         let mut out: Vec<Found> = Vec::new();
         for g in $p.detect_grids() {
-            if let Ok((_, text)) = g.decode() {
+            let mut bytes = Vec::new();
+            if g.decode_to(&mut bytes).is_ok() {
+                let text = crate::charset::decode(&bytes);
                 if out.iter().any(|f| f.text == text) {
                     continue;
                 }

@@ -1,13 +1,15 @@
 use crate::identify::Point;
 
-/// Rounds a mapped coordinate into i32, sending non-finite and huge values far off-image (half the
-/// i32 range, so later arithmetic on the point cannot overflow).
+/// Rounds a mapped coordinate into i32, sending non-finite and huge values far off-image (2^20 px,
+/// beyond any camera frame, and small enough that later sums of such points cannot overflow).
+pub(crate) const FAR: i32 = 1 << 20;
+
 fn to_coord(v: f64) -> i32 {
-    const FAR: f64 = (i32::MAX / 2) as f64;
+    const FAR_F: f64 = FAR as f64;
     if v.is_nan() {
-        return -(FAR as i32);
+        return -FAR;
     }
-    v.round().clamp(-FAR, FAR) as i32
+    v.round().clamp(-FAR_F, FAR_F) as i32
 }
 
 #[derive(Debug, PartialEq, Clone)]
@@ -336,9 +338,9 @@ mod venuecode_fork_tests {
         // den = 1 - u: zero at u = 1, tiny just beside it.
         for u in [1.0, 1.0 + 1e-300, 1.0 - 1e-300] {
             let q = p.map(u, 0.5);
-            assert!(q.x.abs() >= i32::MAX / 2, "{q:?}");
+            assert_eq!(q.x.abs(), FAR, "{q:?}");
         }
         let nan = Perspective([f64::NAN; 8]).map(0.0, 0.0);
-        assert_eq!((nan.x, nan.y), (-(i32::MAX / 2), -(i32::MAX / 2)));
+        assert_eq!((nan.x, nan.y), (-FAR, -FAR));
     }
 }

@@ -235,10 +235,18 @@ where
         let mut res = Vec::new();
         let stones = crate::capstones_from_image(self);
         let groups = self.find_groupings(stones);
-        let locations: Vec<_> = groups
-            .into_iter()
-            .filter_map(|v| crate::SkewedGridLocation::from_group(self, v))
-            .collect();
+        // VenueCode fork: every plausible grid size per group, each located on a copy of the image
+        // (locating repaints the alignment pattern), best estimate first. Callers decode them in
+        // order and keep what decodes.
+        let mut locations = Vec::new();
+        for v in groups {
+            for size in crate::SkewedGridLocation::candidate_sizes(self, v.clone()) {
+                let mut copy = self.clone();
+                if let Some(loc) = crate::SkewedGridLocation::from_group_sized(&mut copy, v.clone(), size) {
+                    locations.push(loc);
+                }
+            }
+        }
         for grid_location in locations {
             let bounds = [
                 grid_location.c.map(0.0, 0.0),

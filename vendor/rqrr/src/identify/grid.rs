@@ -33,37 +33,71 @@ impl SkewedGridLocation {
     /// 4 corner.
     ///
     /// If no sufficient match could be produces, return `None` instead.
-    pub fn from_group<S>(img: &mut PreparedImage<S>, mut group: CapStoneGroup) -> Option<Self>
+    pub fn from_group<S>(img: &mut PreparedImage<S>, group: CapStoneGroup) -> Option<Self>
     where
         S: ImageBuffer,
     {
-        /* Construct the hypotenuse line from A to C. B should be to
-         * the left of this line.
-         */
-        let h0 = group.0.center;
-        let mut hd = Point {
+        let group = orient(group)?;
+        SkewedGridLocation::locate(img, group, None)
+    }
+
+    /// VenueCode fork: the grid sizes worth trying for a group, best first — the timing-pattern
+    /// count (upstream's only estimate, fragile when a logo or noise crosses the timing pattern),
+    /// the size the capstones' geometry implies (as ZXing estimates it), and their neighbours.
+    pub fn candidate_sizes<S>(img: &PreparedImage<S>, group: CapStoneGroup) -> Vec<usize>
+    where
+        S: ImageBuffer,
+    {
+        let Some(group) = orient(group) else {
+            return Vec::new();
+        };
+        let mut out: Vec<usize> = Vec::new();
+        let timing = measure_timing_pattern(img, &group);
+        let geometric = geometric_grid_size(&group);
+        let mut push = |s: Option<usize>| {
+            if let Some(s) = s {
+                if (21..=177).contains(&s) && !out.contains(&s) {
+                    out.push(s);
+                }
+            }
+        };
+        push(timing);
+        push(geometric);
+        for base in [geometric, timing].into_iter().flatten() {
+            push(base.checked_add(4));
+            push(base.checked_sub(4));
+        }
+        out
+    }
+
+    /// VenueCode fork: locates the grid of `group` assuming `size` modules per side.
+    pub fn from_group_sized<S>(
+        img: &mut PreparedImage<S>,
+        group: CapStoneGroup,
+        size: usize,
+    ) -> Option<Self>
+    where
+        S: ImageBuffer,
+    {
+        let group = orient(group)?;
+        SkewedGridLocation::locate(img, group, Some(size))
+    }
+
+    fn locate<S>(img: &mut PreparedImage<S>, group: CapStoneGroup, size: Option<usize>) -> Option<Self>
+    where
+        S: ImageBuffer,
+    {
+        let hd = Point {
             x: group.2.center.x - group.0.center.x,
             y: group.2.center.y - group.0.center.y,
         };
-
-        /* Make sure A-B-C is clockwise */
-        if (group.1.center.x - h0.x) * -hd.y + (group.1.center.y - h0.y) * hd.x > 0 {
-            mem::swap(&mut group.0, &mut group.2);
-            hd.x = -hd.x;
-            hd.y = -hd.y
-        }
-
-        /* Rotate each capstone so that corner 0 is top-left with respect
-         * to the grid.
-         */
-        rotate_capstone(&mut group.0, &h0, &hd);
-        rotate_capstone(&mut group.1, &h0, &hd);
-        rotate_capstone(&mut group.2, &h0, &hd);
-
         /* Check the timing pattern. This doesn't require a perspective
          * transform.
          */
-        let grid_size = measure_timing_pattern(img, &group);
+        let grid_size = match size {
+            Some(s) => s,
+            None => measure_timing_pattern(img, &group)?,
+        };
 
         /* Make an estimate based for the alignment pattern based on extending
          * lines from capstones A and C.
@@ -107,6 +141,48 @@ impl SkewedGridLocation {
     pub fn into_grid_image<'a, S>(self, img: &'a PreparedImage<S>) -> RefGridImage<'a, S> {
         RefGridImage { grid: self, img }
     }
+}
+
+/// Orders a group A-B-C clockwise and rotates each capstone so that corner 0 is top-left with
+/// respect to the grid. `None` if a capstone is degenerate.
+fn orient(mut group: CapStoneGroup) -> Option<CapStoneGroup> {
+    /* Construct the hypotenuse line from A to C. B should be to
+     * the left of this line.
+     */
+    let h0 = group.0.center;
+    let mut hd = Point {
+        x: group.2.center.x - group.0.center.x,
+        y: group.2.center.y - group.0.center.y,
+    };
+
+    /* Make sure A-B-C is clockwise */
+    if (group.1.center.x - h0.x) as i64 * -(hd.y as i64) + (group.1.center.y - h0.y) as i64 * hd.x as i64 > 0 {
+        mem::swap(&mut group.0, &mut group.2);
+        hd.x = -hd.x;
+        hd.y = -hd.y
+    }
+
+    /* Rotate each capstone so that corner 0 is top-left with respect
+     * to the grid.
+     */
+    rotate_capstone(&mut group.0, &h0, &hd)?;
+    rotate_capstone(&mut group.1, &h0, &hd)?;
+    rotate_capstone(&mut group.2, &h0, &hd)?;
+    Some(group)
+}
+
+/// VenueCode fork: the grid size implied by where capstones A and C sit in capstone B's own module
+/// coordinates (B is the top-left capstone; C's centre is at (size - 3.5, 3.5), A's at
+/// (3.5, size - 3.5)), snapped to the nearest valid size 17 + 4·version.
+fn geometric_grid_size(caps: &CapStoneGroup) -> Option<usize> {
+    let (u, _) = caps.1.c.unmap(&caps.2.center);
+    let (_, v) = caps.1.c.unmap(&caps.0.center);
+    let est = (u + v) / 2.0 + 3.5;
+    if !est.is_finite() || !(19.0..=180.0).contains(&est) {
+        return None;
+    }
+    let version = ((est - 17.0) / 4.0).round().max(1.0) as usize;
+    Some(version * 4 + 17)
 }
 
 /// Get the version for a given grid size.
@@ -164,18 +240,16 @@ where
     Some(jiggle_perspective(img, initial, grid_size))
 }
 
-fn rotate_capstone(cap: &mut CapStone, h0: &Point, hd: &Point) {
-    let (best_idx, _) = cap
-        .corners
-        .iter()
-        .enumerate()
-        .min_by_key(|(_, a)| (a.x - h0.x) * (-hd.y) + (a.y - h0.y) * hd.x)
-        .expect("corners cannot be empty");
+fn rotate_capstone(cap: &mut CapStone, h0: &Point, hd: &Point) -> Option<()> {
+    let (best_idx, _) = cap.corners.iter().enumerate().min_by_key(|(_, a)| {
+        (a.x - h0.x) as i64 * -(hd.y as i64) + (a.y - h0.y) as i64 * hd.x as i64
+    })?;
 
     /* Rotate the capstone */
     cap.corners.rotate_left(best_idx);
-    cap.c = geometry::Perspective::create(&cap.corners, 7.0, 7.0)
-        .expect("rotated perspective can't fail");
+    // VenueCode fork: upstream expected this never to fail; on degenerate quads it can.
+    cap.c = geometry::Perspective::create(&cap.corners, 7.0, 7.0)?;
+    Some(())
 }
 
 //* Try the measure the timing pattern for a given QR code. This does
@@ -187,7 +261,7 @@ fn rotate_capstone(cap: &mut CapStone, h0: &Point, hd: &Point) {
 // * which is nearest the centre of the code. Using these points, we do
 // * a horizontal and a vertical timing scan.
 // */
-fn measure_timing_pattern<S>(img: &PreparedImage<S>, caps: &CapStoneGroup) -> usize
+fn measure_timing_pattern<S>(img: &PreparedImage<S>, caps: &CapStoneGroup) -> Option<usize>
 where
     S: ImageBuffer,
 {
@@ -203,10 +277,13 @@ where
     let scan = cmp::max(hscan, vscan);
 
     /* Choose the nearest allowable grid size */
-    assert!(scan >= 1);
+    // VenueCode fork: upstream asserted scan >= 1; a blank timing line is just not a code.
+    if scan < 1 {
+        return None;
+    }
     let size = scan + 13;
     let ver = (size as f64 - 15.0).floor() as usize / 4;
-    ver * 4 + 17
+    Some(ver * 4 + 17)
 }
 
 fn timing_scan<S>(img: &PreparedImage<S>, p0: &Point, p1: &Point) -> usize
