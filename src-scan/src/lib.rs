@@ -32,7 +32,8 @@ pub enum Stage {
     Native,
     /// Frame downscaled by 2 (box filter), rqrr's threshold.
     Half,
-    /// Frame upscaled by 2 (small codes with 1–2 px modules).
+    /// Frame upscaled by 2 (by 3 when small) with bilinear interpolation: codes with 1–3 px
+    /// modules.
     Double,
     /// Local-mean threshold over an integral image (window ≈ 1/8 of the short side).
     LocalMean,
@@ -42,17 +43,27 @@ pub enum Stage {
     Stretch,
     /// Inverted frame (light modules on dark), rqrr's threshold.
     Inverted,
+    /// Upscaled as in `Double`, then the local-mean threshold.
+    DoubleLocalMean,
+    /// rqrr's threshold, every plausible grid size per finder-pattern group (not only the
+    /// timing-pattern count): codes with logos or damage across the timing pattern.
+    GridSizes,
+    /// Local-mean threshold with every plausible grid size.
+    LocalMeanSizes,
 }
 
 impl Stage {
     /// Every stage, in the order tried.
-    pub const ALL: [Stage; 7] = [
+    pub const ALL: [Stage; 10] = [
         Stage::Native,
         Stage::Half,
         Stage::LocalMean,
         Stage::Otsu,
         Stage::Stretch,
         Stage::Double,
+        Stage::DoubleLocalMean,
+        Stage::GridSizes,
+        Stage::LocalMeanSizes,
         Stage::Inverted,
     ];
 
@@ -65,6 +76,9 @@ impl Stage {
             Stage::Otsu => "otsu",
             Stage::Stretch => "stretch",
             Stage::Inverted => "inverted",
+            Stage::DoubleLocalMean => "double-local-mean",
+            Stage::GridSizes => "grid-sizes",
+            Stage::LocalMeanSizes => "local-mean-sizes",
         }
     }
 }
@@ -86,9 +100,9 @@ impl Default for Config {
 /// Detects and decodes every grid of a prepared rqrr image (a macro because rqrr does not export
 /// its image-buffer trait).
 macro_rules! collect {
-    ($p:expr, $scale:expr, $stage:expr) => {{
+    ($p:expr, $scale:expr, $stage:expr, $sizes:expr) => {{
         let mut out: Vec<Found> = Vec::new();
-        for g in $p.detect_grids() {
+        for g in $p.detect_grids_sized($sizes) {
             let mut bytes = Vec::new();
             if g.decode_to(&mut bytes).is_ok() {
                 let text = crate::charset::decode(&bytes);
@@ -141,38 +155,61 @@ impl Scanner {
     pub fn run_stage(&mut self, stage: Stage, frame: &GrayImage) -> Vec<Found> {
         let (w, h) = (frame.width, frame.height);
         match stage {
-            Stage::Native => self.decode_gray(frame, 1.0, stage),
+            Stage::Native => self.decode_gray(frame, 1.0, stage, false),
+            Stage::GridSizes => self.decode_gray(frame, 1.0, stage, true),
+            Stage::LocalMeanSizes => {
+                let bits = prep::local_mean_threshold(frame, (w.min(h) / 8).max(8), 7);
+                self.decode_bits(w, h, &bits, 1.0, stage, true)
+            }
             Stage::Half => {
                 if w.min(h) < 200 {
                     return Vec::new();
                 }
-                self.decode_gray(&prep::downscale2(frame), 2.0, stage)
+                self.decode_gray(&prep::downscale2(frame), 2.0, stage, false)
             }
             Stage::Double => {
                 if w.max(h) > 700 {
                     return Vec::new();
                 }
-                self.decode_gray(&prep::upscale2(frame), 0.5, stage)
+                // Small frames (a code alone, few pixels per module) get three times the pixels.
+                let k = if w.max(h) < 160 { 3 } else { 2 };
+                self.decode_gray(&prep::upscale(frame, k), 1.0 / k as f32, stage, false)
+            }
+            Stage::DoubleLocalMean => {
+                if w.max(h) > 700 {
+                    return Vec::new();
+                }
+                let k = if w.max(h) < 160 { 3 } else { 2 };
+                let big = prep::upscale(frame, k);
+                let bits =
+                    prep::local_mean_threshold(&big, (big.width.min(big.height) / 8).max(8), 5);
+                self.decode_bits(big.width, big.height, &bits, 1.0 / k as f32, stage, false)
             }
             Stage::LocalMean => {
                 let bits = prep::local_mean_threshold(frame, (w.min(h) / 8).max(8), 7);
-                self.decode_bits(w, h, &bits, 1.0, stage)
+                self.decode_bits(w, h, &bits, 1.0, stage, false)
             }
             Stage::Otsu => {
                 let t = prep::otsu(frame);
                 let bits: Vec<bool> = frame.data.iter().map(|&p| p <= t).collect();
-                self.decode_bits(w, h, &bits, 1.0, stage)
+                self.decode_bits(w, h, &bits, 1.0, stage, false)
             }
-            Stage::Stretch => self.decode_gray(&prep::stretch(frame, 0.02), 1.0, stage),
-            Stage::Inverted => self.decode_gray(&prep::invert(frame), 1.0, stage),
+            Stage::Stretch => self.decode_gray(&prep::stretch(frame, 0.02), 1.0, stage, false),
+            Stage::Inverted => self.decode_gray(&prep::invert(frame), 1.0, stage, false),
         }
     }
 
-    fn decode_gray(&mut self, img: &GrayImage, scale: f32, stage: Stage) -> Vec<Found> {
+    fn decode_gray(
+        &mut self,
+        img: &GrayImage,
+        scale: f32,
+        stage: Stage,
+        sizes: bool,
+    ) -> Vec<Found> {
         let (w, h, data) = (img.width, img.height, &img.data);
         self.contain(|| {
             let mut p = rqrr::PreparedImage::prepare_from_greyscale(w, h, |x, y| data[y * w + x]);
-            collect!(p, scale, stage)
+            collect!(p, scale, stage, sizes)
         })
     }
 
@@ -183,10 +220,11 @@ impl Scanner {
         bits: &[bool],
         scale: f32,
         stage: Stage,
+        sizes: bool,
     ) -> Vec<Found> {
         self.contain(|| {
             let mut p = rqrr::PreparedImage::prepare_from_bitmap(w, h, |x, y| bits[y * w + x]);
-            collect!(p, scale, stage)
+            collect!(p, scale, stage, sizes)
         })
     }
 

@@ -25,15 +25,28 @@ pub fn downscale2(img: &GrayImage) -> GrayImage {
     }
 }
 
-/// Doubles both sides by pixel replication.
-pub fn upscale2(img: &GrayImage) -> GrayImage {
-    let (w, h) = (img.width * 2, img.height * 2);
+/// Scales both sides by `k` (≥ 2) with bilinear interpolation, so small codes get several pixels
+/// per module and smooth edges for the threshold.
+pub fn upscale(img: &GrayImage, k: usize) -> GrayImage {
+    let k = k.max(2);
+    let (w, h) = (img.width * k, img.height * k);
+    let (sw, sh) = (img.width as i64, img.height as i64);
     let mut data = Vec::with_capacity(w * h);
-    for y in 0..h {
-        let row = &img.data[(y / 2) * img.width..(y / 2 + 1) * img.width];
-        for &p in row {
-            data.push(p);
-            data.push(p);
+    let kk = k as i64;
+    for y in 0..h as i64 {
+        // Source coordinate in 1/k units, centred on pixel centres.
+        let fy = (2 * y + 1 - kk).max(0);
+        let (y0, ty) = ((fy / (2 * kk)).min(sh - 1), fy % (2 * kk));
+        let y1 = (y0 + 1).min(sh - 1);
+        for x in 0..w as i64 {
+            let fx = (2 * x + 1 - kk).max(0);
+            let (x0, tx) = ((fx / (2 * kk)).min(sw - 1), fx % (2 * kk));
+            let x1 = (x0 + 1).min(sw - 1);
+            let p = |xx: i64, yy: i64| i64::from(img.data[(yy * sw + xx) as usize]);
+            let d = 2 * kk;
+            let top = p(x0, y0) * (d - tx) + p(x1, y0) * tx;
+            let bot = p(x0, y1) * (d - tx) + p(x1, y1) * tx;
+            data.push(((top * (d - ty) + bot * ty + d * d / 2) / (d * d)) as u8);
         }
     }
     GrayImage {
@@ -177,7 +190,10 @@ mod tests {
         assert_eq!(*s.data.iter().max().unwrap(), 255);
         assert_eq!(invert(&i).data[0], 155);
         assert_eq!(downscale2(&i).width, 2);
-        assert_eq!(upscale2(&i).data.len(), 64);
+        let u = upscale(&i, 2);
+        assert_eq!(u.data.len(), 64);
+        assert_eq!(u.data[0], 100);
+        assert_eq!(u.data[7], 130);
     }
 
     #[test]

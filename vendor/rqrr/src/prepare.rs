@@ -232,14 +232,31 @@ where
     where
         S: Clone,
     {
+        self.detect_grids_sized(false)
+    }
+
+    /// VenueCode fork: like [`detect_grids`](Self::detect_grids), but with `all_sizes` every
+    /// plausible grid size per group is returned (best estimate first), each located on a copy
+    /// of the image (locating repaints the alignment pattern). Slower; a retry for codes whose
+    /// timing pattern is damaged.
+    pub fn detect_grids_sized<'a>(
+        &'a mut self,
+        all_sizes: bool,
+    ) -> Vec<crate::Grid<crate::identify::grid::RefGridImage<'a, S>>>
+    where
+        S: Clone,
+    {
         let mut res = Vec::new();
         let stones = crate::capstones_from_image(self);
         let groups = self.find_groupings(stones);
-        // VenueCode fork: every plausible grid size per group, each located on a copy of the image
-        // (locating repaints the alignment pattern), best estimate first. Callers decode them in
-        // order and keep what decodes.
         let mut locations = Vec::new();
         for v in groups {
+            if !all_sizes {
+                if let Some(loc) = crate::SkewedGridLocation::from_group(self, v) {
+                    locations.push(loc);
+                }
+                continue;
+            }
             for size in crate::SkewedGridLocation::candidate_sizes(self, v.clone()) {
                 let mut copy = self.clone();
                 if let Some(loc) = crate::SkewedGridLocation::from_group_sized(&mut copy, v.clone(), size) {
