@@ -37,6 +37,8 @@ pub enum Stage {
     Double,
     /// Local-mean threshold over an integral image (window ≈ 1/8 of the short side).
     LocalMean,
+    /// Local-mean threshold with a window ≈ 1/16 of the short side: small modules in a big frame.
+    LocalFine,
     /// Otsu's global threshold.
     Otsu,
     /// Percentile contrast stretch, then rqrr's threshold.
@@ -54,7 +56,7 @@ pub enum Stage {
 
 impl Stage {
     /// Every stage, in the order tried.
-    pub const ALL: [Stage; 10] = [
+    pub const ALL: [Stage; 11] = [
         Stage::Native,
         Stage::Half,
         Stage::LocalMean,
@@ -62,6 +64,7 @@ impl Stage {
         Stage::Stretch,
         Stage::Double,
         Stage::DoubleLocalMean,
+        Stage::LocalFine,
         Stage::GridSizes,
         Stage::LocalMeanSizes,
         Stage::Inverted,
@@ -73,6 +76,7 @@ impl Stage {
             Stage::Half => "half",
             Stage::Double => "double",
             Stage::LocalMean => "local-mean",
+            Stage::LocalFine => "local-fine",
             Stage::Otsu => "otsu",
             Stage::Stretch => "stretch",
             Stage::Inverted => "inverted",
@@ -186,7 +190,11 @@ impl Scanner {
                 self.decode_bits(big.width, big.height, &bits, 1.0 / k as f32, stage, false)
             }
             Stage::LocalMean => {
-                let bits = prep::local_mean_threshold(frame, (w.min(h) / 8).max(8), 7);
+                let bits = prep::local_mean_threshold(frame, (w.min(h) / 8).max(8), 5);
+                self.decode_bits(w, h, &bits, 1.0, stage, false)
+            }
+            Stage::LocalFine => {
+                let bits = prep::local_mean_threshold(frame, (w.min(h) / 16).max(4), 5);
                 self.decode_bits(w, h, &bits, 1.0, stage, false)
             }
             Stage::Otsu => {
