@@ -246,3 +246,32 @@ impl Scanner {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    /// The fork's fast threshold must binarise exactly as upstream rqrr does.
+    #[test]
+    fn rqrr_fork_fast_threshold_matches_upstream() {
+        for (w, h) in [(97usize, 61usize), (640, 3), (8, 8), (1, 5)] {
+            let mut seed = 12345u32;
+            let px: Vec<u8> = (0..w * h)
+                .map(|i| {
+                    seed = seed.wrapping_mul(1_103_515_245).wrapping_add(12345);
+                    ((seed >> 16) as u8 / 2).wrapping_add(((i % w) * 2) as u8)
+                })
+                .collect();
+            let fast = rqrr::PreparedImage::prepare_from_greyscale(w, h, |x, y| px[y * w + x]);
+            let slow =
+                rqrr::PreparedImage::prepare_from_greyscale_reference(w, h, |x, y| px[y * w + x]);
+            for y in 0..h {
+                for x in 0..w {
+                    assert_eq!(
+                        fast.get_pixel_at(x, y),
+                        slow.get_pixel_at(x, y),
+                        "{w}x{h} ({x}, {y})"
+                    );
+                }
+            }
+        }
+    }
+}

@@ -6,10 +6,16 @@ pub(crate) const FAR: i32 = 1 << 20;
 
 fn to_coord(v: f64) -> i32 {
     const FAR_F: f64 = FAR as f64;
+    // Round to nearest by the 1.5·2^52 trick (plain arithmetic; `f64::round` is a libm call that
+    // took a tenth of the detector's time). Ties go to even instead of away from zero.
+    const MAGIC: f64 = 6_755_399_441_055_744.0;
     if v.is_nan() {
         return -FAR;
     }
-    v.round().clamp(-FAR_F, FAR_F) as i32
+    if v.abs() >= FAR_F {
+        return if v > 0.0 { FAR } else { -FAR };
+    }
+    ((v + MAGIC) - MAGIC) as i32
 }
 
 #[derive(Debug, PartialEq, Clone)]
