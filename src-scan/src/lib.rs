@@ -9,7 +9,9 @@
 
 pub mod charset;
 pub mod image;
+pub mod live;
 pub mod prep;
+pub mod synth;
 
 use std::panic::{catch_unwind, AssertUnwindSafe};
 

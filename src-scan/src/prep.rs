@@ -3,6 +3,22 @@
 
 use crate::GrayImage;
 
+/// The rectangle [x0, x1) × [y0, y1) of `img`, clamped to it.
+pub fn crop(img: &GrayImage, x0: usize, y0: usize, x1: usize, y1: usize) -> GrayImage {
+    let (x1, y1) = (x1.min(img.width), y1.min(img.height));
+    let (x0, y0) = (x0.min(x1), y0.min(y1));
+    let (w, h) = (x1 - x0, y1 - y0);
+    let mut data = Vec::with_capacity(w * h);
+    for y in y0..y1 {
+        data.extend_from_slice(&img.data[y * img.width + x0..y * img.width + x1]);
+    }
+    GrayImage {
+        width: w,
+        height: h,
+        data,
+    }
+}
+
 /// Halves both sides with a 2×2 box filter.
 pub fn downscale2(img: &GrayImage) -> GrayImage {
     let (w, h) = (img.width / 2, img.height / 2);

@@ -1,0 +1,522 @@
+//! Synthetic camera frames of a QR code under controlled conditions — rotation, perspective, blur,
+//! noise, glare, low contrast, printed-paper texture, screen moiré, inversion — for tests and
+//! benchmarks where no camera or photo set covers a condition.
+//!
+//! Invariants: pure and deterministic: the same text, conditions and seed give the same frame.
+//! The returned corners are where the symbol (without quiet zone) lands in the frame.
+
+use qrcode::{Color, EcLevel, QrCode};
+
+use crate::GrayImage;
+
+/// A small deterministic generator (xorshift64*).
+#[derive(Debug, Clone)]
+pub struct Rng(u64);
+
+impl Rng {
+    pub fn new(seed: u64) -> Rng {
+        Rng(seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1)
+    }
+
+    pub fn next_u64(&mut self) -> u64 {
+        self.0 ^= self.0 >> 12;
+        self.0 ^= self.0 << 25;
+        self.0 ^= self.0 >> 27;
+        self.0.wrapping_mul(0x2545_F491_4F6C_DD1D)
+    }
+
+    /// Uniform in [0, 1).
+    pub fn unit(&mut self) -> f32 {
+        (self.next_u64() >> 40) as f32 / (1u64 << 24) as f32
+    }
+
+    /// Approximately standard normal (sum of four uniforms).
+    pub fn gauss(&mut self) -> f32 {
+        (self.unit() + self.unit() + self.unit() + self.unit() - 2.0) * 1.732
+    }
+}
+
+/// How the code appears in the frame.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Conditions {
+    /// In-plane rotation, degrees.
+    pub rotation_deg: f32,
+    /// Keystone perspective: the far edge is this fraction shorter (0 = frontal).
+    pub tilt: f32,
+    /// Pixels per module.
+    pub module_px: f32,
+    /// Box-blur radius in pixels (0 = sharp).
+    pub blur: usize,
+    /// Sensor noise, standard deviation in gray levels.
+    pub noise: f32,
+    /// Brightness of a specular highlight over the code (0 = none, 1 = saturating).
+    pub glare: f32,
+    /// 1 = black on white; 0.25 = faded print or a dim screen.
+    pub contrast: f32,
+    /// Amplitude of printed-paper texture (crumples, fibres), gray levels.
+    pub paper: f32,
+    /// Amplitude of screen moiré (a phone screen filmed by a camera), gray levels.
+    pub moire: f32,
+    /// Light modules on dark.
+    pub invert: bool,
+}
+
+impl Default for Conditions {
+    fn default() -> Conditions {
+        Conditions {
+            rotation_deg: 0.0,
+            tilt: 0.0,
+            module_px: 4.0,
+            blur: 0,
+            noise: 0.0,
+            glare: 0.0,
+            contrast: 1.0,
+            paper: 0.0,
+            moire: 0.0,
+            invert: false,
+        }
+    }
+}
+
+/// Why a frame could not be drawn.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum SynthError {
+    #[error("the text does not fit in a QR code")]
+    TooLong,
+}
+
+type Mat3 = [[f64; 3]; 3];
+
+/// Homography taking the unit square's corners (0,0),(1,0),(1,1),(0,1) to `q` (Heckbert).
+fn square_to_quad(q: [(f64, f64); 4]) -> Mat3 {
+    let [(x0, y0), (x1, y1), (x2, y2), (x3, y3)] = q;
+    let (dx1, dx2, dx3) = (x1 - x2, x3 - x2, x0 - x1 + x2 - x3);
+    let (dy1, dy2, dy3) = (y1 - y2, y3 - y2, y0 - y1 + y2 - y3);
+    let den = dx1 * dy2 - dx2 * dy1;
+    let g = (dx3 * dy2 - dx2 * dy3) / den;
+    let h = (dx1 * dy3 - dx3 * dy1) / den;
+    [
+        [x1 - x0 + g * x1, x3 - x0 + h * x3, x0],
+        [y1 - y0 + g * y1, y3 - y0 + h * y3, y0],
+        [g, h, 1.0],
+    ]
+}
+
+fn invert3(m: &Mat3) -> Mat3 {
+    let [[a, b, c], [d, e, f], [g, h, i]] = *m;
+    let (ca, cb, cc) = (e * i - f * h, f * g - d * i, d * h - e * g);
+    let det = a * ca + b * cb + c * cc;
+    let k = 1.0 / det;
+    [
+        [ca * k, (c * h - b * i) * k, (b * f - c * e) * k],
+        [cb * k, (a * i - c * g) * k, (c * d - a * f) * k],
+        [cc * k, (b * g - a * h) * k, (a * e - b * d) * k],
+    ]
+}
+
+fn apply(m: &Mat3, x: f64, y: f64) -> (f64, f64) {
+    let w = m[2][0] * x + m[2][1] * y + m[2][2];
+    (
+        (m[0][0] * x + m[0][1] * y + m[0][2]) / w,
+        (m[1][0] * x + m[1][1] * y + m[1][2]) / w,
+    )
+}
+
+/// Draws `text` as a QR code (level M) centred in a `width`×`height` frame under `c`.
+/// Returns the frame and the symbol's corners (top-left, top-right, bottom-right, bottom-left).
+pub fn render(
+    text: &str,
+    width: usize,
+    height: usize,
+    c: &Conditions,
+    seed: u64,
+) -> Result<(GrayImage, [(f32, f32); 4]), SynthError> {
+    let code =
+        QrCode::with_error_correction_level(text, EcLevel::M).map_err(|_| SynthError::TooLong)?;
+    let n = code.width();
+    let modules: Vec<bool> = code
+        .to_colors()
+        .into_iter()
+        .map(|c| c == Color::Dark)
+        .collect();
+    let total = (n + 8) as f64; // with quiet zone
+    let side = total * f64::from(c.module_px);
+    let (cx, cy) = (width as f64 / 2.0, height as f64 / 2.0);
+    let th = f64::from(c.rotation_deg).to_radians();
+    let tilt = f64::from(c.tilt.clamp(0.0, 0.9));
+    // The square, its top edge shortened by the tilt (seen from below), then rotated.
+    let half = side / 2.0;
+    let local = [
+        (-half * (1.0 - tilt), -half * (1.0 - tilt / 2.0)),
+        (half * (1.0 - tilt), -half * (1.0 - tilt / 2.0)),
+        (half, half),
+        (-half, half),
+    ];
+    let quad = local.map(|(x, y)| {
+        (
+            cx + x * th.cos() - y * th.sin(),
+            cy + x * th.sin() + y * th.cos(),
+        )
+    });
+    let fwd = square_to_quad(quad);
+    let inv = invert3(&fwd);
+    let mut rng = Rng::new(seed);
+    let phases: Vec<f64> = (0..6)
+        .map(|_| f64::from(rng.unit()) * std::f64::consts::TAU)
+        .collect();
+    let glare_at = (
+        cx + (f64::from(rng.unit()) - 0.5) * half,
+        cy + (f64::from(rng.unit()) - 0.5) * half,
+    );
+    let (dark, light, background) = (25.0f64, 230.0f64, 140.0f64);
+    let mut px = vec![0f64; width * height];
+    for y in 0..height {
+        for x in 0..width {
+            let mut acc = 0.0;
+            for (sx, sy) in [(0.25, 0.25), (0.75, 0.25), (0.25, 0.75), (0.75, 0.75)] {
+                let (u, v) = apply(&inv, x as f64 + sx, y as f64 + sy);
+                acc += if (0.0..1.0).contains(&u) && (0.0..1.0).contains(&v) {
+                    let (mu, mv) = ((u * total) as isize - 4, (v * total) as isize - 4);
+                    let is_dark = mu >= 0
+                        && mv >= 0
+                        && (mu as usize) < n
+                        && (mv as usize) < n
+                        && modules[mv as usize * n + mu as usize];
+                    if is_dark ^ c.invert {
+                        dark
+                    } else {
+                        light
+                    }
+                } else {
+                    background
+                };
+            }
+            let mut v = acc / 4.0;
+            v = 128.0 + (v - 128.0) * f64::from(c.contrast);
+            let (fx, fy) = (x as f64, y as f64);
+            if c.paper > 0.0 {
+                v += f64::from(c.paper)
+                    * ((fx * 0.031 + phases[0]).sin() * (fy * 0.027 + phases[1]).sin()
+                        + 0.5 * (fx * 0.13 + fy * 0.07 + phases[2]).sin());
+            }
+            if c.moire > 0.0 {
+                v += f64::from(c.moire)
+                    * ((fx * 0.93 + fy * 0.11) * std::f64::consts::PI + phases[3]).sin();
+            }
+            if c.glare > 0.0 {
+                let r2 =
+                    ((fx - glare_at.0).powi(2) + (fy - glare_at.1).powi(2)) / (half * half * 0.25);
+                v += f64::from(c.glare) * 255.0 * (-r2).exp();
+            }
+            px[y * width + x] = v;
+        }
+    }
+    if c.blur > 0 {
+        px = box_blur(&px, width, height, c.blur);
+    }
+    let data = px
+        .into_iter()
+        .map(|v| {
+            let v = if c.noise > 0.0 {
+                v + f64::from(c.noise * rng.gauss())
+            } else {
+                v
+            };
+            v.round().clamp(0.0, 255.0) as u8
+        })
+        .collect();
+    // Corners of the symbol itself (inside the 4-module quiet zone).
+    let q = 4.0 / total;
+    let corners = [(q, q), (1.0 - q, q), (1.0 - q, 1.0 - q), (q, 1.0 - q)].map(|(u, v)| {
+        let (x, y) = apply(&fwd, u, v);
+        (x as f32, y as f32)
+    });
+    Ok((
+        GrayImage {
+            width,
+            height,
+            data,
+        },
+        corners,
+    ))
+}
+
+fn box_blur(px: &[f64], w: usize, h: usize, r: usize) -> Vec<f64> {
+    let pass = |src: &[f64], horizontal: bool| -> Vec<f64> {
+        let mut out = vec![0.0; src.len()];
+        for y in 0..h {
+            for x in 0..w {
+                let (mut s, mut n) = (0.0, 0.0);
+                for d in -(r as isize)..=(r as isize) {
+                    let (xx, yy) = if horizontal {
+                        (x as isize + d, y as isize)
+                    } else {
+                        (x as isize, y as isize + d)
+                    };
+                    if xx >= 0 && yy >= 0 && (xx as usize) < w && (yy as usize) < h {
+                        s += src[yy as usize * w + xx as usize];
+                        n += 1.0;
+                    }
+                }
+                out[y * w + x] = s / n;
+            }
+        }
+        out
+    };
+    pass(&pass(px, true), false)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::Scanner;
+
+    const TEXT: &str = "JKM1:6BFOXN*TS0BI$ZD.P9UOL97O4-2HH77HRM3HSZS3AA6A3D";
+
+    /// The conditions a gate sees, each with the fraction of seeds that must decode. Seeds are
+    /// fixed, so the rates are deterministic: everyday conditions must decode every seed; for the
+    /// hard levels the floor is what the pipeline measured when it was set, less one seed, so a
+    /// regression shows and an improvement is free to land (then raise the floor).
+    fn conditions() -> Vec<(&'static str, Conditions, f32)> {
+        let base = Conditions::default();
+        let mut v = vec![("frontal", base.clone(), 1.0)];
+        for deg in [15.0, 30.0, 45.0, -45.0] {
+            v.push((
+                match deg as i32 {
+                    15 => "rotate 15°",
+                    30 => "rotate 30°",
+                    45 => "rotate 45°",
+                    _ => "rotate -45°",
+                },
+                Conditions {
+                    rotation_deg: deg,
+                    ..base.clone()
+                },
+                1.0,
+            ));
+        }
+        v.push((
+            "perspective 0.2 + 20°",
+            Conditions {
+                tilt: 0.2,
+                rotation_deg: 20.0,
+                ..base.clone()
+            },
+            1.0,
+        ));
+        v.push((
+            "perspective 0.35",
+            Conditions {
+                tilt: 0.35,
+                ..base.clone()
+            },
+            1.0,
+        ));
+        v.push((
+            "blur r1",
+            Conditions {
+                blur: 1,
+                module_px: 5.0,
+                ..base.clone()
+            },
+            1.0,
+        ));
+        v.push((
+            "blur r2",
+            Conditions {
+                blur: 2,
+                module_px: 6.0,
+                ..base.clone()
+            },
+            1.0,
+        ));
+        v.push((
+            "noise σ12",
+            Conditions {
+                noise: 12.0,
+                ..base.clone()
+            },
+            1.0,
+        ));
+        v.push((
+            "noise σ25",
+            Conditions {
+                noise: 25.0,
+                module_px: 5.0,
+                ..base.clone()
+            },
+            1.0,
+        ));
+        v.push((
+            "glare",
+            Conditions {
+                glare: 0.6,
+                ..base.clone()
+            },
+            1.0,
+        ));
+        v.push((
+            "low contrast 0.3",
+            Conditions {
+                contrast: 0.3,
+                noise: 4.0,
+                ..base.clone()
+            },
+            1.0,
+        ));
+        v.push((
+            "paper texture",
+            Conditions {
+                paper: 30.0,
+                rotation_deg: 8.0,
+                ..base.clone()
+            },
+            1.0,
+        ));
+        v.push((
+            "screen moiré",
+            Conditions {
+                moire: 25.0,
+                module_px: 5.0,
+                ..base.clone()
+            },
+            1.0,
+        ));
+        v.push((
+            "inverted",
+            Conditions {
+                invert: true,
+                ..base.clone()
+            },
+            1.0,
+        ));
+        v.push((
+            "small modules 2.5 px",
+            Conditions {
+                module_px: 2.5,
+                ..base.clone()
+            },
+            1.0,
+        ));
+        // Harder levels: where the pipeline's limits are.
+        v.push((
+            "perspective 0.5 + 30°",
+            Conditions {
+                tilt: 0.5,
+                rotation_deg: 30.0,
+                ..base.clone()
+            },
+            0.9,
+        ));
+        v.push((
+            "blur r3",
+            Conditions {
+                blur: 3,
+                module_px: 6.0,
+                ..base.clone()
+            },
+            0.9,
+        ));
+        v.push((
+            "noise σ45",
+            Conditions {
+                noise: 45.0,
+                module_px: 5.0,
+                ..base.clone()
+            },
+            0.9,
+        ));
+        v.push((
+            "glare 1.0",
+            Conditions {
+                glare: 1.0,
+                ..base.clone()
+            },
+            0.6,
+        ));
+        v.push((
+            "contrast 0.12 + noise",
+            Conditions {
+                contrast: 0.12,
+                noise: 6.0,
+                ..base.clone()
+            },
+            0.7,
+        ));
+        v.push((
+            "moiré 60",
+            Conditions {
+                moire: 60.0,
+                module_px: 5.0,
+                ..base.clone()
+            },
+            0.9,
+        ));
+        v.push((
+            "modules 1.7 px",
+            Conditions {
+                module_px: 1.7,
+                ..base.clone()
+            },
+            0.9,
+        ));
+        v.push((
+            "everything at once",
+            Conditions {
+                rotation_deg: 25.0,
+                tilt: 0.25,
+                blur: 1,
+                noise: 15.0,
+                glare: 0.4,
+                contrast: 0.5,
+                paper: 20.0,
+                module_px: 5.0,
+                ..base
+            },
+            0.6,
+        ));
+        v
+    }
+
+    #[test]
+    fn render_is_deterministic_and_corners_are_inside() {
+        let c = Conditions {
+            rotation_deg: 30.0,
+            noise: 5.0,
+            ..Conditions::default()
+        };
+        let (a, ca) = render(TEXT, 320, 240, &c, 7).unwrap();
+        let (b, _) = render(TEXT, 320, 240, &c, 7).unwrap();
+        assert_eq!(a, b);
+        for (x, y) in ca {
+            assert!((0.0..320.0).contains(&x) && (0.0..240.0).contains(&y));
+        }
+        assert_eq!(
+            render(&"A".repeat(9000), 64, 64, &c, 1).unwrap_err(),
+            SynthError::TooLong
+        );
+    }
+
+    #[test]
+    fn decode_rate_per_condition_meets_its_floor() {
+        const SEEDS: u64 = 10;
+        let mut failures = Vec::new();
+        println!("{:<24} decoded", "condition");
+        for (name, cond, floor) in conditions() {
+            let mut ok = 0;
+            for seed in 0..SEEDS {
+                let (img, _) = render(TEXT, 320, 320, &cond, seed).unwrap();
+                if Scanner::default().scan(&img).iter().any(|f| f.text == TEXT) {
+                    ok += 1;
+                }
+            }
+            let rate = ok as f32 / SEEDS as f32;
+            println!("{name:<24} {ok}/{SEEDS}");
+            if rate < floor {
+                failures.push(format!("{name}: {ok}/{SEEDS} < {floor}"));
+            }
+        }
+        assert!(failures.is_empty(), "{failures:#?}");
+    }
+}
