@@ -23,7 +23,14 @@ pub trait Command: Serialize + DeserializeOwned {
 pub const ARG: &str = "req";
 
 /// Every command name, in one list; a test on the Tauri side asserts each is registered.
-pub const ALL_COMMANDS: &[&str] = &[AppInfoRequest::NAME, GetSettings::NAME, SetLanguage::NAME];
+pub const ALL_COMMANDS: &[&str] = &[
+    AppInfoRequest::NAME,
+    GetSettings::NAME,
+    SetLanguage::NAME,
+    StartScan::NAME,
+    StopScan::NAME,
+    CheckCode::NAME,
+];
 
 /// An error as it crosses IPC. `code` is stable and maps to an i18n key in the UI; `detail` is
 /// English text for logs and for the person reading them.
@@ -45,6 +52,10 @@ pub enum ErrorCode {
     Bridge,
     /// Anything else; `detail` says what.
     Internal,
+    /// No camera is attached or it cannot be opened.
+    NoCamera,
+    /// The chosen frame source (folder, image) cannot be read.
+    SourceUnavailable,
 }
 
 /// The languages the UI is offered in. zh-CN is the default.
@@ -121,6 +132,126 @@ pub struct SetLanguage {
 impl Command for SetLanguage {
     const NAME: &'static str = "set_language";
     type Response = Settings;
+}
+
+/// Where the station's frames come from.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum FrameSourceSpec {
+    /// A camera by index (0 = the first).
+    Camera { index: u32 },
+    /// PNG files in a folder, played in name order as a video at `fps`, looping.
+    Folder { path: String, fps: u32 },
+    /// One PNG shown repeatedly at `fps`.
+    Image { path: String, fps: u32 },
+    /// A drawn demo code under moving conditions at `fps`.
+    Synthetic { fps: u32 },
+}
+
+/// Starts scanning from a source (stopping any scan already running).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct StartScan {
+    pub source: FrameSourceSpec,
+}
+
+/// A scan that started.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ScanStarted {
+    /// What the source is, for the status line.
+    pub description: String,
+}
+
+impl Command for StartScan {
+    const NAME: &'static str = "start_scan";
+    type Response = ScanStarted;
+}
+
+/// Stops the running scan, if any.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct StopScan {}
+
+/// Counters of the scan that stopped.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct ScanStopped {
+    pub frames: u64,
+    /// Frames skipped because the decoder was still busy (frames are dropped, never queued).
+    pub dropped: u64,
+}
+
+impl Command for StopScan {
+    const NAME: &'static str = "stop_scan";
+    type Response = ScanStopped;
+}
+
+/// Event with a preview frame (≤ 640 px wide), at most at the source's frame rate.
+pub const EVENT_PREVIEW: &str = "scan-preview";
+/// Event with the outlines of the codes seen in a decoded frame.
+pub const EVENT_SEEN: &str = "scan-seen";
+/// Event with a newly read code (not seen within the dedupe window).
+pub const EVENT_CODE: &str = "scan-code";
+/// Event sent when the source fails or ends.
+pub const EVENT_SOURCE_ENDED: &str = "scan-ended";
+
+/// A preview frame.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ScanPreview {
+    pub seq: u64,
+    pub width: u32,
+    pub height: u32,
+    /// `data:image/png;base64,…`
+    pub data_url: String,
+    /// Frames per second delivered over the last second.
+    pub fps: f32,
+}
+
+/// A code's outline in preview coordinates: top-left, top-right, bottom-right, bottom-left.
+pub type Outline = [[f32; 2]; 4];
+
+/// Codes seen in one decoded frame.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ScanSeen {
+    pub seq: u64,
+    pub outlines: Vec<Outline>,
+}
+
+/// A newly read code.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ScanCode {
+    pub text: String,
+    pub outline: Outline,
+}
+
+/// The source stopped by itself.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ScanEnded {
+    pub error: Option<IpcError>,
+}
+
+/// Verifies a code's text (from the camera, a USB scanner or pasted) against the station's trust
+/// list.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct CheckCode {
+    pub text: String,
+}
+
+/// What a code is and whether it verified. Identity fields are masked.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+pub struct CodeCheck {
+    /// "health_code", "venue_code" or "unknown".
+    pub kind: String,
+    pub valid: bool,
+    /// Stable error code when not valid (e.g. "expired", "forged", "no_trust_list").
+    pub error: Option<String>,
+    pub name: Option<String>,
+    pub phone: Option<String>,
+    /// "green", "yellow" or "red".
+    pub color: Option<String>,
+    pub venue_name: Option<String>,
+}
+
+impl Command for CheckCode {
+    const NAME: &'static str = "check_code";
+    type Response = CodeCheck;
 }
 
 #[cfg(test)]

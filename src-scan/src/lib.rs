@@ -11,6 +11,7 @@ pub mod charset;
 pub mod image;
 pub mod live;
 pub mod prep;
+pub mod source;
 pub mod synth;
 
 use std::panic::{catch_unwind, AssertUnwindSafe};

@@ -5,15 +5,29 @@
 //! `venuecode_ipc::ALL_COMMANDS` through the real IPC path, so the handler and the wire list
 //! cannot drift apart.
 
-use tauri::State;
-use venuecode_ipc::{AppInfo, AppInfoRequest, GetSettings, IpcError, SetLanguage, Settings};
+use std::sync::Arc;
 
+use tauri::{AppHandle, Emitter, Runtime, State};
+use venuecode_ipc::{
+    AppInfo, AppInfoRequest, CheckCode, CodeCheck, GetSettings, IpcError, ScanCode, ScanEnded,
+    ScanPreview, ScanSeen, ScanStarted, ScanStopped, SetLanguage, Settings, StartScan, StopScan,
+    EVENT_CODE, EVENT_PREVIEW, EVENT_SEEN, EVENT_SOURCE_ENDED,
+};
+
+use crate::scan::{ScanSession, ScanSink};
 use crate::{error::AppError, AppState};
 
 /// The invoke handler with every command registered.
 pub fn handler<R: tauri::Runtime>() -> impl Fn(tauri::ipc::Invoke<R>) -> bool + Send + Sync + 'static
 {
-    tauri::generate_handler![app_info, get_settings, set_language]
+    tauri::generate_handler![
+        app_info,
+        get_settings,
+        set_language,
+        start_scan,
+        stop_scan,
+        check_code
+    ]
 }
 
 #[tauri::command]
@@ -40,6 +54,57 @@ async fn set_language(state: State<'_, AppState>, req: SetLanguage) -> Result<Se
     Ok(store.set_language(req.language)?)
 }
 
+/// Sends the scan loop's results to the window as events.
+struct WindowSink<R: Runtime>(AppHandle<R>);
+
+impl<R: Runtime> ScanSink for WindowSink<R> {
+    fn preview(&self, p: ScanPreview) {
+        let _ = self.0.emit(EVENT_PREVIEW, p);
+    }
+    fn seen(&self, s: ScanSeen) {
+        let _ = self.0.emit(EVENT_SEEN, s);
+    }
+    fn code(&self, c: ScanCode) {
+        let _ = self.0.emit(EVENT_CODE, c);
+    }
+    fn ended(&self, e: ScanEnded) {
+        let _ = self.0.emit(EVENT_SOURCE_ENDED, e);
+    }
+}
+
+#[tauri::command]
+async fn start_scan<R: Runtime>(
+    app: AppHandle<R>,
+    state: State<'_, AppState>,
+    req: StartScan,
+) -> Result<ScanStarted, IpcError> {
+    let mut slot = state.scan.lock().map_err(|_| AppError::Poisoned)?;
+    if let Some(old) = slot.take() {
+        old.stop();
+    }
+    let session = ScanSession::start(&req.source, Arc::new(WindowSink(app)))?;
+    let description = session.description.clone();
+    *slot = Some(session);
+    Ok(ScanStarted { description })
+}
+
+#[tauri::command]
+async fn stop_scan(state: State<'_, AppState>, req: StopScan) -> Result<ScanStopped, IpcError> {
+    let _ = req;
+    let session = state.scan.lock().map_err(|_| AppError::Poisoned)?.take();
+    let (frames, dropped) = session.map(ScanSession::stop).unwrap_or((0, 0));
+    Ok(ScanStopped { frames, dropped })
+}
+
+#[tauri::command]
+async fn check_code(state: State<'_, AppState>, req: CheckCode) -> Result<CodeCheck, IpcError> {
+    Ok(crate::checking::check(
+        &req.text,
+        &state.config.data_dir,
+        chrono::Utc::now(),
+    ))
+}
+
 #[cfg(test)]
 mod tests {
     use std::sync::Mutex;
@@ -60,6 +125,13 @@ mod tests {
             SetLanguage::NAME => json!(SetLanguage {
                 language: venuecode_ipc::Language::En
             }),
+            StartScan::NAME => json!(StartScan {
+                source: venuecode_ipc::FrameSourceSpec::Synthetic { fps: 5 }
+            }),
+            StopScan::NAME => json!(StopScan {}),
+            CheckCode::NAME => json!(CheckCode {
+                text: "hello".into()
+            }),
             other => panic!("no sample request for command {other}: add one here"),
         }
     }
@@ -73,6 +145,7 @@ mod tests {
                 server_url: None,
             },
             store: Mutex::new(Store::open(dir.path()).unwrap()),
+            scan: Mutex::new(None),
         };
         let app = tauri::test::mock_builder()
             .manage(state)

@@ -5,9 +5,12 @@
 //! [`store`]; no rule that belongs in `venuecode-core` is written here. The same [`run`] serves
 //! desktop and mobile (`mobile_entry_point`).
 
+pub mod checking;
 pub mod commands;
 pub mod config;
 pub mod error;
+pub mod scan;
+pub mod sources;
 pub mod store;
 
 use std::sync::Mutex;
@@ -18,6 +21,8 @@ use tauri::Manager;
 pub struct AppState {
     pub config: config::AppConfig,
     pub store: Mutex<store::Store>,
+    /// The running scan, if any.
+    pub scan: Mutex<Option<scan::ScanSession>>,
 }
 
 /// Builds and runs the app until its last window closes.
@@ -31,6 +36,7 @@ pub fn run() {
             app.manage(AppState {
                 config,
                 store: Mutex::new(store),
+                scan: Mutex::new(None),
             });
             Ok(())
         })

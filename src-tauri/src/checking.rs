@@ -1,0 +1,145 @@
+//! Checking a scanned code's text: which kind of code it is and whether it verifies against the
+//! station's trust list, converted to the wire type the station screen shows.
+//!
+//! The trust list lives in `<data dir>/trust/trust.cose`, checked against the root key in
+//! `<data dir>/trust/root.pub` (until sync delivers them, `venuecode keygen --out <data dir>/trust`
+//! provisions a demo station). Invariant: only masked identity leaves this module.
+
+use std::path::Path;
+
+use chrono::{DateTime, Utc};
+use venuecode_core::keys::PublicKey;
+use venuecode_core::trust::{RevocationList, TrustList};
+use venuecode_core::{health_code, venue_code};
+use venuecode_ipc::CodeCheck;
+
+/// Loads the trust list of a data directory, or says why not (stable code).
+pub fn load_trust(data_dir: &Path) -> Result<TrustList, &'static str> {
+    let dir = data_dir.join("trust");
+    let root = std::fs::read_to_string(dir.join("root.pub")).map_err(|_| "no_trust_list")?;
+    let root = PublicKey::from_hex(&root).map_err(|_| "trust_list_invalid")?;
+    let bytes = std::fs::read(dir.join("trust.cose")).map_err(|_| "no_trust_list")?;
+    TrustList::verify(&bytes, &root).map_err(|_| "trust_list_invalid")
+}
+
+/// Classifies and verifies `text` at trusted time `now`.
+pub fn check(text: &str, data_dir: &Path, now: DateTime<Utc>) -> CodeCheck {
+    let text = text.trim();
+    let kind = if text.starts_with(health_code::PREFIX) {
+        "health_code"
+    } else if text.contains(venue_code::PATH) {
+        "venue_code"
+    } else {
+        return CodeCheck {
+            kind: "unknown".into(),
+            error: Some("not_a_code".into()),
+            ..CodeCheck::default()
+        };
+    };
+    let trust = match load_trust(data_dir) {
+        Ok(t) => t,
+        Err(code) => {
+            return CodeCheck {
+                kind: kind.into(),
+                error: Some(code.into()),
+                ..CodeCheck::default()
+            }
+        }
+    };
+    if kind == "health_code" {
+        match health_code::verify(text, &trust, &RevocationList::default(), now) {
+            Ok(v) => CodeCheck {
+                kind: kind.into(),
+                valid: true,
+                name: Some(v.claims.name_masked),
+                phone: Some(v.claims.phone_masked),
+                color: Some(v.claims.color.as_str().into()),
+                ..CodeCheck::default()
+            },
+            Err(e) => CodeCheck {
+                kind: kind.into(),
+                error: Some(e.code().into()),
+                ..CodeCheck::default()
+            },
+        }
+    } else {
+        match venue_code::verify(text, &trust) {
+            Ok(v) => CodeCheck {
+                kind: kind.into(),
+                valid: true,
+                venue_name: Some(v.claims.venue_name),
+                ..CodeCheck::default()
+            },
+            Err(e) => CodeCheck {
+                kind: kind.into(),
+                error: Some(e.code().into()),
+                ..CodeCheck::default()
+            },
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::Duration;
+    use venuecode_core::health_code::{Color, HealthClaims, Pseudonym};
+    use venuecode_core::keys::SecretKey;
+    use venuecode_core::trust::{KeyRole, TrustedKey};
+
+    fn provision(dir: &Path, now: DateTime<Utc>) -> SecretKey {
+        let root = SecretKey::from_seed(&[1; 32]);
+        let issuer = SecretKey::from_seed(&[2; 32]);
+        let list = TrustList {
+            version: 1,
+            issued_at: now,
+            keys: vec![TrustedKey {
+                issuer: "T-HC".into(),
+                key: issuer.public(),
+                role: KeyRole::HealthIssuer,
+                not_before: now - Duration::days(1),
+                not_after: now + Duration::days(1),
+            }],
+        };
+        std::fs::create_dir_all(dir.join("trust")).unwrap();
+        std::fs::write(dir.join("trust/trust.cose"), list.sign(&root)).unwrap();
+        std::fs::write(dir.join("trust/root.pub"), root.public().to_hex()).unwrap();
+        issuer
+    }
+
+    #[test]
+    fn health_codes_verify_against_the_provisioned_trust_list() {
+        let dir = tempfile::tempdir().unwrap();
+        let now = Utc::now();
+        assert_eq!(
+            check("JKM1:ABC", dir.path(), now).error.as_deref(),
+            Some("no_trust_list")
+        );
+        let issuer = provision(dir.path(), now);
+        let claims = HealthClaims {
+            issuer: "T-HC".into(),
+            issued_at: now,
+            expires_at: now + Duration::minutes(10),
+            code_id: [1; 8],
+            subject: Pseudonym([2; 12]),
+            name_masked: "张*".into(),
+            phone_masked: "138****8000".into(),
+            id_masked: "1101**********002X".into(),
+            color: Color::Green,
+            color_since: now,
+            nat: None,
+            guardian: None,
+        };
+        let text = health_code::issue(&issuer, &claims);
+        let c = check(&text, dir.path(), now);
+        assert!(c.valid, "{c:?}");
+        assert_eq!(c.color.as_deref(), Some("green"));
+        assert_eq!(c.name.as_deref(), Some("张*"));
+        let late = check(&text, dir.path(), now + Duration::hours(1));
+        assert_eq!(
+            (late.valid, late.error.as_deref()),
+            (false, Some("expired"))
+        );
+        assert_eq!(check("hello", dir.path(), now).kind, "unknown");
+    }
+}

@@ -1,0 +1,259 @@
+//! The station's scan loop, off the UI thread: a capture thread reads the frame source at its pace
+//! and publishes previews; a decode thread runs the live decoder on the newest frame only. Frames
+//! that arrive while the decoder is busy are dropped, never queued, so latency stays one frame.
+//!
+//! Invariants: at most one session runs (the app state holds it); stopping joins both threads;
+//! every result leaves through a [`ScanSink`], so the loop is tested without a window.
+
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::mpsc::{sync_channel, TrySendError};
+use std::sync::Arc;
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+
+use base64::Engine as _;
+use venuecode_ipc::{
+    ErrorCode, FrameSourceSpec, IpcError, Outline, ScanCode, ScanEnded, ScanPreview, ScanSeen,
+};
+use venuecode_scan::live::{LiveConfig, LiveDecoder};
+use venuecode_scan::source::{FrameSource, SourceError};
+use venuecode_scan::{prep, GrayImage};
+
+/// Widest preview sent to the UI, in pixels.
+const PREVIEW_MAX_WIDTH: usize = 640;
+
+/// Where the loop's results go (the Tauri window, or a test).
+pub trait ScanSink: Send + Sync + 'static {
+    fn preview(&self, p: ScanPreview);
+    fn seen(&self, s: ScanSeen);
+    fn code(&self, c: ScanCode);
+    fn ended(&self, e: ScanEnded);
+}
+
+/// A running scan.
+pub struct ScanSession {
+    stop: Arc<AtomicBool>,
+    frames: Arc<AtomicU64>,
+    dropped: Arc<AtomicU64>,
+    threads: Vec<JoinHandle<()>>,
+    pub description: String,
+}
+
+/// Maps a source failure to the wire error the UI shows.
+pub fn source_error(e: SourceError) -> IpcError {
+    let code = match e {
+        SourceError::NoCamera(_) => ErrorCode::NoCamera,
+        _ => ErrorCode::SourceUnavailable,
+    };
+    IpcError {
+        code,
+        detail: e.to_string(),
+    }
+}
+
+impl ScanSession {
+    /// Opens the source and starts the threads; fails at once if the source cannot open.
+    pub fn start(spec: &FrameSourceSpec, sink: Arc<dyn ScanSink>) -> Result<ScanSession, IpcError> {
+        let (source, interval) = crate::sources::open(spec).map_err(source_error)?;
+        Ok(ScanSession::with_source(source, interval, sink))
+    }
+
+    /// Starts the threads over an open source; `interval` paces it (seconds per frame).
+    pub fn with_source(
+        mut source: Box<dyn FrameSource>,
+        interval: Option<f64>,
+        sink: Arc<dyn ScanSink>,
+    ) -> ScanSession {
+        let description = source.describe();
+        let stop = Arc::new(AtomicBool::new(false));
+        let frames = Arc::new(AtomicU64::new(0));
+        let dropped = Arc::new(AtomicU64::new(0));
+        // Capacity one: the decoder works on the newest frame; older ones are dropped.
+        let (tx, rx) = sync_channel::<(u64, Arc<GrayImage>, usize)>(1);
+        let started = Instant::now();
+
+        let capture = {
+            let (stop, frames, dropped, sink) =
+                (stop.clone(), frames.clone(), dropped.clone(), sink.clone());
+            std::thread::Builder::new()
+                .name("scan-capture".into())
+                .spawn(move || {
+                    let mut recent: Vec<Instant> = Vec::new();
+                    let mut next_due = Instant::now();
+                    let mut seq = 0u64;
+                    while !stop.load(Ordering::Relaxed) {
+                        if let Some(iv) = interval {
+                            let now = Instant::now();
+                            if next_due > now {
+                                std::thread::sleep(next_due - now);
+                            }
+                            next_due = next_due.max(now) + Duration::from_secs_f64(iv);
+                        }
+                        let frame = match source.next_frame() {
+                            Ok(Some(f)) => Arc::new(f),
+                            Ok(None) => {
+                                sink.ended(ScanEnded { error: None });
+                                break;
+                            }
+                            Err(e) => {
+                                sink.ended(ScanEnded {
+                                    error: Some(source_error(e)),
+                                });
+                                break;
+                            }
+                        };
+                        seq += 1;
+                        frames.fetch_add(1, Ordering::Relaxed);
+                        let factor = frame.width.div_ceil(PREVIEW_MAX_WIDTH).max(1);
+                        match tx.try_send((seq, frame.clone(), factor)) {
+                            Ok(()) => {}
+                            Err(TrySendError::Full(_)) => {
+                                dropped.fetch_add(1, Ordering::Relaxed);
+                            }
+                            Err(TrySendError::Disconnected(_)) => break,
+                        }
+                        let now = Instant::now();
+                        recent.push(now);
+                        recent.retain(|t| now.duration_since(*t) < Duration::from_secs(1));
+                        if let Some(p) = preview(&frame, factor, seq, recent.len() as f32) {
+                            sink.preview(p);
+                        }
+                    }
+                })
+                .expect("spawning the capture thread")
+        };
+
+        let decode = {
+            let sink = sink.clone();
+            std::thread::Builder::new()
+                .name("scan-decode".into())
+                .spawn(move || {
+                    let mut live = LiveDecoder::new(LiveConfig::default());
+                    while let Ok((seq, frame, factor)) = rx.recv() {
+                        let now_ms = started.elapsed().as_millis() as u64;
+                        let r = live.on_frame(&frame, now_ms);
+                        let scale = 1.0 / factor as f32;
+                        let outline = |c: &[(f32, f32); 4]| -> Outline {
+                            c.map(|(x, y)| [x * scale, y * scale])
+                        };
+                        sink.seen(ScanSeen {
+                            seq,
+                            outlines: r.seen.iter().map(|f| outline(&f.corners)).collect(),
+                        });
+                        for f in r.new {
+                            sink.code(ScanCode {
+                                outline: outline(&f.corners),
+                                text: f.text,
+                            });
+                        }
+                    }
+                })
+                .expect("spawning the decode thread")
+        };
+
+        ScanSession {
+            stop,
+            frames,
+            dropped,
+            threads: vec![capture, decode],
+            description,
+        }
+    }
+
+    /// Stops both threads and returns (frames, dropped).
+    pub fn stop(self) -> (u64, u64) {
+        self.stop.store(true, Ordering::Relaxed);
+        for t in self.threads {
+            let _ = t.join();
+        }
+        (
+            self.frames.load(Ordering::Relaxed),
+            self.dropped.load(Ordering::Relaxed),
+        )
+    }
+}
+
+/// A PNG preview of the frame, downscaled by `factor`.
+fn preview(frame: &GrayImage, factor: usize, seq: u64, fps: f32) -> Option<ScanPreview> {
+    let mut small = frame.clone();
+    let mut f = factor;
+    while f >= 2 {
+        small = prep::downscale2(&small);
+        f /= 2;
+    }
+    let mut png_bytes = Vec::new();
+    {
+        let mut enc = png::Encoder::new(&mut png_bytes, small.width as u32, small.height as u32);
+        enc.set_color(png::ColorType::Grayscale);
+        enc.set_depth(png::BitDepth::Eight);
+        enc.set_compression(png::Compression::Fast);
+        enc.write_header()
+            .ok()?
+            .write_image_data(&small.data)
+            .ok()?;
+    }
+    Some(ScanPreview {
+        seq,
+        width: small.width as u32,
+        height: small.height as u32,
+        data_url: format!(
+            "data:image/png;base64,{}",
+            base64::engine::general_purpose::STANDARD.encode(png_bytes)
+        ),
+        fps,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::Mutex;
+    use venuecode_scan::source::SyntheticSource;
+
+    #[derive(Default)]
+    struct Collect {
+        previews: Mutex<Vec<ScanPreview>>,
+        codes: Mutex<Vec<ScanCode>>,
+        seen: Mutex<u64>,
+    }
+
+    impl ScanSink for Collect {
+        fn preview(&self, p: ScanPreview) {
+            self.previews.lock().unwrap().push(p);
+        }
+        fn seen(&self, _: ScanSeen) {
+            *self.seen.lock().unwrap() += 1;
+        }
+        fn code(&self, c: ScanCode) {
+            self.codes.lock().unwrap().push(c);
+        }
+        fn ended(&self, _: ScanEnded) {}
+    }
+
+    #[test]
+    fn synthetic_stream_reports_the_code_once_and_previews_at_the_frame_rate() {
+        let sink = Arc::new(Collect::default());
+        let session = ScanSession::with_source(
+            Box::new(SyntheticSource::new("JKM1:SCAN-LOOP", 640, 480)),
+            Some(1.0 / 20.0),
+            sink.clone(),
+        );
+        let deadline = Instant::now() + Duration::from_secs(20);
+        while sink.codes.lock().unwrap().is_empty() && Instant::now() < deadline {
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        std::thread::sleep(Duration::from_millis(1200));
+        let (frames, dropped) = session.stop();
+        let codes = sink.codes.lock().unwrap();
+        assert_eq!(codes.len(), 1, "reported {} times", codes.len());
+        assert_eq!(codes[0].text, "JKM1:SCAN-LOOP");
+        let previews = sink.previews.lock().unwrap();
+        assert_eq!(previews.len() as u64, frames);
+        assert!(previews
+            .iter()
+            .all(|p| p.width <= 640 && p.data_url.starts_with("data:image/png;base64,")));
+        assert!(*sink.seen.lock().unwrap() + dropped >= frames - 1);
+        let best_fps = previews.iter().map(|p| p.fps).fold(0.0, f32::max);
+        assert!(best_fps >= 15.0, "preview at {best_fps} fps");
+    }
+}
