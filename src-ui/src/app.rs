@@ -103,8 +103,7 @@ pub fn App() -> impl IntoView {
             <main class="main" id=move || format!("page-{}", page.get().id())>
                 {move || load_error.get().map(|e| view! { <ErrorBanner err=e /> })}
                 {move || match page.get() {
-                    Page::Station => view! { <pages::placeholder::Placeholder
-                        title=Key::NavStation intro=Key::StationIntro next=Key::StationNext /> }.into_any(),
+                    Page::Station => view! { <pages::station::StationPage /> }.into_any(),
                     Page::Venues => view! { <pages::placeholder::Placeholder
                         title=Key::NavVenues intro=Key::VenuesIntro next=Key::VenuesNext /> }.into_any(),
                     Page::Review => view! { <pages::placeholder::Placeholder

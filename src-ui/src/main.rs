@@ -4,6 +4,7 @@ mod api;
 mod app;
 mod i18n;
 mod pages;
+mod wedge;
 
 fn main() {
     console_error_panic_hook::set_once();

@@ -2,3 +2,4 @@
 //! server on loopback. Screenshots of every screen land in `test-output/screenshots/`.
 
 mod shell;
+mod station;

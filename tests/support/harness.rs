@@ -234,6 +234,11 @@ impl Env {
         })
     }
 
+    /// A scratch folder of this test, removed with the environment.
+    pub fn scratch(&self) -> PathBuf {
+        self._tmp.path().to_path_buf()
+    }
+
     /// Saves a screenshot of the virtual screen (see [`save_screenshot_of`]).
     pub fn screenshot(&self, name: &str) -> Result<PathBuf> {
         save_screenshot_of(&self.xvfb.display, name)

@@ -87,6 +87,49 @@ impl Session {
         Ok(())
     }
 
+    /// Types `text` into the element matching `css`.
+    pub fn send_keys(&self, css: &str, text: &str) -> Result<()> {
+        let el = self.find(css)?;
+        self.call(
+            reqwest::Method::POST,
+            &format!("/element/{el}/value"),
+            Some(json!({ "text": text })),
+        )?;
+        Ok(())
+    }
+
+    /// Presses the keys of `text` then Enter, `gap_ms` apart, as a keyboard (or a USB scanner
+    /// in keyboard mode) would, through the W3C actions API.
+    pub fn key_burst(&self, text: &str, gap_ms: u64) -> Result<()> {
+        let mut actions = Vec::new();
+        for c in text
+            .chars()
+            .map(|c| c.to_string())
+            .chain(["\u{E007}".into()])
+        {
+            actions.push(json!({ "type": "keyDown", "value": c }));
+            actions.push(json!({ "type": "keyUp", "value": c }));
+            actions.push(json!({ "type": "pause", "duration": gap_ms }));
+        }
+        self.call(
+            reqwest::Method::POST,
+            "/actions",
+            Some(json!({ "actions": [{ "type": "key", "id": "keyboard", "actions": actions }] })),
+        )?;
+        Ok(())
+    }
+
+    /// An attribute of the element matching `css`.
+    pub fn attr(&self, css: &str, name: &str) -> Result<Option<String>> {
+        let el = self.find(css)?;
+        let v = self.call(
+            reqwest::Method::GET,
+            &format!("/element/{el}/attribute/{name}"),
+            None,
+        )?;
+        Ok(v.as_str().map(str::to_string))
+    }
+
     /// Visible text of the element matching `css`.
     pub fn text(&self, css: &str) -> Result<String> {
         let el = self.find(css)?;

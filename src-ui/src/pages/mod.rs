@@ -2,3 +2,4 @@
 
 pub mod placeholder;
 pub mod settings;
+pub mod station;
