@@ -6,6 +6,7 @@
 
 pub mod base45;
 pub mod cbor;
+pub mod checkin;
 pub mod codes;
 pub mod cose;
 pub mod gate;

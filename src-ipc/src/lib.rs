@@ -30,6 +30,10 @@ pub const ALL_COMMANDS: &[&str] = &[
     StartScan::NAME,
     StopScan::NAME,
     CheckCode::NAME,
+    GetBinding::NAME,
+    SetBinding::NAME,
+    SubmitScan::NAME,
+    GetCounters::NAME,
 ];
 
 /// An error as it crosses IPC. `code` is stable and maps to an i18n key in the UI; `detail` is
@@ -56,6 +60,10 @@ pub enum ErrorCode {
     NoCamera,
     /// The chosen frame source (folder, image) cannot be read.
     SourceUnavailable,
+    /// The station is not bound to a venue, checkpoint and inspector yet.
+    NotBound,
+    /// The request had a value out of range (e.g. a temperature that is not a number).
+    Invalid,
 }
 
 /// The languages the UI is offered in. zh-CN is the default.
@@ -252,6 +260,100 @@ pub struct CodeCheck {
 impl Command for CheckCode {
     const NAME: &'static str = "check_code";
     type Response = CodeCheck;
+}
+
+/// What the station is bound to (场所, 出入口, 检测员, 进/出).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StationBinding {
+    pub venue_id: String,
+    pub venue_name: String,
+    pub checkpoint_id: String,
+    pub inspector: String,
+    /// "entry" (进) or "exit" (出).
+    pub direction: String,
+}
+
+/// Asks for the station's binding (`None` until set up).
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct GetBinding {}
+
+impl Command for GetBinding {
+    const NAME: &'static str = "get_binding";
+    type Response = Option<StationBinding>;
+}
+
+/// Binds the station (local set-up until enrolment with the server exists).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct SetBinding {
+    pub binding: StationBinding,
+}
+
+impl Command for SetBinding {
+    const NAME: &'static str = "set_binding";
+    type Response = StationBinding;
+}
+
+/// The temperature the inspector recorded with a scan.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "kind", content = "celsius", rename_all = "snake_case")]
+pub enum TemperatureInput {
+    NotTaken,
+    Normal,
+    Fever,
+    Celsius(f32),
+}
+
+/// A code read at the gate, to verify, decide and record.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct SubmitScan {
+    pub text: String,
+    pub temperature: TemperatureInput,
+}
+
+/// The station's live counters.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct StationCounters {
+    pub inside: i64,
+    pub entries: i64,
+    pub refusals: i64,
+    pub fevers: i64,
+}
+
+/// The verdict on one scan, as the result screen shows it. Identity is masked.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+pub struct ScanVerdict {
+    /// 通行 (true) or 禁止 (false).
+    pub pass: bool,
+    /// Stable reason codes, blocking ones first ("red_code", "fever", "expired", "already_inside"…).
+    pub reasons: Vec<String>,
+    /// An alert was queued on the priority lane.
+    pub alert: bool,
+    /// A check-in was written (false for "already inside" and for texts that are no code).
+    pub recorded: bool,
+    pub name: Option<String>,
+    pub phone: Option<String>,
+    pub color: Option<String>,
+    /// RFC 3339.
+    pub color_since: Option<String>,
+    /// "negative", "positive" or "pending".
+    pub nat_result: Option<String>,
+    /// Hours since the nucleic-acid test.
+    pub nat_hours: Option<f32>,
+    pub counters: StationCounters,
+}
+
+impl Command for SubmitScan {
+    const NAME: &'static str = "submit_scan";
+    type Response = ScanVerdict;
+}
+
+/// Asks for the live counters.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct GetCounters {}
+
+impl Command for GetCounters {
+    const NAME: &'static str = "get_counters";
+    type Response = StationCounters;
 }
 
 #[cfg(test)]

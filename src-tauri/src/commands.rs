@@ -9,8 +9,9 @@ use std::sync::Arc;
 
 use tauri::{AppHandle, Emitter, Runtime, State};
 use venuecode_ipc::{
-    AppInfo, AppInfoRequest, CheckCode, CodeCheck, GetSettings, IpcError, ScanCode, ScanEnded,
-    ScanPreview, ScanSeen, ScanStarted, ScanStopped, SetLanguage, Settings, StartScan, StopScan,
+    AppInfo, AppInfoRequest, CheckCode, CodeCheck, GetBinding, GetCounters, GetSettings, IpcError,
+    ScanCode, ScanEnded, ScanPreview, ScanSeen, ScanStarted, ScanStopped, ScanVerdict, SetBinding,
+    SetLanguage, Settings, StartScan, StationBinding, StationCounters, StopScan, SubmitScan,
     EVENT_CODE, EVENT_PREVIEW, EVENT_SEEN, EVENT_SOURCE_ENDED,
 };
 
@@ -26,7 +27,11 @@ pub fn handler<R: tauri::Runtime>() -> impl Fn(tauri::ipc::Invoke<R>) -> bool + 
         set_language,
         start_scan,
         stop_scan,
-        check_code
+        check_code,
+        get_binding,
+        set_binding,
+        submit_scan,
+        get_counters
     ]
 }
 
@@ -105,6 +110,49 @@ async fn check_code(state: State<'_, AppState>, req: CheckCode) -> Result<CodeCh
     ))
 }
 
+#[tauri::command]
+async fn get_binding(
+    state: State<'_, AppState>,
+    req: GetBinding,
+) -> Result<Option<StationBinding>, IpcError> {
+    let _ = req;
+    let store = state.store.lock().map_err(|_| AppError::Poisoned)?;
+    Ok(store.binding()?.as_ref().map(crate::station::to_wire))
+}
+
+#[tauri::command]
+async fn set_binding(
+    state: State<'_, AppState>,
+    req: SetBinding,
+) -> Result<StationBinding, IpcError> {
+    let binding = crate::station::from_wire(&req.binding)?;
+    let mut store = state.store.lock().map_err(|_| AppError::Poisoned)?;
+    store.set_binding(&binding)?;
+    Ok(crate::station::to_wire(&binding))
+}
+
+#[tauri::command]
+async fn submit_scan(state: State<'_, AppState>, req: SubmitScan) -> Result<ScanVerdict, IpcError> {
+    let mut store = state.store.lock().map_err(|_| AppError::Poisoned)?;
+    Ok(crate::station::submit(
+        &mut store,
+        &state.config.data_dir,
+        &req.text,
+        req.temperature,
+        chrono::Utc::now(),
+    )?)
+}
+
+#[tauri::command]
+async fn get_counters(
+    state: State<'_, AppState>,
+    req: GetCounters,
+) -> Result<StationCounters, IpcError> {
+    let _ = req;
+    let store = state.store.lock().map_err(|_| AppError::Poisoned)?;
+    Ok(crate::station::counters(&store, chrono::Utc::now())?)
+}
+
 #[cfg(test)]
 mod tests {
     use std::sync::Mutex;
@@ -132,6 +180,21 @@ mod tests {
             CheckCode::NAME => json!(CheckCode {
                 text: "hello".into()
             }),
+            GetBinding::NAME => json!(GetBinding {}),
+            SetBinding::NAME => json!(SetBinding {
+                binding: StationBinding {
+                    venue_id: "V1".into(),
+                    venue_name: "测试场所".into(),
+                    checkpoint_id: "east".into(),
+                    inspector: "王五".into(),
+                    direction: "entry".into(),
+                }
+            }),
+            SubmitScan::NAME => json!(SubmitScan {
+                text: "hello".into(),
+                temperature: venuecode_ipc::TemperatureInput::Normal,
+            }),
+            GetCounters::NAME => json!(GetCounters {}),
             other => panic!("no sample request for command {other}: add one here"),
         }
     }

@@ -26,6 +26,12 @@ pub enum AppError {
     SchemaTooNew { found: i64, known: i64 },
     #[error("the local store lock was poisoned by an earlier failure; restart the app")]
     Poisoned,
+    #[error("cannot encode a record: {0}")]
+    Encode(String),
+    #[error("this station is not set up yet: bind it to a venue, checkpoint and inspector")]
+    NotBound,
+    #[error("invalid input: {0}")]
+    Invalid(String),
 }
 
 impl From<AppError> for IpcError {
@@ -35,7 +41,9 @@ impl From<AppError> for IpcError {
             | AppError::Database { .. }
             | AppError::Sql(_)
             | AppError::SchemaTooNew { .. } => ErrorCode::Storage,
-            AppError::Poisoned => ErrorCode::Internal,
+            AppError::Poisoned | AppError::Encode(_) => ErrorCode::Internal,
+            AppError::NotBound => ErrorCode::NotBound,
+            AppError::Invalid(_) => ErrorCode::Invalid,
         };
         IpcError {
             code,

@@ -11,6 +11,7 @@ pub mod config;
 pub mod error;
 pub mod scan;
 pub mod sources;
+pub mod station;
 pub mod store;
 
 use std::sync::Mutex;

@@ -6,13 +6,53 @@
 
 use std::path::{Path, PathBuf};
 
+use chrono::{DateTime, Duration, Utc};
 use rusqlite::{params, Connection, OptionalExtension};
+use serde::Serialize;
+use venuecode_core::checkin::{Binding, CheckInDraft};
+use venuecode_core::gate::{Direction, Presence, PresenceEffect, Verdict};
 use venuecode_ipc::{Language, Settings};
 
 use crate::error::AppError;
 
 /// The migrations, in order; index + 1 is the schema version each one produces.
-const MIGRATIONS: &[&str] = &[include_str!("../../migrations/local/0001_init.sql")];
+const MIGRATIONS: &[&str] = &[
+    include_str!("../../migrations/local/0001_init.sql"),
+    include_str!("../../migrations/local/0002_checkins.sql"),
+];
+
+/// The station's live counters.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Counters {
+    /// Open presences at the venue now.
+    pub inside: i64,
+    /// Entries that passed today.
+    pub entries: i64,
+    /// Refusals today.
+    pub refusals: i64,
+    /// Fevers today.
+    pub fevers: i64,
+}
+
+/// A check-in as it travels in the outbox (the sync issue turns this into the protocol type).
+#[derive(Serialize)]
+struct OutboxCheckIn<'a> {
+    id: &'a str,
+    venue_id: &'a str,
+    checkpoint_id: &'a str,
+    inspector: &'a str,
+    direction: &'a str,
+    at: &'a str,
+    verdict: &'a str,
+    reasons: &'a [&'static str],
+    temperature: &'a str,
+    celsius: Option<f32>,
+    code_id: Option<&'a str>,
+    subject: Option<&'a str>,
+    name_masked: Option<&'a str>,
+    phone_masked: Option<&'a str>,
+    color: Option<&'a str>,
+}
 
 /// File name of the local database inside the data directory.
 pub const DB_FILE: &str = "station.db";
@@ -91,6 +131,227 @@ impl Store {
     pub fn set_language(&mut self, language: Language) -> Result<Settings, AppError> {
         self.put_setting("language", language.tag())?;
         self.settings()
+    }
+
+    /// What the station is bound to, if set up.
+    pub fn binding(&self) -> Result<Option<Binding>, AppError> {
+        let get = |k: &str| self.get_setting(k);
+        let (Some(venue_id), Some(venue_name), Some(checkpoint_id), Some(inspector), Some(dir)) = (
+            get("venue_id")?,
+            get("venue_name")?,
+            get("checkpoint_id")?,
+            get("inspector")?,
+            get("direction")?,
+        ) else {
+            return Ok(None);
+        };
+        Ok(Direction::parse(&dir).map(|direction| Binding {
+            venue_id,
+            venue_name,
+            checkpoint_id,
+            inspector,
+            direction,
+        }))
+    }
+
+    /// Binds the station (all fields in one transaction).
+    pub fn set_binding(&mut self, b: &Binding) -> Result<(), AppError> {
+        let tx = self.conn.transaction()?;
+        for (k, v) in [
+            ("venue_id", b.venue_id.as_str()),
+            ("venue_name", b.venue_name.as_str()),
+            ("checkpoint_id", b.checkpoint_id.as_str()),
+            ("inspector", b.inspector.as_str()),
+            ("direction", b.direction.as_str()),
+        ] {
+            tx.execute(
+                "INSERT INTO settings (key, value) VALUES (?1, ?2)
+                 ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+                params![k, v],
+            )?;
+        }
+        tx.commit()?;
+        Ok(())
+    }
+
+    /// Whether `subject` has an open presence at `venue` younger than `auto_close`.
+    pub fn presence_of(
+        &self,
+        subject: &str,
+        venue: &str,
+        now: DateTime<Utc>,
+        auto_close: Duration,
+    ) -> Result<Presence, AppError> {
+        let entered: Option<String> = self
+            .conn
+            .query_row(
+                "SELECT entered_at FROM presence
+                 WHERE subject = ?1 AND venue_id = ?2 AND exited_at IS NULL",
+                params![subject, venue],
+                |r| r.get(0),
+            )
+            .optional()?;
+        Ok(
+            match entered.and_then(|t| DateTime::parse_from_rfc3339(&t).ok()) {
+                Some(t) if now - t.with_timezone(&Utc) < auto_close => Presence::Inside {
+                    since: t.with_timezone(&Utc),
+                },
+                _ => Presence::Outside,
+            },
+        )
+    }
+
+    /// Stores a check-in, its outbox row, its alert (if any) and the presence change in one
+    /// transaction; returns the check-in id (UUIDv7).
+    pub fn record(&mut self, d: &CheckInDraft, effect: PresenceEffect) -> Result<String, AppError> {
+        let id = uuid::Uuid::now_v7().to_string();
+        let at = d.at.to_rfc3339();
+        let verdict = match d.verdict {
+            Verdict::Pass => "pass",
+            Verdict::Refuse => "refuse",
+        };
+        let reasons = d.reasons.join(" ");
+        let tx = self.conn.transaction()?;
+        tx.execute(
+            "INSERT INTO check_ins (id, venue_id, checkpoint_id, inspector, direction, at, day,
+                 temperature, celsius, verdict, reasons, fever, code_id, subject, name_masked,
+                 phone_masked, id_masked, color)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18)",
+            params![
+                id,
+                d.venue_id,
+                d.checkpoint_id,
+                d.inspector,
+                d.direction.as_str(),
+                at,
+                d.day,
+                d.temperature,
+                d.celsius.map(f64::from),
+                verdict,
+                reasons,
+                i64::from(d.fever),
+                d.code_id,
+                d.subject,
+                d.name_masked,
+                d.phone_masked,
+                d.id_masked,
+                d.color,
+            ],
+        )?;
+        let payload = serde_json::to_string(&OutboxCheckIn {
+            id: &id,
+            venue_id: &d.venue_id,
+            checkpoint_id: &d.checkpoint_id,
+            inspector: &d.inspector,
+            direction: d.direction.as_str(),
+            at: &at,
+            verdict,
+            reasons: &d.reasons,
+            temperature: d.temperature,
+            celsius: d.celsius,
+            code_id: d.code_id.as_deref(),
+            subject: d.subject.as_deref(),
+            name_masked: d.name_masked.as_deref(),
+            phone_masked: d.phone_masked.as_deref(),
+            color: d.color,
+        })
+        .map_err(|e| AppError::Encode(e.to_string()))?;
+        let outbox = "INSERT INTO outbox (id, lane, kind, record_id, payload, created_at)
+                      VALUES (?1, ?2, ?3, ?4, ?5, ?6)";
+        tx.execute(
+            outbox,
+            params![
+                uuid::Uuid::now_v7().to_string(),
+                1,
+                "check_in",
+                id,
+                payload,
+                at
+            ],
+        )?;
+        if d.alert {
+            let alert_id = uuid::Uuid::now_v7().to_string();
+            tx.execute(
+                "INSERT INTO alerts (id, check_in_id, at, reasons) VALUES (?1, ?2, ?3, ?4)",
+                params![alert_id, id, at, reasons],
+            )?;
+            tx.execute(
+                outbox,
+                params![
+                    uuid::Uuid::now_v7().to_string(),
+                    0,
+                    "alert",
+                    alert_id,
+                    payload,
+                    at
+                ],
+            )?;
+        }
+        if let Some(subject) = &d.subject {
+            match effect {
+                PresenceEffect::Open => {
+                    // A stale presence (past the auto-close hours) is closed by the new entry.
+                    tx.execute(
+                        "UPDATE presence SET exited_at = ?3 WHERE subject = ?1 AND venue_id = ?2
+                         AND exited_at IS NULL",
+                        params![subject, d.venue_id, at],
+                    )?;
+                    tx.execute(
+                        "INSERT INTO presence (subject, venue_id, entered_at, entry_id)
+                         VALUES (?1, ?2, ?3, ?4)",
+                        params![subject, d.venue_id, at, id],
+                    )?;
+                }
+                PresenceEffect::Close => {
+                    tx.execute(
+                        "UPDATE presence SET exited_at = ?3, exit_id = ?4
+                         WHERE subject = ?1 AND venue_id = ?2 AND exited_at IS NULL",
+                        params![subject, d.venue_id, at, id],
+                    )?;
+                }
+                PresenceEffect::Keep => {}
+            }
+        }
+        tx.commit()?;
+        Ok(id)
+    }
+
+    /// The station's live counters for `day` at `venue`.
+    pub fn counters(
+        &self,
+        venue: &str,
+        day: &str,
+        now: DateTime<Utc>,
+        auto_close: Duration,
+    ) -> Result<Counters, AppError> {
+        let since = (now - auto_close).to_rfc3339();
+        let inside: i64 = self.conn.query_row(
+            "SELECT count(*) FROM presence WHERE venue_id = ?1 AND exited_at IS NULL AND entered_at > ?2",
+            params![venue, since],
+            |r| r.get(0),
+        )?;
+        let (entries, refusals, fevers): (i64, i64, i64) = self.conn.query_row(
+            "SELECT
+                coalesce(sum(direction = 'entry' AND verdict = 'pass'), 0),
+                coalesce(sum(verdict = 'refuse'), 0),
+                coalesce(sum(fever), 0)
+             FROM check_ins WHERE venue_id = ?1 AND day = ?2",
+            params![venue, day],
+            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+        )?;
+        Ok(Counters {
+            inside,
+            entries,
+            refusals,
+            fevers,
+        })
+    }
+
+    /// Rows in a table (for tests and diagnostics); `table` is one of the store's own names.
+    pub fn count(&self, table: &'static str) -> Result<i64, AppError> {
+        Ok(self
+            .conn
+            .query_row(&format!("SELECT count(*) FROM {table}"), [], |r| r.get(0))?)
     }
 
     fn get_setting(&self, key: &str) -> Result<Option<String>, AppError> {

@@ -1,0 +1,325 @@
+//! The station's use case: a code read at the gate is verified, decided by the gate rule against
+//! the person's presence, recorded (check-in, outbox, alert, presence in one transaction) and
+//! answered with the verdict and the live counters.
+//!
+//! Invariants: every rule is a src-core call (verification, gate, record draft); this module only
+//! sequences them around the store. A text that is no code, and an entry of someone already
+//! inside, write nothing.
+
+use std::path::Path;
+
+use chrono::{DateTime, Duration, FixedOffset, Utc};
+use venuecode_core::checkin::{self, Binding};
+use venuecode_core::codes::CodeError;
+use venuecode_core::gate::{self, Direction, GateInput, Policy, Presence, Reason, Temperature};
+use venuecode_core::health_code;
+use venuecode_core::trust::RevocationList;
+use venuecode_ipc::{ScanVerdict, StationBinding, StationCounters, TemperatureInput};
+
+use crate::error::AppError;
+use crate::store::Store;
+
+/// Presences close by themselves after this long.
+pub const AUTO_CLOSE: Duration = Duration::hours(12);
+
+/// The venue's time zone (the day's counters roll over at its midnight).
+pub fn zone() -> FixedOffset {
+    FixedOffset::east_opt(8 * 3600).expect("UTC+8 is a valid offset")
+}
+
+pub fn to_wire(b: &Binding) -> StationBinding {
+    StationBinding {
+        venue_id: b.venue_id.clone(),
+        venue_name: b.venue_name.clone(),
+        checkpoint_id: b.checkpoint_id.clone(),
+        inspector: b.inspector.clone(),
+        direction: b.direction.as_str().into(),
+    }
+}
+
+/// Checks a binding from the set-up screen.
+pub fn from_wire(b: &StationBinding) -> Result<Binding, AppError> {
+    let field = |v: &str, what: &'static str| {
+        let v = v.trim();
+        if v.is_empty() {
+            Err(AppError::Invalid(format!("{what} is empty")))
+        } else {
+            Ok(v.to_string())
+        }
+    };
+    Ok(Binding {
+        venue_id: field(&b.venue_id, "venue id")?,
+        venue_name: field(&b.venue_name, "venue name")?,
+        checkpoint_id: field(&b.checkpoint_id, "checkpoint")?,
+        inspector: field(&b.inspector, "inspector")?,
+        direction: Direction::parse(&b.direction)
+            .ok_or_else(|| AppError::Invalid(format!("direction {:?}", b.direction)))?,
+    })
+}
+
+fn temperature(t: TemperatureInput) -> Temperature {
+    match t {
+        TemperatureInput::NotTaken => Temperature::NotTaken,
+        TemperatureInput::Normal => Temperature::Normal,
+        TemperatureInput::Fever => Temperature::Fever,
+        TemperatureInput::Celsius(c) => Temperature::Celsius(c),
+    }
+}
+
+/// The counters for the bound venue now.
+pub fn counters(store: &Store, now: DateTime<Utc>) -> Result<StationCounters, AppError> {
+    let b = store.binding()?.ok_or(AppError::NotBound)?;
+    let day = now.with_timezone(&zone()).format("%Y-%m-%d").to_string();
+    let c = store.counters(&b.venue_id, &day, now, AUTO_CLOSE)?;
+    Ok(StationCounters {
+        inside: c.inside,
+        entries: c.entries,
+        refusals: c.refusals,
+        fevers: c.fevers,
+    })
+}
+
+/// Verifies, decides and records one scan at trusted time `now`.
+pub fn submit(
+    store: &mut Store,
+    data_dir: &Path,
+    text: &str,
+    t: TemperatureInput,
+    now: DateTime<Utc>,
+) -> Result<ScanVerdict, AppError> {
+    let binding = store.binding()?.ok_or(AppError::NotBound)?;
+    let trust = match crate::checking::load_trust(data_dir) {
+        Ok(t) => t,
+        Err(code) => {
+            return Ok(ScanVerdict {
+                reasons: vec![code.into()],
+                counters: counters(store, now)?,
+                ..ScanVerdict::default()
+            })
+        }
+    };
+    let code = health_code::verify(text, &trust, &RevocationList::default(), now);
+    let presence = match &code {
+        Ok(v) => store.presence_of(
+            &v.claims.subject.to_hex(),
+            &binding.venue_id,
+            now,
+            AUTO_CLOSE,
+        )?,
+        Err(_) => Presence::Outside,
+    };
+    let temp = temperature(t);
+    let policy = Policy::default();
+    let decision = gate::decide(GateInput {
+        code: &code,
+        temperature: temp,
+        direction: binding.direction,
+        presence,
+        policy: &policy,
+        now,
+    });
+    let no_code = matches!(code, Err(CodeError::NotACode { .. }));
+    let already_inside = decision
+        .reasons
+        .iter()
+        .any(|r| matches!(r, Reason::AlreadyInside { .. }));
+    let recorded = !no_code && !already_inside;
+    if recorded {
+        let draft = checkin::draft(&binding, &code, temp, &decision, now, zone());
+        store.record(&draft, decision.presence)?;
+    }
+    let claims = code.as_ref().ok().map(|v| &v.claims);
+    Ok(ScanVerdict {
+        pass: decision.verdict == gate::Verdict::Pass,
+        reasons: decision
+            .reasons
+            .iter()
+            .map(|r| r.code().to_string())
+            .collect(),
+        alert: decision.alert && recorded,
+        recorded,
+        name: claims.map(|c| c.name_masked.clone()),
+        phone: claims.map(|c| c.phone_masked.clone()),
+        color: claims.map(|c| c.color.as_str().to_string()),
+        color_since: claims.map(|c| c.color_since.to_rfc3339()),
+        nat_result: claims
+            .and_then(|c| c.nat)
+            .map(|n| n.outcome.as_str().to_string()),
+        nat_hours: claims
+            .and_then(|c| c.nat)
+            .map(|n| (now - n.tested_at).num_minutes() as f32 / 60.0),
+        counters: counters(store, now)?,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use venuecode_core::health_code::{Color, HealthClaims, Pseudonym};
+    use venuecode_core::keys::SecretKey;
+    use venuecode_core::trust::{KeyRole, TrustList, TrustedKey};
+
+    struct Fixture {
+        dir: tempfile::TempDir,
+        store: Store,
+        issuer: SecretKey,
+        now: DateTime<Utc>,
+    }
+
+    fn fixture(direction: &str) -> Fixture {
+        let dir = tempfile::tempdir().unwrap();
+        let now = Utc::now();
+        let root = SecretKey::from_seed(&[1; 32]);
+        let issuer = SecretKey::from_seed(&[2; 32]);
+        let list = TrustList {
+            version: 1,
+            issued_at: now,
+            keys: vec![TrustedKey {
+                issuer: "T-HC".into(),
+                key: issuer.public(),
+                role: KeyRole::HealthIssuer,
+                not_before: now - Duration::days(1),
+                not_after: now + Duration::days(1),
+            }],
+        };
+        std::fs::create_dir_all(dir.path().join("trust")).unwrap();
+        std::fs::write(dir.path().join("trust/trust.cose"), list.sign(&root)).unwrap();
+        std::fs::write(dir.path().join("trust/root.pub"), root.public().to_hex()).unwrap();
+        let mut store = Store::open(dir.path()).unwrap();
+        store
+            .set_binding(
+                &from_wire(&StationBinding {
+                    venue_id: "V1".into(),
+                    venue_name: "幸福路农贸市场".into(),
+                    checkpoint_id: "east".into(),
+                    inspector: "王五".into(),
+                    direction: direction.into(),
+                })
+                .unwrap(),
+            )
+            .unwrap();
+        Fixture {
+            dir,
+            store,
+            issuer,
+            now,
+        }
+    }
+
+    fn code(f: &Fixture, color: Color, subject: u8) -> String {
+        health_code::issue(
+            &f.issuer,
+            &HealthClaims {
+                issuer: "T-HC".into(),
+                issued_at: f.now,
+                expires_at: f.now + Duration::minutes(10),
+                code_id: [subject; 8],
+                subject: Pseudonym([subject; 12]),
+                name_masked: "张*".into(),
+                phone_masked: "138****8000".into(),
+                id_masked: "1101**********002X".into(),
+                color,
+                color_since: f.now - Duration::days(2),
+                nat: None,
+                guardian: None,
+            },
+        )
+    }
+
+    #[test]
+    fn green_passes_once_then_already_inside_and_red_alerts() {
+        let mut f = fixture("entry");
+        let green = code(&f, Color::Green, 1);
+        let dir = f.dir.path().to_path_buf();
+        let v = submit(&mut f.store, &dir, &green, TemperatureInput::Normal, f.now).unwrap();
+        assert!(v.pass && v.recorded && !v.alert, "{v:?}");
+        assert_eq!(v.counters.entries, 1);
+        assert_eq!(v.counters.inside, 1);
+        assert_eq!(f.store.count("check_ins").unwrap(), 1);
+        assert_eq!(f.store.count("outbox").unwrap(), 1);
+
+        let again = submit(&mut f.store, &dir, &green, TemperatureInput::Normal, f.now).unwrap();
+        assert!(again.pass && !again.recorded);
+        assert_eq!(again.reasons, vec!["already_inside"]);
+        assert_eq!(f.store.count("check_ins").unwrap(), 1);
+
+        let red = code(&f, Color::Red, 2);
+        let v = submit(&mut f.store, &dir, &red, TemperatureInput::Normal, f.now).unwrap();
+        assert!(!v.pass && v.alert && v.recorded);
+        assert_eq!(v.reasons, vec!["red_code"]);
+        assert_eq!(f.store.count("alerts").unwrap(), 1);
+        assert_eq!(
+            f.store.count("outbox").unwrap(),
+            3,
+            "check-in + check-in + alert"
+        );
+        assert_eq!(v.counters.refusals, 1);
+
+        let fever = code(&f, Color::Green, 3);
+        let v = submit(
+            &mut f.store,
+            &dir,
+            &fever,
+            TemperatureInput::Celsius(38.0),
+            f.now,
+        )
+        .unwrap();
+        assert!(!v.pass && v.alert);
+        assert_eq!(v.counters.fevers, 1);
+
+        let junk = submit(&mut f.store, &dir, "hello", TemperatureInput::Normal, f.now).unwrap();
+        assert!(!junk.pass && !junk.recorded);
+        assert_eq!(f.store.count("check_ins").unwrap(), 3);
+    }
+
+    #[test]
+    fn exit_then_entry_makes_two_presences() {
+        let mut f = fixture("entry");
+        let dir = f.dir.path().to_path_buf();
+        let green = code(&f, Color::Green, 7);
+        submit(&mut f.store, &dir, &green, TemperatureInput::Normal, f.now).unwrap();
+        let mut b = f.store.binding().unwrap().unwrap();
+        b.direction = Direction::Exit;
+        f.store.set_binding(&b).unwrap();
+        let out = submit(
+            &mut f.store,
+            &dir,
+            &green,
+            TemperatureInput::NotTaken,
+            f.now,
+        )
+        .unwrap();
+        assert!(out.pass && out.recorded);
+        assert_eq!(out.counters.inside, 0);
+        b.direction = Direction::Entry;
+        f.store.set_binding(&b).unwrap();
+        let back = submit(&mut f.store, &dir, &green, TemperatureInput::Normal, f.now).unwrap();
+        assert!(back.pass && back.recorded, "{back:?}");
+        assert_eq!(f.store.count("presence").unwrap(), 2);
+        assert_eq!(back.counters.inside, 1);
+    }
+
+    #[test]
+    fn unbound_station_and_bad_binding_are_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut store = Store::open(dir.path()).unwrap();
+        assert!(matches!(
+            submit(
+                &mut store,
+                dir.path(),
+                "x",
+                TemperatureInput::Normal,
+                Utc::now()
+            ),
+            Err(AppError::NotBound)
+        ));
+        let bad = StationBinding {
+            venue_id: " ".into(),
+            venue_name: "x".into(),
+            checkpoint_id: "x".into(),
+            inspector: "x".into(),
+            direction: "entry".into(),
+        };
+        assert!(matches!(from_wire(&bad), Err(AppError::Invalid(_))));
+    }
+}
