@@ -1,14 +1,16 @@
-//! The station screen fed by the folder frame source: a health code in the frames is decoded,
-//! outlined on the live preview (≥ 15 fps) and verified against the station's trust list; a USB
-//! scanner's keystroke burst is taken as a code, a person typing is not.
+//! The station screen end to end: set-up, a health code fed through the folder frame source
+//! decoded, outlined on the live preview (≥ 15 fps), verified, decided and recorded with its outbox
+//! row; refusals (red, expired, forged) with their reasons and the alert; "already inside"; the USB
+//! scanner's keystroke bursts vs a person typing; a check-in surviving kill -9.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::Duration;
 
 use anyhow::{ensure, Context, Result};
 use venuecode_tests::harness::{binary, serial, Env};
 use venuecode_tests::procs::wait_for;
+use venuecode_tests::webdriver::Session;
 
 const WAIT: Duration = Duration::from_secs(30);
 
@@ -22,7 +24,7 @@ fn venuecode(args: &[&str]) -> Result<String> {
     Ok(String::from_utf8(out.stdout)?.trim().to_string())
 }
 
-fn issue(keys: &Path, name: &str, color: &str, png: Option<&Path>) -> Result<String> {
+fn issue(keys: &Path, name: &str, id: &str, color: &str, extra: &[&str]) -> Result<String> {
     let keys = keys.to_str().context("keys path")?;
     let mut args = vec![
         "code",
@@ -34,82 +36,184 @@ fn issue(keys: &Path, name: &str, color: &str, png: Option<&Path>) -> Result<Str
         "--phone",
         "13800138000",
         "--id",
-        "11010519491231002X",
+        id,
         "--color",
         color,
-        "--valid-for",
-        "30m",
     ];
-    let png_arg;
-    if let Some(p) = png {
-        png_arg = p.to_str().context("png path")?.to_string();
-        args.extend(["--png", &png_arg]);
-    }
+    args.extend_from_slice(extra);
     venuecode(&args)
 }
 
-#[test]
-fn folder_source_decodes_outlines_and_verifies_and_the_usb_scanner_works() -> Result<()> {
-    let _one_at_a_time = serial();
+fn count(db: &Path, sql: &str) -> Result<i64> {
+    let conn =
+        rusqlite::Connection::open_with_flags(db, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY)?;
+    Ok(conn.query_row(sql, [], |r| r.get(0))?)
+}
+
+fn scans(s: &Session) -> Result<u64> {
+    Ok(s.attr("#counters", "data-scans")?
+        .unwrap_or_default()
+        .parse()?)
+}
+
+fn bind(s: &Session) -> Result<()> {
+    s.send_keys("#bind-venue-id", "V-659002-000123")?;
+    s.send_keys("#bind-venue-name", "幸福路农贸市场")?;
+    s.send_keys("#bind-checkpoint", "东门")?;
+    s.send_keys("#bind-inspector", "王五")?;
+    s.click("#bind-entry")?;
+    s.click("#bind-save")?;
+    s.wait_text("#bound-venue", "幸福路农贸市场", WAIT)
+}
+
+struct Station {
+    env: Env,
+    trust: PathBuf,
+    frames: PathBuf,
+    db: PathBuf,
+}
+
+fn station() -> Result<Station> {
     let env = Env::start()?;
-    // Provision the station's trust list and put a green code in the frames folder.
     let trust = env.data_dir.join("trust");
     venuecode(&["keygen", "--out", trust.to_str().context("path")?])?;
     let frames = env.scratch().join("frames");
     std::fs::create_dir_all(&frames)?;
-    let green = issue(&trust, "张三", "green", Some(&frames.join("0001.png")))?;
+    let db = env.data_dir.join("station.db");
+    Ok(Station {
+        env,
+        trust,
+        frames,
+        db,
+    })
+}
 
-    let s = env.open_app()?;
-    s.wait_text("#nav-station", "检测", WAIT)?;
+#[test]
+fn gate_flow_through_the_folder_source_and_the_usb_scanner() -> Result<()> {
+    let _one_at_a_time = serial();
+    let st = station()?;
+    let png = st.frames.join("0001.png");
+    let green = issue(
+        &st.trust,
+        "张三",
+        "11010519491231002X",
+        "green",
+        &[
+            "--nat",
+            "negative:2026-11-20T08:00:00Z",
+            "--png",
+            png.to_str().context("path")?,
+        ],
+    )?;
+
+    let s = st.env.open_app()?;
+    bind(&s)?;
     s.click("#source-folder")?;
-    s.send_keys("#folder-path", frames.to_str().context("path")?)?;
+    s.send_keys("#folder-path", st.frames.to_str().context("path")?)?;
     s.click("#scan-start")?;
 
-    s.wait_text("#scan-verdict", "验证通过", WAIT)?;
-    s.wait_text("#scan-kind", "健康码", WAIT)?;
-    s.wait_text("#scan-color", "绿码", WAIT)?;
-    s.wait_text("#scan-name", "张*", WAIT)?;
-    s.wait_text("#scan-via", "来自摄像头画面", WAIT)?;
-    let shown = s.text("#scan-text")?;
+    // Green code through the FrameSource: 通行, stored once with its outbox row.
+    s.wait_text("#verdict-word", "通行", WAIT)?;
+    s.wait_text("#verdict-name", "张*", WAIT)?;
+    ensure!(s.text("#verdict-color")?.starts_with("绿码"));
+    ensure!(s.text("#verdict-nat")?.starts_with("核酸阴性"));
+    ensure!(green.starts_with(&s.text("#verdict-text")?));
+    st.env.screenshot("station-zh-verdict-pass")?;
+    s.wait_text("#count-entries", "1", WAIT)?;
+    s.wait_text("#count-inside", "1", WAIT)?;
+    ensure!(count(&st.db, "SELECT count(*) FROM check_ins")? == 1);
     ensure!(
-        green.starts_with(&shown),
-        "shown text {shown:?} is not the code"
+        count(
+            &st.db,
+            "SELECT count(*) FROM outbox WHERE lane = 1 AND kind = 'check_in'"
+        )? == 1
     );
-    // The preview runs at the source's 20 fps (at least 15) with the code outlined.
-    s.find("#scan-result.pass")?;
+    // The live preview runs at ≥ 15 fps with the code outlined.
     let fps = wait_for("preview at ≥ 15 fps", WAIT, || {
         let fps: f32 = s.attr("#scan-preview", "data-fps").ok()??.parse().ok()?;
         (fps >= 15.0).then_some(fps)
     })?;
-    s.find("polygon.outline")?;
-    env.screenshot("station-zh-folder-scan")?;
     println!("preview at {fps} fps");
+    s.find("polygon.outline")?;
+    // The verdict clears itself after a few seconds.
+    wait_for("the verdict to clear", WAIT, || {
+        s.find("#verdict-screen").is_err().then_some(())
+    })?;
+    st.env.screenshot("station-zh-preview-outline")?;
     s.click("#scan-stop")?;
 
-    // A USB scanner in keyboard mode: a red code arrives as a fast burst ending in Enter.
-    let red = issue(&trust, "李四", "red", None)?;
-    let before: u64 = s
-        .attr("#scan-result", "data-count")?
-        .unwrap_or_default()
-        .parse()?;
+    // Red code from a USB scanner (keyboard burst): 禁止, reason shown, alert on the priority lane.
+    let red = issue(&st.trust, "李四", "440524198001010013", "red", &[])?;
     s.key_burst(&red, 3)?;
-    s.wait_text("#scan-color", "红码", WAIT)?;
-    s.wait_text("#scan-via", "来自扫码枪", WAIT)?;
-    s.find("#scan-result.refuse")?;
-    env.screenshot("station-zh-usb-scanner-red")?;
-    // A person typing the same characters slowly is not a scan; the next fast burst is.
-    s.key_burst("11010519491231002X", 120)?;
+    s.wait_text("#verdict-word", "禁止", WAIT)?;
+    ensure!(s.text("#verdict-color")?.starts_with("红码"));
+    s.find("#verdict-alert")?;
+    s.wait_text("#verdict-via", "来自扫码枪", WAIT)?;
+    st.env.screenshot("station-zh-verdict-red")?;
+    ensure!(count(&st.db, "SELECT count(*) FROM alerts")? == 1);
+    ensure!(count(&st.db, "SELECT count(*) FROM outbox WHERE lane = 0")? == 1);
+
+    // The same person again at entry: 已在场内, no second row.
+    let before = count(&st.db, "SELECT count(*) FROM check_ins")?;
     s.key_burst(&green, 3)?;
-    s.wait_text("#scan-color", "绿码", WAIT)?;
-    let after: u64 = s
-        .attr("#scan-result", "data-count")?
-        .unwrap_or_default()
-        .parse()?;
-    ensure!(
-        after == before + 2,
-        "handled {} scans, expected 2 (typing was taken as a scan?)",
-        after - before
-    );
+    s.wait_text("#verdict-word", "已在场内", WAIT)?;
+    ensure!(count(&st.db, "SELECT count(*) FROM check_ins")? == before);
+    st.env.screenshot("station-zh-already-inside")?;
+
+    // Expired and forged codes: refused with the reason.
+    let two_hours_ago = (chrono::Utc::now() - chrono::Duration::hours(2)).to_rfc3339();
+    let expired = issue(
+        &st.trust,
+        "赵六",
+        "650102201501010013",
+        "green",
+        &["--at", &two_hours_ago, "--valid-for", "10m"],
+    )?;
+    s.key_burst(&expired, 3)?;
+    s.wait_text("#verdict-reasons", "健康码已过期，请刷新后重新出示", WAIT)?;
+    st.env.screenshot("station-zh-verdict-expired")?;
+    let other = st.env.scratch().join("forger");
+    venuecode(&["keygen", "--out", other.to_str().context("path")?])?;
+    let forged = issue(&other, "钱七", "650102201501010013", "green", &[])?;
+    s.key_burst(&forged, 3)?;
+    s.wait_text("#verdict-reasons", "健康码无效：已被篡改或伪造", WAIT)?;
+    st.env.screenshot("station-zh-verdict-forged")?;
+
+    // A person typing is not a scan; the next scanner burst is.
+    let n = scans(&s)?;
+    s.key_burst("11010519491231002X", 120)?;
+    s.key_burst(&red, 3)?;
+    wait_for("the scanner burst", WAIT, || {
+        (scans(&s).ok()? > n).then_some(())
+    })?;
+    ensure!(scans(&s)? == n + 1, "typing was taken as a scan");
+    s.quit()?;
+    Ok(())
+}
+
+#[test]
+fn a_check_in_shown_survives_kill_9() -> Result<()> {
+    let _one_at_a_time = serial();
+    let st = station()?;
+    let green = issue(&st.trust, "张三", "11010519491231002X", "green", &[])?;
+    let s = st.env.open_app()?;
+    bind(&s)?;
+    s.key_burst(&green, 3)?;
+    s.wait_text("#verdict-word", "通行", WAIT)?;
+    // The screen said it is recorded: kill the app without warning.
+    let app = binary("venuecode-app")?;
+    let killed = Command::new("pkill")
+        .args(["-9", "-f"])
+        .arg(&app)
+        .status()?;
+    ensure!(killed.success(), "no app process to kill");
+    // Ending the dead session frees WebKitWebDriver's single session slot; it may answer with an
+    // error, which is expected after the kill.
+    let _ = s.quit();
+    let s = st.env.open_app()?;
+    s.wait_text("#count-entries", "1", WAIT)?;
+    ensure!(count(&st.db, "SELECT count(*) FROM check_ins")? == 1);
+    ensure!(count(&st.db, "SELECT count(*) FROM outbox")? == 1);
     s.quit()?;
     Ok(())
 }
@@ -130,7 +234,6 @@ fn no_camera_says_so_and_offers_the_other_sources() -> Result<()> {
         WAIT,
     )?;
     env.screenshot("station-zh-no-camera")?;
-    // The demo source works without any device.
     s.click("#source-demo")?;
     s.click("#scan-start")?;
     wait_for("demo preview", WAIT, || s.find("#scan-preview").ok())?;

@@ -1,15 +1,17 @@
-//! The station (检测) screen: choose a frame source, see the live preview with the found code
-//! outlined, and the result of the last code read from the camera or a USB scanner.
+//! The station (检测) screen: the station's binding, the temperature taps, the live preview with
+//! the found code outlined, the live counters, and — for every code read from the camera or a USB
+//! scanner — the full-screen verdict (通行/禁止) that clears itself after a few seconds.
 //!
-//! Invariant: decoding and verification happen in the app (events and `check_code`); this page
-//! only shows them. Leaving the page stops the scan.
+//! Invariant: decoding, verification, the gate rule and recording happen in the app
+//! (`submit_scan`); this page only shows them. Leaving the page stops the scan.
 
 use leptos::ev;
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 use venuecode_ipc::{
-    CheckCode, CodeCheck, FrameSourceSpec, IpcError, Outline, ScanCode, ScanPreview, ScanSeen,
-    StartScan, StopScan, EVENT_CODE, EVENT_PREVIEW, EVENT_SEEN,
+    FrameSourceSpec, GetBinding, GetCounters, IpcError, Outline, ScanCode, ScanPreview, ScanSeen,
+    ScanVerdict, SetBinding, StartScan, StationBinding, StationCounters, StopScan, SubmitScan,
+    TemperatureInput, EVENT_CODE, EVENT_PREVIEW, EVENT_SEEN,
 };
 
 use crate::api::{invoke, listen, Subscription};
@@ -30,25 +32,57 @@ enum Via {
     Scanner,
 }
 
-/// The last code read and what checking it said.
+/// The last code read and the verdict on it.
 #[derive(Debug, Clone, PartialEq)]
 struct LastScan {
     text: String,
-    check: CodeCheck,
+    verdict: ScanVerdict,
     via: Via,
 }
 
-/// Checks `text` in the app and shows the answer.
-fn handle_code(
-    text: String,
-    via: Via,
+/// Everything a scan updates, in one copyable bundle.
+#[derive(Clone, Copy)]
+struct ScanState {
     last: RwSignal<Option<LastScan>>,
     error: RwSignal<Option<IpcError>>,
-) {
+    temp: RwSignal<TemperatureInput>,
+    counters: RwSignal<StationCounters>,
+    /// Bumped by every verdict; the screen clears itself when its own number is still current.
+    shown: RwSignal<u64>,
+}
+
+/// Seconds the verdict stays on screen.
+const CLEAR_AFTER_SECS: u64 = 5;
+
+/// Submits `text` with the current temperature and shows the verdict.
+fn handle_code(text: String, via: Via, st: ScanState) {
+    let temperature = st.temp.get_untracked();
     spawn_local(async move {
-        match invoke(&CheckCode { text: text.clone() }).await {
-            Ok(check) => last.set(Some(LastScan { text, check, via })),
-            Err(e) => error.set(Some(e)),
+        match invoke(&SubmitScan {
+            text: text.clone(),
+            temperature,
+        })
+        .await
+        {
+            Ok(verdict) => {
+                st.error.set(None);
+                st.counters.set(verdict.counters);
+                if verdict.recorded {
+                    st.temp.set(TemperatureInput::Normal);
+                }
+                st.last.set(Some(LastScan { text, verdict, via }));
+                st.shown.update(|n| *n += 1);
+                let mine = st.shown.get_untracked();
+                set_timeout(
+                    move || {
+                        if st.shown.get_untracked() == mine {
+                            st.last.set(None);
+                        }
+                    },
+                    std::time::Duration::from_secs(CLEAR_AFTER_SECS),
+                );
+            }
+            Err(e) => st.error.set(Some(e)),
         }
     });
 }
@@ -63,11 +97,20 @@ pub fn StationPage() -> impl IntoView {
     let error = RwSignal::new(None::<IpcError>);
     let preview = RwSignal::new(None::<ScanPreview>);
     let outlines = RwSignal::new(Vec::<Outline>::new());
-    let last = RwSignal::new(None::<LastScan>);
-    let handled = RwSignal::new(0u64);
-    Effect::new(move |_| {
-        if last.with(Option::is_some) {
-            handled.update(|n| *n += 1);
+    let st = ScanState {
+        last: RwSignal::new(None),
+        error,
+        temp: RwSignal::new(TemperatureInput::Normal),
+        counters: RwSignal::new(StationCounters::default()),
+        shown: RwSignal::new(0),
+    };
+    let binding = RwSignal::new(None::<StationBinding>);
+    spawn_local(async move {
+        if let Ok(b) = invoke(&GetBinding {}).await {
+            binding.set(b);
+        }
+        if let Ok(c) = invoke(&GetCounters {}).await {
+            st.counters.set(c);
         }
     });
     let subs = StoredValue::new_local(Vec::<Subscription>::new());
@@ -81,7 +124,7 @@ pub fn StationPage() -> impl IntoView {
             held.push(s);
         }
         if let Ok(s) = listen(EVENT_CODE, move |c: ScanCode| {
-            handle_code(c.text, Via::Camera, last, error)
+            handle_code(c.text, Via::Camera, st)
         })
         .await
         {
@@ -96,7 +139,7 @@ pub fn StationPage() -> impl IntoView {
         let t = e.time_stamp();
         if let Some(text) = wedge.try_update_value(|w| w.key(&key, t)).flatten() {
             e.prevent_default();
-            handle_code(text, Via::Scanner, last, error);
+            handle_code(text, Via::Scanner, st);
         }
     });
 
@@ -150,6 +193,9 @@ pub fn StationPage() -> impl IntoView {
     view! {
         <h1 id="page-title">{move || i18n.t(Key::NavStation)}</h1>
         {move || error.get().map(|e| view! { <ErrorBanner err=e /> })}
+        <BindingBar binding=binding error=error />
+        <TemperatureBar temp=st.temp />
+        <CountersBar counters=st.counters scans=st.shown />
         <section class="card sources">
             <div class="source-buttons">
                 {choice_button(Choice::Camera, "source-camera", Key::SourceCamera)}
@@ -172,8 +218,8 @@ pub fn StationPage() -> impl IntoView {
         </section>
         <div class="station-grid">
             <Preview preview=preview outlines=outlines running=running />
-            <ResultPanel last=last handled=handled />
         </div>
+        <VerdictScreen last=st.last />
     }
 }
 
@@ -210,42 +256,201 @@ fn Preview(
 }
 
 #[component]
-fn ResultPanel(last: RwSignal<Option<LastScan>>, handled: RwSignal<u64>) -> impl IntoView {
+fn BindingBar(
+    binding: RwSignal<Option<StationBinding>>,
+    error: RwSignal<Option<IpcError>>,
+) -> impl IntoView {
     let i18n = use_i18n();
+    let editing = RwSignal::new(false);
+    let (venue_id, venue_name, checkpoint, inspector) = (
+        RwSignal::new(String::new()),
+        RwSignal::new(String::new()),
+        RwSignal::new(String::new()),
+        RwSignal::new(String::new()),
+    );
+    let direction = RwSignal::new("entry".to_string());
+    let edit = move |_| {
+        if let Some(b) = binding.get_untracked() {
+            venue_id.set(b.venue_id);
+            venue_name.set(b.venue_name);
+            checkpoint.set(b.checkpoint_id);
+            inspector.set(b.inspector);
+            direction.set(b.direction);
+        }
+        editing.set(true);
+    };
+    let save = move |_| {
+        let b = StationBinding {
+            venue_id: venue_id.get_untracked(),
+            venue_name: venue_name.get_untracked(),
+            checkpoint_id: checkpoint.get_untracked(),
+            inspector: inspector.get_untracked(),
+            direction: direction.get_untracked(),
+        };
+        spawn_local(async move {
+            match invoke(&SetBinding { binding: b }).await {
+                Ok(saved) => {
+                    binding.set(Some(saved));
+                    editing.set(false);
+                    error.set(None);
+                }
+                Err(e) => error.set(Some(e)),
+            }
+        });
+    };
+    let field = move |id: &'static str, key: Key, sig: RwSignal<String>| {
+        view! {
+            <label>
+                <span>{move || i18n.t(key)}</span>
+                <input id=id type="text" prop:value=move || sig.get() on:input=move |e| sig.set(event_target_value(&e)) />
+            </label>
+        }
+    };
     view! {
-        <section class="result" id="scan-result" data-count=move || handled.get().to_string() class:pass=move || last.get().is_some_and(|l| l.check.valid && l.check.color.as_deref() == Some("green"))
-            class:refuse=move || last.get().is_some_and(|l| !(l.check.valid && l.check.color.as_deref() == Some("green")))>
-            <h2>{move || i18n.t(Key::LastCode)}</h2>
-            {move || match last.get() {
-                None => view! { <p class="waiting">{move || i18n.t(Key::ScanWaiting)}</p> }.into_any(),
-                Some(l) => {
-                    let check = l.check.clone();
-                    let kind = match check.kind.as_str() {
-                        "health_code" => Key::KindHealth,
-                        "venue_code" => Key::KindVenue,
-                        _ => Key::KindUnknown,
-                    };
-                    let verdict = if check.valid { Key::Verified } else { Key::NotVerified };
-                    let color = check.color.as_deref().map(|c| match c {
-                        "green" => Key::ColorGreen,
-                        "yellow" => Key::ColorYellow,
-                        _ => Key::ColorRed,
-                    });
-                    let reason = check.error.as_deref().map(reason_key);
-                    let via = if l.via == Via::Scanner { Key::ViaScanner } else { Key::ViaCamera };
+        <section class="card binding" id="binding">
+            {move || match (binding.get(), editing.get()) {
+                (Some(b), false) => {
+                    let dir = if b.direction == "exit" { Key::DirExit } else { Key::DirEntry };
                     view! {
-                        <p class="verdict" id="scan-verdict">{move || i18n.t(verdict)}</p>
-                        <p id="scan-kind">{move || i18n.t(kind)}</p>
-                        {color.map(|k| view! { <p class="color" id="scan-color">{move || i18n.t(k)}</p> })}
-                        {check.name.clone().map(|n| view! { <p class="who" id="scan-name">{n}</p> })}
-                        {check.phone.clone().map(|p| view! { <p id="scan-phone">{p}</p> })}
-                        {check.venue_name.clone().map(|v| view! { <p id="scan-venue">{v}</p> })}
-                        {reason.map(|k| view! { <p class="reason" id="scan-reason">{move || i18n.t(k)}</p> })}
-                        <p class="via" id="scan-via">{move || i18n.t(via)}</p>
-                        <p class="text" id="scan-text">{l.text.chars().take(48).collect::<String>()}</p>
+                        <div class="bound">
+                            <span class="venue" id="bound-venue">{b.venue_name.clone()}</span>
+                            <span id="bound-checkpoint">{b.checkpoint_id.clone()}</span>
+                            <span class="dir" id="bound-direction">{move || i18n.t(dir)}</span>
+                            <span id="bound-inspector">{b.inspector.clone()}</span>
+                            <button id="bind-edit" on:click=edit>{move || i18n.t(Key::BindEdit)}</button>
+                        </div>
                     }.into_any()
                 }
+                _ => view! {
+                    <div class="bind-form">
+                        <h2>{move || i18n.t(Key::BindTitle)}</h2>
+                        {field("bind-venue-id", Key::VenueId, venue_id)}
+                        {field("bind-venue-name", Key::VenueName, venue_name)}
+                        {field("bind-checkpoint", Key::Checkpoint, checkpoint)}
+                        {field("bind-inspector", Key::Inspector, inspector)}
+                        <div class="dir-buttons">
+                            <button id="bind-entry" class:selected=move || direction.get() == "entry" on:click=move |_| direction.set("entry".into())>{move || i18n.t(Key::DirEntry)}</button>
+                            <button id="bind-exit" class:selected=move || direction.get() == "exit" on:click=move |_| direction.set("exit".into())>{move || i18n.t(Key::DirExit)}</button>
+                        </div>
+                        <button id="bind-save" class="primary" on:click=save>{move || i18n.t(Key::Save)}</button>
+                    </div>
+                }.into_any(),
             }}
         </section>
+    }
+}
+
+#[component]
+fn TemperatureBar(temp: RwSignal<TemperatureInput>) -> impl IntoView {
+    let i18n = use_i18n();
+    let celsius = RwSignal::new(String::new());
+    Effect::new(move |_| {
+        if temp.get() == TemperatureInput::Normal {
+            celsius.set(String::new());
+        }
+    });
+    view! {
+        <section class="card temperature">
+            <button id="temp-normal" class:selected=move || temp.get() == TemperatureInput::Normal
+                on:click=move |_| temp.set(TemperatureInput::Normal)>{move || i18n.t(Key::TempNormal)}</button>
+            <button id="temp-fever" class="fever" class:selected=move || temp.get() == TemperatureInput::Fever
+                on:click=move |_| temp.set(TemperatureInput::Fever)>{move || i18n.t(Key::TempFever)}</button>
+            <input id="temp-celsius" type="text" inputmode="decimal" placeholder=move || i18n.t(Key::Celsius)
+                prop:value=move || celsius.get()
+                on:input=move |e| {
+                    let v = event_target_value(&e);
+                    temp.set(match v.trim().replace(',', ".").parse::<f32>() {
+                        Ok(c) if c.is_finite() => TemperatureInput::Celsius(c),
+                        _ => TemperatureInput::Normal,
+                    });
+                    celsius.set(v);
+                } />
+        </section>
+    }
+}
+
+#[component]
+fn CountersBar(counters: RwSignal<StationCounters>, scans: RwSignal<u64>) -> impl IntoView {
+    let i18n = use_i18n();
+    let cell = move |id: &'static str, key: Key, get: fn(&StationCounters) -> i64| {
+        view! {
+            <div class="counter">
+                <span class="n" id=id>{move || get(&counters.get()).to_string()}</span>
+                <span class="label">{move || i18n.t(key)}</span>
+            </div>
+        }
+    };
+    view! {
+        <section class="counters" id="counters" data-scans=move || scans.get().to_string()>
+            {cell("count-inside", Key::CountInside, |c| c.inside)}
+            {cell("count-entries", Key::CountEntries, |c| c.entries)}
+            {cell("count-refusals", Key::CountRefusals, |c| c.refusals)}
+            {cell("count-fevers", Key::CountFevers, |c| c.fevers)}
+        </section>
+    }
+}
+
+/// The full-screen verdict, readable from two metres; tap to dismiss.
+#[component]
+fn VerdictScreen(last: RwSignal<Option<LastScan>>) -> impl IntoView {
+    let i18n = use_i18n();
+    move || {
+        last.get().map(|l| {
+            let v = l.verdict.clone();
+            let inside = v.reasons.iter().any(|r| r == "already_inside");
+            let word = if inside {
+                Key::AlreadyInside
+            } else if v.pass {
+                Key::Pass
+            } else {
+                Key::Refuse
+            };
+            let color = v.color.as_deref().map(|c| match c {
+                "green" => Key::ColorGreen,
+                "yellow" => Key::ColorYellow,
+                _ => Key::ColorRed,
+            });
+            let since = v.color_since.as_deref().map(|s| s.chars().take(10).collect::<String>());
+            let nat = v.nat_result.as_deref().map(|r| match r {
+                "negative" => Key::NatNegative,
+                "positive" => Key::NatPositive,
+                _ => Key::NatPending,
+            });
+            let nat_hours = v.nat_hours.map(|h| format!("{h:.0}"));
+            // The colour line already says red or yellow; the list gives every other reason.
+            let reasons: Vec<Key> = v
+                .reasons
+                .iter()
+                .filter(|r| !matches!(r.as_str(), "already_inside" | "red_code" | "yellow_code") || color.is_none())
+                .map(|r| reason_key(r))
+                .collect();
+            let via = if l.via == Via::Scanner { Key::ViaScanner } else { Key::ViaCamera };
+            let alert = v.alert;
+            let text: String = l.text.chars().take(48).collect();
+            view! {
+                <div id="verdict-screen" class="verdict-screen" class:pass=v.pass && !inside class:inside=inside class:refuse=!v.pass
+                    on:click=move |_| last.set(None)>
+                    <p class="word" id="verdict-word">{move || i18n.t(word)}</p>
+                    {v.name.clone().map(|n| view! { <p class="who" id="verdict-name">{n}</p> })}
+                    {v.phone.clone().map(|p| view! { <p class="phone" id="verdict-phone">{p}</p> })}
+                    {color.map(|k| view! {
+                        <p class="color" id="verdict-color">{move || i18n.t(k)}
+                            {since.clone().map(|s| view! { <span class="since">{s}" "{move || i18n.t(Key::Since)}</span> })}
+                        </p>
+                    })}
+                    {nat.map(|k| view! {
+                        <p class="nat" id="verdict-nat">{move || i18n.t(k)}
+                            {nat_hours.clone().map(|h| view! { <span>" · "{h}" "{move || i18n.t(Key::HoursAgo)}</span> })}
+                        </p>
+                    })}
+                    <ul class="reasons" id="verdict-reasons">
+                        {reasons.into_iter().map(|k| view! { <li>{move || i18n.t(k)}</li> }).collect_view()}
+                    </ul>
+                    {alert.then(|| view! { <p class="instructions" id="verdict-alert">{move || i18n.t(Key::AlertInstructions)}</p> })}
+                    <p class="via" id="verdict-via">{move || i18n.t(via)}</p>
+                    <p class="text" id="verdict-text">{text}</p>
+                </div>
+            }
+        })
     }
 }
