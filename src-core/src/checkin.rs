@@ -8,7 +8,9 @@ use chrono::{DateTime, FixedOffset, Utc};
 
 use crate::codes::CodeError;
 use crate::gate::{Decision, Direction, Temperature, Verdict};
-use crate::health_code::VerifiedHealthCode;
+use crate::health_code::{Relation, VerifiedHealthCode};
+use crate::idnumber::IdNumber;
+use crate::mask;
 
 /// What a station is bound to.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -42,6 +44,70 @@ pub struct CheckInDraft {
     pub id_masked: Option<String>,
     pub color: Option<&'static str>,
     pub alert: bool,
+    /// Registered by hand (no code read).
+    pub manual: bool,
+    /// Who vouched, for a registration on someone's behalf (masked).
+    pub proxy_name: Option<String>,
+    pub proxy_phone: Option<String>,
+    /// What the person who vouched is to the person registered; from a family code's guardian
+    /// link, or typed in.
+    pub proxy_relation: Option<&'static str>,
+}
+
+/// The person who registers someone else (an elder, a child) and vouches for them.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Proxy {
+    pub name: String,
+    pub phone: String,
+    pub relation: Relation,
+}
+
+/// A person registered by hand.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ManualPerson<'a> {
+    pub id: &'a IdNumber,
+    pub name: &'a str,
+    pub phone: Option<&'a str>,
+    pub proxy: Option<&'a Proxy>,
+}
+
+/// Builds the record of a manual registration. `subject` is the station's own pseudonym of the
+/// ID number (the full number is never kept).
+pub fn manual_draft(
+    binding: &Binding,
+    person: &ManualPerson<'_>,
+    subject: String,
+    temperature: Temperature,
+    decision: &Decision,
+    now: DateTime<Utc>,
+    zone: FixedOffset,
+) -> CheckInDraft {
+    let (kind, celsius) = temperature_kind(temperature);
+    let reasons: Vec<&'static str> = decision.reasons.iter().map(|r| r.code()).collect();
+    CheckInDraft {
+        venue_id: binding.venue_id.clone(),
+        checkpoint_id: binding.checkpoint_id.clone(),
+        inspector: binding.inspector.clone(),
+        direction: binding.direction,
+        at: now,
+        day: now.with_timezone(&zone).format("%Y-%m-%d").to_string(),
+        temperature: kind,
+        celsius,
+        verdict: decision.verdict,
+        fever: reasons.contains(&"fever"),
+        reasons,
+        code_id: None,
+        subject: Some(subject),
+        name_masked: Some(mask::mask_name(person.name)),
+        phone_masked: person.phone.map(mask::mask_phone),
+        id_masked: Some(person.id.masked()),
+        color: None,
+        alert: decision.alert,
+        manual: true,
+        proxy_name: person.proxy.map(|p| mask::mask_name(&p.name)),
+        proxy_phone: person.proxy.map(|p| mask::mask_phone(&p.phone)),
+        proxy_relation: person.proxy.map(|p| p.relation.as_str()),
+    }
 }
 
 /// The stored name of a temperature entry.
@@ -85,6 +151,10 @@ pub fn draft(
         id_masked: claims.map(|c| c.id_masked.clone()),
         color: claims.map(|c| c.color.as_str()),
         alert: decision.alert,
+        manual: false,
+        proxy_name: None,
+        proxy_phone: None,
+        proxy_relation: claims.and_then(|c| c.guardian).map(|g| g.relation.as_str()),
     }
 }
 

@@ -193,6 +193,59 @@ pub struct Decision {
     pub presence: PresenceEffect,
 }
 
+/// Decides a manual registration (a person without a phone, registered by ID number): there is
+/// no code to verify, so only the temperature and presence rules apply; the inspector has checked
+/// the person's status by other means before registering.
+pub fn decide_manual(
+    temperature: Temperature,
+    direction: Direction,
+    presence: Presence,
+    policy: &Policy,
+) -> Decision {
+    let mut reasons = Vec::new();
+    temperature_reasons(temperature, policy, &mut reasons);
+    finish(reasons, direction, presence)
+}
+
+fn temperature_reasons(temperature: Temperature, p: &Policy, reasons: &mut Vec<Reason>) {
+    match temperature {
+        Temperature::NotTaken | Temperature::Normal => {}
+        Temperature::Fever => reasons.push(Reason::Fever { celsius: None }),
+        Temperature::Celsius(t) => {
+            let (lo, hi) = PLAUSIBLE_CELSIUS;
+            if !(lo..=hi).contains(&t) {
+                reasons.push(Reason::ImplausibleTemperature { celsius: t });
+            } else if t >= p.fever_threshold_c - 1e-4 {
+                reasons.push(Reason::Fever { celsius: Some(t) });
+            }
+        }
+    }
+}
+
+fn finish(mut reasons: Vec<Reason>, direction: Direction, presence: Presence) -> Decision {
+    let alert = reasons.iter().any(Reason::alerts);
+    let blocked = reasons.iter().any(Reason::blocks);
+    let (verdict, presence) = match (direction, presence) {
+        (Direction::Exit, Presence::Inside { .. }) => (Verdict::Pass, PresenceEffect::Close),
+        (Direction::Exit, Presence::Outside) => {
+            reasons.push(Reason::NotInside);
+            (Verdict::Pass, PresenceEffect::Keep)
+        }
+        (Direction::Entry, _) if blocked => (Verdict::Refuse, PresenceEffect::Keep),
+        (Direction::Entry, Presence::Inside { since }) => {
+            reasons.push(Reason::AlreadyInside { since });
+            (Verdict::Pass, PresenceEffect::Keep)
+        }
+        (Direction::Entry, Presence::Outside) => (Verdict::Pass, PresenceEffect::Open),
+    };
+    Decision {
+        verdict,
+        reasons,
+        alert,
+        presence,
+    }
+}
+
 /// Decides one scan.
 pub fn decide(input: GateInput<'_>) -> Decision {
     let p = input.policy;
@@ -234,39 +287,8 @@ pub fn decide(input: GateInput<'_>) -> Decision {
             }
         }
     }
-    match input.temperature {
-        Temperature::NotTaken | Temperature::Normal => {}
-        Temperature::Fever => reasons.push(Reason::Fever { celsius: None }),
-        Temperature::Celsius(t) => {
-            let (lo, hi) = PLAUSIBLE_CELSIUS;
-            if !(lo..=hi).contains(&t) {
-                reasons.push(Reason::ImplausibleTemperature { celsius: t });
-            } else if t >= p.fever_threshold_c - 1e-4 {
-                reasons.push(Reason::Fever { celsius: Some(t) });
-            }
-        }
-    }
-    let alert = reasons.iter().any(Reason::alerts);
-    let blocked = reasons.iter().any(Reason::blocks);
-    let (verdict, presence) = match (input.direction, input.presence) {
-        (Direction::Exit, Presence::Inside { .. }) => (Verdict::Pass, PresenceEffect::Close),
-        (Direction::Exit, Presence::Outside) => {
-            reasons.push(Reason::NotInside);
-            (Verdict::Pass, PresenceEffect::Keep)
-        }
-        (Direction::Entry, _) if blocked => (Verdict::Refuse, PresenceEffect::Keep),
-        (Direction::Entry, Presence::Inside { since }) => {
-            reasons.push(Reason::AlreadyInside { since });
-            (Verdict::Pass, PresenceEffect::Keep)
-        }
-        (Direction::Entry, Presence::Outside) => (Verdict::Pass, PresenceEffect::Open),
-    };
-    Decision {
-        verdict,
-        reasons,
-        alert,
-        presence,
-    }
+    temperature_reasons(input.temperature, p, &mut reasons);
+    finish(reasons, input.direction, input.presence)
 }
 
 #[cfg(test)]
@@ -438,6 +460,26 @@ mod tests {
         assert_eq!(
             codes(&run(&ok(claims()), Temperature::Normal, &policy)),
             vec!["code_too_old"]
+        );
+    }
+
+    #[test]
+    fn manual_registration_follows_temperature_and_presence_only() {
+        let p = Policy::default();
+        let d = decide_manual(Temperature::Normal, Direction::Entry, Presence::Outside, &p);
+        assert_eq!(
+            (d.verdict, d.presence),
+            (Verdict::Pass, PresenceEffect::Open)
+        );
+        let d = decide_manual(
+            Temperature::Celsius(38.5),
+            Direction::Entry,
+            Presence::Outside,
+            &p,
+        );
+        assert_eq!(
+            (d.verdict, d.alert, codes(&d)),
+            (Verdict::Refuse, true, vec!["fever"])
         );
     }
 

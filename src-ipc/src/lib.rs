@@ -34,6 +34,8 @@ pub const ALL_COMMANDS: &[&str] = &[
     SetBinding::NAME,
     SubmitScan::NAME,
     GetCounters::NAME,
+    RegisterManual::NAME,
+    TodayCheckIns::NAME,
 ];
 
 /// An error as it crosses IPC. `code` is stable and maps to an i18n key in the UI; `detail` is
@@ -345,6 +347,73 @@ pub struct ScanVerdict {
 impl Command for SubmitScan {
     const NAME: &'static str = "submit_scan";
     type Response = ScanVerdict;
+}
+
+/// Someone who registers another person and vouches for them (亲情代登记).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ProxyInput {
+    pub name: String,
+    pub phone: String,
+    /// What the proxy is to the person registered: parent, child, spouse, grandparent,
+    /// grandchild, sibling, other.
+    pub relation: String,
+}
+
+/// Registers a person without a phone by ID number (手工登记), optionally on a proxy's word.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct RegisterManual {
+    pub id_number: String,
+    pub name: String,
+    pub phone: Option<String>,
+    pub temperature: TemperatureInput,
+    pub proxy: Option<ProxyInput>,
+}
+
+/// A manual registration's outcome: recorded with a verdict, or a field to correct.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "outcome", rename_all = "snake_case")]
+pub enum ManualOutcome {
+    Registered {
+        verdict: ScanVerdict,
+    },
+    /// The ID number is wrong; `reason` is the core rule's stable code (length, character,
+    /// region, birth_date, birth_date_future, birth_date_too_old, check_digit).
+    IdInvalid {
+        reason: String,
+    },
+    /// Another field is missing or wrong ("name", "relation").
+    FieldInvalid {
+        field: String,
+    },
+}
+
+impl Command for RegisterManual {
+    const NAME: &'static str = "register_manual";
+    type Response = ManualOutcome;
+}
+
+/// Asks for today's check-ins at this station's venue, newest first.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct TodayCheckIns {}
+
+/// One line of today's list.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CheckInRow {
+    /// Local time, HH:MM:SS.
+    pub time: String,
+    pub direction: String,
+    pub pass: bool,
+    pub reasons: Vec<String>,
+    pub name: Option<String>,
+    pub id_masked: Option<String>,
+    pub manual: bool,
+    pub proxy_name: Option<String>,
+    pub proxy_relation: Option<String>,
+}
+
+impl Command for TodayCheckIns {
+    const NAME: &'static str = "today_check_ins";
+    type Response = Vec<CheckInRow>;
 }
 
 /// Asks for the live counters.

@@ -9,10 +9,11 @@ use std::sync::Arc;
 
 use tauri::{AppHandle, Emitter, Runtime, State};
 use venuecode_ipc::{
-    AppInfo, AppInfoRequest, CheckCode, CodeCheck, GetBinding, GetCounters, GetSettings, IpcError,
-    ScanCode, ScanEnded, ScanPreview, ScanSeen, ScanStarted, ScanStopped, ScanVerdict, SetBinding,
-    SetLanguage, Settings, StartScan, StationBinding, StationCounters, StopScan, SubmitScan,
-    EVENT_CODE, EVENT_PREVIEW, EVENT_SEEN, EVENT_SOURCE_ENDED,
+    AppInfo, AppInfoRequest, CheckCode, CheckInRow, CodeCheck, GetBinding, GetCounters,
+    GetSettings, IpcError, ManualOutcome, RegisterManual, ScanCode, ScanEnded, ScanPreview,
+    ScanSeen, ScanStarted, ScanStopped, ScanVerdict, SetBinding, SetLanguage, Settings, StartScan,
+    StationBinding, StationCounters, StopScan, SubmitScan, TodayCheckIns, EVENT_CODE,
+    EVENT_PREVIEW, EVENT_SEEN, EVENT_SOURCE_ENDED,
 };
 
 use crate::scan::{ScanSession, ScanSink};
@@ -31,7 +32,9 @@ pub fn handler<R: tauri::Runtime>() -> impl Fn(tauri::ipc::Invoke<R>) -> bool + 
         get_binding,
         set_binding,
         submit_scan,
-        get_counters
+        get_counters,
+        register_manual,
+        today_check_ins
     ]
 }
 
@@ -153,6 +156,29 @@ async fn get_counters(
     Ok(crate::station::counters(&store, chrono::Utc::now())?)
 }
 
+#[tauri::command]
+async fn register_manual(
+    state: State<'_, AppState>,
+    req: RegisterManual,
+) -> Result<ManualOutcome, IpcError> {
+    let mut store = state.store.lock().map_err(|_| AppError::Poisoned)?;
+    Ok(crate::station::register_manual(
+        &mut store,
+        &req,
+        chrono::Utc::now(),
+    )?)
+}
+
+#[tauri::command]
+async fn today_check_ins(
+    state: State<'_, AppState>,
+    req: TodayCheckIns,
+) -> Result<Vec<CheckInRow>, IpcError> {
+    let _ = req;
+    let store = state.store.lock().map_err(|_| AppError::Poisoned)?;
+    Ok(crate::station::today(&store, chrono::Utc::now(), 50)?)
+}
+
 #[cfg(test)]
 mod tests {
     use std::sync::Mutex;
@@ -195,6 +221,14 @@ mod tests {
                 temperature: venuecode_ipc::TemperatureInput::Normal,
             }),
             GetCounters::NAME => json!(GetCounters {}),
+            RegisterManual::NAME => json!(RegisterManual {
+                id_number: "11010519491231002X".into(),
+                name: "王秀英".into(),
+                phone: None,
+                temperature: venuecode_ipc::TemperatureInput::Normal,
+                proxy: None,
+            }),
+            TodayCheckIns::NAME => json!(TodayCheckIns {}),
             other => panic!("no sample request for command {other}: add one here"),
         }
     }

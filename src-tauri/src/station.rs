@@ -9,12 +9,17 @@
 use std::path::Path;
 
 use chrono::{DateTime, Duration, FixedOffset, Utc};
-use venuecode_core::checkin::{self, Binding};
+use venuecode_core::checkin::{self, Binding, ManualPerson, Proxy};
 use venuecode_core::codes::CodeError;
 use venuecode_core::gate::{self, Direction, GateInput, Policy, Presence, Reason, Temperature};
 use venuecode_core::health_code;
+use venuecode_core::health_code::{Pseudonym, Relation};
+use venuecode_core::idnumber::IdNumber;
 use venuecode_core::trust::RevocationList;
-use venuecode_ipc::{ScanVerdict, StationBinding, StationCounters, TemperatureInput};
+use venuecode_ipc::{
+    CheckInRow, ManualOutcome, RegisterManual, ScanVerdict, StationBinding, StationCounters,
+    TemperatureInput,
+};
 
 use crate::error::AppError;
 use crate::store::Store;
@@ -150,6 +155,113 @@ pub fn submit(
             .map(|n| (now - n.tested_at).num_minutes() as f32 / 60.0),
         counters: counters(store, now)?,
     })
+}
+
+/// Registers a person by ID number (and, for a proxy registration, who vouched) at `now`.
+pub fn register_manual(
+    store: &mut Store,
+    req: &RegisterManual,
+    now: DateTime<Utc>,
+) -> Result<ManualOutcome, AppError> {
+    let binding = store.binding()?.ok_or(AppError::NotBound)?;
+    let today = now.with_timezone(&zone()).date_naive();
+    let id = match IdNumber::parse(&req.id_number, today) {
+        Ok(id) => id,
+        Err(e) => {
+            return Ok(ManualOutcome::IdInvalid {
+                reason: e.code().into(),
+            })
+        }
+    };
+    let invalid = |field: &str| {
+        Ok(ManualOutcome::FieldInvalid {
+            field: field.into(),
+        })
+    };
+    if req.name.trim().is_empty() {
+        return invalid("name");
+    }
+    let proxy = match &req.proxy {
+        None => None,
+        Some(p) => {
+            if p.name.trim().is_empty() {
+                return invalid("proxy_name");
+            }
+            let Some(relation) = Relation::parse(&p.relation) else {
+                return invalid("relation");
+            };
+            Some(Proxy {
+                name: p.name.trim().into(),
+                phone: p.phone.trim().into(),
+                relation,
+            })
+        }
+    };
+    let phone = req
+        .phone
+        .as_deref()
+        .map(str::trim)
+        .filter(|p| !p.is_empty());
+    let subject = format!(
+        "local:{}",
+        Pseudonym::derive(&store.local_secret()?, &id).to_hex()
+    );
+    let presence = store.presence_of(&subject, &binding.venue_id, now, AUTO_CLOSE)?;
+    let temp = temperature(req.temperature);
+    let decision = gate::decide_manual(temp, binding.direction, presence, &Policy::default());
+    let already_inside = decision
+        .reasons
+        .iter()
+        .any(|r| matches!(r, Reason::AlreadyInside { .. }));
+    let person = ManualPerson {
+        id: &id,
+        name: req.name.trim(),
+        phone,
+        proxy: proxy.as_ref(),
+    };
+    let draft = checkin::manual_draft(&binding, &person, subject, temp, &decision, now, zone());
+    if !already_inside {
+        store.record(&draft, decision.presence)?;
+    }
+    Ok(ManualOutcome::Registered {
+        verdict: ScanVerdict {
+            pass: decision.verdict == gate::Verdict::Pass,
+            reasons: decision
+                .reasons
+                .iter()
+                .map(|r| r.code().to_string())
+                .collect(),
+            alert: decision.alert && !already_inside,
+            recorded: !already_inside,
+            name: draft.name_masked.clone(),
+            phone: draft.phone_masked.clone(),
+            counters: counters(store, now)?,
+            ..ScanVerdict::default()
+        },
+    })
+}
+
+/// Today's check-ins at the bound venue, newest first (at most `limit`).
+pub fn today(store: &Store, now: DateTime<Utc>, limit: u32) -> Result<Vec<CheckInRow>, AppError> {
+    let b = store.binding()?.ok_or(AppError::NotBound)?;
+    let day = now.with_timezone(&zone()).format("%Y-%m-%d").to_string();
+    Ok(store
+        .day_list(&b.venue_id, &day, limit)?
+        .into_iter()
+        .map(|l| CheckInRow {
+            time: DateTime::parse_from_rfc3339(&l.at)
+                .map(|t| t.with_timezone(&zone()).format("%H:%M:%S").to_string())
+                .unwrap_or(l.at),
+            direction: l.direction,
+            pass: l.verdict == "pass",
+            reasons: l.reasons.split_whitespace().map(str::to_string).collect(),
+            name: l.name_masked,
+            id_masked: l.id_masked,
+            manual: l.manual,
+            proxy_name: l.proxy_name,
+            proxy_relation: l.proxy_relation,
+        })
+        .collect())
 }
 
 #[cfg(test)]
@@ -297,6 +409,59 @@ mod tests {
         assert!(back.pass && back.recorded, "{back:?}");
         assert_eq!(f.store.count("presence").unwrap(), 2);
         assert_eq!(back.counters.inside, 1);
+    }
+
+    #[test]
+    fn manual_and_proxy_registrations_are_stored_masked_and_listed() {
+        let mut f = fixture("entry");
+        let mut req = RegisterManual {
+            id_number: "110105194912310021".into(),
+            name: "王秀英".into(),
+            phone: None,
+            temperature: TemperatureInput::Normal,
+            proxy: Some(venuecode_ipc::ProxyInput {
+                name: "王小明".into(),
+                phone: "13912345678".into(),
+                relation: "child".into(),
+            }),
+        };
+        let out = register_manual(&mut f.store, &req, f.now).unwrap();
+        assert_eq!(
+            out,
+            ManualOutcome::IdInvalid {
+                reason: "check_digit".into()
+            }
+        );
+        assert_eq!(f.store.count("check_ins").unwrap(), 0);
+        req.id_number = "11010519491231002x".into();
+        let ManualOutcome::Registered { verdict } =
+            register_manual(&mut f.store, &req, f.now).unwrap()
+        else {
+            panic!("not registered");
+        };
+        assert!(verdict.pass && verdict.recorded);
+        assert_eq!(verdict.name.as_deref(), Some("王*英"));
+        let rows = today(&f.store, f.now, 10).unwrap();
+        assert_eq!(rows.len(), 1);
+        assert!(rows[0].manual);
+        assert_eq!(rows[0].proxy_name.as_deref(), Some("王*明"));
+        assert_eq!(rows[0].proxy_relation.as_deref(), Some("child"));
+        assert_eq!(rows[0].id_masked.as_deref(), Some("1101**********002X"));
+        // The same person again: already inside, nothing new written.
+        let ManualOutcome::Registered { verdict } =
+            register_manual(&mut f.store, &req, f.now).unwrap()
+        else {
+            panic!("not registered");
+        };
+        assert_eq!(verdict.reasons, vec!["already_inside"]);
+        assert_eq!(f.store.count("check_ins").unwrap(), 1);
+        req.proxy.as_mut().unwrap().relation = "neighbour".into();
+        assert_eq!(
+            register_manual(&mut f.store, &req, f.now).unwrap(),
+            ManualOutcome::FieldInvalid {
+                field: "relation".into()
+            }
+        );
     }
 
     #[test]

@@ -52,6 +52,23 @@ struct OutboxCheckIn<'a> {
     name_masked: Option<&'a str>,
     phone_masked: Option<&'a str>,
     color: Option<&'a str>,
+    manual: bool,
+    proxy_name: Option<&'a str>,
+    proxy_relation: Option<&'a str>,
+}
+
+/// One line of the day's check-in list.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CheckInLine {
+    pub at: String,
+    pub direction: String,
+    pub verdict: String,
+    pub reasons: String,
+    pub name_masked: Option<String>,
+    pub id_masked: Option<String>,
+    pub manual: bool,
+    pub proxy_name: Option<String>,
+    pub proxy_relation: Option<String>,
 }
 
 /// File name of the local database inside the data directory.
@@ -215,8 +232,9 @@ impl Store {
         tx.execute(
             "INSERT INTO check_ins (id, venue_id, checkpoint_id, inspector, direction, at, day,
                  temperature, celsius, verdict, reasons, fever, code_id, subject, name_masked,
-                 phone_masked, id_masked, color)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18)",
+                 phone_masked, id_masked, color, manual, proxy_name, proxy_phone, proxy_relation)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18,
+                 ?19, ?20, ?21, ?22)",
             params![
                 id,
                 d.venue_id,
@@ -236,6 +254,10 @@ impl Store {
                 d.phone_masked,
                 d.id_masked,
                 d.color,
+                i64::from(d.manual),
+                d.proxy_name,
+                d.proxy_phone,
+                d.proxy_relation,
             ],
         )?;
         let payload = serde_json::to_string(&OutboxCheckIn {
@@ -254,6 +276,9 @@ impl Store {
             name_masked: d.name_masked.as_deref(),
             phone_masked: d.phone_masked.as_deref(),
             color: d.color,
+            manual: d.manual,
+            proxy_name: d.proxy_name.as_deref(),
+            proxy_relation: d.proxy_relation,
         })
         .map_err(|e| AppError::Encode(e.to_string()))?;
         let outbox = "INSERT INTO outbox (id, lane, kind, record_id, payload, created_at)
@@ -345,6 +370,50 @@ impl Store {
             refusals,
             fevers,
         })
+    }
+
+    /// The newest check-ins of `day` at `venue`, newest first.
+    pub fn day_list(
+        &self,
+        venue: &str,
+        day: &str,
+        limit: u32,
+    ) -> Result<Vec<CheckInLine>, AppError> {
+        let mut stmt = self.conn.prepare(
+            "SELECT at, direction, verdict, reasons, name_masked, id_masked, manual, proxy_name,
+                    proxy_relation
+             FROM check_ins WHERE venue_id = ?1 AND day = ?2 ORDER BY at DESC, id DESC LIMIT ?3",
+        )?;
+        let rows = stmt.query_map(params![venue, day, limit], |r| {
+            Ok(CheckInLine {
+                at: r.get(0)?,
+                direction: r.get(1)?,
+                verdict: r.get(2)?,
+                reasons: r.get(3)?,
+                name_masked: r.get(4)?,
+                id_masked: r.get(5)?,
+                manual: r.get::<_, i64>(6)? == 1,
+                proxy_name: r.get(7)?,
+                proxy_relation: r.get(8)?,
+            })
+        })?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    /// The station's own secret for pseudonyms of manually registered people (made once).
+    pub fn local_secret(&mut self) -> Result<[u8; 32], AppError> {
+        if let Some(hex) = self.get_setting("local_secret")? {
+            if let Ok(b) = venuecode_core::keys::parse_hex(&hex) {
+                if let Ok(secret) = <[u8; 32]>::try_from(b) {
+                    return Ok(secret);
+                }
+            }
+        }
+        let mut secret = [0u8; 32];
+        secret[..16].copy_from_slice(uuid::Uuid::new_v4().as_bytes());
+        secret[16..].copy_from_slice(uuid::Uuid::new_v4().as_bytes());
+        self.put_setting("local_secret", &venuecode_core::keys::hex(&secret))?;
+        Ok(secret)
     }
 
     /// Rows in a table (for tests and diagnostics); `table` is one of the store's own names.

@@ -192,6 +192,67 @@ fn gate_flow_through_the_folder_source_and_the_usb_scanner() -> Result<()> {
 }
 
 #[test]
+fn manual_and_proxy_registration() -> Result<()> {
+    let _one_at_a_time = serial();
+    let st = station()?;
+    let s = st.env.open_app()?;
+    bind(&s)?;
+    // A wrong check digit: the error beside the field, the form kept, nothing stored.
+    s.click("#manual-open")?;
+    s.send_keys("#manual-id", "110105194912310021")?;
+    s.send_keys("#manual-name", "王秀英")?;
+    s.click("#manual-submit")?;
+    s.wait_text("#manual-id-error", "校验码错误，请核对号码", WAIT)?;
+    ensure!(
+        s.prop("#manual-name", "value")? == "王秀英",
+        "the form was not kept"
+    );
+    ensure!(s.prop("#manual-id", "value")? == "110105194912310021");
+    st.env.screenshot("station-zh-manual-id-error")?;
+    ensure!(count(&st.db, "SELECT count(*) FROM check_ins")? == 0);
+    // Corrected: stored as manual, masked.
+    s.clear("#manual-id")?;
+    s.send_keys("#manual-id", "11010519491231002X")?;
+    s.click("#manual-submit")?;
+    s.wait_text("#verdict-word", "通行", WAIT)?;
+    s.wait_text("#verdict-name", "王*英", WAIT)?;
+    ensure!(
+        count(
+            &st.db,
+            "SELECT count(*) FROM check_ins WHERE manual = 1 AND id_masked = '1101**********002X'"
+        )? == 1
+    );
+    ensure!(count(&st.db, "SELECT count(*) FROM outbox")? == 1);
+    // A tap dismisses the verdict. An elder registered by her son, who vouches: the list shows who.
+    s.click("#verdict-screen")?;
+    s.click("#manual-open")?;
+    s.send_keys("#manual-id", "650102201501010013")?;
+    s.send_keys("#manual-name", "阿依古丽·买买提")?;
+    s.click("#proxy-toggle")?;
+    s.send_keys("#proxy-name", "买买提·艾力")?;
+    s.send_keys("#proxy-phone", "13912345678")?;
+    s.click("#rel-child")?;
+    s.click("#manual-submit")?;
+    s.wait_text("#verdict-word", "通行", WAIT)?;
+    wait_for("the proxy in today's list", WAIT, || {
+        let t = s.text("#today-list").ok()?;
+        (t.contains("代登记: 买**·*力") && t.contains("子女")).then_some(())
+    })?;
+    ensure!(
+        count(
+            &st.db,
+            "SELECT count(*) FROM check_ins WHERE proxy_name = '买**·*力' AND proxy_phone = '139****5678' AND proxy_relation = 'child'"
+        )? == 1
+    );
+    wait_for("the verdict to clear", WAIT, || {
+        s.find("#verdict-screen").is_err().then_some(())
+    })?;
+    st.env.screenshot("station-zh-today-list")?;
+    s.quit()?;
+    Ok(())
+}
+
+#[test]
 fn a_check_in_shown_survives_kill_9() -> Result<()> {
     let _one_at_a_time = serial();
     let st = station()?;

@@ -119,6 +119,28 @@ impl Session {
         Ok(())
     }
 
+    /// Clears a text field.
+    pub fn clear(&self, css: &str) -> Result<()> {
+        let el = self.find(css)?;
+        self.call(
+            reqwest::Method::POST,
+            &format!("/element/{el}/clear"),
+            Some(json!({})),
+        )?;
+        Ok(())
+    }
+
+    /// A DOM property of the element matching `css` (e.g. an input's `value`).
+    pub fn prop(&self, css: &str, name: &str) -> Result<String> {
+        let el = self.find(css)?;
+        let v = self.call(
+            reqwest::Method::GET,
+            &format!("/element/{el}/property/{name}"),
+            None,
+        )?;
+        Ok(v.as_str().unwrap_or_default().to_string())
+    }
+
     /// An attribute of the element matching `css`.
     pub fn attr(&self, css: &str, name: &str) -> Result<Option<String>> {
         let el = self.find(css)?;

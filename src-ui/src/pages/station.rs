@@ -9,14 +9,15 @@ use leptos::ev;
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 use venuecode_ipc::{
-    FrameSourceSpec, GetBinding, GetCounters, IpcError, Outline, ScanCode, ScanPreview, ScanSeen,
-    ScanVerdict, SetBinding, StartScan, StationBinding, StationCounters, StopScan, SubmitScan,
-    TemperatureInput, EVENT_CODE, EVENT_PREVIEW, EVENT_SEEN,
+    CheckInRow, FrameSourceSpec, GetBinding, GetCounters, IpcError, ManualOutcome, Outline,
+    ProxyInput, RegisterManual, ScanCode, ScanPreview, ScanSeen, ScanVerdict, SetBinding,
+    StartScan, StationBinding, StationCounters, StopScan, SubmitScan, TemperatureInput,
+    TodayCheckIns, EVENT_CODE, EVENT_PREVIEW, EVENT_SEEN,
 };
 
 use crate::api::{invoke, listen, Subscription};
 use crate::app::ErrorBanner;
-use crate::i18n::{reason_key, use_i18n, Key};
+use crate::i18n::{id_error_key, reason_key, relation_key, use_i18n, Key};
 use crate::wedge::WedgeDetector;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -30,6 +31,7 @@ enum Choice {
 enum Via {
     Camera,
     Scanner,
+    Manual,
 }
 
 /// The last code read and the verdict on it.
@@ -64,27 +66,30 @@ fn handle_code(text: String, via: Via, st: ScanState) {
         })
         .await
         {
-            Ok(verdict) => {
-                st.error.set(None);
-                st.counters.set(verdict.counters);
-                if verdict.recorded {
-                    st.temp.set(TemperatureInput::Normal);
-                }
-                st.last.set(Some(LastScan { text, verdict, via }));
-                st.shown.update(|n| *n += 1);
-                let mine = st.shown.get_untracked();
-                set_timeout(
-                    move || {
-                        if st.shown.get_untracked() == mine {
-                            st.last.set(None);
-                        }
-                    },
-                    std::time::Duration::from_secs(CLEAR_AFTER_SECS),
-                );
-            }
+            Ok(verdict) => show_verdict(st, text, verdict, via),
             Err(e) => st.error.set(Some(e)),
         }
     });
+}
+
+/// Shows a verdict full screen, then clears it after a few seconds unless another replaced it.
+fn show_verdict(st: ScanState, text: String, verdict: ScanVerdict, via: Via) {
+    st.error.set(None);
+    st.counters.set(verdict.counters);
+    if verdict.recorded {
+        st.temp.set(TemperatureInput::Normal);
+    }
+    st.last.set(Some(LastScan { text, verdict, via }));
+    st.shown.update(|n| *n += 1);
+    let mine = st.shown.get_untracked();
+    set_timeout(
+        move || {
+            if st.shown.get_untracked() == mine {
+                st.last.set(None);
+            }
+        },
+        std::time::Duration::from_secs(CLEAR_AFTER_SECS),
+    );
 }
 
 /// The station page.
@@ -216,8 +221,10 @@ pub fn StationPage() -> impl IntoView {
                 <button id="scan-stop" disabled=move || !running.get() on:click=stop>{move || i18n.t(Key::ScanStop)}</button>
             </div>
         </section>
+        <ManualPanel st=st />
         <div class="station-grid">
             <Preview preview=preview outlines=outlines running=running />
+            <TodayList shown=st.shown />
         </div>
         <VerdictScreen last=st.last />
     }
@@ -424,7 +431,11 @@ fn VerdictScreen(last: RwSignal<Option<LastScan>>) -> impl IntoView {
                 .filter(|r| !matches!(r.as_str(), "already_inside" | "red_code" | "yellow_code") || color.is_none())
                 .map(|r| reason_key(r))
                 .collect();
-            let via = if l.via == Via::Scanner { Key::ViaScanner } else { Key::ViaCamera };
+            let via = match l.via {
+                Via::Scanner => Key::ViaScanner,
+                Via::Camera => Key::ViaCamera,
+                Via::Manual => Key::ViaManual,
+            };
             let alert = v.alert;
             let text: String = l.text.chars().take(48).collect();
             view! {
@@ -452,5 +463,164 @@ fn VerdictScreen(last: RwSignal<Option<LastScan>>) -> impl IntoView {
                 </div>
             }
         })
+    }
+}
+
+const RELATIONS: [&str; 7] = [
+    "parent",
+    "child",
+    "spouse",
+    "grandparent",
+    "grandchild",
+    "sibling",
+    "other",
+];
+
+/// 手工登记: a person without a phone, by ID number, optionally vouched for by a relative present.
+#[component]
+fn ManualPanel(st: ScanState) -> impl IntoView {
+    let i18n = use_i18n();
+    let open = RwSignal::new(false);
+    let (id, name, phone) = (
+        RwSignal::new(String::new()),
+        RwSignal::new(String::new()),
+        RwSignal::new(String::new()),
+    );
+    let proxy_on = RwSignal::new(false);
+    let (proxy_name, proxy_phone, relation) = (
+        RwSignal::new(String::new()),
+        RwSignal::new(String::new()),
+        RwSignal::new(String::new()),
+    );
+    let id_error = RwSignal::new(None::<Key>);
+    let field_error = RwSignal::new(None::<Key>);
+    let submit = move |_| {
+        let req = RegisterManual {
+            id_number: id.get_untracked(),
+            name: name.get_untracked(),
+            phone: Some(phone.get_untracked()),
+            temperature: st.temp.get_untracked(),
+            proxy: proxy_on.get_untracked().then(|| ProxyInput {
+                name: proxy_name.get_untracked(),
+                phone: proxy_phone.get_untracked(),
+                relation: relation.get_untracked(),
+            }),
+        };
+        spawn_local(async move {
+            match invoke(&req).await {
+                Ok(ManualOutcome::Registered { verdict }) => {
+                    id_error.set(None);
+                    field_error.set(None);
+                    for s in [id, name, phone, proxy_name, proxy_phone, relation] {
+                        s.set(String::new());
+                    }
+                    proxy_on.set(false);
+                    open.set(false);
+                    show_verdict(st, String::new(), verdict, Via::Manual);
+                }
+                Ok(ManualOutcome::IdInvalid { reason }) => {
+                    field_error.set(None);
+                    id_error.set(Some(id_error_key(&reason)));
+                }
+                Ok(ManualOutcome::FieldInvalid { field }) => {
+                    id_error.set(None);
+                    field_error.set(Some(match field.as_str() {
+                        "name" => Key::FieldName,
+                        "proxy_name" => Key::FieldProxyName,
+                        _ => Key::FieldRelation,
+                    }));
+                }
+                Err(e) => st.error.set(Some(e)),
+            }
+        });
+    };
+    let input = move |id_attr: &'static str, key: Key, sig: RwSignal<String>| {
+        view! {
+            <label>
+                <span>{move || i18n.t(key)}</span>
+                <input id=id_attr type="text" prop:value=move || sig.get() on:input=move |e| sig.set(event_target_value(&e)) />
+            </label>
+        }
+    };
+    view! {
+        <section class="card manual" id="manual">
+            <Show when=move || open.get() fallback=move || view! {
+                <button id="manual-open" on:click=move |_| open.set(true)>{move || i18n.t(Key::ManualOpen)}</button>
+            }>
+                <h2>{move || i18n.t(Key::ManualTitle)}</h2>
+                <div class="manual-form">
+                    <label class:invalid=move || id_error.get().is_some()>
+                        <span>{move || i18n.t(Key::IdNumber)}</span>
+                        <input id="manual-id" type="text" inputmode="numeric" prop:value=move || id.get()
+                            on:input=move |e| { id.set(event_target_value(&e)); id_error.set(None); } />
+                        {move || id_error.get().map(|k| view! { <span class="field-error" id="manual-id-error">{move || i18n.t(k)}</span> })}
+                    </label>
+                    {input("manual-name", Key::PersonName, name)}
+                    {input("manual-phone", Key::PhoneOptional, phone)}
+                </div>
+                <button id="proxy-toggle" class:selected=move || proxy_on.get() on:click=move |_| proxy_on.update(|v| *v = !*v)>
+                    {move || i18n.t(Key::ProxyToggle)}
+                </button>
+                <Show when=move || proxy_on.get()>
+                    <div class="manual-form">
+                        {input("proxy-name", Key::ProxyName, proxy_name)}
+                        {input("proxy-phone", Key::ProxyPhone, proxy_phone)}
+                    </div>
+                    <p>{move || i18n.t(Key::ProxyIs)}</p>
+                    <div class="relations">
+                        {RELATIONS.into_iter().map(|r| view! {
+                            <button id=format!("rel-{r}") class:selected=move || relation.get() == r on:click=move |_| relation.set(r.to_string())>
+                                {move || i18n.t(relation_key(r))}
+                            </button>
+                        }).collect_view()}
+                    </div>
+                </Show>
+                {move || field_error.get().map(|k| view! { <p class="field-error" id="manual-field-error">{move || i18n.t(k)}</p> })}
+                <div class="run-buttons">
+                    <button id="manual-submit" class="primary" on:click=submit>{move || i18n.t(Key::Register)}</button>
+                    <button id="manual-close" on:click=move |_| open.set(false)>{move || i18n.t(Key::Close)}</button>
+                </div>
+            </Show>
+        </section>
+    }
+}
+
+/// Today's check-ins at this venue, refreshed after every verdict.
+#[component]
+fn TodayList(shown: RwSignal<u64>) -> impl IntoView {
+    let i18n = use_i18n();
+    let rows = RwSignal::new(Vec::<CheckInRow>::new());
+    Effect::new(move |_| {
+        shown.track();
+        spawn_local(async move {
+            if let Ok(r) = invoke(&TodayCheckIns {}).await {
+                rows.set(r);
+            }
+        });
+    });
+    view! {
+        <section class="today card" id="today">
+            <h2>{move || i18n.t(Key::TodayList)}</h2>
+            <ul id="today-list">
+                {move || rows.get().into_iter().map(|r| {
+                    let verdict = if r.pass { Key::Pass } else { Key::Refuse };
+                    let rel = r.proxy_relation.clone().map(|x| relation_key(&x));
+                    view! {
+                        <li class:refused=!r.pass>
+                            <span class="time">{r.time.clone()}</span>
+                            <span class="v">{move || i18n.t(verdict)}</span>
+                            <span class="who">{r.name.clone().unwrap_or_default()}</span>
+                            <span class="id">{r.id_masked.clone().unwrap_or_default()}</span>
+                            {r.manual.then(|| view! { <span class="badge">{move || i18n.t(Key::ManualBadge)}</span> })}
+                            {r.proxy_name.clone().map(|p| view! {
+                                <span class="proxy">{move || i18n.t(Key::VouchedBy)}": "{p.clone()}
+                                    {rel.map(|k| view! { " ("{move || i18n.t(k)}")" })}
+                                </span>
+                            })}
+                        </li>
+                    }
+                }).collect_view()}
+            </ul>
+        </section>
     }
 }
