@@ -25,7 +25,8 @@ CREATE TABLE check_ins (
     proxy_phone     TEXT,
     proxy_relation  TEXT
 ) STRICT;
-CREATE INDEX check_ins_day ON check_ins (day, verdict);
+-- Covers the live counters: one index range per (venue, day), no table lookups.
+CREATE INDEX check_ins_counters ON check_ins (venue_id, day, direction, verdict, fever);
 CREATE INDEX check_ins_subject ON check_ins (subject, at);
 
 -- Records waiting to reach the server; written in the same transaction as what they carry.
@@ -58,3 +59,4 @@ CREATE TABLE presence (
     exit_id      TEXT
 ) STRICT;
 CREATE UNIQUE INDEX presence_open ON presence (subject, venue_id) WHERE exited_at IS NULL;
+CREATE INDEX presence_inside ON presence (venue_id, entered_at) WHERE exited_at IS NULL;

@@ -14,6 +14,7 @@ pub mod health_code;
 pub mod idnumber;
 pub mod keys;
 pub mod mask;
+pub mod pin;
 pub mod qr;
 pub mod trust;
 pub mod venue;

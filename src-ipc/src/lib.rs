@@ -36,6 +36,8 @@ pub const ALL_COMMANDS: &[&str] = &[
     GetCounters::NAME,
     RegisterManual::NAME,
     TodayCheckIns::NAME,
+    SetKioskPin::NAME,
+    CheckKioskPin::NAME,
 ];
 
 /// An error as it crosses IPC. `code` is stable and maps to an i18n key in the UI; `detail` is
@@ -414,6 +416,30 @@ pub struct CheckInRow {
 impl Command for TodayCheckIns {
     const NAME: &'static str = "today_check_ins";
     type Response = Vec<CheckInRow>;
+}
+
+/// Sets the inspector PIN that leaves kiosk mode (4–8 digits).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct SetKioskPin {
+    pub pin: String,
+}
+
+impl Command for SetKioskPin {
+    const NAME: &'static str = "set_kiosk_pin";
+    /// Whether a PIN is now set.
+    type Response = bool;
+}
+
+/// Checks the PIN typed to leave kiosk mode.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct CheckKioskPin {
+    pub pin: String,
+}
+
+impl Command for CheckKioskPin {
+    const NAME: &'static str = "check_kiosk_pin";
+    /// Whether the PIN is right.
+    type Response = bool;
 }
 
 /// Asks for the live counters.

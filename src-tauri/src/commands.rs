@@ -9,11 +9,11 @@ use std::sync::Arc;
 
 use tauri::{AppHandle, Emitter, Runtime, State};
 use venuecode_ipc::{
-    AppInfo, AppInfoRequest, CheckCode, CheckInRow, CodeCheck, GetBinding, GetCounters,
-    GetSettings, IpcError, ManualOutcome, RegisterManual, ScanCode, ScanEnded, ScanPreview,
-    ScanSeen, ScanStarted, ScanStopped, ScanVerdict, SetBinding, SetLanguage, Settings, StartScan,
-    StationBinding, StationCounters, StopScan, SubmitScan, TodayCheckIns, EVENT_CODE,
-    EVENT_PREVIEW, EVENT_SEEN, EVENT_SOURCE_ENDED,
+    AppInfo, AppInfoRequest, CheckCode, CheckInRow, CheckKioskPin, CodeCheck, GetBinding,
+    GetCounters, GetSettings, IpcError, ManualOutcome, RegisterManual, ScanCode, ScanEnded,
+    ScanPreview, ScanSeen, ScanStarted, ScanStopped, ScanVerdict, SetBinding, SetKioskPin,
+    SetLanguage, Settings, StartScan, StationBinding, StationCounters, StopScan, SubmitScan,
+    TodayCheckIns, EVENT_CODE, EVENT_PREVIEW, EVENT_SEEN, EVENT_SOURCE_ENDED,
 };
 
 use crate::scan::{ScanSession, ScanSink};
@@ -34,7 +34,9 @@ pub fn handler<R: tauri::Runtime>() -> impl Fn(tauri::ipc::Invoke<R>) -> bool + 
         submit_scan,
         get_counters,
         register_manual,
-        today_check_ins
+        today_check_ins,
+        set_kiosk_pin,
+        check_kiosk_pin
     ]
 }
 
@@ -179,6 +181,18 @@ async fn today_check_ins(
     Ok(crate::station::today(&store, chrono::Utc::now(), 50)?)
 }
 
+#[tauri::command]
+async fn set_kiosk_pin(state: State<'_, AppState>, req: SetKioskPin) -> Result<bool, IpcError> {
+    let mut store = state.store.lock().map_err(|_| AppError::Poisoned)?;
+    Ok(crate::station::set_kiosk_pin(&mut store, &req.pin)?)
+}
+
+#[tauri::command]
+async fn check_kiosk_pin(state: State<'_, AppState>, req: CheckKioskPin) -> Result<bool, IpcError> {
+    let mut store = state.store.lock().map_err(|_| AppError::Poisoned)?;
+    Ok(crate::station::check_kiosk_pin(&mut store, &req.pin)?)
+}
+
 #[cfg(test)]
 mod tests {
     use std::sync::Mutex;
@@ -229,6 +243,8 @@ mod tests {
                 proxy: None,
             }),
             TodayCheckIns::NAME => json!(TodayCheckIns {}),
+            SetKioskPin::NAME => json!(SetKioskPin { pin: "2468".into() }),
+            CheckKioskPin::NAME => json!(CheckKioskPin { pin: "2468".into() }),
             other => panic!("no sample request for command {other}: add one here"),
         }
     }

@@ -416,6 +416,16 @@ impl Store {
         Ok(secret)
     }
 
+    /// The stored kiosk PIN digest, if a PIN is set.
+    pub fn kiosk_pin_digest(&self) -> Result<Option<String>, AppError> {
+        self.get_setting("kiosk_pin")
+    }
+
+    /// Stores the kiosk PIN digest.
+    pub fn set_kiosk_pin_digest(&mut self, digest: &str) -> Result<(), AppError> {
+        self.put_setting("kiosk_pin", digest)
+    }
+
     /// Rows in a table (for tests and diagnostics); `table` is one of the store's own names.
     pub fn count(&self, table: &'static str) -> Result<i64, AppError> {
         Ok(self

@@ -10,6 +10,11 @@ use crate::api::invoke;
 use crate::i18n::{error_key, use_i18n, I18n, Key};
 use crate::pages;
 
+/// Kiosk mode (快速打卡): the tablet faces the public; navigation is hidden until an inspector
+/// enters the PIN.
+#[derive(Debug, Clone, Copy)]
+pub struct Kiosk(pub RwSignal<bool>);
+
 /// The five work areas.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Page {
@@ -69,6 +74,8 @@ pub fn App() -> impl IntoView {
     };
     provide_context(i18n);
     let page = RwSignal::new(Page::Station);
+    let kiosk = Kiosk(RwSignal::new(false));
+    provide_context(kiosk);
     let load_error = RwSignal::new(None::<IpcError>);
     let ready = RwSignal::new(false);
 
@@ -82,8 +89,8 @@ pub fn App() -> impl IntoView {
     Effect::new(move |_| apply_document_language(i18n.lang.get()));
 
     view! {
-        <div class="shell" data-ready=move || ready.get().to_string()>
-            <nav class="nav">
+        <div class="shell" class:kiosk=move || kiosk.0.get() data-ready=move || ready.get().to_string()>
+            <nav class="nav" class:hidden=move || kiosk.0.get()>
                 <div class="brand" id="brand">{move || i18n.t(Key::Brand)}</div>
                 {Page::ALL
                     .into_iter()

@@ -128,6 +128,12 @@ pub enum Key {
     ManualBadge,
     VouchedBy,
     Close,
+    KioskEnter,
+    KioskPinNew,
+    KioskPrompt,
+    KioskExit,
+    KioskPinWrong,
+    Confirm,
 }
 
 fn zh_cn(key: Key) -> &'static str {
@@ -250,6 +256,12 @@ fn zh_cn(key: Key) -> &'static str {
         Key::ManualBadge => "手工",
         Key::VouchedBy => "代登记",
         Key::Close => "关闭",
+        Key::KioskEnter => "快速打卡模式",
+        Key::KioskPinNew => "设置退出 PIN（4–8 位数字）",
+        Key::KioskPrompt => "请将健康码对准摄像头",
+        Key::KioskExit => "退出快速打卡",
+        Key::KioskPinWrong => "PIN 错误",
+        Key::Confirm => "确定",
     }
 }
 
@@ -373,6 +385,12 @@ fn en(key: Key) -> &'static str {
         Key::ManualBadge => "manual",
         Key::VouchedBy => "vouched by",
         Key::Close => "Close",
+        Key::KioskEnter => "Kiosk mode",
+        Key::KioskPinNew => "Exit PIN (4–8 digits)",
+        Key::KioskPrompt => "Hold your health code to the camera",
+        Key::KioskExit => "Leave kiosk mode",
+        Key::KioskPinWrong => "Wrong PIN",
+        Key::Confirm => "OK",
     }
 }
 

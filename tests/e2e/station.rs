@@ -253,6 +253,50 @@ fn manual_and_proxy_registration() -> Result<()> {
 }
 
 #[test]
+fn kiosk_mode_checks_residents_in_and_only_the_pin_leaves_it() -> Result<()> {
+    let _one_at_a_time = serial();
+    let st = station()?;
+    let green = issue(&st.trust, "张三", "11010519491231002X", "green", &[])?;
+    let s = st.env.open_app()?;
+    bind(&s)?;
+    // A too-short PIN is refused; a good one enters kiosk mode with the navigation hidden.
+    s.send_keys("#kiosk-pin-new", "12")?;
+    s.click("#kiosk-enter")?;
+    s.wait_text(".error", "输入有误，请检查后重试。", WAIT)?;
+    s.clear("#kiosk-pin-new")?;
+    s.send_keys("#kiosk-pin-new", "2468")?;
+    s.click("#kiosk-enter")?;
+    s.wait_text("#kiosk-prompt", "请将健康码对准摄像头", WAIT)?;
+    s.find(".shell.kiosk")?;
+    st.env.screenshot("station-zh-kiosk")?;
+    // A resident's code: checked in with the temperature taken as normal.
+    s.key_burst(&green, 3)?;
+    s.wait_text("#verdict-word", "通行", WAIT)?;
+    ensure!(
+        count(
+            &st.db,
+            "SELECT count(*) FROM check_ins WHERE temperature = 'normal'"
+        )? == 1
+    );
+    s.click("#verdict-screen")?;
+    // Leaving needs the PIN.
+    s.click("#kiosk-exit")?;
+    s.send_keys("#kiosk-exit-pin", "1357")?;
+    s.click("#kiosk-exit-ok")?;
+    s.wait_text("#kiosk-pin-wrong", "PIN 错误", WAIT)?;
+    s.find(".shell.kiosk")?;
+    s.clear("#kiosk-exit-pin")?;
+    s.send_keys("#kiosk-exit-pin", "2468")?;
+    s.click("#kiosk-exit-ok")?;
+    wait_for("kiosk mode to end", WAIT, || {
+        s.find(".shell.kiosk").is_err().then_some(())
+    })?;
+    s.wait_text("#bound-venue", "幸福路农贸市场", WAIT)?;
+    s.quit()?;
+    Ok(())
+}
+
+#[test]
 fn a_check_in_shown_survives_kill_9() -> Result<()> {
     let _one_at_a_time = serial();
     let st = station()?;

@@ -9,14 +9,14 @@ use leptos::ev;
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 use venuecode_ipc::{
-    CheckInRow, FrameSourceSpec, GetBinding, GetCounters, IpcError, ManualOutcome, Outline,
-    ProxyInput, RegisterManual, ScanCode, ScanPreview, ScanSeen, ScanVerdict, SetBinding,
-    StartScan, StationBinding, StationCounters, StopScan, SubmitScan, TemperatureInput,
-    TodayCheckIns, EVENT_CODE, EVENT_PREVIEW, EVENT_SEEN,
+    CheckInRow, CheckKioskPin, FrameSourceSpec, GetBinding, GetCounters, IpcError, ManualOutcome,
+    Outline, ProxyInput, RegisterManual, ScanCode, ScanPreview, ScanSeen, ScanVerdict, SetBinding,
+    SetKioskPin, StartScan, StationBinding, StationCounters, StopScan, SubmitScan,
+    TemperatureInput, TodayCheckIns, EVENT_CODE, EVENT_PREVIEW, EVENT_SEEN,
 };
 
 use crate::api::{invoke, listen, Subscription};
-use crate::app::ErrorBanner;
+use crate::app::{ErrorBanner, Kiosk};
 use crate::i18n::{id_error_key, reason_key, relation_key, use_i18n, Key};
 use crate::wedge::WedgeDetector;
 
@@ -58,7 +58,13 @@ const CLEAR_AFTER_SECS: u64 = 5;
 
 /// Submits `text` with the current temperature and shows the verdict.
 fn handle_code(text: String, via: Via, st: ScanState) {
-    let temperature = st.temp.get_untracked();
+    // In kiosk mode residents check themselves in: temperature counts as normal.
+    let kiosk = use_context::<Kiosk>().is_some_and(|k| k.0.get_untracked());
+    let temperature = if kiosk {
+        TemperatureInput::Normal
+    } else {
+        st.temp.get_untracked()
+    };
     spawn_local(async move {
         match invoke(&SubmitScan {
             text: text.clone(),
@@ -195,12 +201,19 @@ pub fn StationPage() -> impl IntoView {
         }
     };
 
+    let kiosk = expect_context::<Kiosk>().0;
     view! {
         <h1 id="page-title">{move || i18n.t(Key::NavStation)}</h1>
         {move || error.get().map(|e| view! { <ErrorBanner err=e /> })}
+        <Show when=move || kiosk.get()>
+            <KioskBar error=error />
+        </Show>
+        <div class:hidden=move || kiosk.get()>
         <BindingBar binding=binding error=error />
         <TemperatureBar temp=st.temp />
+        </div>
         <CountersBar counters=st.counters scans=st.shown />
+        <div class:hidden=move || kiosk.get()>
         <section class="card sources">
             <div class="source-buttons">
                 {choice_button(Choice::Camera, "source-camera", Key::SourceCamera)}
@@ -222,9 +235,12 @@ pub fn StationPage() -> impl IntoView {
             </div>
         </section>
         <ManualPanel st=st />
+        </div>
         <div class="station-grid">
             <Preview preview=preview outlines=outlines running=running />
-            <TodayList shown=st.shown />
+            <div class:hidden=move || kiosk.get()>
+                <TodayList shown=st.shown />
+            </div>
         </div>
         <VerdictScreen last=st.last />
     }
@@ -326,6 +342,7 @@ fn BindingBar(
                             <span id="bound-inspector">{b.inspector.clone()}</span>
                             <button id="bind-edit" on:click=edit>{move || i18n.t(Key::BindEdit)}</button>
                         </div>
+                        <KioskEnter error=error />
                     }.into_any()
                 }
                 _ => view! {
@@ -621,6 +638,72 @@ fn TodayList(shown: RwSignal<u64>) -> impl IntoView {
                     }
                 }).collect_view()}
             </ul>
+        </section>
+    }
+}
+
+/// Entering kiosk mode: the inspector picks the PIN that will leave it.
+#[component]
+fn KioskEnter(error: RwSignal<Option<IpcError>>) -> impl IntoView {
+    let i18n = use_i18n();
+    let kiosk = expect_context::<Kiosk>().0;
+    let pin = RwSignal::new(String::new());
+    let enter = move |_| {
+        let p = pin.get_untracked();
+        spawn_local(async move {
+            match invoke(&SetKioskPin { pin: p }).await {
+                Ok(_) => {
+                    pin.set(String::new());
+                    error.set(None);
+                    kiosk.set(true);
+                }
+                Err(e) => error.set(Some(e)),
+            }
+        });
+    };
+    view! {
+        <div class="kiosk-enter">
+            <input id="kiosk-pin-new" type="password" inputmode="numeric" placeholder=move || i18n.t(Key::KioskPinNew)
+                prop:value=move || pin.get() on:input=move |e| pin.set(event_target_value(&e)) />
+            <button id="kiosk-enter" on:click=enter>{move || i18n.t(Key::KioskEnter)}</button>
+        </div>
+    }
+}
+
+/// Kiosk mode's bar: the prompt for residents and the PIN-guarded way out.
+#[component]
+fn KioskBar(error: RwSignal<Option<IpcError>>) -> impl IntoView {
+    let i18n = use_i18n();
+    let kiosk = expect_context::<Kiosk>().0;
+    let asking = RwSignal::new(false);
+    let wrong = RwSignal::new(false);
+    let pin = RwSignal::new(String::new());
+    let confirm = move |_| {
+        let p = pin.get_untracked();
+        spawn_local(async move {
+            match invoke(&CheckKioskPin { pin: p }).await {
+                Ok(true) => {
+                    pin.set(String::new());
+                    wrong.set(false);
+                    asking.set(false);
+                    kiosk.set(false);
+                }
+                Ok(false) => wrong.set(true),
+                Err(e) => error.set(Some(e)),
+            }
+        });
+    };
+    view! {
+        <section class="kiosk-bar">
+            <p class="prompt" id="kiosk-prompt">{move || i18n.t(Key::KioskPrompt)}</p>
+            <Show when=move || asking.get() fallback=move || view! {
+                <button id="kiosk-exit" class="quiet" on:click=move |_| asking.set(true)>{move || i18n.t(Key::KioskExit)}</button>
+            }>
+                <input id="kiosk-exit-pin" type="password" inputmode="numeric" prop:value=move || pin.get()
+                    on:input=move |e| { pin.set(event_target_value(&e)); wrong.set(false); } />
+                <button id="kiosk-exit-ok" on:click=confirm>{move || i18n.t(Key::Confirm)}</button>
+                {move || wrong.get().then(|| view! { <span class="field-error" id="kiosk-pin-wrong">{move || i18n.t(Key::KioskPinWrong)}</span> })}
+            </Show>
         </section>
     }
 }
