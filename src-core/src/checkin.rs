@@ -71,12 +71,9 @@ pub struct ManualPerson<'a> {
     pub proxy: Option<&'a Proxy>,
 }
 
-/// Builds the record of a manual registration. `subject` is the station's own pseudonym of the
-/// ID number (the full number is never kept).
-pub fn manual_draft(
+/// The fields every record shares: where, who inspected, when, temperature and the decision.
+fn base(
     binding: &Binding,
-    person: &ManualPerson<'_>,
-    subject: String,
     temperature: Temperature,
     decision: &Decision,
     now: DateTime<Utc>,
@@ -97,16 +94,40 @@ pub fn manual_draft(
         fever: reasons.contains(&"fever"),
         reasons,
         code_id: None,
+        subject: None,
+        name_masked: None,
+        phone_masked: None,
+        id_masked: None,
+        color: None,
+        alert: decision.alert,
+        manual: false,
+        proxy_name: None,
+        proxy_phone: None,
+        proxy_relation: None,
+    }
+}
+
+/// Builds the record of a manual registration. `subject` is the station's own pseudonym of the
+/// ID number (the full number is never kept).
+pub fn manual_draft(
+    binding: &Binding,
+    person: &ManualPerson<'_>,
+    subject: String,
+    temperature: Temperature,
+    decision: &Decision,
+    now: DateTime<Utc>,
+    zone: FixedOffset,
+) -> CheckInDraft {
+    CheckInDraft {
         subject: Some(subject),
         name_masked: Some(mask::mask_name(person.name)),
         phone_masked: person.phone.map(mask::mask_phone),
         id_masked: Some(person.id.masked()),
-        color: None,
-        alert: decision.alert,
         manual: true,
         proxy_name: person.proxy.map(|p| mask::mask_name(&p.name)),
         proxy_phone: person.proxy.map(|p| mask::mask_phone(&p.phone)),
         proxy_relation: person.proxy.map(|p| p.relation.as_str()),
+        ..base(binding, temperature, decision, now, zone)
     }
 }
 
@@ -129,32 +150,16 @@ pub fn draft(
     now: DateTime<Utc>,
     zone: FixedOffset,
 ) -> CheckInDraft {
-    let (kind, celsius) = temperature_kind(temperature);
-    let reasons: Vec<&'static str> = decision.reasons.iter().map(|r| r.code()).collect();
     let claims = code.as_ref().ok().map(|v| &v.claims);
     CheckInDraft {
-        venue_id: binding.venue_id.clone(),
-        checkpoint_id: binding.checkpoint_id.clone(),
-        inspector: binding.inspector.clone(),
-        direction: binding.direction,
-        at: now,
-        day: now.with_timezone(&zone).format("%Y-%m-%d").to_string(),
-        temperature: kind,
-        celsius,
-        verdict: decision.verdict,
-        fever: reasons.contains(&"fever"),
-        reasons,
         code_id: claims.map(|c| c.code_id_hex()),
         subject: claims.map(|c| c.subject.to_hex()),
         name_masked: claims.map(|c| c.name_masked.clone()),
         phone_masked: claims.map(|c| c.phone_masked.clone()),
         id_masked: claims.map(|c| c.id_masked.clone()),
         color: claims.map(|c| c.color.as_str()),
-        alert: decision.alert,
-        manual: false,
-        proxy_name: None,
-        proxy_phone: None,
         proxy_relation: claims.and_then(|c| c.guardian).map(|g| g.relation.as_str()),
+        ..base(binding, temperature, decision, now, zone)
     }
 }
 

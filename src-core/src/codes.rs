@@ -6,8 +6,9 @@
 use chrono::{DateTime, Utc};
 
 use crate::base45::Base45Error;
-use crate::cose::CoseError;
+use crate::cose::{CoseError, Sign1};
 use crate::keys::KeyId;
+use crate::trust::{KeyRole, TrustList};
 
 /// Why a code was not accepted.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -80,6 +81,34 @@ impl CodeError {
             CodeError::Revoked(RevokedBy::Subject) => "revoked_subject",
         }
     }
+}
+
+/// The checks every signed code shares, in order: the issuer is on the trust list for `role`
+/// (`unknown_issuer`), the envelope's key id is one of that issuer's keys (`unknown_key_id`), the
+/// signature holds (`forged`), and the key was valid when the code was issued (`key_not_valid`).
+pub(crate) fn check_signed(
+    env: &Sign1,
+    issuer: &str,
+    issued_at: DateTime<Utc>,
+    trust: &TrustList,
+    role: KeyRole,
+) -> Result<(), CodeError> {
+    if !trust.knows_issuer(issuer, role) {
+        return Err(CodeError::UnknownIssuer(issuer.to_string()));
+    }
+    let key = trust
+        .find(issuer, env.kid, role)
+        .ok_or_else(|| CodeError::UnknownKeyId {
+            issuer: issuer.to_string(),
+            kid: env.kid,
+        })?;
+    if !env.verify(&key.key) {
+        return Err(CodeError::Forged);
+    }
+    if issued_at < key.not_before || issued_at > key.not_after {
+        return Err(CodeError::KeyNotValid { kid: env.kid });
+    }
+    Ok(())
 }
 
 impl From<CoseError> for CodeError {

@@ -370,21 +370,13 @@ pub fn verify(
     let env = cose::decode(&crate::base45::decode(body)?)?;
     // Read the claims before the signature only to learn the issuer; nothing else is trusted yet.
     let claims = HealthClaims::from_cbor(&env.payload)?;
-    if !trust.knows_issuer(&claims.issuer, KeyRole::HealthIssuer) {
-        return Err(CodeError::UnknownIssuer(claims.issuer));
-    }
-    let key = trust
-        .find(&claims.issuer, env.kid, KeyRole::HealthIssuer)
-        .ok_or_else(|| CodeError::UnknownKeyId {
-            issuer: claims.issuer.clone(),
-            kid: env.kid,
-        })?;
-    if !env.verify(&key.key) {
-        return Err(CodeError::Forged);
-    }
-    if claims.issued_at < key.not_before || claims.issued_at > key.not_after {
-        return Err(CodeError::KeyNotValid { kid: env.kid });
-    }
+    crate::codes::check_signed(
+        &env,
+        &claims.issuer,
+        claims.issued_at,
+        trust,
+        KeyRole::HealthIssuer,
+    )?;
     if claims.issued_at > now + DEFAULT_SKEW {
         return Err(CodeError::NotYetValid {
             issued_at: claims.issued_at,

@@ -97,21 +97,13 @@ pub fn verify(text: &str, trust: &TrustList) -> Result<VerifiedVenueCode, CodeEr
         .map_err(|_| CodeError::Malformed("venue code payload is not base64url"))?;
     let env = cose::decode(&bytes)?;
     let claims = decode_claims(&env.payload)?;
-    if !trust.knows_issuer(&claims.issuer, KeyRole::VenueAuthority) {
-        return Err(CodeError::UnknownIssuer(claims.issuer));
-    }
-    let key = trust
-        .find(&claims.issuer, env.kid, KeyRole::VenueAuthority)
-        .ok_or_else(|| CodeError::UnknownKeyId {
-            issuer: claims.issuer.clone(),
-            kid: env.kid,
-        })?;
-    if !env.verify(&key.key) {
-        return Err(CodeError::Forged);
-    }
-    if claims.issued_at < key.not_before || claims.issued_at > key.not_after {
-        return Err(CodeError::KeyNotValid { kid: env.kid });
-    }
+    crate::codes::check_signed(
+        &env,
+        &claims.issuer,
+        claims.issued_at,
+        trust,
+        KeyRole::VenueAuthority,
+    )?;
     Ok(VerifiedVenueCode {
         claims,
         kid: env.kid,

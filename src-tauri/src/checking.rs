@@ -22,6 +22,34 @@ pub fn load_trust(data_dir: &Path) -> Result<TrustList, &'static str> {
     TrustList::verify(&bytes, &root).map_err(|_| "trust_list_invalid")
 }
 
+/// Writes a one-issuer trust list signed by `root` into `<data_dir>/trust/`, trusting `issuer` as
+/// health issuer `name` from a day before `now` to a day after — for tests and benchmarks (real
+/// stations get theirs from `venuecode keygen` or, later, from sync).
+pub fn write_test_trust(
+    data_dir: &Path,
+    root: &venuecode_core::keys::SecretKey,
+    name: &str,
+    issuer: &venuecode_core::keys::SecretKey,
+    now: DateTime<Utc>,
+) -> std::io::Result<()> {
+    use venuecode_core::trust::{KeyRole, TrustedKey};
+    let list = TrustList {
+        version: 1,
+        issued_at: now,
+        keys: vec![TrustedKey {
+            issuer: name.into(),
+            key: issuer.public(),
+            role: KeyRole::HealthIssuer,
+            not_before: now - chrono::Duration::days(1),
+            not_after: now + chrono::Duration::days(1),
+        }],
+    };
+    let dir = data_dir.join("trust");
+    std::fs::create_dir_all(&dir)?;
+    std::fs::write(dir.join("trust.cose"), list.sign(root))?;
+    std::fs::write(dir.join("root.pub"), root.public().to_hex())
+}
+
 /// Classifies and verifies `text` at trusted time `now`.
 pub fn check(text: &str, data_dir: &Path, now: DateTime<Utc>) -> CodeCheck {
     let text = text.trim();
@@ -85,25 +113,10 @@ mod tests {
     use chrono::Duration;
     use venuecode_core::health_code::{Color, HealthClaims, Pseudonym};
     use venuecode_core::keys::SecretKey;
-    use venuecode_core::trust::{KeyRole, TrustedKey};
 
     fn provision(dir: &Path, now: DateTime<Utc>) -> SecretKey {
-        let root = SecretKey::from_seed(&[1; 32]);
         let issuer = SecretKey::from_seed(&[2; 32]);
-        let list = TrustList {
-            version: 1,
-            issued_at: now,
-            keys: vec![TrustedKey {
-                issuer: "T-HC".into(),
-                key: issuer.public(),
-                role: KeyRole::HealthIssuer,
-                not_before: now - Duration::days(1),
-                not_after: now + Duration::days(1),
-            }],
-        };
-        std::fs::create_dir_all(dir.join("trust")).unwrap();
-        std::fs::write(dir.join("trust/trust.cose"), list.sign(&root)).unwrap();
-        std::fs::write(dir.join("trust/root.pub"), root.public().to_hex()).unwrap();
+        write_test_trust(dir, &SecretKey::from_seed(&[1; 32]), "T-HC", &issuer, now).unwrap();
         issuer
     }
 

@@ -285,7 +285,6 @@ mod tests {
     use super::*;
     use venuecode_core::health_code::{Color, HealthClaims, Pseudonym};
     use venuecode_core::keys::SecretKey;
-    use venuecode_core::trust::{KeyRole, TrustList, TrustedKey};
 
     struct Fixture {
         dir: tempfile::TempDir,
@@ -297,22 +296,15 @@ mod tests {
     fn fixture(direction: &str) -> Fixture {
         let dir = tempfile::tempdir().unwrap();
         let now = Utc::now();
-        let root = SecretKey::from_seed(&[1; 32]);
         let issuer = SecretKey::from_seed(&[2; 32]);
-        let list = TrustList {
-            version: 1,
-            issued_at: now,
-            keys: vec![TrustedKey {
-                issuer: "T-HC".into(),
-                key: issuer.public(),
-                role: KeyRole::HealthIssuer,
-                not_before: now - Duration::days(1),
-                not_after: now + Duration::days(1),
-            }],
-        };
-        std::fs::create_dir_all(dir.path().join("trust")).unwrap();
-        std::fs::write(dir.path().join("trust/trust.cose"), list.sign(&root)).unwrap();
-        std::fs::write(dir.path().join("trust/root.pub"), root.public().to_hex()).unwrap();
+        crate::checking::write_test_trust(
+            dir.path(),
+            &SecretKey::from_seed(&[1; 32]),
+            "T-HC",
+            &issuer,
+            now,
+        )
+        .unwrap();
         let mut store = Store::open(dir.path()).unwrap();
         store
             .set_binding(

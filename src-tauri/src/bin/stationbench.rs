@@ -12,7 +12,6 @@ use venuecode_app::station::{self, AUTO_CLOSE};
 use venuecode_app::store::Store;
 use venuecode_core::health_code::{self, Color, HealthClaims, Pseudonym};
 use venuecode_core::keys::SecretKey;
-use venuecode_core::trust::{KeyRole, TrustList, TrustedKey};
 use venuecode_ipc::{StationBinding, TemperatureInput};
 use venuecode_scan::live::{LiveConfig, LiveDecoder};
 use venuecode_scan::synth::{render, Conditions};
@@ -30,22 +29,14 @@ fn main() -> Result<()> {
         .unwrap_or(1_000_000);
     let dir = tempfile::tempdir()?;
     let now = Utc::now();
-    let root = SecretKey::from_seed(&[1; 32]);
     let issuer = SecretKey::from_seed(&[2; 32]);
-    let list = TrustList {
-        version: 1,
-        issued_at: now,
-        keys: vec![TrustedKey {
-            issuer: "BENCH-HC".into(),
-            key: issuer.public(),
-            role: KeyRole::HealthIssuer,
-            not_before: now - Duration::days(1),
-            not_after: now + Duration::days(1),
-        }],
-    };
-    std::fs::create_dir_all(dir.path().join("trust"))?;
-    std::fs::write(dir.path().join("trust/trust.cose"), list.sign(&root))?;
-    std::fs::write(dir.path().join("trust/root.pub"), root.public().to_hex())?;
+    venuecode_app::checking::write_test_trust(
+        dir.path(),
+        &SecretKey::from_seed(&[1; 32]),
+        "BENCH-HC",
+        &issuer,
+        now,
+    )?;
     let mut store = Store::open(dir.path())?;
     store.set_binding(&station::from_wire(&StationBinding {
         venue_id: "V-BENCH".into(),
