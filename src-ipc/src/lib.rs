@@ -38,6 +38,7 @@ pub const ALL_COMMANDS: &[&str] = &[
     TodayCheckIns::NAME,
     SetKioskPin::NAME,
     CheckKioskPin::NAME,
+    SetStationOptions::NAME,
 ];
 
 /// An error as it crosses IPC. `code` is stable and maps to an i18n key in the UI; `detail` is
@@ -125,9 +126,39 @@ impl Command for AppInfoRequest {
 pub struct GetSettings {}
 
 /// The persisted user settings.
-#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Settings {
     pub language: Language,
+    /// Seconds a verdict stays on the station screen (2–60, default 5).
+    pub clear_after_secs: u32,
+    /// Whether pass and refuse sound different tones (default off).
+    pub sound: bool,
+    /// Hours after which an open presence closes by itself (1–48, default 12).
+    pub auto_close_hours: u32,
+}
+
+impl Default for Settings {
+    fn default() -> Settings {
+        Settings {
+            language: Language::default(),
+            clear_after_secs: 5,
+            sound: false,
+            auto_close_hours: 12,
+        }
+    }
+}
+
+/// Changes the station options; out-of-range values are refused with `invalid`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct SetStationOptions {
+    pub clear_after_secs: u32,
+    pub sound: bool,
+    pub auto_close_hours: u32,
+}
+
+impl Command for SetStationOptions {
+    const NAME: &'static str = "set_station_options";
+    type Response = Settings;
 }
 
 impl Command for GetSettings {

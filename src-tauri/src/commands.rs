@@ -12,8 +12,8 @@ use venuecode_ipc::{
     AppInfo, AppInfoRequest, CheckCode, CheckInRow, CheckKioskPin, CodeCheck, GetBinding,
     GetCounters, GetSettings, IpcError, ManualOutcome, RegisterManual, ScanCode, ScanEnded,
     ScanPreview, ScanSeen, ScanStarted, ScanStopped, ScanVerdict, SetBinding, SetKioskPin,
-    SetLanguage, Settings, StartScan, StationBinding, StationCounters, StopScan, SubmitScan,
-    TodayCheckIns, EVENT_CODE, EVENT_PREVIEW, EVENT_SEEN, EVENT_SOURCE_ENDED,
+    SetLanguage, SetStationOptions, Settings, StartScan, StationBinding, StationCounters, StopScan,
+    SubmitScan, TodayCheckIns, EVENT_CODE, EVENT_PREVIEW, EVENT_SEEN, EVENT_SOURCE_ENDED,
 };
 
 use crate::scan::{ScanSession, ScanSink};
@@ -36,7 +36,8 @@ pub fn handler<R: tauri::Runtime>() -> impl Fn(tauri::ipc::Invoke<R>) -> bool + 
         register_manual,
         today_check_ins,
         set_kiosk_pin,
-        check_kiosk_pin
+        check_kiosk_pin,
+        set_station_options
     ]
 }
 
@@ -193,6 +194,20 @@ async fn check_kiosk_pin(state: State<'_, AppState>, req: CheckKioskPin) -> Resu
     Ok(crate::station::check_kiosk_pin(&mut store, &req.pin)?)
 }
 
+#[tauri::command]
+async fn set_station_options(
+    state: State<'_, AppState>,
+    req: SetStationOptions,
+) -> Result<Settings, IpcError> {
+    let mut store = state.store.lock().map_err(|_| AppError::Poisoned)?;
+    Ok(crate::station::set_options(
+        &mut store,
+        req.clear_after_secs,
+        req.sound,
+        req.auto_close_hours,
+    )?)
+}
+
 #[cfg(test)]
 mod tests {
     use std::sync::Mutex;
@@ -245,6 +260,11 @@ mod tests {
             TodayCheckIns::NAME => json!(TodayCheckIns {}),
             SetKioskPin::NAME => json!(SetKioskPin { pin: "2468".into() }),
             CheckKioskPin::NAME => json!(CheckKioskPin { pin: "2468".into() }),
+            SetStationOptions::NAME => json!(SetStationOptions {
+                clear_after_secs: 5,
+                sound: false,
+                auto_close_hours: 12
+            }),
             other => panic!("no sample request for command {other}: add one here"),
         }
     }

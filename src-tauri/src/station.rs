@@ -24,8 +24,35 @@ use venuecode_ipc::{
 use crate::error::AppError;
 use crate::store::Store;
 
-/// Presences close by themselves after this long.
+/// Presences close by themselves after this long, unless the station options say otherwise.
 pub const AUTO_CLOSE: Duration = Duration::hours(12);
+
+/// The auto-close window from the station options.
+fn auto_close(store: &Store) -> Result<Duration, AppError> {
+    Ok(Duration::hours(i64::from(
+        store.settings()?.auto_close_hours,
+    )))
+}
+
+/// Checks and stores the station options.
+pub fn set_options(
+    store: &mut Store,
+    clear_after_secs: u32,
+    sound: bool,
+    auto_close_hours: u32,
+) -> Result<venuecode_ipc::Settings, AppError> {
+    if !(2..=60).contains(&clear_after_secs) {
+        return Err(AppError::Invalid(format!(
+            "verdict display of {clear_after_secs} s (2 to 60)"
+        )));
+    }
+    if !(1..=48).contains(&auto_close_hours) {
+        return Err(AppError::Invalid(format!(
+            "auto-close after {auto_close_hours} h (1 to 48)"
+        )));
+    }
+    store.set_station_options(clear_after_secs, sound, auto_close_hours)
+}
 
 /// The venue's time zone (the day's counters roll over at its midnight).
 pub fn zone() -> FixedOffset {
@@ -75,7 +102,7 @@ fn temperature(t: TemperatureInput) -> Temperature {
 pub fn counters(store: &Store, now: DateTime<Utc>) -> Result<StationCounters, AppError> {
     let b = store.binding()?.ok_or(AppError::NotBound)?;
     let day = now.with_timezone(&zone()).format("%Y-%m-%d").to_string();
-    let c = store.counters(&b.venue_id, &day, now, AUTO_CLOSE)?;
+    let c = store.counters(&b.venue_id, &day, now, auto_close(store)?)?;
     Ok(StationCounters {
         inside: c.inside,
         entries: c.entries,
@@ -109,7 +136,7 @@ pub fn submit(
             &v.claims.subject.to_hex(),
             &binding.venue_id,
             now,
-            AUTO_CLOSE,
+            auto_close(store)?,
         )?,
         Err(_) => Presence::Outside,
     };
@@ -206,7 +233,7 @@ pub fn register_manual(
         "local:{}",
         Pseudonym::derive(&store.local_secret()?, &id).to_hex()
     );
-    let presence = store.presence_of(&subject, &binding.venue_id, now, AUTO_CLOSE)?;
+    let presence = store.presence_of(&subject, &binding.venue_id, now, auto_close(store)?)?;
     let temp = temperature(req.temperature);
     let decision = gate::decide_manual(temp, binding.direction, presence, &Policy::default());
     let already_inside = decision
@@ -470,6 +497,31 @@ mod tests {
                 field: "relation".into()
             }
         );
+    }
+
+    #[test]
+    fn auto_close_hours_come_from_the_options() {
+        let mut f = fixture("entry");
+        let dir = f.dir.path().to_path_buf();
+        let green = code(&f, Color::Green, 9);
+        submit(&mut f.store, &dir, &green, TemperatureInput::Normal, f.now).unwrap();
+        let later = f.now + Duration::hours(3);
+        assert!(matches!(
+            set_options(&mut f.store, 5, false, 0),
+            Err(AppError::Invalid(_))
+        ));
+        assert!(matches!(
+            set_options(&mut f.store, 1, false, 12),
+            Err(AppError::Invalid(_))
+        ));
+        // Within 12 h the person is still inside; with a 2 h window the presence has closed.
+        assert_eq!(counters(&f.store, later).unwrap().inside, 1);
+        let s = set_options(&mut f.store, 8, true, 2).unwrap();
+        assert_eq!(
+            (s.clear_after_secs, s.sound, s.auto_close_hours),
+            (8, true, 2)
+        );
+        assert_eq!(counters(&f.store, later).unwrap().inside, 0);
     }
 
     #[test]

@@ -137,11 +137,45 @@ impl Store {
 
     /// Reads the settings; missing or unknown values fall back to defaults.
     pub fn settings(&self) -> Result<Settings, AppError> {
-        let language = self
-            .get_setting("language")?
-            .and_then(|tag| Language::from_tag(&tag))
-            .unwrap_or_default();
-        Ok(Settings { language })
+        let d = Settings::default();
+        let number = |key: &str, default: u32| -> Result<u32, AppError> {
+            Ok(self
+                .get_setting(key)?
+                .and_then(|v| v.parse().ok())
+                .unwrap_or(default))
+        };
+        Ok(Settings {
+            language: self
+                .get_setting("language")?
+                .and_then(|tag| Language::from_tag(&tag))
+                .unwrap_or_default(),
+            clear_after_secs: number("clear_after_secs", d.clear_after_secs)?,
+            sound: self.get_setting("sound")?.is_some_and(|v| v == "on"),
+            auto_close_hours: number("auto_close_hours", d.auto_close_hours)?,
+        })
+    }
+
+    /// Stores the station options (already checked by the caller).
+    pub fn set_station_options(
+        &mut self,
+        clear_after_secs: u32,
+        sound: bool,
+        auto_close_hours: u32,
+    ) -> Result<Settings, AppError> {
+        let tx = self.conn.transaction()?;
+        for (k, v) in [
+            ("clear_after_secs", clear_after_secs.to_string()),
+            ("sound", if sound { "on" } else { "off" }.to_string()),
+            ("auto_close_hours", auto_close_hours.to_string()),
+        ] {
+            tx.execute(
+                "INSERT INTO settings (key, value) VALUES (?1, ?2)
+                 ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+                params![k, v],
+            )?;
+        }
+        tx.commit()?;
+        self.settings()
     }
 
     /// Stores the UI language.

@@ -134,6 +134,13 @@ pub enum Key {
     KioskExit,
     KioskPinWrong,
     Confirm,
+    StationOptions,
+    OptClear,
+    OptSound,
+    OptAutoClose,
+    On,
+    Off,
+    Saved,
 }
 
 fn zh_cn(key: Key) -> &'static str {
@@ -262,6 +269,13 @@ fn zh_cn(key: Key) -> &'static str {
         Key::KioskExit => "退出快速打卡",
         Key::KioskPinWrong => "PIN 错误",
         Key::Confirm => "确定",
+        Key::StationOptions => "检测设置",
+        Key::OptClear => "结果显示秒数",
+        Key::OptSound => "通行/禁止提示音",
+        Key::OptAutoClose => "自动离场（小时）",
+        Key::On => "开",
+        Key::Off => "关",
+        Key::Saved => "已保存",
     }
 }
 
@@ -391,6 +405,13 @@ fn en(key: Key) -> &'static str {
         Key::KioskExit => "Leave kiosk mode",
         Key::KioskPinWrong => "Wrong PIN",
         Key::Confirm => "OK",
+        Key::StationOptions => "Station options",
+        Key::OptClear => "Seconds a verdict stays on screen",
+        Key::OptSound => "Pass/refuse tones",
+        Key::OptAutoClose => "Close presences after (hours)",
+        Key::On => "On",
+        Key::Off => "Off",
+        Key::Saved => "Saved",
     }
 }
 

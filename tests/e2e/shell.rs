@@ -50,6 +50,17 @@ fn shell_switches_language_visits_every_area_and_remembers_the_choice() -> Resul
     let commit = s.text("#about-commit")?;
     assert!(!commit.trim().is_empty(), "build commit is empty");
 
+    // Station options: an out-of-range value is refused, a good one saved (checked after restart).
+    s.clear("#opt-clear")?;
+    s.send_keys("#opt-clear", "99")?;
+    s.click("#opt-save")?;
+    s.wait_text(".error", "输入有误，请检查后重试。", WAIT)?;
+    s.clear("#opt-clear")?;
+    s.send_keys("#opt-clear", "8")?;
+    s.click("#opt-sound")?;
+    s.click("#opt-save")?;
+    s.wait_text("#opt-saved", "已保存", WAIT)?;
+
     // Switch to English: the whole shell follows.
     s.click("#lang-en")?;
     s.wait_text("#brand", "VenueCode", WAIT)?;
@@ -57,10 +68,15 @@ fn shell_switches_language_visits_every_area_and_remembers_the_choice() -> Resul
     visit_every_area(&env, &s, "en")?;
     s.quit()?;
 
-    // Restart with the same data directory: English persisted.
+    // Restart with the same data directory: English and the station options persisted.
     let s = env.open_app()?;
     s.wait_text("#brand", "VenueCode", WAIT)?;
     s.wait_text("#nav-station", "Station", WAIT)?;
+    s.click("#nav-settings")?;
+    venuecode_tests::procs::wait_for("saved options", WAIT, || {
+        (s.prop("#opt-clear", "value").ok()? == "8").then_some(())
+    })?;
+    s.wait_text("#opt-sound", "On", WAIT)?;
 
     // And back to zh-CN, which persists too.
     s.click("#nav-settings")?;

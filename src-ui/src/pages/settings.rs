@@ -2,7 +2,9 @@
 
 use leptos::prelude::*;
 use leptos::task::spawn_local;
-use venuecode_ipc::{AppInfo, AppInfoRequest, IpcError, Language, SetLanguage};
+use venuecode_ipc::{
+    AppInfo, AppInfoRequest, GetSettings, IpcError, Language, SetLanguage, SetStationOptions,
+};
 
 use crate::api::invoke;
 use crate::app::ErrorBanner;
@@ -46,7 +48,67 @@ pub fn SettingsPage() -> impl IntoView {
                 </button>
             </div>
         </section>
+        <StationOptions error=error />
         <About />
+    }
+}
+
+/// Station options: how long a verdict stays, tones, presence auto-close.
+#[component]
+fn StationOptions(error: RwSignal<Option<IpcError>>) -> impl IntoView {
+    let i18n = use_i18n();
+    let clear = RwSignal::new(String::new());
+    let sound = RwSignal::new(false);
+    let hours = RwSignal::new(String::new());
+    let saved = RwSignal::new(false);
+    spawn_local(async move {
+        if let Ok(s) = invoke(&GetSettings {}).await {
+            clear.set(s.clear_after_secs.to_string());
+            sound.set(s.sound);
+            hours.set(s.auto_close_hours.to_string());
+        }
+    });
+    let save = move |_| {
+        let req = SetStationOptions {
+            clear_after_secs: clear.get_untracked().trim().parse().unwrap_or(0),
+            sound: sound.get_untracked(),
+            auto_close_hours: hours.get_untracked().trim().parse().unwrap_or(0),
+        };
+        spawn_local(async move {
+            match invoke(&req).await {
+                Ok(_) => {
+                    error.set(None);
+                    saved.set(true);
+                }
+                Err(e) => {
+                    saved.set(false);
+                    error.set(Some(e));
+                }
+            }
+        });
+    };
+    view! {
+        <section class="card options" id="station-options">
+            <h2>{move || i18n.t(Key::StationOptions)}</h2>
+            <label>
+                <span>{move || i18n.t(Key::OptClear)}</span>
+                <input id="opt-clear" type="text" inputmode="numeric" prop:value=move || clear.get()
+                    on:input=move |e| { clear.set(event_target_value(&e)); saved.set(false); } />
+            </label>
+            <label>
+                <span>{move || i18n.t(Key::OptAutoClose)}</span>
+                <input id="opt-autoclose" type="text" inputmode="numeric" prop:value=move || hours.get()
+                    on:input=move |e| { hours.set(event_target_value(&e)); saved.set(false); } />
+            </label>
+            <div class="lang-buttons">
+                <span>{move || i18n.t(Key::OptSound)}</span>
+                <button id="opt-sound" class:selected=move || sound.get() on:click=move |_| { sound.update(|v| *v = !*v); saved.set(false); }>
+                    {move || if sound.get() { i18n.t(Key::On) } else { i18n.t(Key::Off) }}
+                </button>
+                <button id="opt-save" on:click=save>{move || i18n.t(Key::Save)}</button>
+                {move || saved.get().then(|| view! { <span id="opt-saved">{move || i18n.t(Key::Saved)}</span> })}
+            </div>
+        </section>
     }
 }
 

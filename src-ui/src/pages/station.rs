@@ -51,10 +51,9 @@ struct ScanState {
     counters: RwSignal<StationCounters>,
     /// Bumped by every verdict; the screen clears itself when its own number is still current.
     shown: RwSignal<u64>,
+    /// The station options (seconds on screen, tones).
+    options: RwSignal<venuecode_ipc::Settings>,
 }
-
-/// Seconds the verdict stays on screen.
-const CLEAR_AFTER_SECS: u64 = 5;
 
 /// Submits `text` with the current temperature and shows the verdict.
 fn handle_code(text: String, via: Via, st: ScanState) {
@@ -85,6 +84,10 @@ fn show_verdict(st: ScanState, text: String, verdict: ScanVerdict, via: Via) {
     if verdict.recorded {
         st.temp.set(TemperatureInput::Normal);
     }
+    let options = st.options.get_untracked();
+    if options.sound {
+        crate::sound::verdict_tone(verdict.pass);
+    }
     st.last.set(Some(LastScan { text, verdict, via }));
     st.shown.update(|n| *n += 1);
     let mine = st.shown.get_untracked();
@@ -94,7 +97,7 @@ fn show_verdict(st: ScanState, text: String, verdict: ScanVerdict, via: Via) {
                 st.last.set(None);
             }
         },
-        std::time::Duration::from_secs(CLEAR_AFTER_SECS),
+        std::time::Duration::from_secs(u64::from(options.clear_after_secs)),
     );
 }
 
@@ -114,6 +117,7 @@ pub fn StationPage() -> impl IntoView {
         temp: RwSignal::new(TemperatureInput::Normal),
         counters: RwSignal::new(StationCounters::default()),
         shown: RwSignal::new(0),
+        options: RwSignal::new(venuecode_ipc::Settings::default()),
     };
     let binding = RwSignal::new(None::<StationBinding>);
     spawn_local(async move {
@@ -122,6 +126,9 @@ pub fn StationPage() -> impl IntoView {
         }
         if let Ok(c) = invoke(&GetCounters {}).await {
             st.counters.set(c);
+        }
+        if let Ok(o) = invoke(&venuecode_ipc::GetSettings {}).await {
+            st.options.set(o);
         }
     });
     let subs = StoredValue::new_local(Vec::<Subscription>::new());
