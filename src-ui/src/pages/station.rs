@@ -215,38 +215,38 @@ pub fn StationPage() -> impl IntoView {
         <Show when=move || kiosk.get()>
             <KioskBar error=error />
         </Show>
-        <div class:hidden=move || kiosk.get()>
-        <BindingBar binding=binding error=error />
-        <TemperatureBar temp=st.temp />
-        </div>
-        <CountersBar counters=st.counters scans=st.shown />
-        <div class:hidden=move || kiosk.get()>
-        <section class="card sources">
-            <div class="source-buttons">
-                {choice_button(Choice::Camera, "source-camera", Key::SourceCamera)}
-                {choice_button(Choice::Folder, "source-folder", Key::SourceFolder)}
-                {choice_button(Choice::Demo, "source-demo", Key::SourceDemo)}
+        <div class="station-layout" class:kiosk=move || kiosk.get()>
+            <div class="controls" class:hidden=move || kiosk.get()>
+                <BindingBar binding=binding error=error />
+                <TemperatureBar temp=st.temp />
+                <section class="card sources">
+                    <div class="source-buttons">
+                        {choice_button(Choice::Camera, "source-camera", Key::SourceCamera)}
+                        {choice_button(Choice::Folder, "source-folder", Key::SourceFolder)}
+                        {choice_button(Choice::Demo, "source-demo", Key::SourceDemo)}
+                    </div>
+                    <Show when=move || choice.get() == Choice::Folder>
+                        <input
+                            id="folder-path"
+                            type="text"
+                            placeholder=move || i18n.t(Key::FolderPath)
+                            prop:value=move || folder.get()
+                            on:input=move |e| folder.set(event_target_value(&e))
+                        />
+                    </Show>
+                    <div class="run-buttons">
+                        <button id="scan-start" class="primary" on:click=start>{move || i18n.t(Key::ScanStart)}</button>
+                        <button id="scan-stop" disabled=move || !running.get() on:click=stop>{move || i18n.t(Key::ScanStop)}</button>
+                    </div>
+                </section>
+                <ManualPanel st=st />
             </div>
-            <Show when=move || choice.get() == Choice::Folder>
-                <input
-                    id="folder-path"
-                    type="text"
-                    placeholder=move || i18n.t(Key::FolderPath)
-                    prop:value=move || folder.get()
-                    on:input=move |e| folder.set(event_target_value(&e))
-                />
-            </Show>
-            <div class="run-buttons">
-                <button id="scan-start" class="primary" on:click=start>{move || i18n.t(Key::ScanStart)}</button>
-                <button id="scan-stop" disabled=move || !running.get() on:click=stop>{move || i18n.t(Key::ScanStop)}</button>
-            </div>
-        </section>
-        <ManualPanel st=st />
-        </div>
-        <div class="station-grid">
-            <Preview preview=preview outlines=outlines running=running />
-            <div class:hidden=move || kiosk.get()>
-                <TodayList shown=st.shown />
+            <div class="live">
+                <CountersBar counters=st.counters scans=st.shown />
+                <Preview preview=preview outlines=outlines running=running />
+                <div class:hidden=move || kiosk.get()>
+                    <TodayList shown=st.shown />
+                </div>
             </div>
         </div>
         <VerdictScreen last=st.last />
