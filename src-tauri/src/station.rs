@@ -98,6 +98,29 @@ fn temperature(t: TemperatureInput) -> Temperature {
     }
 }
 
+/// Whether the decision is an entry of someone already inside (nothing is written then).
+fn already_inside(decision: &gate::Decision) -> bool {
+    decision
+        .reasons
+        .iter()
+        .any(|r| matches!(r, Reason::AlreadyInside { .. }))
+}
+
+/// The verdict fields every answer shares; the caller adds identity and counters.
+fn verdict_of(decision: &gate::Decision, recorded: bool) -> ScanVerdict {
+    ScanVerdict {
+        pass: decision.verdict == gate::Verdict::Pass,
+        reasons: decision
+            .reasons
+            .iter()
+            .map(|r| r.code().to_string())
+            .collect(),
+        alert: decision.alert && recorded,
+        recorded,
+        ..ScanVerdict::default()
+    }
+}
+
 /// The counters for the bound venue now.
 pub fn counters(store: &Store, now: DateTime<Utc>) -> Result<StationCounters, AppError> {
     let b = store.binding()?.ok_or(AppError::NotBound)?;
@@ -151,25 +174,13 @@ pub fn submit(
         now,
     });
     let no_code = matches!(code, Err(CodeError::NotACode { .. }));
-    let already_inside = decision
-        .reasons
-        .iter()
-        .any(|r| matches!(r, Reason::AlreadyInside { .. }));
-    let recorded = !no_code && !already_inside;
+    let recorded = !no_code && !already_inside(&decision);
     if recorded {
         let draft = checkin::draft(&binding, &code, temp, &decision, now, zone());
         store.record(&draft, decision.presence)?;
     }
     let claims = code.as_ref().ok().map(|v| &v.claims);
     Ok(ScanVerdict {
-        pass: decision.verdict == gate::Verdict::Pass,
-        reasons: decision
-            .reasons
-            .iter()
-            .map(|r| r.code().to_string())
-            .collect(),
-        alert: decision.alert && recorded,
-        recorded,
         name: claims.map(|c| c.name_masked.clone()),
         phone: claims.map(|c| c.phone_masked.clone()),
         color: claims.map(|c| c.color.as_str().to_string()),
@@ -181,6 +192,7 @@ pub fn submit(
             .and_then(|c| c.nat)
             .map(|n| (now - n.tested_at).num_minutes() as f32 / 60.0),
         counters: counters(store, now)?,
+        ..verdict_of(&decision, recorded)
     })
 }
 
@@ -236,10 +248,7 @@ pub fn register_manual(
     let presence = store.presence_of(&subject, &binding.venue_id, now, auto_close(store)?)?;
     let temp = temperature(req.temperature);
     let decision = gate::decide_manual(temp, binding.direction, presence, &Policy::default());
-    let already_inside = decision
-        .reasons
-        .iter()
-        .any(|r| matches!(r, Reason::AlreadyInside { .. }));
+    let recorded = !already_inside(&decision);
     let person = ManualPerson {
         id: &id,
         name: req.name.trim(),
@@ -247,23 +256,15 @@ pub fn register_manual(
         proxy: proxy.as_ref(),
     };
     let draft = checkin::manual_draft(&binding, &person, subject, temp, &decision, now, zone());
-    if !already_inside {
+    if recorded {
         store.record(&draft, decision.presence)?;
     }
     Ok(ManualOutcome::Registered {
         verdict: ScanVerdict {
-            pass: decision.verdict == gate::Verdict::Pass,
-            reasons: decision
-                .reasons
-                .iter()
-                .map(|r| r.code().to_string())
-                .collect(),
-            alert: decision.alert && !already_inside,
-            recorded: !already_inside,
             name: draft.name_masked.clone(),
             phone: draft.phone_masked.clone(),
             counters: counters(store, now)?,
-            ..ScanVerdict::default()
+            ..verdict_of(&decision, recorded)
         },
     })
 }

@@ -162,19 +162,12 @@ impl Store {
         sound: bool,
         auto_close_hours: u32,
     ) -> Result<Settings, AppError> {
-        let tx = self.conn.transaction()?;
-        for (k, v) in [
-            ("clear_after_secs", clear_after_secs.to_string()),
-            ("sound", if sound { "on" } else { "off" }.to_string()),
-            ("auto_close_hours", auto_close_hours.to_string()),
-        ] {
-            tx.execute(
-                "INSERT INTO settings (key, value) VALUES (?1, ?2)
-                 ON CONFLICT (key) DO UPDATE SET value = excluded.value",
-                params![k, v],
-            )?;
-        }
-        tx.commit()?;
+        let (clear, hours) = (clear_after_secs.to_string(), auto_close_hours.to_string());
+        self.put_settings(&[
+            ("clear_after_secs", clear.as_str()),
+            ("sound", if sound { "on" } else { "off" }),
+            ("auto_close_hours", hours.as_str()),
+        ])?;
         self.settings()
     }
 
@@ -207,22 +200,13 @@ impl Store {
 
     /// Binds the station (all fields in one transaction).
     pub fn set_binding(&mut self, b: &Binding) -> Result<(), AppError> {
-        let tx = self.conn.transaction()?;
-        for (k, v) in [
+        self.put_settings(&[
             ("venue_id", b.venue_id.as_str()),
             ("venue_name", b.venue_name.as_str()),
             ("checkpoint_id", b.checkpoint_id.as_str()),
             ("inspector", b.inspector.as_str()),
             ("direction", b.direction.as_str()),
-        ] {
-            tx.execute(
-                "INSERT INTO settings (key, value) VALUES (?1, ?2)
-                 ON CONFLICT (key) DO UPDATE SET value = excluded.value",
-                params![k, v],
-            )?;
-        }
-        tx.commit()?;
-        Ok(())
+        ])
     }
 
     /// Whether `subject` has an open presence at `venue` younger than `auto_close`.
@@ -477,12 +461,19 @@ impl Store {
     }
 
     fn put_setting(&mut self, key: &str, value: &str) -> Result<(), AppError> {
+        self.put_settings(&[(key, value)])
+    }
+
+    /// Writes several settings in one transaction.
+    fn put_settings(&mut self, pairs: &[(&str, &str)]) -> Result<(), AppError> {
         let tx = self.conn.transaction()?;
-        tx.execute(
-            "INSERT INTO settings (key, value) VALUES (?1, ?2)
-             ON CONFLICT (key) DO UPDATE SET value = excluded.value",
-            params![key, value],
-        )?;
+        for (key, value) in pairs {
+            tx.execute(
+                "INSERT INTO settings (key, value) VALUES (?1, ?2)
+                 ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+                params![key, value],
+            )?;
+        }
         tx.commit()?;
         Ok(())
     }
