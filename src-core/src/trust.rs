@@ -210,6 +210,31 @@ pub struct RevocationDelta {
     pub entries: Vec<Revocation>,
 }
 
+impl RevocationDelta {
+    /// Signs the delta with the root key (server side): a COSE_Sign1 over its CBOR encoding.
+    pub fn sign(&self, root: &SecretKey) -> Vec<u8> {
+        let mut payload = Vec::new();
+        ciborium::into_writer(self, &mut payload).expect("writing CBOR to a Vec cannot fail");
+        cose::sign(root, &payload)
+    }
+
+    /// Checks the root signature and decodes the delta (station side).
+    pub fn verify(bytes: &[u8], root: &PublicKey) -> Result<RevocationDelta, TrustError> {
+        let env = cose::decode(bytes)?;
+        if env.kid != root.key_id() {
+            return Err(TrustError::WrongRoot {
+                expected: root.key_id(),
+                found: env.kid,
+            });
+        }
+        if !env.verify(root) {
+            return Err(TrustError::BadSignature);
+        }
+        ciborium::from_reader(env.payload.as_slice())
+            .map_err(|_| TrustError::Malformed("revocation delta payload"))
+    }
+}
+
 /// Why a delta could not be applied.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
@@ -256,6 +281,28 @@ impl RevocationList {
         }
         self.cursor = delta.until;
         Ok(())
+    }
+
+    /// Every entry held, for persisting the list (codes first, then subjects).
+    pub fn entries(&self) -> impl Iterator<Item = Revocation> + '_ {
+        self.codes
+            .iter()
+            .cloned()
+            .map(Revocation::Code)
+            .chain(self.subjects.iter().cloned().map(Revocation::Subject))
+    }
+
+    /// Rebuilds a list from persisted entries and its cursor.
+    pub fn restore(cursor: u64, entries: impl IntoIterator<Item = Revocation>) -> RevocationList {
+        let mut list = RevocationList::default();
+        let delta = RevocationDelta {
+            since: 0,
+            until: cursor,
+            entries: entries.into_iter().collect(),
+        };
+        list.apply(&delta)
+            .expect("a delta from cursor 0 applies to an empty list");
+        list
     }
 
     /// Whether the code id (hex) is revoked.
@@ -355,5 +402,43 @@ mod tests {
             Err(RevocationError::Backwards { .. })
         ));
         assert_eq!(r.cursor(), 2);
+    }
+
+    #[test]
+    fn signed_delta_round_trips_and_a_flip_or_another_root_breaks_it() {
+        let root = SecretKey::from_seed(&[1; 32]);
+        let delta = RevocationDelta {
+            since: 4,
+            until: 6,
+            entries: vec![
+                Revocation::Code("00aa".into()),
+                Revocation::Subject("11bb".into()),
+            ],
+        };
+        let bytes = delta.sign(&root);
+        assert_eq!(RevocationDelta::verify(&bytes, &root.public()).unwrap(), delta);
+        let other = SecretKey::from_seed(&[2; 32]).public();
+        assert!(matches!(
+            RevocationDelta::verify(&bytes, &other),
+            Err(TrustError::WrongRoot { .. })
+        ));
+        for i in 0..bytes.len() {
+            let mut b = bytes.clone();
+            b[i] ^= 0x01;
+            assert!(RevocationDelta::verify(&b, &root.public()).is_err(), "flip at {i}");
+        }
+    }
+
+    #[test]
+    fn a_restored_list_equals_the_one_it_was_saved_from() {
+        let mut r = RevocationList::default();
+        r.apply(&RevocationDelta {
+            since: 0,
+            until: 3,
+            entries: vec![Revocation::Code("ab".into()), Revocation::Subject("cd".into())],
+        })
+        .unwrap();
+        let back = RevocationList::restore(r.cursor(), r.entries());
+        assert_eq!(back, r);
     }
 }
