@@ -196,7 +196,10 @@ impl PolicyWire {
     /// The policy, with implausible values replaced by the defaults.
     pub fn to_policy(&self) -> Policy {
         let d = Policy::default();
-        let hours = |h: Option<i64>| h.filter(|h| (1..=24 * 365).contains(h)).map(Duration::hours);
+        let hours = |h: Option<i64>| {
+            h.filter(|h| (1..=24 * 365).contains(h))
+                .map(Duration::hours)
+        };
         Policy {
             fever_threshold_c: if (36.0..=39.0).contains(&self.fever_threshold_c) {
                 self.fever_threshold_c
@@ -222,8 +225,9 @@ pub struct PullResponse {
     pub trust_version: u64,
     /// The signed trust list (base64 of the COSE bytes), when newer than the station's.
     pub trust_list: Option<String>,
-    /// The signed revocation delta from the station's cursor (base64 of the COSE bytes).
-    pub revocations: String,
+    /// The signed revocation delta from the station's cursor (base64 of the COSE bytes); absent
+    /// when the server holds no root key to sign with.
+    pub revocations: Option<String>,
 }
 
 /// `GET /api/v1/time`.
@@ -687,7 +691,12 @@ mod tests {
             "bad_record"
         );
         assert_eq!(
-            err(vec![Record::CheckIn(check_in(&uuid(1).to_uppercase(), "v1", NOW))]).code(),
+            err(vec![Record::CheckIn(check_in(
+                &uuid(1).to_uppercase(),
+                "v1",
+                NOW
+            ))])
+            .code(),
             "bad_record"
         );
         assert_eq!(

@@ -416,7 +416,10 @@ mod tests {
             ],
         };
         let bytes = delta.sign(&root);
-        assert_eq!(RevocationDelta::verify(&bytes, &root.public()).unwrap(), delta);
+        assert_eq!(
+            RevocationDelta::verify(&bytes, &root.public()).unwrap(),
+            delta
+        );
         let other = SecretKey::from_seed(&[2; 32]).public();
         assert!(matches!(
             RevocationDelta::verify(&bytes, &other),
@@ -425,7 +428,10 @@ mod tests {
         for i in 0..bytes.len() {
             let mut b = bytes.clone();
             b[i] ^= 0x01;
-            assert!(RevocationDelta::verify(&b, &root.public()).is_err(), "flip at {i}");
+            assert!(
+                RevocationDelta::verify(&b, &root.public()).is_err(),
+                "flip at {i}"
+            );
         }
     }
 
@@ -435,7 +441,10 @@ mod tests {
         r.apply(&RevocationDelta {
             since: 0,
             until: 3,
-            entries: vec![Revocation::Code("ab".into()), Revocation::Subject("cd".into())],
+            entries: vec![
+                Revocation::Code("ab".into()),
+                Revocation::Subject("cd".into()),
+            ],
         })
         .unwrap();
         let back = RevocationList::restore(r.cursor(), r.entries());

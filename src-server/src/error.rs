@@ -1,47 +1,91 @@
-//! The server's error type and its HTTP mapping: 4xx with a message for the caller's mistakes,
-//! an opaque 500 (logged with its cause) for ours.
+//! The server's error type and its HTTP mapping: 4xx with a stable code and a message a person can
+//! act on for the caller's mistakes, 503 when the database is unreachable (the station retries),
+//! and an opaque 500 (logged with its cause) for ours.
 
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::Json;
-use serde::Serialize;
+use venuecode_core::sync::{AuthError, BatchError, ErrorBody};
+
+use crate::store::StoreError;
 
 /// Everything a handler can fail with.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum ApiError {
+    #[error("{1}")]
+    BadRequest(&'static str, String),
+    #[error("the request body is larger than {0} bytes; send smaller batches")]
+    TooLarge(usize),
     #[error("{0}")]
-    BadRequest(String),
+    Auth(#[from] AuthError),
+    #[error("device {0} is not enrolled: enrol it with the venue's declaration code")]
+    UnknownDevice(String),
+    #[error("device {0} has been revoked: ask the venue's manager")]
+    Revoked(String),
+    #[error("this request was already received (same nonce): a replay is not stored again")]
+    Replayed,
+    #[error("{0}")]
+    Batch(#[from] BatchError),
+    #[error("{0}")]
+    NotFound(String),
+    #[error("{0}")]
+    Disabled(&'static str),
     #[error("storage failure: {0}")]
-    Store(#[from] crate::store::StoreError),
+    Store(#[from] StoreError),
     #[error("worker task failed: {0}")]
     Join(#[from] tokio::task::JoinError),
 }
 
-#[derive(Serialize)]
-struct Body {
-    error: &'static str,
-    message: String,
-}
-
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        let (status, code, message) = match &self {
-            ApiError::BadRequest(m) => (StatusCode::BAD_REQUEST, "bad_request", m.clone()),
+        let mut rejected = Vec::new();
+        let (status, code) = match &self {
+            ApiError::BadRequest(code, _) => (StatusCode::BAD_REQUEST, *code),
+            ApiError::TooLarge(_) => (StatusCode::PAYLOAD_TOO_LARGE, "too_large"),
+            ApiError::Auth(e) => (StatusCode::UNAUTHORIZED, e.code()),
+            ApiError::UnknownDevice(_) => (StatusCode::UNAUTHORIZED, "unknown_device"),
+            ApiError::Revoked(_) => (StatusCode::FORBIDDEN, "device_revoked"),
+            ApiError::Replayed => (StatusCode::CONFLICT, "replayed"),
+            ApiError::Batch(e) => {
+                rejected.extend(e.record_id().map(str::to_string));
+                (StatusCode::UNPROCESSABLE_ENTITY, e.code())
+            }
+            ApiError::NotFound(_) => (StatusCode::NOT_FOUND, "not_found"),
+            ApiError::Disabled(_) => (StatusCode::NOT_FOUND, "disabled"),
+            ApiError::Store(StoreError::UnknownDeclaration(_)) => {
+                (StatusCode::NOT_FOUND, "unknown_declaration_code")
+            }
+            ApiError::Store(StoreError::UnknownCheckpoint { .. }) => {
+                (StatusCode::NOT_FOUND, "unknown_checkpoint")
+            }
+            ApiError::Store(StoreError::EnrolledElsewhere(_)) => {
+                (StatusCode::CONFLICT, "enrolled_elsewhere")
+            }
+            ApiError::Store(e) if e.is_unavailable() => {
+                eprintln!("venuecode-server: database unavailable: {e}");
+                (StatusCode::SERVICE_UNAVAILABLE, "unavailable")
+            }
             ApiError::Store(_) | ApiError::Join(_) => {
                 eprintln!("venuecode-server: internal error: {self}");
-                (
-                    StatusCode::INTERNAL_SERVER_ERROR,
-                    "internal",
-                    "internal error; the server log has the cause".to_string(),
-                )
+                (StatusCode::INTERNAL_SERVER_ERROR, "internal")
             }
+        };
+        let message = match status {
+            StatusCode::INTERNAL_SERVER_ERROR => {
+                "internal error; the server log has the cause".to_string()
+            }
+            StatusCode::SERVICE_UNAVAILABLE => {
+                "the database is unavailable; retry shortly".to_string()
+            }
+            _ => self.to_string(),
         };
         (
             status,
-            Json(Body {
-                error: code,
+            Json(ErrorBody {
+                error: code.to_string(),
                 message,
+                rejected,
             }),
         )
             .into_response()

@@ -1,32 +1,87 @@
-//! VenueCode's central server: the HTTP API (axum) over a store.
+//! VenueCode's central server: the HTTP API (axum) over a store on SQLite or PostgreSQL.
 //!
-//! Invariants: handlers are extract → store or core call → response, with no SQL and no rules;
-//! every error leaves through [`error::ApiError`], which gives 4xx with a message for bad input
-//! and an opaque, logged 500 for internal failures; the clock is read here, at the edge, and
-//! passed into the core.
+//! Invariants: handlers are extract → authenticate → core rule or store call → response, with no
+//! SQL and no rules of their own; every error leaves through [`error::ApiError`] (4xx with a code
+//! and a message for bad input, 503 while the database is away, an opaque logged 500 otherwise);
+//! the clock is read here, at the edge, and passed into the core and the store; a batch is
+//! validated whole before anything of it is stored.
 
+pub mod auth;
+pub mod deployment;
 pub mod error;
+pub mod pgcluster;
 pub mod store;
 
 use std::sync::Arc;
 
-use axum::{extract::State, routing::get, Json, Router};
-use serde::Serialize;
+use axum::body::Bytes;
+use axum::extract::rejection::BytesRejection;
+use axum::extract::{DefaultBodyLimit, OriginalUri, Query, State};
+use axum::http::{header, HeaderMap, Method};
+use axum::response::IntoResponse;
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use base64::Engine;
+use chrono::{Duration, Utc};
+use serde::{Deserialize, Serialize};
+use venuecode_core::health_code::{self, Color, HealthClaims, NatOutcome, NatResult, Pseudonym};
+use venuecode_core::idnumber::IdNumber;
+use venuecode_core::keys::PublicKey;
+use venuecode_core::sync::{
+    self, EnrolRequest, EnrolResponse, PullResponse, ServerTime, UploadAck, UploadBatch,
+    MAX_BODY_BYTES,
+};
+use venuecode_core::trust::RevocationDelta;
+use venuecode_core::{mask, sync::is_declaration_code};
 
+use deployment::{Deployment, IssuerKeys};
 use error::ApiError;
+use store::{NewDevice, Store};
+
+/// The OpenAPI description of this API (also in `docs/openapi.json`).
+pub const OPENAPI: &str = include_str!("../../docs/openapi.json");
 
 /// Shared state of the HTTP handlers.
 #[derive(Clone)]
 pub struct AppState {
-    store: Arc<store::Store>,
+    store: Arc<dyn Store>,
+    deployment: Option<Arc<Deployment>>,
+    issuer: Option<Arc<IssuerKeys>>,
 }
 
 impl AppState {
-    pub fn new(store: store::Store) -> AppState {
+    /// State over `store`, serving no trust list and no demo issuer.
+    pub fn new(store: Box<dyn Store>) -> AppState {
         AppState {
-            store: Arc::new(store),
+            store: Arc::from(store),
+            deployment: None,
+            issuer: None,
         }
     }
+
+    /// Serves this deployment's trust list and signs revocation deltas with its root key.
+    pub fn with_deployment(mut self, d: Deployment) -> AppState {
+        self.deployment = Some(Arc::new(d));
+        self
+    }
+
+    /// Turns on the demo issuer (`POST /api/v1/demo/codes`) with these keys.
+    pub fn with_demo_issuer(mut self, keys: IssuerKeys) -> AppState {
+        self.issuer = Some(Arc::new(keys));
+        self
+    }
+
+    /// The store (for tools and tests).
+    pub fn store(&self) -> Arc<dyn Store> {
+        self.store.clone()
+    }
+}
+
+/// Runs a blocking store call off the async threads.
+async fn blocking<T: Send + 'static>(
+    f: impl FnOnce() -> Result<T, ApiError> + Send + 'static,
+) -> Result<T, ApiError> {
+    tokio::task::spawn_blocking(f).await?
 }
 
 /// The router with every endpoint.
@@ -34,6 +89,12 @@ pub fn app(state: AppState) -> Router {
     Router::new()
         .route("/api/v1/health", get(health))
         .route("/api/v1/time", get(time))
+        .route("/api/v1/openapi.json", get(openapi))
+        .route("/api/v1/devices/enrol", post(enrol))
+        .route("/api/v1/sync/pull", get(pull))
+        .route("/api/v1/sync/upload", post(upload))
+        .route("/api/v1/demo/codes", post(demo_code))
+        .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
         .with_state(state)
 }
 
@@ -42,72 +103,286 @@ pub fn app(state: AppState) -> Router {
 pub struct Health {
     pub status: &'static str,
     pub version: &'static str,
+    pub engine: &'static str,
     pub venues: i64,
 }
 
 async fn health(State(state): State<AppState>) -> Result<Json<Health>, ApiError> {
     let store = state.store.clone();
-    let venues = tokio::task::spawn_blocking(move || store.venue_count()).await??;
+    let venues = blocking(move || Ok(store.venue_count()?)).await?;
     Ok(Json(Health {
         status: "ok",
         version: env!("CARGO_PKG_VERSION"),
+        engine: state.store.engine(),
         venues,
     }))
 }
 
-/// The server's clock, for stations to measure their offset.
-#[derive(Debug, Serialize)]
-pub struct ServerTime {
-    /// Milliseconds since the Unix epoch, UTC.
-    pub unix_ms: i64,
-}
-
 async fn time() -> Json<ServerTime> {
     Json(ServerTime {
-        unix_ms: chrono::Utc::now().timestamp_millis(),
+        unix_ms: Utc::now().timestamp_millis(),
     })
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use axum::body::Body;
-    use axum::http::{Request, StatusCode};
-    use http_body_util::BodyExt;
-    use tower::ServiceExt;
-
-    async fn get_json(app: Router, uri: &str) -> (StatusCode, serde_json::Value) {
-        let res = app
-            .oneshot(Request::get(uri).body(Body::empty()).unwrap())
-            .await
-            .unwrap();
-        let status = res.status();
-        let bytes = res.into_body().collect().await.unwrap().to_bytes();
-        (status, serde_json::from_slice(&bytes).unwrap_or_default())
-    }
-
-    #[tokio::test]
-    async fn health_counts_demo_venues() {
-        let dir = tempfile::tempdir().unwrap();
-        let store = store::Store::open(&dir.path().join("s.db")).unwrap();
-        store.seed_demo(chrono::Utc::now()).unwrap();
-        let (status, body) = get_json(app(AppState::new(store)), "/api/v1/health").await;
-        assert_eq!(status, StatusCode::OK);
-        assert_eq!(body["status"], "ok");
-        assert!(body["venues"].as_i64().unwrap() >= 1);
-    }
-
-    #[tokio::test]
-    async fn time_is_close_to_now_and_unknown_routes_404() {
-        let dir = tempfile::tempdir().unwrap();
-        let store = store::Store::open(&dir.path().join("s.db")).unwrap();
-        let app = app(AppState::new(store));
-        let (status, body) = get_json(app.clone(), "/api/v1/time").await;
-        assert_eq!(status, StatusCode::OK);
-        let skew =
-            (body["unix_ms"].as_i64().unwrap() - chrono::Utc::now().timestamp_millis()).abs();
-        assert!(skew < 60_000, "server time off by {skew} ms");
-        let (status, _) = get_json(app, "/api/v1/nope").await;
-        assert_eq!(status, StatusCode::NOT_FOUND);
-    }
+async fn openapi() -> impl IntoResponse {
+    ([(header::CONTENT_TYPE, "application/json")], OPENAPI)
 }
+
+fn body_bytes(body: Result<Bytes, BytesRejection>) -> Result<Bytes, ApiError> {
+    body.map_err(|e| match e {
+        BytesRejection::FailedToBufferBody(_) => ApiError::TooLarge(MAX_BODY_BYTES),
+        other => ApiError::BadRequest("bad_body", other.body_text()),
+    })
+}
+
+fn json<T: serde::de::DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
+    serde_json::from_slice(bytes).map_err(|e| {
+        ApiError::BadRequest(
+            "bad_json",
+            format!("the body is not valid JSON for this request: {e}"),
+        )
+    })
+}
+
+async fn enrol(
+    State(state): State<AppState>,
+    method: Method,
+    OriginalUri(uri): OriginalUri,
+    headers: HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<Json<EnrolResponse>, ApiError> {
+    let body = body_bytes(body)?;
+    let req: EnrolRequest = json(&body)?;
+    if !is_declaration_code(&req.declaration_code) {
+        return Err(ApiError::BadRequest(
+            "bad_declaration_code",
+            "the declaration code is the venue's 6 digits (场所申报码)".into(),
+        ));
+    }
+    let inspector = req.inspector.trim().to_string();
+    if inspector.is_empty() || inspector.chars().count() > 32 {
+        return Err(ApiError::BadRequest(
+            "bad_inspector",
+            "give the inspector's name (1 to 32 characters)".into(),
+        ));
+    }
+    let key = PublicKey::from_hex(&req.public_key).map_err(|_| {
+        ApiError::BadRequest(
+            "bad_public_key",
+            "public_key must be an Ed25519 public key in 64 hex characters".into(),
+        )
+    })?;
+    // Proof of possession: the enrolment itself is signed by the key it enrols.
+    let signed = auth::signed_headers(&headers)?;
+    let device_id = sync::device_id(&key);
+    if signed.device != device_id {
+        return Err(ApiError::BadRequest(
+            "bad_device_id",
+            "the device header must be the key id of public_key".into(),
+        ));
+    }
+    let path = uri.path_and_query().map(|p| p.as_str()).unwrap_or("");
+    sync::verify_request(&key, method.as_str(), path, &signed, &body, Utc::now())?;
+    let store = state.store.clone();
+    let device = blocking(move || {
+        let now = Utc::now();
+        if !store.use_nonce(&device_id, &signed.nonce, now, now - sync::REQUEST_SKEW * 2)? {
+            return Err(ApiError::Replayed);
+        }
+        let device = store.enrol(
+            &NewDevice {
+                declaration_code: &req.declaration_code,
+                checkpoint_id: req.checkpoint_id.as_deref(),
+                inspector: &inspector,
+                device_id: &device_id,
+                public_key: &key.to_hex(),
+            },
+            now,
+        )?;
+        let venue = store
+            .venue_info(&device.venue_id)?
+            .ok_or_else(|| ApiError::NotFound("the venue vanished".into()))?;
+        Ok((device, venue.0))
+    })
+    .await?;
+    Ok(Json(EnrolResponse {
+        device_id: device.0.device_id,
+        venue: device.1,
+        checkpoint_id: device.0.checkpoint_id,
+        inspector: device.0.inspector,
+    }))
+}
+
+/// Query of `GET /api/v1/sync/pull`.
+#[derive(Debug, Deserialize)]
+pub struct PullQuery {
+    #[serde(default)]
+    pub trust_version: u64,
+    #[serde(default)]
+    pub revocations_since: u64,
+}
+
+async fn pull(
+    State(state): State<AppState>,
+    method: Method,
+    OriginalUri(uri): OriginalUri,
+    headers: HeaderMap,
+    query: Result<Query<PullQuery>, axum::extract::rejection::QueryRejection>,
+) -> Result<Json<PullResponse>, ApiError> {
+    let Query(q) = query.map_err(|e| ApiError::BadRequest("bad_query", e.body_text()))?;
+    let device = auth::authenticate(&state, &method, &uri, &headers, &[]).await?;
+    let store = state.store.clone();
+    let venue_id = device.venue_id.clone();
+    let (venue, revoked) = blocking(move || {
+        let venue = store
+            .venue_info(&venue_id)?
+            .ok_or_else(|| ApiError::NotFound(format!("venue {venue_id} is not registered")))?;
+        Ok((venue, store.revocations_since(q.revocations_since)?))
+    })
+    .await?;
+    let b64 = base64::engine::general_purpose::STANDARD;
+    let (trust_version, trust_list, revocations) = match &state.deployment {
+        Some(d) => {
+            let delta = RevocationDelta {
+                since: q.revocations_since,
+                until: revoked.0,
+                entries: revoked.1,
+            };
+            (
+                d.trust.version,
+                (d.trust.version > q.trust_version).then(|| b64.encode(&d.trust_bytes)),
+                Some(b64.encode(delta.sign(&d.root))),
+            )
+        }
+        None => (0, None, None),
+    };
+    Ok(Json(PullResponse {
+        server_time: Utc::now(),
+        venue: venue.0,
+        checkpoint_id: device.checkpoint_id,
+        inspector: device.inspector,
+        policy: venue.1,
+        trust_version,
+        trust_list,
+        revocations,
+    }))
+}
+
+async fn upload(
+    State(state): State<AppState>,
+    method: Method,
+    OriginalUri(uri): OriginalUri,
+    headers: HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<Json<UploadAck>, ApiError> {
+    let body = body_bytes(body)?;
+    let device = auth::authenticate(&state, &method, &uri, &headers, &body).await?;
+    let batch: UploadBatch = json(&body)?;
+    let now = Utc::now();
+    sync::validate_batch(&batch, &device.venue_id, now)?;
+    let store = state.store.clone();
+    blocking(move || {
+        let stored = store.ingest(&device, &batch.records, now)?;
+        Ok(Json(UploadAck {
+            acked: batch.records.iter().map(|r| r.id().to_string()).collect(),
+            stored,
+        }))
+    })
+    .await
+}
+
+/// `POST /api/v1/demo/codes`: a health code for a demo resident.
+#[derive(Debug, Deserialize)]
+pub struct DemoCodeRequest {
+    pub name: String,
+    pub phone: String,
+    pub id_number: String,
+    /// `green`, `yellow` or `red`.
+    pub color: String,
+    /// Hours the code stays valid (1–720); 24 when absent.
+    pub valid_hours: Option<i64>,
+    /// A nucleic-acid result and how many hours ago the sample was taken.
+    pub nat: Option<DemoNat>,
+}
+
+/// A demo nucleic-acid result.
+#[derive(Debug, Deserialize)]
+pub struct DemoNat {
+    /// `negative`, `positive` or `pending`.
+    pub result: String,
+    pub hours_ago: i64,
+}
+
+/// The issued code.
+#[derive(Debug, Serialize)]
+pub struct DemoCodeResponse {
+    /// The text to put in a QR code (`JKM1:…`).
+    pub code: String,
+    pub code_id: String,
+    pub expires_at: chrono::DateTime<Utc>,
+}
+
+async fn demo_code(
+    State(state): State<AppState>,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<Json<DemoCodeResponse>, ApiError> {
+    let keys = state.issuer.clone().ok_or(ApiError::Disabled(
+        "the demo issuer is off: start the server with --demo-issuer KEYDIR (demo deployments only)",
+    ))?;
+    let req: DemoCodeRequest = json(&body_bytes(body)?)?;
+    let now = Utc::now();
+    let bad = |code, msg: String| ApiError::BadRequest(code, msg);
+    let id = IdNumber::parse(&req.id_number, now.date_naive())
+        .map_err(|e| bad("bad_id_number", format!("id_number: {e}")))?;
+    let color = Color::parse(&req.color)
+        .ok_or_else(|| bad("bad_color", "color must be green, yellow or red".into()))?;
+    let valid_hours = req.valid_hours.unwrap_or(24);
+    if !(1..=720).contains(&valid_hours) {
+        return Err(bad("bad_validity", "valid_hours must be 1 to 720".into()));
+    }
+    if req.name.trim().is_empty() || req.name.chars().count() > 32 {
+        return Err(bad("bad_name", "name must be 1 to 32 characters".into()));
+    }
+    let nat = match req.nat {
+        None => None,
+        Some(n) => {
+            let outcome = NatOutcome::parse(&n.result).ok_or_else(|| {
+                bad(
+                    "bad_nat",
+                    "nat.result must be negative, positive or pending".into(),
+                )
+            })?;
+            if !(0..=24 * 60).contains(&n.hours_ago) {
+                return Err(bad("bad_nat", "nat.hours_ago must be 0 to 1440".into()));
+            }
+            Some(NatResult {
+                outcome,
+                tested_at: now - Duration::hours(n.hours_ago),
+            })
+        }
+    };
+    let mut code_id = [0u8; 8];
+    code_id.copy_from_slice(&uuid::Uuid::new_v4().as_bytes()[..8]);
+    let claims = HealthClaims {
+        issuer: keys.issuer.clone(),
+        issued_at: now,
+        expires_at: now + Duration::hours(valid_hours),
+        code_id,
+        subject: Pseudonym::derive(&keys.subject_secret, &id),
+        name_masked: mask::mask_name(req.name.trim()),
+        phone_masked: mask::mask_phone(&req.phone),
+        id_masked: id.masked(),
+        color,
+        color_since: now - Duration::days(7),
+        nat,
+        guardian: None,
+    };
+    Ok(Json(DemoCodeResponse {
+        code: health_code::issue(&keys.issuer_key, &claims),
+        code_id: claims.code_id_hex(),
+        expires_at: claims.expires_at,
+    }))
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,250 @@
+//! A throwaway PostgreSQL cluster for tests and benchmarks: `initdb` into a temp dir, `pg_ctl`
+//! on a free loopback port, removed on drop. Uses the apt `postgresql` binaries.
+//!
+//! Invariants: nothing outside the temp dir is touched and no system service is assumed; when the
+//! process runs as root, the cluster runs as the `postgres` user (initdb refuses root); the
+//! cluster is stopped (immediate mode) when the value drops, even after a failed test.
+
+use std::net::TcpListener;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+/// Why a cluster could not be started.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum ClusterError {
+    #[error(
+        "PostgreSQL binaries not found under /usr/lib/postgresql/*/bin (apt install postgresql)"
+    )]
+    NoBinaries,
+    #[error("{step}: {message}")]
+    Step { step: &'static str, message: String },
+}
+
+fn step(step: &'static str) -> impl Fn(std::io::Error) -> ClusterError {
+    move |e| ClusterError::Step {
+        step,
+        message: e.to_string(),
+    }
+}
+
+/// Where `initdb` and `pg_ctl` live, newest version first.
+pub fn binaries() -> Option<PathBuf> {
+    let mut dirs: Vec<PathBuf> = std::fs::read_dir("/usr/lib/postgresql")
+        .ok()?
+        .filter_map(|e| e.ok().map(|e| e.path().join("bin")))
+        .filter(|b| b.join("initdb").is_file() && b.join("pg_ctl").is_file())
+        .collect();
+    dirs.sort();
+    dirs.pop()
+}
+
+/// A running throwaway cluster.
+pub struct TempCluster {
+    bin: PathBuf,
+    dir: tempfile::TempDir,
+    port: u16,
+    as_postgres: bool,
+}
+
+fn is_root() -> bool {
+    Command::new("id")
+        .arg("-u")
+        .output()
+        .map(|o| String::from_utf8_lossy(&o.stdout).trim() == "0")
+        .unwrap_or(false)
+}
+
+impl TempCluster {
+    /// Starts a fresh cluster; [`ClusterError::NoBinaries`] when PostgreSQL is not installed.
+    pub fn start() -> Result<TempCluster, ClusterError> {
+        let bin = binaries().ok_or(ClusterError::NoBinaries)?;
+        let dir = tempfile::Builder::new()
+            .prefix("venuecode-pg-")
+            .tempdir()
+            .map_err(step("creating the cluster directory"))?;
+        let as_postgres = is_root();
+        if as_postgres {
+            let status = Command::new("chown")
+                .args(["-R", "postgres:postgres"])
+                .arg(dir.path())
+                .status()
+                .map_err(step("chown to postgres"))?;
+            if !status.success() {
+                return Err(ClusterError::Step {
+                    step: "chown to postgres",
+                    message: status.to_string(),
+                });
+            }
+        }
+        let port = TcpListener::bind("127.0.0.1:0")
+            .and_then(|l| l.local_addr())
+            .map_err(step("finding a free port"))?
+            .port();
+        let cluster = TempCluster {
+            bin,
+            dir,
+            port,
+            as_postgres,
+        };
+        let data = cluster.data_dir();
+        cluster.run(
+            "initdb",
+            &[
+                "-D",
+                data.to_str().unwrap_or_default(),
+                "-U",
+                "postgres",
+                "--auth=trust",
+                "--encoding=UTF8",
+                "--no-instructions",
+            ],
+        )?;
+        cluster.start_server()?;
+        Ok(cluster)
+    }
+
+    fn data_dir(&self) -> PathBuf {
+        self.dir.path().join("data")
+    }
+
+    fn command(&self, tool: &str) -> Command {
+        let path = self.bin.join(tool);
+        if self.as_postgres {
+            let mut c = Command::new("runuser");
+            c.args(["-u", "postgres", "--"]).arg(path);
+            c
+        } else {
+            Command::new(path)
+        }
+    }
+
+    fn run(&self, tool: &'static str, args: &[&str]) -> Result<(), ClusterError> {
+        let out = self
+            .command(tool)
+            .args(args)
+            .stdin(Stdio::null())
+            .output()
+            .map_err(step(tool))?;
+        if out.status.success() {
+            Ok(())
+        } else {
+            Err(ClusterError::Step {
+                step: tool,
+                message: format!(
+                    "{}: {}",
+                    out.status,
+                    String::from_utf8_lossy(&out.stderr).trim()
+                ),
+            })
+        }
+    }
+
+    fn start_server(&self) -> Result<(), ClusterError> {
+        let data = self.data_dir();
+        let log = self.dir.path().join("server.log");
+        let options = format!(
+            "-p {} -k {} -c listen_addresses=127.0.0.1 -c max_connections=60 \
+             -c shared_buffers=128MB -c synchronous_commit=on",
+            self.port,
+            self.dir.path().display()
+        );
+        self.run(
+            "pg_ctl",
+            &[
+                "-D",
+                data.to_str().unwrap_or_default(),
+                "-l",
+                log.to_str().unwrap_or_default(),
+                "-o",
+                &options,
+                "-w",
+                "-t",
+                "60",
+                "start",
+            ],
+        )?;
+        self.wait_ready(Duration::from_secs(30))
+    }
+
+    fn wait_ready(&self, limit: Duration) -> Result<(), ClusterError> {
+        let start = Instant::now();
+        loop {
+            if postgres::Client::connect(&self.url(), postgres::NoTls).is_ok() {
+                return Ok(());
+            }
+            if start.elapsed() > limit {
+                return Err(ClusterError::Step {
+                    step: "waiting for the server",
+                    message: format!("not accepting connections after {limit:?}"),
+                });
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    }
+
+    /// The connection URL (database `postgres`, user `postgres`, no password).
+    pub fn url(&self) -> String {
+        format!(
+            "postgres://postgres@127.0.0.1:{}/postgres?connect_timeout=5",
+            self.port
+        )
+    }
+
+    /// Creates an empty database and returns its URL.
+    pub fn create_database(&self, name: &str) -> Result<String, ClusterError> {
+        let mut c = postgres::Client::connect(&self.url(), postgres::NoTls).map_err(|e| {
+            ClusterError::Step {
+                step: "connecting",
+                message: e.to_string(),
+            }
+        })?;
+        c.batch_execute(&format!("CREATE DATABASE \"{name}\""))
+            .map_err(|e| ClusterError::Step {
+                step: "creating a database",
+                message: e.to_string(),
+            })?;
+        Ok(format!(
+            "postgres://postgres@127.0.0.1:{}/{name}?connect_timeout=5",
+            self.port
+        ))
+    }
+
+    /// Stops the server abruptly (as a crash would) and starts it again on the same port.
+    pub fn restart(&self) -> Result<(), ClusterError> {
+        self.stop("immediate")?;
+        self.start_server()
+    }
+
+    /// Stops the server (`mode`: smart, fast or immediate).
+    pub fn stop(&self, mode: &str) -> Result<(), ClusterError> {
+        let data = self.data_dir();
+        self.run(
+            "pg_ctl",
+            &[
+                "-D",
+                data.to_str().unwrap_or_default(),
+                "-m",
+                if mode == "immediate" {
+                    "immediate"
+                } else {
+                    "fast"
+                },
+                "-w",
+                "stop",
+            ],
+        )
+    }
+
+    /// The cluster's directory (data and log).
+    pub fn path(&self) -> &Path {
+        self.dir.path()
+    }
+}
+
+impl Drop for TempCluster {
+    fn drop(&mut self) {
+        let _ = self.stop("immediate");
+    }
+}

@@ -1,0 +1,257 @@
+//! The server's store: one interface ([`Store`]) with an embedded SQLite implementation (the
+//! default) and a PostgreSQL one, chosen by [`open`] from the `--database` argument.
+//!
+//! Invariants: the only modules of the server with SQL are the engine modules below; both engines
+//! pass the same tests (`tests` at the bottom run against each); ingest is idempotent by
+//! `(venue_id, id)` and all-or-nothing per batch; every method is blocking and is called from
+//! blocking threads.
+
+pub mod postgres;
+pub mod sqlite;
+
+use std::path::PathBuf;
+
+use chrono::{DateTime, Utc};
+use venuecode_core::sync::{PolicyWire, Record, VenueInfo};
+use venuecode_core::trust::Revocation;
+use venuecode_core::venue::VenueCategory;
+
+/// What the store can fail with.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum StoreError {
+    #[error("database {path}: {source}")]
+    Open {
+        path: PathBuf,
+        #[source]
+        source: rusqlite::Error,
+    },
+    #[error("database: {0}")]
+    Sql(#[from] rusqlite::Error),
+    #[error("postgresql: {0}")]
+    Postgres(#[from] ::postgres::Error),
+    #[error("database schema version {found} is newer than this server knows ({known})")]
+    SchemaTooNew { found: i64, known: i64 },
+    #[error("the database lock was poisoned by an earlier failure")]
+    Poisoned,
+    #[error("no approved venue has declaration code {0}")]
+    UnknownDeclaration(String),
+    #[error("venue {venue} has no checkpoint {checkpoint:?}")]
+    UnknownCheckpoint { venue: String, checkpoint: String },
+    #[error("device {0} is enrolled at another venue; revoke it there first")]
+    EnrolledElsewhere(String),
+}
+
+impl StoreError {
+    /// Whether the failure is the database being unreachable (worth a 503 and a retry).
+    pub fn is_unavailable(&self) -> bool {
+        match self {
+            StoreError::Postgres(e) => e.is_closed() || e.as_db_error().is_none(),
+            StoreError::Sql(rusqlite::Error::SqliteFailure(e, _)) => matches!(
+                e.code,
+                rusqlite::ErrorCode::DatabaseBusy | rusqlite::ErrorCode::DatabaseLocked
+            ),
+            _ => false,
+        }
+    }
+}
+
+/// An enrolled device.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Device {
+    pub device_id: String,
+    pub public_key: String,
+    pub venue_id: String,
+    pub checkpoint_id: String,
+    pub inspector: String,
+    pub revoked: bool,
+}
+
+/// What an enrolment asks for.
+#[derive(Debug, Clone)]
+pub struct NewDevice<'a> {
+    pub declaration_code: &'a str,
+    pub checkpoint_id: Option<&'a str>,
+    pub inspector: &'a str,
+    pub device_id: &'a str,
+    pub public_key: &'a str,
+}
+
+/// How many records the server holds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Counts {
+    pub check_ins: i64,
+    pub alerts: i64,
+}
+
+/// The server's store, on either engine.
+pub trait Store: Send + Sync {
+    /// `sqlite` or `postgres`.
+    fn engine(&self) -> &'static str;
+    /// Number of venues in the registry.
+    fn venue_count(&self) -> Result<i64, StoreError>;
+    /// Inserts the demo venues and checkpoints if they are not there yet (idempotent).
+    fn seed_demo(&self, now: DateTime<Utc>) -> Result<(), StoreError>;
+    /// Binds a device to the venue with the declaration code; re-enrolling the same key at the
+    /// same venue updates the inspector and checkpoint and re-activates it.
+    fn enrol(&self, d: &NewDevice<'_>, now: DateTime<Utc>) -> Result<Device, StoreError>;
+    /// The device with this id, if enrolled.
+    fn device(&self, device_id: &str) -> Result<Option<Device>, StoreError>;
+    /// Revokes (or re-activates) a device; false when there is no such device.
+    fn set_revoked(&self, device_id: &str, revoked: bool) -> Result<bool, StoreError>;
+    /// Records a request nonce; false when this device used it before (a replay). Forgets nonces
+    /// older than `forget_before`.
+    fn use_nonce(
+        &self,
+        device_id: &str,
+        nonce: &str,
+        now: DateTime<Utc>,
+        forget_before: DateTime<Utc>,
+    ) -> Result<bool, StoreError>;
+    /// Stores a validated batch from `device` in one transaction, skipping ids already held;
+    /// returns how many were new.
+    fn ingest(
+        &self,
+        device: &Device,
+        records: &[Record],
+        now: DateTime<Utc>,
+    ) -> Result<u64, StoreError>;
+    /// A venue's registry entry and policy.
+    fn venue_info(&self, venue_id: &str) -> Result<Option<(VenueInfo, PolicyWire)>, StoreError>;
+    /// Revocations after `cursor`, and the cursor after them.
+    fn revocations_since(&self, cursor: u64) -> Result<(u64, Vec<Revocation>), StoreError>;
+    /// Adds a revocation; returns its cursor.
+    fn revoke(&self, r: &Revocation, now: DateTime<Utc>) -> Result<u64, StoreError>;
+    /// Every check-in id held, sorted (audits and the sync fault tests).
+    fn check_in_ids(&self) -> Result<Vec<String>, StoreError>;
+    /// Every alert id held, sorted.
+    fn alert_ids(&self) -> Result<Vec<String>, StoreError>;
+    /// Row counts.
+    fn counts(&self) -> Result<Counts, StoreError>;
+}
+
+/// Opens the store named by `database`: a `postgres://` or `postgresql://` URL, or a SQLite file
+/// path.
+pub fn open(database: &str) -> Result<Box<dyn Store>, StoreError> {
+    if database.starts_with("postgres://") || database.starts_with("postgresql://") {
+        Ok(Box::new(postgres::PgStore::open(database)?))
+    } else {
+        Ok(Box::new(sqlite::SqliteStore::open(database.as_ref())?))
+    }
+}
+
+/// A demo venue.
+pub(crate) struct DemoVenue {
+    pub venue_id: &'static str,
+    pub name: &'static str,
+    pub category: VenueCategory,
+    pub region: &'static str,
+    pub address: &'static str,
+    pub declaration_code: &'static str,
+    pub phone: &'static str,
+    pub checkpoints: &'static [(&'static str, &'static str)],
+}
+
+/// The demo deployment's venues (declaration codes 100001–100003).
+pub(crate) const DEMO_VENUES: &[DemoVenue] = &[
+    DemoVenue {
+        venue_id: "demo-venue-0001",
+        name: "阿拉尔市人民医院",
+        category: VenueCategory::GovernmentPublicService,
+        region: "659002",
+        address: "阿拉尔市军垦大道 1 号",
+        declaration_code: "100001",
+        phone: "0997-4612345",
+        checkpoints: &[("main", "正门"), ("east", "东门")],
+    },
+    DemoVenue {
+        venue_id: "demo-venue-0002",
+        name: "塔里木大学图书馆",
+        category: VenueCategory::GovernmentPublicService,
+        region: "659002",
+        address: "阿拉尔市塔里木大道 705 号",
+        declaration_code: "100002",
+        phone: "0997-4680000",
+        checkpoints: &[("main", "正门")],
+    },
+    DemoVenue {
+        venue_id: "demo-venue-0003",
+        name: "幸福路农贸市场",
+        category: VenueCategory::Business,
+        region: "659002",
+        address: "阿拉尔市幸福路 18 号",
+        declaration_code: "100003",
+        phone: "0997-4655555",
+        checkpoints: &[("main", "北门"), ("south", "南门")],
+    },
+];
+
+/// Space-joined reason codes, as both engines store them.
+pub(crate) fn join_reasons(reasons: &[String]) -> String {
+    reasons.join(" ")
+}
+
+/// A venue row as both engines read it, turned into wire types.
+pub(crate) struct VenueRow {
+    pub venue_id: String,
+    pub name: String,
+    pub address: String,
+    pub category: String,
+    pub phone: String,
+    pub updated_ms: i64,
+    pub fever_threshold_c: f32,
+    pub accept_yellow: bool,
+    pub require_nat_hours: Option<i64>,
+    pub max_code_age_hours: Option<i64>,
+}
+
+impl VenueRow {
+    pub(crate) fn into_wire(self, checkpoints: Vec<(String, String)>) -> (VenueInfo, PolicyWire) {
+        let policy = PolicyWire {
+            fever_threshold_c: self.fever_threshold_c,
+            accept_yellow: self.accept_yellow,
+            require_nat_within_hours: self.require_nat_hours,
+            max_code_age_hours: self.max_code_age_hours,
+        };
+        let info = VenueInfo {
+            venue_id: self.venue_id,
+            name: self.name,
+            address: self.address,
+            category: self.category,
+            phone: self.phone,
+            checkpoints: checkpoints
+                .into_iter()
+                .map(
+                    |(checkpoint_id, name)| venuecode_core::sync::CheckpointInfo {
+                        checkpoint_id,
+                        name,
+                    },
+                )
+                .collect(),
+            updated_at: DateTime::from_timestamp_millis(self.updated_ms).unwrap_or_default(),
+        };
+        (info, policy)
+    }
+}
+
+/// A revocation as stored: kind and target.
+pub(crate) fn revocation_parts(r: &Revocation) -> (&'static str, &str) {
+    match r {
+        Revocation::Code(id) => ("code", id.as_str()),
+        Revocation::Subject(id) => ("subject", id.as_str()),
+    }
+}
+
+pub(crate) fn revocation_from(kind: &str, target: String) -> Revocation {
+    if kind == "code" {
+        Revocation::Code(target)
+    } else {
+        Revocation::Subject(target)
+    }
+}
+
+#[cfg(test)]
+pub(crate) mod testutil;
+
+#[cfg(test)]
+mod tests;

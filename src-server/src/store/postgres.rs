@@ -1,0 +1,532 @@
+//! The store on PostgreSQL (real deployments): migrations from `migrations/server/postgres/`, a
+//! small connection pool that reconnects after the database restarts.
+//!
+//! Invariants: a batch is one transaction and one `INSERT … SELECT FROM unnest(…) ON CONFLICT DO
+//! NOTHING` per table, so ingest costs one round trip per table whatever the batch size; a
+//! connection that failed below SQL (closed, reset) is dropped, never reused; migrations run under
+//! an advisory lock, so servers starting together do not race.
+
+use std::sync::Mutex;
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use postgres::{Client, NoTls};
+use venuecode_core::sync::{PolicyWire, Record, VenueInfo};
+use venuecode_core::trust::Revocation;
+
+use super::{
+    join_reasons, revocation_from, revocation_parts, Counts, Device, NewDevice, Store, StoreError,
+    VenueRow, DEMO_VENUES,
+};
+
+const MIGRATIONS: &[&str] = &[
+    include_str!("../../../migrations/server/postgres/0001_init.sql"),
+    include_str!("../../../migrations/server/postgres/0002_sync.sql"),
+];
+
+/// Connections kept open between requests.
+const POOL_SIZE: usize = 8;
+/// Arbitrary key of the advisory lock held while migrating.
+const MIGRATION_LOCK: i64 = 0x5643_4d49_4752;
+
+/// The server's PostgreSQL store.
+pub struct PgStore {
+    config: postgres::Config,
+    idle: Mutex<Vec<Client>>,
+}
+
+impl PgStore {
+    /// Connects to `url` and migrates the schema.
+    pub fn open(url: &str) -> Result<PgStore, StoreError> {
+        let mut config: postgres::Config = url.parse()?;
+        if config.get_connect_timeout().is_none() {
+            config.connect_timeout(Duration::from_secs(5));
+        }
+        let store = PgStore {
+            config,
+            idle: Mutex::new(Vec::new()),
+        };
+        store.with(migrate)?;
+        Ok(store)
+    }
+
+    /// Runs `f` on a pooled connection; a connection that failed below SQL is dropped.
+    fn with<T>(
+        &self,
+        f: impl FnOnce(&mut Client) -> Result<T, StoreError>,
+    ) -> Result<T, StoreError> {
+        let pooled = self.idle.lock().map_err(|_| StoreError::Poisoned)?.pop();
+        let mut client = match pooled {
+            Some(c) if !c.is_closed() => c,
+            _ => self.config.connect(NoTls)?,
+        };
+        let out = f(&mut client);
+        let broken = client.is_closed()
+            || matches!(&out, Err(StoreError::Postgres(e)) if e.as_db_error().is_none());
+        if !broken {
+            let mut idle = self.idle.lock().map_err(|_| StoreError::Poisoned)?;
+            if idle.len() < POOL_SIZE {
+                idle.push(client);
+            }
+        }
+        out
+    }
+}
+
+fn migrate(c: &mut Client) -> Result<(), StoreError> {
+    let mut tx = c.transaction()?;
+    tx.execute("SELECT pg_advisory_xact_lock($1)", &[&MIGRATION_LOCK])?;
+    tx.batch_execute("CREATE TABLE IF NOT EXISTS schema_version (version BIGINT NOT NULL)")?;
+    let found: i64 = tx
+        .query_opt("SELECT version FROM schema_version", &[])?
+        .map(|r| r.get(0))
+        .unwrap_or(0);
+    let known = MIGRATIONS.len() as i64;
+    if found > known {
+        return Err(StoreError::SchemaTooNew { found, known });
+    }
+    for sql in MIGRATIONS.iter().skip(found as usize) {
+        tx.batch_execute(sql)?;
+    }
+    tx.execute("DELETE FROM schema_version", &[])?;
+    tx.execute(
+        "INSERT INTO schema_version (version) VALUES ($1)",
+        &[&known],
+    )?;
+    tx.commit()?;
+    Ok(())
+}
+
+fn device_row(r: &postgres::Row) -> Device {
+    Device {
+        device_id: r.get(0),
+        public_key: r.get(1),
+        venue_id: r.get(2),
+        checkpoint_id: r.get(3),
+        inspector: r.get(4),
+        revoked: r.get::<_, &str>(5) == "revoked",
+    }
+}
+
+const DEVICE_COLUMNS: &str =
+    "SELECT device_id, public_key, venue_id, checkpoint_id, inspector, status FROM devices";
+
+const INSERT_CHECK_INS: &str = "
+    INSERT INTO check_ins (venue_id, id, device_id, checkpoint_id, inspector, direction, at_ms,
+        temperature, celsius, verdict, reasons, fever, code_id, subject, name_masked, phone_masked,
+        id_masked, color, manual, proxy_name, proxy_phone, proxy_relation, received_ms)
+    SELECT $1, u.id, $2, u.checkpoint_id, u.inspector, u.direction, u.at_ms, u.temperature,
+        u.celsius, u.verdict, u.reasons, u.fever, u.code_id, u.subject, u.name_masked,
+        u.phone_masked, u.id_masked, u.color, u.manual, u.proxy_name, u.proxy_phone,
+        u.proxy_relation, $3
+    FROM unnest($4::text[], $5::text[], $6::text[], $7::text[], $8::bigint[], $9::text[],
+        $10::real[], $11::text[], $12::text[], $13::boolean[], $14::text[], $15::text[],
+        $16::text[], $17::text[], $18::text[], $19::text[], $20::boolean[], $21::text[],
+        $22::text[], $23::text[])
+        AS u(id, checkpoint_id, inspector, direction, at_ms, temperature, celsius, verdict,
+             reasons, fever, code_id, subject, name_masked, phone_masked, id_masked, color,
+             manual, proxy_name, proxy_phone, proxy_relation)
+    ON CONFLICT DO NOTHING";
+
+const INSERT_ALERTS: &str = "
+    INSERT INTO alerts (venue_id, id, check_in_id, device_id, checkpoint_id, at_ms, reasons,
+        subject, name_masked, phone_masked, color, received_ms)
+    SELECT $1, u.id, u.check_in_id, $2, u.checkpoint_id, u.at_ms, u.reasons, u.subject,
+        u.name_masked, u.phone_masked, u.color, $3
+    FROM unnest($4::text[], $5::text[], $6::text[], $7::bigint[], $8::text[], $9::text[],
+        $10::text[], $11::text[], $12::text[])
+        AS u(id, check_in_id, checkpoint_id, at_ms, reasons, subject, name_masked, phone_masked,
+             color)
+    ON CONFLICT DO NOTHING";
+
+/// Column arrays of a batch's check-ins, for one `unnest` insert.
+#[derive(Default)]
+struct CheckInColumns<'a> {
+    id: Vec<&'a str>,
+    checkpoint_id: Vec<&'a str>,
+    inspector: Vec<&'a str>,
+    direction: Vec<&'a str>,
+    at_ms: Vec<i64>,
+    temperature: Vec<&'a str>,
+    celsius: Vec<Option<f32>>,
+    verdict: Vec<&'a str>,
+    reasons: Vec<String>,
+    fever: Vec<bool>,
+    code_id: Vec<Option<&'a str>>,
+    subject: Vec<Option<&'a str>>,
+    name_masked: Vec<Option<&'a str>>,
+    phone_masked: Vec<Option<&'a str>>,
+    id_masked: Vec<Option<&'a str>>,
+    color: Vec<Option<&'a str>>,
+    manual: Vec<bool>,
+    proxy_name: Vec<Option<&'a str>>,
+    proxy_phone: Vec<Option<&'a str>>,
+    proxy_relation: Vec<Option<&'a str>>,
+}
+
+/// Column arrays of a batch's alerts.
+#[derive(Default)]
+struct AlertColumns<'a> {
+    id: Vec<&'a str>,
+    check_in_id: Vec<&'a str>,
+    checkpoint_id: Vec<&'a str>,
+    at_ms: Vec<i64>,
+    reasons: Vec<String>,
+    subject: Vec<Option<&'a str>>,
+    name_masked: Vec<Option<&'a str>>,
+    phone_masked: Vec<Option<&'a str>>,
+    color: Vec<Option<&'a str>>,
+}
+
+impl Store for PgStore {
+    fn engine(&self) -> &'static str {
+        "postgres"
+    }
+
+    fn venue_count(&self) -> Result<i64, StoreError> {
+        self.with(|c| Ok(c.query_one("SELECT count(*) FROM venues", &[])?.get(0)))
+    }
+
+    fn seed_demo(&self, now: DateTime<Utc>) -> Result<(), StoreError> {
+        self.with(|c| {
+            let mut tx = c.transaction()?;
+            for v in DEMO_VENUES {
+                tx.execute(
+                    "INSERT INTO venues (venue_id, name, category, region, address, status,
+                         created_at, declaration_code, phone, updated_ms)
+                     VALUES ($1, $2, $3, $4, $5, 'approved', $6, $7, $8, $9)
+                     ON CONFLICT (venue_id) DO UPDATE SET
+                         declaration_code = excluded.declaration_code, phone = excluded.phone
+                     WHERE venues.declaration_code IS NULL",
+                    &[
+                        &v.venue_id,
+                        &v.name,
+                        &v.category.code(),
+                        &v.region,
+                        &v.address,
+                        &now.to_rfc3339(),
+                        &v.declaration_code,
+                        &v.phone,
+                        &now.timestamp_millis(),
+                    ],
+                )?;
+                for (cp, name) in v.checkpoints {
+                    tx.execute(
+                        "INSERT INTO checkpoints (venue_id, checkpoint_id, name)
+                         VALUES ($1, $2, $3) ON CONFLICT DO NOTHING",
+                        &[&v.venue_id, cp, name],
+                    )?;
+                }
+            }
+            tx.commit()?;
+            Ok(())
+        })
+    }
+
+    fn enrol(&self, d: &NewDevice<'_>, now: DateTime<Utc>) -> Result<Device, StoreError> {
+        self.with(|c| {
+            let mut tx = c.transaction()?;
+            let venue: String = tx
+                .query_opt(
+                    "SELECT venue_id FROM venues WHERE declaration_code = $1
+                     AND status = 'approved'",
+                    &[&d.declaration_code],
+                )?
+                .map(|r| r.get(0))
+                .ok_or_else(|| StoreError::UnknownDeclaration(d.declaration_code.to_string()))?;
+            let checkpoint: Option<String> = match d.checkpoint_id {
+                Some(cp) => tx.query_opt(
+                    "SELECT checkpoint_id FROM checkpoints WHERE venue_id = $1
+                     AND checkpoint_id = $2",
+                    &[&venue, &cp],
+                )?,
+                None => tx.query_opt(
+                    "SELECT checkpoint_id FROM checkpoints WHERE venue_id = $1
+                     ORDER BY checkpoint_id = 'main' DESC, checkpoint_id LIMIT 1",
+                    &[&venue],
+                )?,
+            }
+            .map(|r| r.get(0));
+            let checkpoint = checkpoint.ok_or_else(|| StoreError::UnknownCheckpoint {
+                venue: venue.clone(),
+                checkpoint: d.checkpoint_id.unwrap_or("").to_string(),
+            })?;
+            let existing: Option<String> = tx
+                .query_opt(
+                    "SELECT venue_id FROM devices WHERE device_id = $1 FOR UPDATE",
+                    &[&d.device_id],
+                )?
+                .map(|r| r.get(0));
+            if existing.as_deref().is_some_and(|v| v != venue) {
+                return Err(StoreError::EnrolledElsewhere(d.device_id.to_string()));
+            }
+            let row = tx.query_one(
+                "INSERT INTO devices (device_id, public_key, venue_id, checkpoint_id, inspector,
+                     status, enrolled_ms)
+                 VALUES ($1, $2, $3, $4, $5, 'active', $6)
+                 ON CONFLICT (device_id) DO UPDATE SET checkpoint_id = excluded.checkpoint_id,
+                     inspector = excluded.inspector, status = 'active'
+                 RETURNING device_id, public_key, venue_id, checkpoint_id, inspector, status",
+                &[
+                    &d.device_id,
+                    &d.public_key,
+                    &venue,
+                    &checkpoint,
+                    &d.inspector,
+                    &now.timestamp_millis(),
+                ],
+            )?;
+            tx.commit()?;
+            Ok(device_row(&row))
+        })
+    }
+
+    fn device(&self, device_id: &str) -> Result<Option<Device>, StoreError> {
+        self.with(|c| {
+            let stmt = c.prepare(&format!("{DEVICE_COLUMNS} WHERE device_id = $1"))?;
+            Ok(c.query_opt(&stmt, &[&device_id])?.map(|r| device_row(&r)))
+        })
+    }
+
+    fn set_revoked(&self, device_id: &str, revoked: bool) -> Result<bool, StoreError> {
+        let status = if revoked { "revoked" } else { "active" };
+        self.with(|c| {
+            Ok(c.execute(
+                "UPDATE devices SET status = $2 WHERE device_id = $1",
+                &[&device_id, &status],
+            )? == 1)
+        })
+    }
+
+    fn use_nonce(
+        &self,
+        device_id: &str,
+        nonce: &str,
+        now: DateTime<Utc>,
+        forget_before: DateTime<Utc>,
+    ) -> Result<bool, StoreError> {
+        self.with(|c| {
+            c.execute(
+                "DELETE FROM request_nonces WHERE seen_ms < $1",
+                &[&forget_before.timestamp_millis()],
+            )?;
+            Ok(c.execute(
+                "INSERT INTO request_nonces (device_id, nonce, seen_ms) VALUES ($1, $2, $3)
+                 ON CONFLICT DO NOTHING",
+                &[&device_id, &nonce, &now.timestamp_millis()],
+            )? == 1)
+        })
+    }
+
+    fn ingest(
+        &self,
+        device: &Device,
+        records: &[Record],
+        now: DateTime<Utc>,
+    ) -> Result<u64, StoreError> {
+        let mut ci = CheckInColumns::default();
+        let mut al = AlertColumns::default();
+        for r in records {
+            match r {
+                Record::CheckIn(c) => {
+                    ci.id.push(&c.id);
+                    ci.checkpoint_id.push(&c.checkpoint_id);
+                    ci.inspector.push(&c.inspector);
+                    ci.direction.push(&c.direction);
+                    ci.at_ms.push(c.at.timestamp_millis());
+                    ci.temperature.push(&c.temperature);
+                    ci.celsius.push(c.celsius);
+                    ci.verdict.push(&c.verdict);
+                    ci.reasons.push(join_reasons(&c.reasons));
+                    ci.fever.push(c.fever);
+                    ci.code_id.push(c.code_id.as_deref());
+                    ci.subject.push(c.subject.as_deref());
+                    ci.name_masked.push(c.name_masked.as_deref());
+                    ci.phone_masked.push(c.phone_masked.as_deref());
+                    ci.id_masked.push(c.id_masked.as_deref());
+                    ci.color.push(c.color.as_deref());
+                    ci.manual.push(c.manual);
+                    ci.proxy_name.push(c.proxy_name.as_deref());
+                    ci.proxy_phone.push(c.proxy_phone.as_deref());
+                    ci.proxy_relation.push(c.proxy_relation.as_deref());
+                }
+                Record::Alert(a) => {
+                    al.id.push(&a.id);
+                    al.check_in_id.push(&a.check_in.id);
+                    al.checkpoint_id.push(&a.check_in.checkpoint_id);
+                    al.at_ms.push(a.at.timestamp_millis());
+                    al.reasons.push(join_reasons(&a.reasons));
+                    al.subject.push(a.check_in.subject.as_deref());
+                    al.name_masked.push(a.check_in.name_masked.as_deref());
+                    al.phone_masked.push(a.check_in.phone_masked.as_deref());
+                    al.color.push(a.check_in.color.as_deref());
+                }
+            }
+        }
+        let received = now.timestamp_millis();
+        self.with(|c| {
+            let mut tx = c.transaction()?;
+            let mut new = 0;
+            if !al.id.is_empty() {
+                new += tx.execute(
+                    INSERT_ALERTS,
+                    &[
+                        &device.venue_id,
+                        &device.device_id,
+                        &received,
+                        &al.id,
+                        &al.check_in_id,
+                        &al.checkpoint_id,
+                        &al.at_ms,
+                        &al.reasons,
+                        &al.subject,
+                        &al.name_masked,
+                        &al.phone_masked,
+                        &al.color,
+                    ],
+                )?;
+            }
+            if !ci.id.is_empty() {
+                new += tx.execute(
+                    INSERT_CHECK_INS,
+                    &[
+                        &device.venue_id,
+                        &device.device_id,
+                        &received,
+                        &ci.id,
+                        &ci.checkpoint_id,
+                        &ci.inspector,
+                        &ci.direction,
+                        &ci.at_ms,
+                        &ci.temperature,
+                        &ci.celsius,
+                        &ci.verdict,
+                        &ci.reasons,
+                        &ci.fever,
+                        &ci.code_id,
+                        &ci.subject,
+                        &ci.name_masked,
+                        &ci.phone_masked,
+                        &ci.id_masked,
+                        &ci.color,
+                        &ci.manual,
+                        &ci.proxy_name,
+                        &ci.proxy_phone,
+                        &ci.proxy_relation,
+                    ],
+                )?;
+            }
+            tx.execute(
+                "UPDATE devices SET last_seen_ms = $2 WHERE device_id = $1",
+                &[&device.device_id, &received],
+            )?;
+            tx.commit()?;
+            Ok(new)
+        })
+    }
+
+    fn venue_info(&self, venue_id: &str) -> Result<Option<(VenueInfo, PolicyWire)>, StoreError> {
+        self.with(|c| {
+            let Some(r) = c.query_opt(
+                "SELECT venue_id, name, address, category, phone, updated_ms, fever_threshold_c,
+                     accept_yellow, require_nat_hours, max_code_age_hours
+                 FROM venues WHERE venue_id = $1",
+                &[&venue_id],
+            )?
+            else {
+                return Ok(None);
+            };
+            let row = VenueRow {
+                venue_id: r.get(0),
+                name: r.get(1),
+                address: r.get(2),
+                category: r.get(3),
+                phone: r.get(4),
+                updated_ms: r.get(5),
+                fever_threshold_c: r.get(6),
+                accept_yellow: r.get(7),
+                require_nat_hours: r.get(8),
+                max_code_age_hours: r.get(9),
+            };
+            let checkpoints = c
+                .query(
+                    "SELECT checkpoint_id, name FROM checkpoints WHERE venue_id = $1
+                     ORDER BY checkpoint_id",
+                    &[&venue_id],
+                )?
+                .into_iter()
+                .map(|r| (r.get(0), r.get(1)))
+                .collect();
+            Ok(Some(row.into_wire(checkpoints)))
+        })
+    }
+
+    fn revocations_since(&self, cursor: u64) -> Result<(u64, Vec<Revocation>), StoreError> {
+        self.with(|c| {
+            let mut until = cursor;
+            let entries = c
+                .query(
+                    "SELECT seq, kind, target FROM revocations WHERE seq > $1 ORDER BY seq",
+                    &[&(cursor as i64)],
+                )?
+                .into_iter()
+                .map(|r| {
+                    until = until.max(r.get::<_, i64>(0) as u64);
+                    revocation_from(r.get(1), r.get(2))
+                })
+                .collect();
+            Ok((until, entries))
+        })
+    }
+
+    fn revoke(&self, r: &Revocation, now: DateTime<Utc>) -> Result<u64, StoreError> {
+        let (kind, target) = revocation_parts(r);
+        let target = target.to_ascii_lowercase();
+        self.with(|c| {
+            // Serialise revocations: a sequence value taken by a transaction that commits later
+            // than a higher one would be skipped by a station whose cursor already passed it.
+            let mut tx = c.transaction()?;
+            tx.batch_execute("LOCK TABLE revocations IN EXCLUSIVE MODE")?;
+            let seq: i64 = tx
+                .query_one(
+                    "INSERT INTO revocations (kind, target, made_ms) VALUES ($1, $2, $3)
+                     RETURNING seq",
+                    &[&kind, &target, &now.timestamp_millis()],
+                )?
+                .get(0);
+            tx.commit()?;
+            Ok(seq as u64)
+        })
+    }
+
+    fn check_in_ids(&self) -> Result<Vec<String>, StoreError> {
+        self.with(|c| {
+            Ok(c.query("SELECT id FROM check_ins ORDER BY id", &[])?
+                .into_iter()
+                .map(|r| r.get(0))
+                .collect())
+        })
+    }
+
+    fn alert_ids(&self) -> Result<Vec<String>, StoreError> {
+        self.with(|c| {
+            Ok(c.query("SELECT id FROM alerts ORDER BY id", &[])?
+                .into_iter()
+                .map(|r| r.get(0))
+                .collect())
+        })
+    }
+
+    fn counts(&self) -> Result<Counts, StoreError> {
+        self.with(|c| {
+            let r = c.query_one(
+                "SELECT (SELECT count(*) FROM check_ins), (SELECT count(*) FROM alerts)",
+                &[],
+            )?;
+            Ok(Counts {
+                check_ins: r.get(0),
+                alerts: r.get(1),
+            })
+        })
+    }
+}

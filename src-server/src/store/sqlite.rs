@@ -1,0 +1,391 @@
+//! The store on an embedded SQLite file: the default engine, migrations from
+//! `migrations/server/sqlite/`.
+//!
+//! Invariants: WAL mode with `synchronous = NORMAL` (a committed batch survives the server being
+//! killed; an acknowledged batch is committed); schema version in `PRAGMA user_version`; one
+//! connection behind a mutex, so writes are serial and each batch is one transaction.
+
+use std::path::Path;
+use std::sync::{Mutex, MutexGuard};
+
+use chrono::{DateTime, Utc};
+use rusqlite::{params, Connection, OptionalExtension};
+use venuecode_core::sync::{PolicyWire, Record, VenueInfo};
+use venuecode_core::trust::Revocation;
+
+use super::{
+    join_reasons, revocation_from, revocation_parts, Counts, Device, NewDevice, Store, StoreError,
+    VenueRow, DEMO_VENUES,
+};
+
+const MIGRATIONS: &[&str] = &[
+    include_str!("../../../migrations/server/sqlite/0001_init.sql"),
+    include_str!("../../../migrations/server/sqlite/0002_sync.sql"),
+];
+
+/// The server's SQLite store.
+pub struct SqliteStore {
+    conn: Mutex<Connection>,
+}
+
+impl SqliteStore {
+    /// Opens (creating if needed) the database at `path` and migrates it.
+    pub fn open(path: &Path) -> Result<SqliteStore, StoreError> {
+        let open_err = |source| StoreError::Open {
+            path: path.to_path_buf(),
+            source,
+        };
+        let mut conn = Connection::open(path).map_err(open_err)?;
+        conn.pragma_update(None, "journal_mode", "WAL")
+            .and_then(|_| conn.pragma_update(None, "synchronous", "NORMAL"))
+            .and_then(|_| conn.pragma_update(None, "foreign_keys", "ON"))
+            .and_then(|_| conn.busy_timeout(std::time::Duration::from_secs(5)))
+            .map_err(open_err)?;
+        conn.set_prepared_statement_cache_capacity(32);
+        let known = MIGRATIONS.len() as i64;
+        let found: i64 = conn.pragma_query_value(None, "user_version", |r| r.get(0))?;
+        if found > known {
+            return Err(StoreError::SchemaTooNew { found, known });
+        }
+        for (i, sql) in MIGRATIONS.iter().enumerate().skip(found as usize) {
+            let tx = conn.transaction()?;
+            tx.execute_batch(sql)?;
+            tx.pragma_update(None, "user_version", (i + 1) as i64)?;
+            tx.commit()?;
+        }
+        Ok(SqliteStore {
+            conn: Mutex::new(conn),
+        })
+    }
+
+    fn conn(&self) -> Result<MutexGuard<'_, Connection>, StoreError> {
+        self.conn.lock().map_err(|_| StoreError::Poisoned)
+    }
+}
+
+fn device_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Device> {
+    Ok(Device {
+        device_id: r.get(0)?,
+        public_key: r.get(1)?,
+        venue_id: r.get(2)?,
+        checkpoint_id: r.get(3)?,
+        inspector: r.get(4)?,
+        revoked: r.get::<_, String>(5)? == "revoked",
+    })
+}
+
+const DEVICE_COLUMNS: &str =
+    "SELECT device_id, public_key, venue_id, checkpoint_id, inspector, status FROM devices";
+
+impl Store for SqliteStore {
+    fn engine(&self) -> &'static str {
+        "sqlite"
+    }
+
+    fn venue_count(&self) -> Result<i64, StoreError> {
+        Ok(self
+            .conn()?
+            .query_row("SELECT count(*) FROM venues", [], |r| r.get(0))?)
+    }
+
+    fn seed_demo(&self, now: DateTime<Utc>) -> Result<(), StoreError> {
+        let mut conn = self.conn()?;
+        let tx = conn.transaction()?;
+        for v in DEMO_VENUES {
+            tx.execute(
+                "INSERT INTO venues (venue_id, name, category, region, address, status, created_at,
+                     declaration_code, phone, updated_ms)
+                 VALUES (?1, ?2, ?3, ?4, ?5, 'approved', ?6, ?7, ?8, ?9)
+                 ON CONFLICT (venue_id) DO UPDATE SET declaration_code = excluded.declaration_code,
+                     phone = excluded.phone
+                 WHERE venues.declaration_code IS NULL",
+                params![
+                    v.venue_id,
+                    v.name,
+                    v.category.code(),
+                    v.region,
+                    v.address,
+                    now.to_rfc3339(),
+                    v.declaration_code,
+                    v.phone,
+                    now.timestamp_millis()
+                ],
+            )?;
+            for (cp, name) in v.checkpoints {
+                tx.execute(
+                    "INSERT INTO checkpoints (venue_id, checkpoint_id, name) VALUES (?1, ?2, ?3)
+                     ON CONFLICT DO NOTHING",
+                    params![v.venue_id, cp, name],
+                )?;
+            }
+        }
+        tx.commit()?;
+        Ok(())
+    }
+
+    fn enrol(&self, d: &NewDevice<'_>, now: DateTime<Utc>) -> Result<Device, StoreError> {
+        let mut conn = self.conn()?;
+        let tx = conn.transaction()?;
+        let venue: String = tx
+            .query_row(
+                "SELECT venue_id FROM venues WHERE declaration_code = ?1 AND status = 'approved'",
+                [d.declaration_code],
+                |r| r.get(0),
+            )
+            .optional()?
+            .ok_or_else(|| StoreError::UnknownDeclaration(d.declaration_code.to_string()))?;
+        let checkpoint: Option<String> = match d.checkpoint_id {
+            Some(cp) => tx
+                .query_row(
+                    "SELECT checkpoint_id FROM checkpoints WHERE venue_id = ?1 AND checkpoint_id = ?2",
+                    [&venue, cp],
+                    |r| r.get(0),
+                )
+                .optional()?,
+            None => tx
+                .query_row(
+                    "SELECT checkpoint_id FROM checkpoints WHERE venue_id = ?1
+                     ORDER BY checkpoint_id = 'main' DESC, checkpoint_id LIMIT 1",
+                    [&venue],
+                    |r| r.get(0),
+                )
+                .optional()?,
+        };
+        let checkpoint = checkpoint.ok_or_else(|| StoreError::UnknownCheckpoint {
+            venue: venue.clone(),
+            checkpoint: d.checkpoint_id.unwrap_or("").to_string(),
+        })?;
+        let existing: Option<String> = tx
+            .query_row(
+                "SELECT venue_id FROM devices WHERE device_id = ?1",
+                [d.device_id],
+                |r| r.get(0),
+            )
+            .optional()?;
+        if existing.as_deref().is_some_and(|v| v != venue) {
+            return Err(StoreError::EnrolledElsewhere(d.device_id.to_string()));
+        }
+        tx.execute(
+            "INSERT INTO devices (device_id, public_key, venue_id, checkpoint_id, inspector, status,
+                 enrolled_ms)
+             VALUES (?1, ?2, ?3, ?4, ?5, 'active', ?6)
+             ON CONFLICT (device_id) DO UPDATE SET checkpoint_id = excluded.checkpoint_id,
+                 inspector = excluded.inspector, status = 'active'",
+            params![
+                d.device_id,
+                d.public_key,
+                venue,
+                checkpoint,
+                d.inspector,
+                now.timestamp_millis()
+            ],
+        )?;
+        let device = tx.query_row(
+            &format!("{DEVICE_COLUMNS} WHERE device_id = ?1"),
+            [d.device_id],
+            device_row,
+        )?;
+        tx.commit()?;
+        Ok(device)
+    }
+
+    fn device(&self, device_id: &str) -> Result<Option<Device>, StoreError> {
+        Ok(self
+            .conn()?
+            .prepare_cached(&format!("{DEVICE_COLUMNS} WHERE device_id = ?1"))?
+            .query_row([device_id], device_row)
+            .optional()?)
+    }
+
+    fn set_revoked(&self, device_id: &str, revoked: bool) -> Result<bool, StoreError> {
+        let n = self.conn()?.execute(
+            "UPDATE devices SET status = ?2 WHERE device_id = ?1",
+            params![device_id, if revoked { "revoked" } else { "active" }],
+        )?;
+        Ok(n == 1)
+    }
+
+    fn use_nonce(
+        &self,
+        device_id: &str,
+        nonce: &str,
+        now: DateTime<Utc>,
+        forget_before: DateTime<Utc>,
+    ) -> Result<bool, StoreError> {
+        let conn = self.conn()?;
+        conn.prepare_cached("DELETE FROM request_nonces WHERE seen_ms < ?1")?
+            .execute([forget_before.timestamp_millis()])?;
+        let n = conn
+            .prepare_cached(
+                "INSERT INTO request_nonces (device_id, nonce, seen_ms) VALUES (?1, ?2, ?3)
+                 ON CONFLICT DO NOTHING",
+            )?
+            .execute(params![device_id, nonce, now.timestamp_millis()])?;
+        Ok(n == 1)
+    }
+
+    fn ingest(
+        &self,
+        device: &Device,
+        records: &[Record],
+        now: DateTime<Utc>,
+    ) -> Result<u64, StoreError> {
+        let received = now.timestamp_millis();
+        let mut conn = self.conn()?;
+        let tx = conn.transaction()?;
+        let mut new = 0u64;
+        {
+            let mut check_in = tx.prepare_cached(
+                "INSERT INTO check_ins (venue_id, id, device_id, checkpoint_id, inspector,
+                     direction, at_ms, temperature, celsius, verdict, reasons, fever, code_id,
+                     subject, name_masked, phone_masked, id_masked, color, manual, proxy_name,
+                     proxy_phone, proxy_relation, received_ms)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16,
+                     ?17, ?18, ?19, ?20, ?21, ?22, ?23)
+                 ON CONFLICT DO NOTHING",
+            )?;
+            let mut alert = tx.prepare_cached(
+                "INSERT INTO alerts (venue_id, id, check_in_id, device_id, checkpoint_id, at_ms,
+                     reasons, subject, name_masked, phone_masked, color, received_ms)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)
+                 ON CONFLICT DO NOTHING",
+            )?;
+            for r in records {
+                new += match r {
+                    Record::CheckIn(c) => check_in.execute(params![
+                        c.venue_id,
+                        c.id,
+                        device.device_id,
+                        c.checkpoint_id,
+                        c.inspector,
+                        c.direction,
+                        c.at.timestamp_millis(),
+                        c.temperature,
+                        c.celsius.map(f64::from),
+                        c.verdict,
+                        join_reasons(&c.reasons),
+                        c.fever,
+                        c.code_id,
+                        c.subject,
+                        c.name_masked,
+                        c.phone_masked,
+                        c.id_masked,
+                        c.color,
+                        c.manual,
+                        c.proxy_name,
+                        c.proxy_phone,
+                        c.proxy_relation,
+                        received,
+                    ])?,
+                    Record::Alert(a) => alert.execute(params![
+                        a.venue_id,
+                        a.id,
+                        a.check_in.id,
+                        device.device_id,
+                        a.check_in.checkpoint_id,
+                        a.at.timestamp_millis(),
+                        join_reasons(&a.reasons),
+                        a.check_in.subject,
+                        a.check_in.name_masked,
+                        a.check_in.phone_masked,
+                        a.check_in.color,
+                        received,
+                    ])?,
+                } as u64;
+            }
+            tx.prepare_cached("UPDATE devices SET last_seen_ms = ?2 WHERE device_id = ?1")?
+                .execute(params![device.device_id, received])?;
+        }
+        tx.commit()?;
+        Ok(new)
+    }
+
+    fn venue_info(&self, venue_id: &str) -> Result<Option<(VenueInfo, PolicyWire)>, StoreError> {
+        let conn = self.conn()?;
+        let row = conn
+            .query_row(
+                "SELECT venue_id, name, address, category, phone, updated_ms, fever_threshold_c,
+                     accept_yellow, require_nat_hours, max_code_age_hours
+                 FROM venues WHERE venue_id = ?1",
+                [venue_id],
+                |r| {
+                    Ok(VenueRow {
+                        venue_id: r.get(0)?,
+                        name: r.get(1)?,
+                        address: r.get(2)?,
+                        category: r.get(3)?,
+                        phone: r.get(4)?,
+                        updated_ms: r.get(5)?,
+                        fever_threshold_c: r.get::<_, f64>(6)? as f32,
+                        accept_yellow: r.get(7)?,
+                        require_nat_hours: r.get(8)?,
+                        max_code_age_hours: r.get(9)?,
+                    })
+                },
+            )
+            .optional()?;
+        let Some(row) = row else { return Ok(None) };
+        let checkpoints = conn
+            .prepare(
+                "SELECT checkpoint_id, name FROM checkpoints WHERE venue_id = ?1
+                 ORDER BY checkpoint_id",
+            )?
+            .query_map([venue_id], |r| Ok((r.get(0)?, r.get(1)?)))?
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(Some(row.into_wire(checkpoints)))
+    }
+
+    fn revocations_since(&self, cursor: u64) -> Result<(u64, Vec<Revocation>), StoreError> {
+        let conn = self.conn()?;
+        let mut until = cursor;
+        let entries = conn
+            .prepare("SELECT seq, kind, target FROM revocations WHERE seq > ?1 ORDER BY seq")?
+            .query_map([cursor as i64], |r| {
+                Ok((r.get::<_, i64>(0)?, r.get::<_, String>(1)?, r.get(2)?))
+            })?
+            .map(|row| {
+                row.map(|(seq, kind, target)| {
+                    until = until.max(seq as u64);
+                    revocation_from(&kind, target)
+                })
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok((until, entries))
+    }
+
+    fn revoke(&self, r: &Revocation, now: DateTime<Utc>) -> Result<u64, StoreError> {
+        let (kind, target) = revocation_parts(r);
+        let conn = self.conn()?;
+        conn.execute(
+            "INSERT INTO revocations (kind, target, made_ms) VALUES (?1, ?2, ?3)",
+            params![kind, target.to_ascii_lowercase(), now.timestamp_millis()],
+        )?;
+        Ok(conn.last_insert_rowid() as u64)
+    }
+
+    fn check_in_ids(&self) -> Result<Vec<String>, StoreError> {
+        let conn = self.conn()?;
+        let ids = conn
+            .prepare("SELECT id FROM check_ins ORDER BY id")?
+            .query_map([], |r| r.get(0))?
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(ids)
+    }
+
+    fn alert_ids(&self) -> Result<Vec<String>, StoreError> {
+        let conn = self.conn()?;
+        let ids = conn
+            .prepare("SELECT id FROM alerts ORDER BY id")?
+            .query_map([], |r| r.get(0))?
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(ids)
+    }
+
+    fn counts(&self) -> Result<Counts, StoreError> {
+        let conn = self.conn()?;
+        Ok(Counts {
+            check_ins: conn.query_row("SELECT count(*) FROM check_ins", [], |r| r.get(0))?,
+            alerts: conn.query_row("SELECT count(*) FROM alerts", [], |r| r.get(0))?,
+        })
+    }
+}

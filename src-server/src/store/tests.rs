@@ -1,0 +1,169 @@
+//! The store suite: every scenario runs on SQLite and on PostgreSQL.
+
+use super::testutil::{alert, at, check_in, on_postgres, on_sqlite, NOW};
+use super::{NewDevice, Store, StoreError};
+use venuecode_core::sync::Record;
+use venuecode_core::trust::Revocation;
+
+fn enrol(store: &dyn Store, device: &str, code: &str) -> Result<super::Device, StoreError> {
+    store.enrol(
+        &NewDevice {
+            declaration_code: code,
+            checkpoint_id: None,
+            inspector: "王五",
+            device_id: device,
+            public_key: "00",
+        },
+        at(NOW),
+    )
+}
+
+fn demo_seed_is_idempotent(store: &dyn Store) {
+    assert_eq!(store.venue_count().unwrap(), 0);
+    store.seed_demo(at(NOW)).unwrap();
+    store.seed_demo(at(NOW)).unwrap();
+    assert_eq!(store.venue_count().unwrap(), 3);
+    let (info, policy) = store.venue_info("demo-venue-0001").unwrap().unwrap();
+    assert_eq!(info.name, "阿拉尔市人民医院");
+    assert_eq!(info.phone, "0997-4612345");
+    assert_eq!(info.checkpoints.len(), 2);
+    assert_eq!(policy.to_policy(), venuecode_core::gate::Policy::default());
+    assert!(store.venue_info("nope").unwrap().is_none());
+}
+
+fn enrolment_binds_and_refuses_what_it_must(store: &dyn Store) {
+    store.seed_demo(at(NOW)).unwrap();
+    let d = enrol(store, "dev1", "100001").unwrap();
+    assert_eq!(d.venue_id, "demo-venue-0001");
+    assert_eq!(d.checkpoint_id, "main");
+    assert!(!d.revoked);
+    assert!(matches!(
+        enrol(store, "dev2", "999999"),
+        Err(StoreError::UnknownDeclaration(_))
+    ));
+    let bad_cp = store.enrol(
+        &NewDevice {
+            declaration_code: "100001",
+            checkpoint_id: Some("roof"),
+            inspector: "x",
+            device_id: "dev3",
+            public_key: "00",
+        },
+        at(NOW),
+    );
+    assert!(matches!(bad_cp, Err(StoreError::UnknownCheckpoint { .. })));
+    assert!(matches!(
+        enrol(store, "dev1", "100002"),
+        Err(StoreError::EnrolledElsewhere(_))
+    ));
+    assert!(store.set_revoked("dev1", true).unwrap());
+    assert!(store.device("dev1").unwrap().unwrap().revoked);
+    // Re-enrolling at the same venue re-activates.
+    assert!(!enrol(store, "dev1", "100001").unwrap().revoked);
+    assert!(!store.set_revoked("ghost", true).unwrap());
+    assert!(store.device("ghost").unwrap().is_none());
+}
+
+fn nonces_are_single_use_within_the_window(store: &dyn Store) {
+    assert!(store.use_nonce("d", "n1", at(NOW), at(NOW - 600)).unwrap());
+    assert!(!store
+        .use_nonce("d", "n1", at(NOW + 1), at(NOW - 599))
+        .unwrap());
+    assert!(store
+        .use_nonce("other", "n1", at(NOW + 1), at(NOW - 599))
+        .unwrap());
+    // Forgotten once outside the window (the request time check refuses it by then).
+    assert!(store
+        .use_nonce("d", "n1", at(NOW + 700), at(NOW + 100))
+        .unwrap());
+}
+
+fn ingest_is_idempotent_and_counts_new_rows(store: &dyn Store) {
+    store.seed_demo(at(NOW)).unwrap();
+    let d = enrol(store, "dev1", "100001").unwrap();
+    let v = &d.venue_id;
+    let c1 = check_in(1, v);
+    let batch: Vec<Record> = vec![
+        alert(1, &c1),
+        Record::CheckIn(c1.clone()),
+        Record::CheckIn(check_in(2, v)),
+    ];
+    assert_eq!(store.ingest(&d, &batch, at(NOW)).unwrap(), 3);
+    assert_eq!(store.ingest(&d, &batch, at(NOW)).unwrap(), 0);
+    let mut more = batch.clone();
+    more.push(Record::CheckIn(check_in(3, v)));
+    assert_eq!(store.ingest(&d, &more, at(NOW)).unwrap(), 1);
+    let counts = store.counts().unwrap();
+    assert_eq!((counts.check_ins, counts.alerts), (3, 1));
+    assert_eq!(
+        store.check_in_ids().unwrap(),
+        vec![check_in(1, v).id, check_in(2, v).id, check_in(3, v).id]
+    );
+    assert_eq!(store.alert_ids().unwrap().len(), 1);
+    // A big batch in one go.
+    let big: Vec<Record> = (100..2100)
+        .map(|n| Record::CheckIn(check_in(n, v)))
+        .collect();
+    assert_eq!(store.ingest(&d, &big, at(NOW)).unwrap(), 2000);
+    assert_eq!(store.counts().unwrap().check_ins, 2003);
+}
+
+fn revocations_come_in_cursor_order(store: &dyn Store) {
+    assert_eq!(store.revocations_since(0).unwrap(), (0, vec![]));
+    let a = store
+        .revoke(&Revocation::Code("AABB".into()), at(NOW))
+        .unwrap();
+    let b = store
+        .revoke(&Revocation::Subject("ccdd".into()), at(NOW))
+        .unwrap();
+    assert!(b > a);
+    let (until, all) = store.revocations_since(0).unwrap();
+    assert_eq!(until, b);
+    assert_eq!(
+        all,
+        vec![
+            Revocation::Code("aabb".into()),
+            Revocation::Subject("ccdd".into())
+        ]
+    );
+    assert_eq!(
+        store.revocations_since(a).unwrap(),
+        (b, vec![Revocation::Subject("ccdd".into())])
+    );
+    assert_eq!(store.revocations_since(b).unwrap(), (b, vec![]));
+}
+
+type Scenario = (&'static str, &'static dyn Fn(&dyn Store));
+
+const SUITE: &[Scenario] = &[
+    ("demo_seed_is_idempotent", &demo_seed_is_idempotent),
+    (
+        "enrolment_binds_and_refuses_what_it_must",
+        &enrolment_binds_and_refuses_what_it_must,
+    ),
+    (
+        "nonces_are_single_use_within_the_window",
+        &nonces_are_single_use_within_the_window,
+    ),
+    (
+        "ingest_is_idempotent_and_counts_new_rows",
+        &ingest_is_idempotent_and_counts_new_rows,
+    ),
+    (
+        "revocations_come_in_cursor_order",
+        &revocations_come_in_cursor_order,
+    ),
+];
+
+#[test]
+fn sqlite_store_passes_the_suite() {
+    for (name, scenario) in SUITE {
+        eprintln!("sqlite: {name}");
+        on_sqlite(scenario);
+    }
+}
+
+#[test]
+fn postgres_store_passes_the_suite() {
+    on_postgres(SUITE);
+}

@@ -1,0 +1,510 @@
+//! API tests through the router (`oneshot`): the happy paths and every kind of bad input.
+
+use super::*;
+use axum::body::Body;
+use axum::http::{Request, StatusCode};
+use http_body_util::BodyExt;
+use tower::ServiceExt;
+use venuecode_core::keys::SecretKey;
+use venuecode_core::sync::{Record, UploadBatch};
+use venuecode_core::trust::{KeyRole, Revocation, RevocationList, TrustList, TrustedKey};
+
+use crate::store::testutil::{alert, check_in};
+
+struct Station {
+    key: SecretKey,
+}
+
+impl Station {
+    fn new(seed: u8) -> Station {
+        Station {
+            key: SecretKey::from_seed(&[seed; 32]),
+        }
+    }
+
+    fn request(&self, method: &str, path: &str, body: Vec<u8>, nonce: &str) -> Request<Body> {
+        self.request_at(method, path, body, nonce, Utc::now().timestamp_millis())
+    }
+
+    fn request_at(
+        &self,
+        method: &str,
+        path: &str,
+        body: Vec<u8>,
+        nonce: &str,
+        unix_ms: i64,
+    ) -> Request<Body> {
+        let h = sync::sign_request(&self.key, method, path, unix_ms, nonce, &body);
+        Request::builder()
+            .method(method)
+            .uri(path)
+            .header("content-type", "application/json")
+            .header(sync::HEADER_DEVICE, h.device)
+            .header(sync::HEADER_TIME, h.unix_ms.to_string())
+            .header(sync::HEADER_NONCE, h.nonce)
+            .header(sync::HEADER_SIGNATURE, h.signature)
+            .body(Body::from(body))
+            .unwrap()
+    }
+
+    fn enrol_request(&self, code: &str, nonce: &str) -> Request<Body> {
+        let body = serde_json::to_vec(&EnrolRequest {
+            declaration_code: code.into(),
+            inspector: "王五".into(),
+            checkpoint_id: None,
+            public_key: self.key.public().to_hex(),
+        })
+        .unwrap();
+        self.request("POST", "/api/v1/devices/enrol", body, nonce)
+    }
+}
+
+fn nonce(n: u64) -> String {
+    format!("{n:032x}")
+}
+
+async fn send(app: &Router, req: Request<Body>) -> (StatusCode, serde_json::Value) {
+    let res = app.clone().oneshot(req).await.unwrap();
+    let status = res.status();
+    let bytes = res.into_body().collect().await.unwrap().to_bytes();
+    (status, serde_json::from_slice(&bytes).unwrap_or_default())
+}
+
+async fn get(app: &Router, uri: &str) -> (StatusCode, serde_json::Value) {
+    send(app, Request::get(uri).body(Body::empty()).unwrap()).await
+}
+
+struct Fixture {
+    _dir: tempfile::TempDir,
+    app: Router,
+    store: Arc<dyn Store>,
+    root: SecretKey,
+    issuer: SecretKey,
+}
+
+fn deployment(root: &SecretKey, issuer: &SecretKey) -> Deployment {
+    let now = Utc::now();
+    let trust = TrustList {
+        version: 7,
+        issued_at: now,
+        keys: vec![TrustedKey {
+            issuer: "CN-DEMO".into(),
+            key: issuer.public(),
+            role: KeyRole::HealthIssuer,
+            not_before: now - Duration::days(1),
+            not_after: now + Duration::days(30),
+        }],
+    };
+    let trust_bytes = trust.sign(root);
+    Deployment {
+        root: SecretKey::from_hex(&root.to_hex()).unwrap(),
+        trust_bytes,
+        trust,
+    }
+}
+
+fn fixture(issuer_on: bool) -> Fixture {
+    let dir = tempfile::tempdir().unwrap();
+    let store = store::open(dir.path().join("s.db").to_str().unwrap()).unwrap();
+    store.seed_demo(Utc::now()).unwrap();
+    let root = SecretKey::from_seed(&[1; 32]);
+    let issuer = SecretKey::from_seed(&[2; 32]);
+    let mut state = AppState::new(store).with_deployment(deployment(&root, &issuer));
+    if issuer_on {
+        state = state.with_demo_issuer(IssuerKeys {
+            issuer: "CN-DEMO".into(),
+            issuer_key: SecretKey::from_hex(&issuer.to_hex()).unwrap(),
+            subject_secret: [3; 32],
+            venue_authority: "CN-VA".into(),
+            venue_key: SecretKey::from_seed(&[4; 32]),
+        });
+    }
+    let store = state.store();
+    Fixture {
+        _dir: dir,
+        app: app(state),
+        store,
+        root,
+        issuer,
+    }
+}
+
+fn batch(records: Vec<Record>) -> Vec<u8> {
+    serde_json::to_vec(&UploadBatch { records }).unwrap()
+}
+
+const VENUE: &str = "demo-venue-0001";
+
+async fn enrolled(f: &Fixture, seed: u8) -> Station {
+    let s = Station::new(seed);
+    let (status, body) = send(&f.app, s.enrol_request("100001", &nonce(u64::from(seed)))).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    s
+}
+
+#[tokio::test]
+async fn health_time_openapi_and_unknown_routes() {
+    let f = fixture(false);
+    let (status, body) = get(&f.app, "/api/v1/health").await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(body["venues"], 3);
+    assert_eq!(body["engine"], "sqlite");
+    let (_, body) = get(&f.app, "/api/v1/time").await;
+    let skew = (body["unix_ms"].as_i64().unwrap() - Utc::now().timestamp_millis()).abs();
+    assert!(skew < 60_000, "server time off by {skew} ms");
+    let (status, doc) = get(&f.app, "/api/v1/openapi.json").await;
+    assert_eq!(status, StatusCode::OK);
+    for path in [
+        "/api/v1/health",
+        "/api/v1/time",
+        "/api/v1/openapi.json",
+        "/api/v1/devices/enrol",
+        "/api/v1/sync/pull",
+        "/api/v1/sync/upload",
+        "/api/v1/demo/codes",
+    ] {
+        assert!(
+            doc["paths"][path].is_object(),
+            "{path} missing from openapi.json"
+        );
+    }
+    let (status, _) = get(&f.app, "/api/v1/nope").await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+}
+
+#[tokio::test]
+async fn enrolment_binds_a_device_and_refuses_bad_input() {
+    let f = fixture(false);
+    let s = Station::new(9);
+    let (status, body) = send(&f.app, s.enrol_request("100001", &nonce(1))).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(body["venue"]["venue_id"], VENUE);
+    assert_eq!(body["venue"]["phone"], "0997-4612345");
+    assert_eq!(body["checkpoint_id"], "main");
+    assert_eq!(body["device_id"], sync::device_id(&s.key.public()));
+    // The same request again is a replay.
+    let (status, body) = send(&f.app, s.enrol_request("100001", &nonce(1))).await;
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (StatusCode::CONFLICT, Some("replayed"))
+    );
+    let (status, body) = send(&f.app, s.enrol_request("12345", &nonce(2))).await;
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (StatusCode::BAD_REQUEST, Some("bad_declaration_code"))
+    );
+    let (status, body) = send(&f.app, Station::new(10).enrol_request("999999", &nonce(3))).await;
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (StatusCode::NOT_FOUND, Some("unknown_declaration_code"))
+    );
+    // Signed by another key than the one enrolled: no proof of possession.
+    let other = Station::new(11);
+    let body = serde_json::to_vec(&EnrolRequest {
+        declaration_code: "100001".into(),
+        inspector: "x".into(),
+        checkpoint_id: None,
+        public_key: s.key.public().to_hex(),
+    })
+    .unwrap();
+    let (status, _) = send(
+        &f.app,
+        other.request("POST", "/api/v1/devices/enrol", body, &nonce(4)),
+    )
+    .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    let (status, body) = send(
+        &f.app,
+        Request::post("/api/v1/devices/enrol")
+            .body(Body::from("{not json"))
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (StatusCode::BAD_REQUEST, Some("bad_json"))
+    );
+}
+
+#[tokio::test]
+async fn upload_is_idempotent_and_acks_every_id() {
+    let f = fixture(false);
+    let s = enrolled(&f, 20).await;
+    let c1 = check_in(1, VENUE);
+    let records = vec![
+        alert(1, &c1),
+        Record::CheckIn(c1),
+        Record::CheckIn(check_in(2, VENUE)),
+    ];
+    let req = || {
+        s.request(
+            "POST",
+            "/api/v1/sync/upload",
+            batch(records.clone()),
+            &nonce(100),
+        )
+    };
+    let (status, body) = send(&f.app, req()).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(body["acked"].as_array().unwrap().len(), 3);
+    assert_eq!(body["stored"], 3);
+    // A replay of the very same request (same nonce) is refused, and stores nothing.
+    let (status, body) = send(&f.app, req()).await;
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (StatusCode::CONFLICT, Some("replayed"))
+    );
+    // A retry (fresh nonce) of the same records is acknowledged, and stores nothing new.
+    let (status, body) = send(
+        &f.app,
+        s.request(
+            "POST",
+            "/api/v1/sync/upload",
+            batch(records.clone()),
+            &nonce(101),
+        ),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(body["stored"], 0);
+    assert_eq!(body["acked"].as_array().unwrap().len(), 3);
+    let counts = f.store.counts().unwrap();
+    assert_eq!((counts.check_ins, counts.alerts), (2, 1));
+}
+
+#[tokio::test]
+async fn bad_uploads_get_a_clear_4xx_and_store_nothing() {
+    let f = fixture(false);
+    let s = enrolled(&f, 30).await;
+    let path = "/api/v1/sync/upload";
+    let good = batch(vec![Record::CheckIn(check_in(1, VENUE))]);
+    let mut cases: Vec<(&str, Request<Body>, StatusCode, &str)> = Vec::new();
+    cases.push((
+        "malformed JSON",
+        s.request("POST", path, b"{\"records\": [".to_vec(), &nonce(1)),
+        StatusCode::BAD_REQUEST,
+        "bad_json",
+    ));
+    cases.push((
+        "empty batch",
+        s.request("POST", path, batch(vec![]), &nonce(2)),
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "bad_batch",
+    ));
+    cases.push((
+        "too many records",
+        s.request(
+            "POST",
+            path,
+            batch(
+                (0..2001)
+                    .map(|n| Record::CheckIn(check_in(n, VENUE)))
+                    .collect(),
+            ),
+            &nonce(3),
+        ),
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "bad_batch",
+    ));
+    cases.push((
+        "oversized body",
+        s.request("POST", path, vec![b' '; MAX_BODY_BYTES + 10], &nonce(4)),
+        StatusCode::PAYLOAD_TOO_LARGE,
+        "too_large",
+    ));
+    let mut future = check_in(5, VENUE);
+    future.at = Utc::now() + Duration::hours(2);
+    cases.push((
+        "a record from the future among good ones",
+        s.request(
+            "POST",
+            path,
+            batch(vec![
+                Record::CheckIn(check_in(6, VENUE)),
+                Record::CheckIn(future),
+            ]),
+            &nonce(5),
+        ),
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "future_timestamp",
+    ));
+    cases.push((
+        "another venue's record",
+        s.request(
+            "POST",
+            path,
+            batch(vec![Record::CheckIn(check_in(7, "demo-venue-0002"))]),
+            &nonce(6),
+        ),
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "wrong_venue",
+    ));
+    let mut tampered = s.request("POST", path, good.clone(), &nonce(7));
+    *tampered.body_mut() = Body::from(batch(vec![Record::CheckIn(check_in(8, VENUE))]));
+    cases.push((
+        "body changed after signing",
+        tampered,
+        StatusCode::UNAUTHORIZED,
+        "bad_signature",
+    ));
+    cases.push((
+        "unknown device",
+        Station::new(99).request("POST", path, good.clone(), &nonce(8)),
+        StatusCode::UNAUTHORIZED,
+        "unknown_device",
+    ));
+    cases.push((
+        "clock far off",
+        s.request_at(
+            "POST",
+            path,
+            good.clone(),
+            &nonce(9),
+            Utc::now().timestamp_millis() + 3_600_000,
+        ),
+        StatusCode::UNAUTHORIZED,
+        "clock_skew",
+    ));
+    cases.push((
+        "unsigned",
+        Request::post(path).body(Body::from(good.clone())).unwrap(),
+        StatusCode::UNAUTHORIZED,
+        "unsigned",
+    ));
+    for (what, req, want_status, want_code) in cases {
+        let (status, body) = send(&f.app, req).await;
+        assert_eq!(
+            (status, body["error"].as_str()),
+            (want_status, Some(want_code)),
+            "{what}: {body}"
+        );
+        assert!(!body["message"].as_str().unwrap_or("").is_empty(), "{what}");
+    }
+    // The future record is named, so the station can set it aside.
+    let mut future = check_in(5, VENUE);
+    future.at = Utc::now() + Duration::hours(2);
+    let (_, body) = send(
+        &f.app,
+        s.request(
+            "POST",
+            path,
+            batch(vec![Record::CheckIn(future)]),
+            &nonce(10),
+        ),
+    )
+    .await;
+    assert_eq!(body["rejected"][0], check_in(5, VENUE).id);
+    assert_eq!(f.store.counts().unwrap().check_ins, 0, "nothing stored");
+    // A revoked device is refused.
+    f.store
+        .set_revoked(&sync::device_id(&s.key.public()), true)
+        .unwrap();
+    let (status, body) = send(&f.app, s.request("POST", path, good, &nonce(11))).await;
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (StatusCode::FORBIDDEN, Some("device_revoked"))
+    );
+    assert_eq!(f.store.counts().unwrap().check_ins, 0, "nothing stored");
+}
+
+#[tokio::test]
+async fn pull_serves_venue_policy_trust_and_signed_revocations() {
+    let f = fixture(false);
+    let s = enrolled(&f, 40).await;
+    f.store
+        .revoke(&Revocation::Code("00aa".into()), Utc::now())
+        .unwrap();
+    let path = "/api/v1/sync/pull?trust_version=0&revocations_since=0";
+    let (status, body) = send(&f.app, s.request("GET", path, vec![], &nonce(1))).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let pull: PullResponse = serde_json::from_value(body).unwrap();
+    assert_eq!(pull.venue.venue_id, VENUE);
+    assert_eq!(pull.trust_version, 7);
+    let b64 = base64::engine::general_purpose::STANDARD;
+    let trust = TrustList::verify(
+        &b64.decode(pull.trust_list.unwrap()).unwrap(),
+        &f.root.public(),
+    )
+    .unwrap();
+    assert_eq!(trust.keys[0].key, f.issuer.public());
+    let delta = RevocationDelta::verify(
+        &b64.decode(pull.revocations.unwrap()).unwrap(),
+        &f.root.public(),
+    )
+    .unwrap();
+    let mut list = RevocationList::default();
+    list.apply(&delta).unwrap();
+    assert!(list.code_revoked("00aa"));
+    // Up to date: no list, an empty delta from the cursor.
+    let path = format!(
+        "/api/v1/sync/pull?trust_version=7&revocations_since={}",
+        list.cursor()
+    );
+    let (_, body) = send(&f.app, s.request("GET", &path, vec![], &nonce(2))).await;
+    let pull: PullResponse = serde_json::from_value(body).unwrap();
+    assert!(pull.trust_list.is_none());
+    let delta = RevocationDelta::verify(
+        &b64.decode(pull.revocations.unwrap()).unwrap(),
+        &f.root.public(),
+    )
+    .unwrap();
+    assert!(delta.entries.is_empty());
+    // The signature covers the query: asking for another cursor with the same signature fails.
+    let req = s.request("GET", path.as_str(), vec![], &nonce(3));
+    let (parts, body) = req.into_parts();
+    let mut req = Request::from_parts(parts, body);
+    *req.uri_mut() = "/api/v1/sync/pull?trust_version=0&revocations_since=0"
+        .parse()
+        .unwrap();
+    let (status, _) = send(&f.app, req).await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+    let (status, _) = send(
+        &f.app,
+        s.request(
+            "GET",
+            "/api/v1/sync/pull?revocations_since=x",
+            vec![],
+            &nonce(4),
+        ),
+    )
+    .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+}
+
+#[tokio::test]
+async fn demo_issuer_is_off_unless_enabled_and_issues_verifiable_codes() {
+    let body = serde_json::json!({
+        "name": "张三", "phone": "13800138000", "id_number": "11010519491231002X",
+        "color": "green", "nat": {"result": "negative", "hours_ago": 20}
+    })
+    .to_string();
+    let post = |b: &str| {
+        Request::post("/api/v1/demo/codes")
+            .body(Body::from(b.to_string()))
+            .unwrap()
+    };
+    let off = fixture(false);
+    let (status, res) = send(&off.app, post(&body)).await;
+    assert_eq!(
+        (status, res["error"].as_str()),
+        (StatusCode::NOT_FOUND, Some("disabled"))
+    );
+    let on = fixture(true);
+    let (status, res) = send(&on.app, post(&body)).await;
+    assert_eq!(status, StatusCode::OK, "{res}");
+    let d = deployment(&on.root, &on.issuer);
+    let code = health_code::verify(
+        res["code"].as_str().unwrap(),
+        &d.trust,
+        &RevocationList::default(),
+        Utc::now(),
+    )
+    .unwrap();
+    assert_eq!(code.claims.name_masked, "张*");
+    let bad = body.replace("11010519491231002X", "110105194912310021");
+    let (status, res) = send(&on.app, post(&bad)).await;
+    assert_eq!(
+        (status, res["error"].as_str()),
+        (StatusCode::BAD_REQUEST, Some("bad_id_number"))
+    );
+}
