@@ -273,6 +273,7 @@ async fn upload_is_idempotent_and_acks_every_id() {
 }
 
 #[tokio::test]
+#[allow(clippy::vec_init_then_push)] // one case per push reads best
 async fn bad_uploads_get_a_clear_4xx_and_store_nothing() {
     let f = fixture(false);
     let s = enrolled(&f, 30).await;

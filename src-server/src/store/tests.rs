@@ -1,6 +1,6 @@
 //! The store suite: every scenario runs on SQLite and on PostgreSQL.
 
-use super::testutil::{alert, at, check_in, on_postgres, on_sqlite, NOW};
+use super::testutil::{alert, at, check_in, on_postgres, on_sqlite, Scenario, NOW};
 use super::{NewDevice, Store, StoreError};
 use venuecode_core::sync::Record;
 use venuecode_core::trust::Revocation;
@@ -132,8 +132,6 @@ fn revocations_come_in_cursor_order(store: &dyn Store) {
     );
     assert_eq!(store.revocations_since(b).unwrap(), (b, vec![]));
 }
-
-type Scenario = (&'static str, &'static dyn Fn(&dyn Store));
 
 const SUITE: &[Scenario] = &[
     ("demo_seed_is_idempotent", &demo_seed_is_idempotent),

@@ -49,6 +49,9 @@ pub fn alert(n: u64, of: &CheckInWire) -> Record {
     })
 }
 
+/// A named test scenario over a store.
+pub type Scenario = (&'static str, &'static dyn Fn(&dyn Store));
+
 /// Runs `scenario` on a fresh SQLite store.
 pub fn on_sqlite(scenario: impl Fn(&dyn Store)) {
     let dir = tempfile::tempdir().unwrap();
@@ -58,7 +61,7 @@ pub fn on_sqlite(scenario: impl Fn(&dyn Store)) {
 
 /// Runs each scenario on a fresh database of one throwaway PostgreSQL cluster; skips loudly when
 /// PostgreSQL is not installed.
-pub fn on_postgres(scenarios: &[(&str, &dyn Fn(&dyn Store))]) {
+pub fn on_postgres(scenarios: &[Scenario]) {
     let cluster = match TempCluster::start() {
         Ok(c) => c,
         Err(ClusterError::NoBinaries) => {
