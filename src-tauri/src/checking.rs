@@ -13,13 +13,36 @@ use venuecode_core::trust::{RevocationList, TrustList};
 use venuecode_core::{health_code, venue_code};
 use venuecode_ipc::CodeCheck;
 
+use crate::error::AppError;
+
+/// The root key the station was provisioned with (`<data dir>/trust/root.pub`), or why not.
+pub fn root_key(data_dir: &Path) -> Result<PublicKey, &'static str> {
+    let root =
+        std::fs::read_to_string(data_dir.join("trust/root.pub")).map_err(|_| "no_trust_list")?;
+    PublicKey::from_hex(root.trim()).map_err(|_| "trust_list_invalid")
+}
+
 /// Loads the trust list of a data directory, or says why not (stable code).
 pub fn load_trust(data_dir: &Path) -> Result<TrustList, &'static str> {
-    let dir = data_dir.join("trust");
-    let root = std::fs::read_to_string(dir.join("root.pub")).map_err(|_| "no_trust_list")?;
-    let root = PublicKey::from_hex(&root).map_err(|_| "trust_list_invalid")?;
-    let bytes = std::fs::read(dir.join("trust.cose")).map_err(|_| "no_trust_list")?;
+    let root = root_key(data_dir)?;
+    let bytes = std::fs::read(data_dir.join("trust/trust.cose")).map_err(|_| "no_trust_list")?;
     TrustList::verify(&bytes, &root).map_err(|_| "trust_list_invalid")
+}
+
+/// Replaces the trust list file atomically (write beside it, fsync, rename), so a crash leaves
+/// the old list or the new one, never half of one. The caller has verified the bytes.
+pub fn save_trust(data_dir: &Path, bytes: &[u8]) -> Result<(), AppError> {
+    use std::io::Write;
+    let dir = data_dir.join("trust");
+    let io = |source| AppError::DataDir {
+        path: dir.clone(),
+        source,
+    };
+    std::fs::create_dir_all(&dir).map_err(io)?;
+    let tmp = dir.join("trust.cose.new");
+    let mut f = std::fs::File::create(&tmp).map_err(io)?;
+    f.write_all(bytes).and_then(|_| f.sync_all()).map_err(io)?;
+    std::fs::rename(&tmp, dir.join("trust.cose")).map_err(io)
 }
 
 /// Writes a one-issuer trust list signed by `root` into `<data_dir>/trust/`, trusting `issuer` as

@@ -13,6 +13,7 @@ pub mod scan;
 pub mod sources;
 pub mod station;
 pub mod store;
+pub mod sync;
 
 use std::sync::Mutex;
 

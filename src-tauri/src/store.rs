@@ -8,9 +8,10 @@ use std::path::{Path, PathBuf};
 
 use chrono::{DateTime, Duration, Utc};
 use rusqlite::{params, Connection, OptionalExtension};
-use serde::Serialize;
 use venuecode_core::checkin::{Binding, CheckInDraft};
 use venuecode_core::gate::{Direction, Presence, PresenceEffect, Verdict};
+use venuecode_core::sync::{AlertWire, CheckInWire, Record};
+use venuecode_core::trust::{Revocation, RevocationList};
 use venuecode_ipc::{Language, Settings};
 
 use crate::error::AppError;
@@ -19,6 +20,7 @@ use crate::error::AppError;
 const MIGRATIONS: &[&str] = &[
     include_str!("../../migrations/local/0001_init.sql"),
     include_str!("../../migrations/local/0002_checkins.sql"),
+    include_str!("../../migrations/local/0003_sync.sql"),
 ];
 
 /// The station's live counters.
@@ -34,27 +36,23 @@ pub struct Counters {
     pub fevers: i64,
 }
 
-/// A check-in as it travels in the outbox (the sync issue turns this into the protocol type).
-#[derive(Serialize)]
-struct OutboxCheckIn<'a> {
-    id: &'a str,
-    venue_id: &'a str,
-    checkpoint_id: &'a str,
-    inspector: &'a str,
-    direction: &'a str,
-    at: &'a str,
-    verdict: &'a str,
-    reasons: &'a [&'static str],
-    temperature: &'a str,
-    celsius: Option<f32>,
-    code_id: Option<&'a str>,
-    subject: Option<&'a str>,
-    name_masked: Option<&'a str>,
-    phone_masked: Option<&'a str>,
-    color: Option<&'a str>,
-    manual: bool,
-    proxy_name: Option<&'a str>,
-    proxy_relation: Option<&'a str>,
+/// This device's identity and enrolment.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DeviceRow {
+    pub secret_key: String,
+    pub device_id: String,
+    pub server_url: String,
+    pub venue_id: Option<String>,
+    pub checkpoint_id: Option<String>,
+    pub inspector: Option<String>,
+    pub enrolled_at: Option<String>,
+}
+
+/// A record waiting in the outbox: its id and its wire JSON.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PendingRecord {
+    pub record_id: String,
+    pub payload: String,
 }
 
 /// One line of the day's check-in list.
@@ -69,6 +67,17 @@ pub struct CheckInLine {
     pub manual: bool,
     pub proxy_name: Option<String>,
     pub proxy_relation: Option<String>,
+}
+
+/// The settings rows of a binding.
+fn binding_pairs(b: &Binding) -> [(&'static str, &str); 5] {
+    [
+        ("venue_id", b.venue_id.as_str()),
+        ("venue_name", b.venue_name.as_str()),
+        ("checkpoint_id", b.checkpoint_id.as_str()),
+        ("inspector", b.inspector.as_str()),
+        ("direction", b.direction.as_str()),
+    ]
 }
 
 /// File name of the local database inside the data directory.
@@ -200,13 +209,7 @@ impl Store {
 
     /// Binds the station (all fields in one transaction).
     pub fn set_binding(&mut self, b: &Binding) -> Result<(), AppError> {
-        self.put_settings(&[
-            ("venue_id", b.venue_id.as_str()),
-            ("venue_name", b.venue_name.as_str()),
-            ("checkpoint_id", b.checkpoint_id.as_str()),
-            ("inspector", b.inspector.as_str()),
-            ("direction", b.direction.as_str()),
-        ])
+        self.put_settings(&binding_pairs(b))
     }
 
     /// Whether `subject` has an open presence at `venue` younger than `auto_close`.
@@ -278,42 +281,42 @@ impl Store {
                 d.proxy_relation,
             ],
         )?;
-        let payload = serde_json::to_string(&OutboxCheckIn {
-            id: &id,
-            venue_id: &d.venue_id,
-            checkpoint_id: &d.checkpoint_id,
-            inspector: &d.inspector,
-            direction: d.direction.as_str(),
-            at: &at,
-            verdict,
-            reasons: &d.reasons,
-            temperature: d.temperature,
+        let wire = CheckInWire {
+            id: id.clone(),
+            venue_id: d.venue_id.clone(),
+            checkpoint_id: d.checkpoint_id.clone(),
+            inspector: d.inspector.clone(),
+            direction: d.direction.as_str().into(),
+            at: d.at,
+            verdict: verdict.into(),
+            reasons: d.reasons.iter().map(|r| r.to_string()).collect(),
+            temperature: d.temperature.into(),
             celsius: d.celsius,
-            code_id: d.code_id.as_deref(),
-            subject: d.subject.as_deref(),
-            name_masked: d.name_masked.as_deref(),
-            phone_masked: d.phone_masked.as_deref(),
-            color: d.color,
+            fever: d.fever,
+            code_id: d.code_id.clone(),
+            subject: d.subject.clone(),
+            name_masked: d.name_masked.clone(),
+            phone_masked: d.phone_masked.clone(),
+            id_masked: d.id_masked.clone(),
+            color: d.color.map(str::to_string),
             manual: d.manual,
-            proxy_name: d.proxy_name.as_deref(),
-            proxy_relation: d.proxy_relation,
-        })
-        .map_err(|e| AppError::Encode(e.to_string()))?;
+            proxy_name: d.proxy_name.clone(),
+            proxy_phone: d.proxy_phone.clone(),
+            proxy_relation: d.proxy_relation.map(str::to_string),
+        };
+        let encode =
+            |r: &Record| serde_json::to_string(r).map_err(|e| AppError::Encode(e.to_string()));
         let outbox = "INSERT INTO outbox (id, lane, kind, record_id, payload, created_at)
                       VALUES (?1, ?2, ?3, ?4, ?5, ?6)";
-        tx.execute(
-            outbox,
-            params![
-                uuid::Uuid::now_v7().to_string(),
-                1,
-                "check_in",
-                id,
-                payload,
-                at
-            ],
-        )?;
         if d.alert {
             let alert_id = uuid::Uuid::now_v7().to_string();
+            let alert = Record::Alert(AlertWire {
+                id: alert_id.clone(),
+                venue_id: d.venue_id.clone(),
+                at: d.at,
+                reasons: wire.reasons.clone(),
+                check_in: wire.clone(),
+            });
             tx.execute(
                 "INSERT INTO alerts (id, check_in_id, at, reasons) VALUES (?1, ?2, ?3, ?4)",
                 params![alert_id, id, at, reasons],
@@ -325,11 +328,22 @@ impl Store {
                     0,
                     "alert",
                     alert_id,
-                    payload,
+                    encode(&alert)?,
                     at
                 ],
             )?;
         }
+        tx.execute(
+            outbox,
+            params![
+                uuid::Uuid::now_v7().to_string(),
+                1,
+                "check_in",
+                id,
+                encode(&Record::CheckIn(wire))?,
+                at
+            ],
+        )?;
         if let Some(subject) = &d.subject {
             match effect {
                 PresenceEffect::Open => {
@@ -449,6 +463,191 @@ impl Store {
         Ok(self
             .conn
             .query_row(&format!("SELECT count(*) FROM {table}"), [], |r| r.get(0))?)
+    }
+
+    /// The device identity, if one was made.
+    pub fn device(&self) -> Result<Option<DeviceRow>, AppError> {
+        Ok(self
+            .conn
+            .query_row(
+                "SELECT secret_key, device_id, server_url, venue_id, checkpoint_id, inspector,
+                     enrolled_at FROM device WHERE one = 1",
+                [],
+                |r| {
+                    Ok(DeviceRow {
+                        secret_key: r.get(0)?,
+                        device_id: r.get(1)?,
+                        server_url: r.get(2)?,
+                        venue_id: r.get(3)?,
+                        checkpoint_id: r.get(4)?,
+                        inspector: r.get(5)?,
+                        enrolled_at: r.get(6)?,
+                    })
+                },
+            )
+            .optional()?)
+    }
+
+    /// Keeps a freshly made key pair as this device's identity, unless it already has one; returns
+    /// the identity held.
+    pub fn create_device(
+        &mut self,
+        secret_key: &str,
+        device_id: &str,
+        server_url: &str,
+    ) -> Result<DeviceRow, AppError> {
+        self.conn.execute(
+            "INSERT INTO device (one, secret_key, device_id, server_url) VALUES (1, ?1, ?2, ?3)
+             ON CONFLICT (one) DO UPDATE SET server_url = excluded.server_url",
+            params![secret_key, device_id, server_url],
+        )?;
+        self.device()?
+            .ok_or_else(|| AppError::Invalid("the device identity was not kept".into()))
+    }
+
+    /// Records the server's enrolment answer and binds the station to it, in one transaction.
+    pub fn set_enrolment(&mut self, b: &Binding, at: DateTime<Utc>) -> Result<(), AppError> {
+        let tx = self.conn.transaction()?;
+        tx.execute(
+            "UPDATE device SET venue_id = ?1, checkpoint_id = ?2, inspector = ?3, enrolled_at = ?4
+             WHERE one = 1",
+            params![b.venue_id, b.checkpoint_id, b.inspector, at.to_rfc3339()],
+        )?;
+        for (key, value) in binding_pairs(b) {
+            tx.execute(
+                "INSERT INTO settings (key, value) VALUES (?1, ?2)
+                 ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+                params![key, value],
+            )?;
+        }
+        tx.commit()?;
+        Ok(())
+    }
+
+    /// Up to `limit` records waiting to be sent, alerts first, oldest first within a lane.
+    pub fn pending(&self, limit: usize) -> Result<Vec<PendingRecord>, AppError> {
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT record_id, payload FROM outbox WHERE sent_at IS NULL AND rejected IS NULL
+             ORDER BY lane, id LIMIT ?1",
+        )?;
+        let rows = stmt
+            .query_map([limit as i64], |r| {
+                Ok(PendingRecord {
+                    record_id: r.get(0)?,
+                    payload: r.get(1)?,
+                })
+            })?
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(rows)
+    }
+
+    /// How many records wait to be sent, and how many were set aside as rejected.
+    pub fn outbox_counts(&self) -> Result<(i64, i64), AppError> {
+        Ok(self.conn.query_row(
+            "SELECT count(*) FILTER (WHERE sent_at IS NULL AND rejected IS NULL),
+                    count(*) FILTER (WHERE rejected IS NOT NULL) FROM outbox",
+            [],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )?)
+    }
+
+    /// Marks the acknowledged records as sent; returns how many changed.
+    pub fn mark_sent(
+        &mut self,
+        record_ids: &[String],
+        at: DateTime<Utc>,
+    ) -> Result<usize, AppError> {
+        let at = at.to_rfc3339();
+        let tx = self.conn.transaction()?;
+        let mut n = 0;
+        {
+            let mut stmt = tx.prepare_cached(
+                "UPDATE outbox SET sent_at = ?2 WHERE record_id = ?1 AND sent_at IS NULL",
+            )?;
+            for id in record_ids {
+                n += stmt.execute(params![id, at])?;
+            }
+        }
+        tx.commit()?;
+        Ok(n)
+    }
+
+    /// Sets a record aside that the server refused for its content; it is kept, not sent again.
+    pub fn mark_rejected(&mut self, record_id: &str, reason: &str) -> Result<(), AppError> {
+        self.conn.execute(
+            "UPDATE outbox SET rejected = ?2 WHERE record_id = ?1 AND sent_at IS NULL",
+            params![record_id, reason],
+        )?;
+        Ok(())
+    }
+
+    /// A value sync kept.
+    pub fn sync_value(&self, key: &str) -> Result<Option<String>, AppError> {
+        Ok(self
+            .conn
+            .query_row("SELECT value FROM sync_state WHERE key = ?1", [key], |r| {
+                r.get(0)
+            })
+            .optional()?)
+    }
+
+    /// Keeps several sync values in one transaction.
+    pub fn put_sync_values(&mut self, pairs: &[(&str, String)]) -> Result<(), AppError> {
+        let tx = self.conn.transaction()?;
+        for (key, value) in pairs {
+            tx.execute(
+                "INSERT INTO sync_state (key, value) VALUES (?1, ?2)
+                 ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+                params![key, value],
+            )?;
+        }
+        tx.commit()?;
+        Ok(())
+    }
+
+    /// The revocations held, with their cursor.
+    pub fn revocations(&self) -> Result<RevocationList, AppError> {
+        let cursor = self
+            .sync_value("revocations_cursor")?
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(0);
+        let entries = self
+            .conn
+            .prepare_cached("SELECT kind, target FROM revocations")?
+            .query_map([], |r| {
+                let kind: String = r.get(0)?;
+                let target: String = r.get(1)?;
+                Ok(if kind == "code" {
+                    Revocation::Code(target)
+                } else {
+                    Revocation::Subject(target)
+                })
+            })?
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(RevocationList::restore(cursor, entries))
+    }
+
+    /// Keeps a revocation list (after a delta was applied to it) and its cursor.
+    pub fn put_revocations(&mut self, list: &RevocationList) -> Result<(), AppError> {
+        let tx = self.conn.transaction()?;
+        {
+            let mut stmt = tx.prepare_cached(
+                "INSERT INTO revocations (kind, target) VALUES (?1, ?2) ON CONFLICT DO NOTHING",
+            )?;
+            for r in list.entries() {
+                match r {
+                    Revocation::Code(t) => stmt.execute(params!["code", t])?,
+                    Revocation::Subject(t) => stmt.execute(params!["subject", t])?,
+                };
+            }
+        }
+        tx.execute(
+            "INSERT INTO sync_state (key, value) VALUES ('revocations_cursor', ?1)
+             ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+            [list.cursor().to_string()],
+        )?;
+        tx.commit()?;
+        Ok(())
     }
 
     fn get_setting(&self, key: &str) -> Result<Option<String>, AppError> {

@@ -5,6 +5,7 @@
 //! Invariant: every process a test starts is owned by a guard that kills its whole process group
 //! on drop, so nothing is left running when a test passes, fails or panics.
 
+pub mod faultproxy;
 pub mod harness;
 pub mod procs;
 pub mod webdriver;

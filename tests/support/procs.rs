@@ -31,6 +31,28 @@ impl ProcGuard {
         self.child.id()
     }
 
+    /// Kills the process at once (SIGKILL), as a crash or a power cut would, and reaps it.
+    pub fn kill9(&mut self) -> Result<()> {
+        self.child
+            .kill()
+            .with_context(|| format!("killing {}", self.name))?;
+        self.child.wait()?;
+        Ok(())
+    }
+
+    /// Takes the child's piped standard output.
+    pub fn take_stdout(&mut self) -> Option<std::process::ChildStdout> {
+        self.child.stdout.take()
+    }
+
+    /// Waits for the child to exit, up to `timeout`.
+    pub fn wait_exit(&mut self, timeout: Duration) -> Result<std::process::ExitStatus> {
+        let name = self.name.clone();
+        wait_for(&format!("{name} to exit"), timeout, || {
+            self.child.try_wait().ok().flatten()
+        })
+    }
+
     /// Fails if the child has already exited.
     pub fn check_alive(&mut self) -> Result<()> {
         if let Some(status) = self.child.try_wait()? {

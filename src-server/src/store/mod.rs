@@ -28,7 +28,7 @@ pub enum StoreError {
     },
     #[error("database: {0}")]
     Sql(#[from] rusqlite::Error),
-    #[error("postgresql: {0}")]
+    #[error("postgresql: {}", pg_message(.0))]
     Postgres(#[from] ::postgres::Error),
     #[error("database schema version {found} is newer than this server knows ({known})")]
     SchemaTooNew { found: i64, known: i64 },
@@ -46,13 +46,30 @@ impl StoreError {
     /// Whether the failure is the database being unreachable (worth a 503 and a retry).
     pub fn is_unavailable(&self) -> bool {
         match self {
-            StoreError::Postgres(e) => e.is_closed() || e.as_db_error().is_none(),
+            StoreError::Postgres(e) => match e.as_db_error() {
+                None => true,
+                // 08: connection exception, 53: insufficient resources, 57: operator
+                // intervention (shutting down, starting up), 40001/40P01: retry the transaction.
+                Some(db) => {
+                    let code = db.code().code();
+                    ["08", "53", "57"].iter().any(|c| code.starts_with(c))
+                        || code == "40001"
+                        || code == "40P01"
+                }
+            },
             StoreError::Sql(rusqlite::Error::SqliteFailure(e, _)) => matches!(
                 e.code,
                 rusqlite::ErrorCode::DatabaseBusy | rusqlite::ErrorCode::DatabaseLocked
             ),
             _ => false,
         }
+    }
+}
+
+fn pg_message(e: &::postgres::Error) -> String {
+    match e.as_db_error() {
+        Some(db) => format!("{} ({})", db.message(), db.code().code()),
+        None => e.to_string(),
     }
 }
 

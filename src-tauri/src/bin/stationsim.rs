@@ -1,0 +1,184 @@
+//! `stationsim`: a headless station for the sync fault tests and demos. It enrols with a venue's
+//! declaration code, records check-ins through the real local store (one fsync'd transaction
+//! each, outbox row included; every Kth is a refusal with an alert), and runs the real sync
+//! worker until its outbox is empty. Killed and restarted, it carries on where it stopped: it
+//! only creates the check-ins still missing from its count.
+//!
+//! Usage: `stationsim --data DIR --server URL --declaration CODE --count N [--inspector NAME]
+//! [--batch B] [--alert-every K] [--root-pub FILE]`. Prints `enrolled <device>`, progress lines
+//! `progress generated=G waiting=W sent=S`, and `done generated=G` before exiting 0.
+
+use std::path::PathBuf;
+use std::time::{Duration as StdDuration, Instant};
+
+use anyhow::{bail, Context, Result};
+use chrono::{Duration, Utc};
+use venuecode_app::station::zone;
+use venuecode_app::store::Store;
+use venuecode_app::sync::{self, SyncConfig, SyncHandle};
+use venuecode_core::checkin::CheckInDraft;
+use venuecode_core::gate::{Direction, PresenceEffect, Verdict};
+
+struct Args {
+    data: PathBuf,
+    server: String,
+    declaration: String,
+    inspector: String,
+    count: i64,
+    batch: usize,
+    alert_every: i64,
+    root_pub: Option<PathBuf>,
+}
+
+fn parse() -> Result<Args> {
+    let mut a = Args {
+        data: PathBuf::new(),
+        server: String::new(),
+        declaration: String::new(),
+        inspector: "模拟检测员".into(),
+        count: 0,
+        batch: 500,
+        alert_every: 25,
+        root_pub: None,
+    };
+    let mut it = std::env::args().skip(1);
+    while let Some(k) = it.next() {
+        let mut v = || it.next().with_context(|| format!("{k} needs a value"));
+        match k.as_str() {
+            "--data" => a.data = v()?.into(),
+            "--server" => a.server = v()?,
+            "--declaration" => a.declaration = v()?,
+            "--inspector" => a.inspector = v()?,
+            "--count" => a.count = v()?.parse().context("--count")?,
+            "--batch" => a.batch = v()?.parse().context("--batch")?,
+            "--alert-every" => a.alert_every = v()?.parse().context("--alert-every")?,
+            "--root-pub" => a.root_pub = Some(v()?.into()),
+            other => bail!("unknown argument {other:?}"),
+        }
+    }
+    if a.data.as_os_str().is_empty() || a.server.is_empty() || a.declaration.is_empty() {
+        bail!("usage: stationsim --data DIR --server URL --declaration CODE --count N [--batch B] [--alert-every K] [--root-pub FILE]");
+    }
+    Ok(a)
+}
+
+fn draft(venue: &str, checkpoint: &str, inspector: &str, n: i64, alert_every: i64) -> CheckInDraft {
+    let at = Utc::now();
+    let refuse = alert_every > 0 && n % alert_every == 0;
+    let subject = uuid::Uuid::new_v4().simple().to_string();
+    CheckInDraft {
+        venue_id: venue.into(),
+        checkpoint_id: checkpoint.into(),
+        inspector: inspector.into(),
+        direction: Direction::Entry,
+        at,
+        day: at.with_timezone(&zone()).format("%Y-%m-%d").to_string(),
+        temperature: "normal",
+        celsius: None,
+        verdict: if refuse {
+            Verdict::Refuse
+        } else {
+            Verdict::Pass
+        },
+        reasons: if refuse { vec!["red_code"] } else { vec![] },
+        fever: false,
+        code_id: Some(subject[..16].to_string()),
+        subject: Some(subject[..24].to_string()),
+        name_masked: Some("张*".into()),
+        phone_masked: Some("138****0000".into()),
+        id_masked: Some("1101**********002X".into()),
+        color: Some(if refuse { "red" } else { "green" }),
+        alert: refuse,
+        manual: false,
+        proxy_name: None,
+        proxy_phone: None,
+        proxy_relation: None,
+    }
+}
+
+fn main() -> Result<()> {
+    let a = parse()?;
+    std::fs::create_dir_all(a.data.join("trust"))?;
+    if let Some(p) = &a.root_pub {
+        std::fs::copy(p, a.data.join("trust/root.pub")).context("copying --root-pub")?;
+    }
+    let mut store = Store::open(&a.data)?;
+    // Enrol (through whatever the network does), unless a previous run did.
+    let started = Instant::now();
+    let mut attempt = 0;
+    while store.device()?.and_then(|d| d.venue_id).is_none() {
+        match sync::enrol(
+            &mut store,
+            &a.server,
+            &a.declaration,
+            &a.inspector,
+            None,
+            Direction::Entry,
+        ) {
+            Ok(_) => break,
+            Err(e) if started.elapsed() < StdDuration::from_secs(120) => {
+                attempt += 1;
+                eprintln!("stationsim: enrolment attempt {attempt} failed: {e}");
+                std::thread::sleep(StdDuration::from_millis(200));
+            }
+            Err(e) => return Err(e).context("enrolling"),
+        }
+    }
+    let device = store.device()?.context("no device after enrolment")?;
+    println!("enrolled {}", device.device_id);
+    let binding = store.binding()?.context("no binding after enrolment")?;
+    let handle = SyncHandle::start(
+        &a.data,
+        Some(a.server.clone()),
+        SyncConfig {
+            batch_size: a.batch,
+            backoff_base: StdDuration::from_millis(50),
+            backoff_cap: StdDuration::from_millis(800),
+            idle: StdDuration::from_millis(300),
+            pull_every: Duration::seconds(5),
+            request_timeout: StdDuration::from_secs(5),
+        },
+    );
+    let mut generated = store.count("check_ins")?;
+    let mut last_report = Instant::now();
+    loop {
+        // Record in bursts, so sync runs while check-ins keep arriving, as at a gate.
+        for _ in 0..50 {
+            if generated >= a.count {
+                break;
+            }
+            generated += 1;
+            let d = draft(
+                &binding.venue_id,
+                &binding.checkpoint_id,
+                &binding.inspector,
+                generated,
+                a.alert_every,
+            );
+            store.record(&d, PresenceEffect::Keep)?;
+        }
+        handle.wake();
+        let (waiting, rejected) = store.outbox_counts()?;
+        if rejected > 0 {
+            bail!("{rejected} records were rejected by the server");
+        }
+        if last_report.elapsed() > StdDuration::from_millis(250) || waiting == 0 {
+            let s = handle.status();
+            println!(
+                "progress generated={generated} waiting={waiting} sent={} error={}",
+                s.sent_total,
+                s.last_error.as_deref().unwrap_or("-")
+            );
+            last_report = Instant::now();
+        }
+        if generated >= a.count && waiting == 0 {
+            break;
+        }
+        if generated >= a.count {
+            std::thread::sleep(StdDuration::from_millis(100));
+        }
+    }
+    handle.stop();
+    println!("done generated={generated}");
+    Ok(())
+}
