@@ -39,6 +39,9 @@ pub const ALL_COMMANDS: &[&str] = &[
     SetKioskPin::NAME,
     CheckKioskPin::NAME,
     SetStationOptions::NAME,
+    EnrolStation::NAME,
+    GetSyncStatus::NAME,
+    SyncNow::NAME,
 ];
 
 /// An error as it crosses IPC. `code` is stable and maps to an i18n key in the UI; `detail` is
@@ -69,6 +72,12 @@ pub enum ErrorCode {
     NotBound,
     /// The request had a value out of range (e.g. a temperature that is not a number).
     Invalid,
+    /// The server could not be reached.
+    Offline,
+    /// No venue has this declaration code.
+    UnknownDeclaration,
+    /// The server refused the request; `detail` has its code and message.
+    ServerRefused,
 }
 
 /// The languages the UI is offered in. zh-CN is the default.
@@ -375,6 +384,9 @@ pub struct ScanVerdict {
     /// Hours since the nucleic-acid test.
     pub nat_hours: Option<f32>,
     pub counters: StationCounters,
+    /// The number the inspector calls when someone is refused (from the venue's registry entry).
+    #[serde(default)]
+    pub venue_phone: Option<String>,
 }
 
 impl Command for SubmitScan {
@@ -502,4 +514,64 @@ mod tests {
         names.dedup();
         assert_eq!(names.len(), ALL_COMMANDS.len());
     }
+}
+
+/// Enrols the station with the server (Settings): the venue's 6-digit declaration code and the
+/// inspector's name; the station makes its own key pair.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct EnrolStation {
+    /// The server; the configured one when absent.
+    pub server_url: Option<String>,
+    pub declaration_code: String,
+    pub inspector: String,
+    /// A checkpoint id of the venue; its main one when absent.
+    pub checkpoint_id: Option<String>,
+}
+
+impl Command for EnrolStation {
+    const NAME: &'static str = "enrol_station";
+    type Response = StationBinding;
+}
+
+/// The sync status the station shows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct GetSyncStatus {}
+
+impl Command for GetSyncStatus {
+    const NAME: &'static str = "get_sync_status";
+    type Response = SyncStatus;
+}
+
+/// Asks the sync worker to run now; answers the status.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SyncNow {}
+
+impl Command for SyncNow {
+    const NAME: &'static str = "sync_now";
+    type Response = SyncStatus;
+}
+
+/// What the station shows about sync.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+pub struct SyncStatus {
+    pub server_url: Option<String>,
+    pub enrolled: bool,
+    pub device_id: Option<String>,
+    pub online: bool,
+    /// Records waiting to be sent.
+    pub waiting: i64,
+    /// Records the server refused for their content, kept aside.
+    pub rejected: i64,
+    /// Seconds since the last successful sync.
+    pub last_sync_secs: Option<i64>,
+    /// Seconds since the trust list was last confirmed by the server.
+    pub trust_age_secs: Option<i64>,
+    /// The trust list is older than 48 hours (or missing).
+    pub trust_stale: bool,
+    /// Server clock minus station clock, in seconds.
+    pub clock_offset_secs: i64,
+    /// The offset is over 5 minutes: verification uses the corrected time.
+    pub clock_warn: bool,
+    /// Stable code of the last failure (offline, not_enrolled, device_revoked, …).
+    pub last_error: Option<String>,
 }

@@ -9,7 +9,7 @@ use std::sync::Arc;
 
 use tauri::{AppHandle, Emitter, Runtime, State};
 use venuecode_ipc::{
-    AppInfo, AppInfoRequest, CheckCode, CheckInRow, CheckKioskPin, CodeCheck, GetBinding,
+    AppInfo, AppInfoRequest, CheckCode, EnrolStation, GetSyncStatus, SyncNow, SyncStatus, CheckInRow, CheckKioskPin, CodeCheck, GetBinding,
     GetCounters, GetSettings, IpcError, ManualOutcome, RegisterManual, ScanCode, ScanEnded,
     ScanPreview, ScanSeen, ScanStarted, ScanStopped, ScanVerdict, SetBinding, SetKioskPin,
     SetLanguage, SetStationOptions, Settings, StartScan, StationBinding, StationCounters, StopScan,
@@ -37,7 +37,10 @@ pub fn handler<R: tauri::Runtime>() -> impl Fn(tauri::ipc::Invoke<R>) -> bool + 
         today_check_ins,
         set_kiosk_pin,
         check_kiosk_pin,
-        set_station_options
+        set_station_options,
+        enrol_station,
+        get_sync_status,
+        sync_now
     ]
 }
 
@@ -112,7 +115,7 @@ async fn check_code(state: State<'_, AppState>, req: CheckCode) -> Result<CodeCh
     Ok(crate::checking::check(
         &req.text,
         &state.config.data_dir,
-        chrono::Utc::now(),
+        state.sync.trusted_now(),
     ))
 }
 
@@ -140,13 +143,17 @@ async fn set_binding(
 #[tauri::command]
 async fn submit_scan(state: State<'_, AppState>, req: SubmitScan) -> Result<ScanVerdict, IpcError> {
     let mut store = state.store.lock().map_err(|_| AppError::Poisoned)?;
-    Ok(crate::station::submit(
+    let verdict = crate::station::submit(
         &mut store,
         &state.config.data_dir,
         &req.text,
         req.temperature,
-        chrono::Utc::now(),
-    )?)
+        state.sync.trusted_now(),
+    )?;
+    if verdict.recorded {
+        state.sync.wake();
+    }
+    Ok(verdict)
 }
 
 #[tauri::command]
@@ -156,7 +163,7 @@ async fn get_counters(
 ) -> Result<StationCounters, IpcError> {
     let _ = req;
     let store = state.store.lock().map_err(|_| AppError::Poisoned)?;
-    Ok(crate::station::counters(&store, chrono::Utc::now())?)
+    Ok(crate::station::counters(&store, state.sync.trusted_now())?)
 }
 
 #[tauri::command]
@@ -165,11 +172,9 @@ async fn register_manual(
     req: RegisterManual,
 ) -> Result<ManualOutcome, IpcError> {
     let mut store = state.store.lock().map_err(|_| AppError::Poisoned)?;
-    Ok(crate::station::register_manual(
-        &mut store,
-        &req,
-        chrono::Utc::now(),
-    )?)
+    let outcome = crate::station::register_manual(&mut store, &req, state.sync.trusted_now())?;
+    state.sync.wake();
+    Ok(outcome)
 }
 
 #[tauri::command]
@@ -179,7 +184,7 @@ async fn today_check_ins(
 ) -> Result<Vec<CheckInRow>, IpcError> {
     let _ = req;
     let store = state.store.lock().map_err(|_| AppError::Poisoned)?;
-    Ok(crate::station::today(&store, chrono::Utc::now(), 50)?)
+    Ok(crate::station::today(&store, state.sync.trusted_now(), 50)?)
 }
 
 #[tauri::command]
@@ -206,6 +211,59 @@ async fn set_station_options(
         req.sound,
         req.auto_close_hours,
     )?)
+}
+
+#[tauri::command]
+async fn enrol_station(
+    state: State<'_, AppState>,
+    req: EnrolStation,
+) -> Result<StationBinding, IpcError> {
+    let server = req
+        .server_url
+        .as_deref()
+        .map(|u| u.trim().trim_end_matches('/').to_string())
+        .filter(|u| !u.is_empty())
+        .or_else(|| state.config.server_url.clone())
+        .ok_or_else(|| AppError::Invalid("no server address".into()))?;
+    let data_dir = state.config.data_dir.clone();
+    // The HTTP client blocks: run the enrolment on a blocking thread with its own connection.
+    let binding = tauri::async_runtime::spawn_blocking(move || {
+        let mut store = crate::store::Store::open(&data_dir)?;
+        let direction = store
+            .binding()?
+            .map(|b| b.direction)
+            .unwrap_or(venuecode_core::gate::Direction::Entry);
+        crate::sync::enrol(
+            &mut store,
+            &server,
+            req.declaration_code.trim(),
+            req.inspector.trim(),
+            req.checkpoint_id.as_deref().filter(|c| !c.is_empty()),
+            direction,
+        )?;
+        Ok::<_, IpcError>(store.binding()?)
+    })
+    .await
+    .map_err(|e| AppError::Invalid(format!("enrolment task failed: {e}")))??
+    .ok_or(AppError::NotBound)?;
+    state.sync.wake();
+    Ok(crate::station::to_wire(&binding))
+}
+
+#[tauri::command]
+async fn get_sync_status(
+    state: State<'_, AppState>,
+    req: GetSyncStatus,
+) -> Result<SyncStatus, IpcError> {
+    let _ = req;
+    Ok(state.sync.status().to_wire(chrono::Utc::now()))
+}
+
+#[tauri::command]
+async fn sync_now(state: State<'_, AppState>, req: SyncNow) -> Result<SyncStatus, IpcError> {
+    let _ = req;
+    state.sync.wake();
+    Ok(state.sync.status().to_wire(chrono::Utc::now()))
 }
 
 #[cfg(test)]
@@ -265,6 +323,14 @@ mod tests {
                 sound: false,
                 auto_close_hours: 12
             }),
+            EnrolStation::NAME => json!(EnrolStation {
+                server_url: None,
+                declaration_code: "100001".into(),
+                inspector: "王五".into(),
+                checkpoint_id: None,
+            }),
+            GetSyncStatus::NAME => json!(GetSyncStatus {}),
+            SyncNow::NAME => json!(SyncNow {}),
             other => panic!("no sample request for command {other}: add one here"),
         }
     }
@@ -279,6 +345,11 @@ mod tests {
             },
             store: Mutex::new(Store::open(dir.path()).unwrap()),
             scan: Mutex::new(None),
+            sync: crate::sync::SyncHandle::start(
+                dir.path(),
+                None,
+                crate::sync::SyncConfig::default(),
+            ),
         };
         let app = tauri::test::mock_builder()
             .manage(state)
@@ -303,6 +374,12 @@ mod tests {
                     invoke_key: tauri::test::INVOKE_KEY.to_string(),
                 },
             );
+            if *name == EnrolStation::NAME {
+                // No server is configured here: the command ran and said so.
+                let err = format!("{res:?}");
+                assert!(err.contains("no server address"), "{name}: {err}");
+                continue;
+            }
             assert!(res.is_ok(), "command {name} failed over IPC: {res:?}");
         }
         let settings = app

@@ -25,6 +25,8 @@ pub struct AppState {
     pub store: Mutex<store::Store>,
     /// The running scan, if any.
     pub scan: Mutex<Option<scan::ScanSession>>,
+    /// The background sync worker.
+    pub sync: sync::SyncHandle,
 }
 
 /// Builds and runs the app until its last window closes.
@@ -35,10 +37,16 @@ pub fn run() {
             let default_dir = app.path().app_data_dir()?;
             let config = config::AppConfig::from_env(default_dir)?;
             let store = store::Store::open(&config.data_dir)?;
+            let sync = sync::SyncHandle::start(
+                &config.data_dir,
+                config.server_url.clone(),
+                sync::SyncConfig::default(),
+            );
             app.manage(AppState {
                 config,
                 store: Mutex::new(store),
                 scan: Mutex::new(None),
+                sync,
             });
             Ok(())
         })

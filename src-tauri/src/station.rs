@@ -15,7 +15,7 @@ use venuecode_core::gate::{self, Direction, GateInput, Policy, Presence, Reason,
 use venuecode_core::health_code;
 use venuecode_core::health_code::{Pseudonym, Relation};
 use venuecode_core::idnumber::IdNumber;
-use venuecode_core::trust::RevocationList;
+use venuecode_core::sync::{PolicyWire, VenueInfo};
 use venuecode_ipc::{
     CheckInRow, ManualOutcome, RegisterManual, ScanVerdict, StationBinding, StationCounters,
     TemperatureInput,
@@ -121,6 +121,24 @@ fn verdict_of(decision: &gate::Decision, recorded: bool) -> ScanVerdict {
     }
 }
 
+/// The venue's gate policy as last synced, or the defaults.
+pub fn policy(store: &Store) -> Result<Policy, AppError> {
+    Ok(store
+        .sync_value("policy")?
+        .and_then(|v| serde_json::from_str::<PolicyWire>(&v).ok())
+        .map(|p| p.to_policy())
+        .unwrap_or_default())
+}
+
+/// The number to call when someone is refused, from the venue's synced registry entry.
+pub fn venue_phone(store: &Store) -> Result<Option<String>, AppError> {
+    Ok(store
+        .sync_value("venue")?
+        .and_then(|v| serde_json::from_str::<VenueInfo>(&v).ok())
+        .map(|v| v.phone)
+        .filter(|p| !p.is_empty()))
+}
+
 /// The counters for the bound venue now.
 pub fn counters(store: &Store, now: DateTime<Utc>) -> Result<StationCounters, AppError> {
     let b = store.binding()?.ok_or(AppError::NotBound)?;
@@ -153,7 +171,7 @@ pub fn submit(
             })
         }
     };
-    let code = health_code::verify(text, &trust, &RevocationList::default(), now);
+    let code = health_code::verify(text, &trust, &store.revocations()?, now);
     let presence = match &code {
         Ok(v) => store.presence_of(
             &v.claims.subject.to_hex(),
@@ -164,7 +182,7 @@ pub fn submit(
         Err(_) => Presence::Outside,
     };
     let temp = temperature(t);
-    let policy = Policy::default();
+    let policy = policy(store)?;
     let decision = gate::decide(GateInput {
         code: &code,
         temperature: temp,
@@ -192,6 +210,7 @@ pub fn submit(
             .and_then(|c| c.nat)
             .map(|n| (now - n.tested_at).num_minutes() as f32 / 60.0),
         counters: counters(store, now)?,
+        venue_phone: venue_phone(store)?,
         ..verdict_of(&decision, recorded)
     })
 }
@@ -247,7 +266,7 @@ pub fn register_manual(
     );
     let presence = store.presence_of(&subject, &binding.venue_id, now, auto_close(store)?)?;
     let temp = temperature(req.temperature);
-    let decision = gate::decide_manual(temp, binding.direction, presence, &Policy::default());
+    let decision = gate::decide_manual(temp, binding.direction, presence, &policy(store)?);
     let recorded = !already_inside(&decision);
     let person = ManualPerson {
         id: &id,
@@ -264,6 +283,7 @@ pub fn register_manual(
             name: draft.name_masked.clone(),
             phone: draft.phone_masked.clone(),
             counters: counters(store, now)?,
+            venue_phone: venue_phone(store)?,
             ..verdict_of(&decision, recorded)
         },
     })

@@ -102,6 +102,27 @@ impl SyncError {
     }
 }
 
+impl From<SyncError> for venuecode_ipc::IpcError {
+    fn from(e: SyncError) -> venuecode_ipc::IpcError {
+        use venuecode_ipc::ErrorCode;
+        if let SyncError::Store(inner) = e {
+            return inner.into();
+        }
+        let code = match &e {
+            SyncError::NoServer | SyncError::Network(_) => ErrorCode::Offline,
+            SyncError::Server { body, .. } if body.error == "unknown_declaration_code" => {
+                ErrorCode::UnknownDeclaration
+            }
+            SyncError::Server { status: 400, .. } => ErrorCode::Invalid,
+            _ => ErrorCode::ServerRefused,
+        };
+        venuecode_ipc::IpcError {
+            code,
+            detail: e.to_string(),
+        }
+    }
+}
+
 fn random_bytes<const N: usize>() -> [u8; N] {
     let mut b = [0u8; N];
     // The OS generator failing is not something a station can recover from; fall back to a
@@ -354,6 +375,26 @@ pub struct SyncStatus {
     pub waiting: i64,
     pub rejected: i64,
     pub sent_total: u64,
+}
+
+impl SyncStatus {
+    /// The status as the UI shows it at `now`.
+    pub fn to_wire(&self, now: DateTime<Utc>) -> venuecode_ipc::SyncStatus {
+        venuecode_ipc::SyncStatus {
+            server_url: self.server_url.clone(),
+            enrolled: self.enrolled,
+            device_id: self.device_id.clone(),
+            online: self.online,
+            waiting: self.waiting,
+            rejected: self.rejected,
+            last_sync_secs: self.last_success.map(|t| (now - t).num_seconds().max(0)),
+            trust_age_secs: self.trust_fetched_at.map(|t| (now - t).num_seconds().max(0)),
+            trust_stale: wire::trust_is_stale(self.trust_fetched_at, now),
+            clock_offset_secs: self.clock_offset.num_seconds(),
+            clock_warn: wire::clock_offset_warns(self.clock_offset),
+            last_error: self.last_error.clone(),
+        }
+    }
 }
 
 struct Shared {

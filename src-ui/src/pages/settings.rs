@@ -3,7 +3,8 @@
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 use venuecode_ipc::{
-    AppInfo, AppInfoRequest, GetSettings, IpcError, Language, SetLanguage, SetStationOptions,
+    AppInfo, AppInfoRequest, EnrolStation, GetSettings, IpcError, Language, SetLanguage,
+    SetStationOptions, StationBinding,
 };
 
 use crate::api::invoke;
@@ -48,8 +49,81 @@ pub fn SettingsPage() -> impl IntoView {
                 </button>
             </div>
         </section>
+        <Enrolment error=error />
         <StationOptions error=error />
         <About />
+    }
+}
+
+/// Enrolment with the server: the venue's 6-digit declaration code and the inspector's name.
+#[component]
+fn Enrolment(error: RwSignal<Option<IpcError>>) -> impl IntoView {
+    let i18n = use_i18n();
+    let code = RwSignal::new(String::new());
+    let inspector = RwSignal::new(String::new());
+    let checkpoint = RwSignal::new(String::new());
+    let server = RwSignal::new(String::new());
+    let done = RwSignal::new(None::<StationBinding>);
+    let busy = RwSignal::new(false);
+    spawn_local(async move {
+        if let Ok(info) = invoke(&AppInfoRequest {}).await {
+            server.set(info.server_url.unwrap_or_default());
+        }
+    });
+    let submit = move |_| {
+        let req = EnrolStation {
+            server_url: Some(server.get_untracked()),
+            declaration_code: code.get_untracked(),
+            inspector: inspector.get_untracked(),
+            checkpoint_id: Some(checkpoint.get_untracked()),
+        };
+        busy.set(true);
+        spawn_local(async move {
+            match invoke(&req).await {
+                Ok(b) => {
+                    error.set(None);
+                    done.set(Some(b));
+                }
+                Err(e) => {
+                    done.set(None);
+                    error.set(Some(e));
+                }
+            }
+            busy.set(false);
+        });
+    };
+    view! {
+        <section class="card options" id="enrolment">
+            <h2>{move || i18n.t(Key::EnrolTitle)}</h2>
+            <label>
+                <span>{move || i18n.t(Key::EnrolCode)}</span>
+                <input id="enrol-code" type="text" inputmode="numeric" maxlength="6" prop:value=move || code.get()
+                    on:input=move |e| code.set(event_target_value(&e)) />
+            </label>
+            <label>
+                <span>{move || i18n.t(Key::EnrolInspector)}</span>
+                <input id="enrol-inspector" type="text" prop:value=move || inspector.get()
+                    on:input=move |e| inspector.set(event_target_value(&e)) />
+            </label>
+            <label>
+                <span>{move || i18n.t(Key::EnrolCheckpoint)}</span>
+                <input id="enrol-checkpoint" type="text" prop:value=move || checkpoint.get()
+                    on:input=move |e| checkpoint.set(event_target_value(&e)) />
+            </label>
+            <label>
+                <span>{move || i18n.t(Key::EnrolServer)}</span>
+                <input id="enrol-server" type="text" prop:value=move || server.get()
+                    on:input=move |e| server.set(event_target_value(&e)) />
+            </label>
+            <div class="lang-buttons">
+                <button id="enrol-submit" class="primary" disabled=move || busy.get() on:click=submit>
+                    {move || i18n.t(Key::EnrolSubmit)}
+                </button>
+                {move || done.get().map(|b| view! {
+                    <span id="enrol-result">{move || i18n.t(Key::EnrolDone)}{b.venue_name.clone()}" · "{b.checkpoint_id.clone()}" · "{b.inspector.clone()}</span>
+                })}
+            </div>
+        </section>
     }
 }
 
