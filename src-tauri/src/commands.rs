@@ -246,7 +246,7 @@ async fn enrol_station(
     .await
     .map_err(|e| AppError::Invalid(format!("enrolment task failed: {e}")))??
     .ok_or(AppError::NotBound)?;
-    state.sync.wake();
+    state.sync.sync_now();
     Ok(crate::station::to_wire(&binding))
 }
 
@@ -262,7 +262,7 @@ async fn get_sync_status(
 #[tauri::command]
 async fn sync_now(state: State<'_, AppState>, req: SyncNow) -> Result<SyncStatus, IpcError> {
     let _ = req;
-    state.sync.wake();
+    state.sync.sync_now();
     Ok(state.sync.status().to_wire(chrono::Utc::now()))
 }
 

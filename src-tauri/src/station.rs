@@ -411,9 +411,22 @@ mod tests {
         assert_eq!(again.reasons, vec!["already_inside"]);
         assert_eq!(f.store.count("check_ins").unwrap(), 1);
 
+        // The venue's synced registry entry names the number to call.
+        f.store
+            .put_sync_values(&[(
+                "venue",
+                serde_json::json!({
+                    "venue_id": "V1", "name": "n", "address": "a", "category": "01",
+                    "phone": "0997-4612345", "checkpoints": [],
+                    "updated_at": "2026-11-01T00:00:00Z"
+                })
+                .to_string(),
+            )])
+            .unwrap();
         let red = code(&f, Color::Red, 2);
         let v = submit(&mut f.store, &dir, &red, TemperatureInput::Normal, f.now).unwrap();
         assert!(!v.pass && v.alert && v.recorded);
+        assert_eq!(v.venue_phone.as_deref(), Some("0997-4612345"));
         assert_eq!(v.reasons, vec!["red_code"]);
         assert_eq!(f.store.count("alerts").unwrap(), 1);
         assert_eq!(

@@ -402,6 +402,8 @@ struct Shared {
     wake: Mutex<bool>,
     cv: Condvar,
     stop: AtomicBool,
+    /// The next round pulls even if the last pull is recent (the inspector pressed "sync now").
+    force_pull: AtomicBool,
 }
 
 /// The background sync worker's handle.
@@ -421,6 +423,7 @@ impl SyncHandle {
             wake: Mutex::new(false),
             cv: Condvar::new(),
             stop: AtomicBool::new(false),
+            force_pull: AtomicBool::new(false),
         });
         let handle = SyncHandle {
             shared: shared.clone(),
@@ -440,6 +443,12 @@ impl SyncHandle {
             *w = true;
             self.shared.cv.notify_all();
         }
+    }
+
+    /// Runs a full round now, pulling too (the "sync now" button).
+    pub fn sync_now(&self) {
+        self.shared.force_pull.store(true, Ordering::SeqCst);
+        self.wake();
     }
 
     /// The current status.
@@ -609,7 +618,8 @@ fn round(
         }
     }
     let now = Utc::now() + c.offset();
-    if last_pull.is_none_or(|t| now - t >= config.pull_every) {
+    let forced = shared.force_pull.swap(false, Ordering::SeqCst);
+    if forced || last_pull.is_none_or(|t| now - t >= config.pull_every) {
         pull(shared, store, data_dir, c)?;
         *last_pull = Some(now);
     }

@@ -3,3 +3,4 @@
 
 mod shell;
 mod station;
+mod sync;

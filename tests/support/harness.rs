@@ -105,9 +105,12 @@ impl Xvfb {
     }
 }
 
-/// A `venuecode-server` on a free loopback port with demo data.
+/// A `venuecode-server` on a free loopback port with demo data, a deployment key directory
+/// (`keys`, from `venuecode keygen`) and the demo issuer on.
 pub struct Server {
     pub url: String,
+    pub keys: PathBuf,
+    pub database: PathBuf,
     _proc: ProcGuard,
 }
 
@@ -115,10 +118,23 @@ impl Server {
     /// Starts the server with its database in `dir` and waits until it answers.
     pub fn start(dir: &Path) -> Result<Server> {
         let port = free_port()?;
+        let keys = dir.join("keys");
+        let status = Command::new(binary("venuecode")?)
+            .arg("keygen")
+            .arg("--out")
+            .arg(&keys)
+            .stdout(Stdio::null())
+            .status()?;
+        if !status.success() {
+            bail!("venuecode keygen failed");
+        }
+        let database = dir.join("server.db");
         let mut cmd = Command::new(binary("venuecode-server")?);
         cmd.args(["--listen", &format!("127.0.0.1:{port}"), "--database"])
-            .arg(dir.join("server.db"))
-            .arg("--demo")
+            .arg(&database)
+            .arg("--keys")
+            .arg(&keys)
+            .args(["--demo", "--demo-issuer"])
             .stdout(Stdio::null());
         let mut proc = ProcGuard::spawn("venuecode-server", cmd)?;
         let url = format!("http://127.0.0.1:{port}");
@@ -135,7 +151,12 @@ impl Server {
                 .filter(|r| r.status().is_success())
                 .map(|_| Ok(()))
         })??;
-        Ok(Server { url, _proc: proc })
+        Ok(Server {
+            url,
+            keys,
+            database,
+            _proc: proc,
+        })
     }
 }
 

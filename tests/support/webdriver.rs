@@ -189,6 +189,27 @@ impl Session {
         .with_context(|| format!("last seen: {last:?}"))
     }
 
+    /// Waits until the element matching `css` has text containing `part`.
+    pub fn wait_contains(&self, css: &str, part: &str, timeout: Duration) -> Result<()> {
+        let mut last = String::new();
+        crate::procs::wait_for(
+            &format!("{css} to contain {part:?}"),
+            timeout,
+            || match self.text(css) {
+                Ok(t) if t.contains(part) => Some(()),
+                Ok(t) => {
+                    last = t;
+                    None
+                }
+                Err(e) => {
+                    last = e.to_string();
+                    None
+                }
+            },
+        )
+        .with_context(|| format!("last seen: {last:?}"))
+    }
+
     /// Ends the session, which closes the app.
     pub fn quit(self) -> Result<()> {
         self.http.delete(&self.base).send()?;

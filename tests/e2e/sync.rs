@@ -1,0 +1,117 @@
+//! Enrolment and sync in the real window: the station enrols from Settings with the venue's
+//! declaration code, pulls the trust list and the venue's entry, shows itself online; a red code
+//! scanned at the gate names the venue's phone number and reaches the server with its alert; a code
+//! revoked on the server is refused after "sync now".
+
+use std::time::Duration;
+
+use anyhow::{ensure, Context, Result};
+use venuecode_core::trust::Revocation;
+use venuecode_tests::harness::{serial, Env};
+use venuecode_tests::procs::wait_for;
+
+const WAIT: Duration = Duration::from_secs(30);
+
+fn demo_code(env: &Env, name: &str, id: &str, color: &str) -> Result<(String, String)> {
+    let res: serde_json::Value = reqwest::blocking::Client::new()
+        .post(format!("{}/api/v1/demo/codes", env.server.url))
+        .json(&serde_json::json!({
+            "name": name, "phone": "13900139000", "id_number": id, "color": color,
+            "nat": {"result": "negative", "hours_ago": 30}
+        }))
+        .send()?
+        .error_for_status()?
+        .json()?;
+    Ok((
+        res["code"].as_str().context("code")?.to_string(),
+        res["code_id"].as_str().context("code_id")?.to_string(),
+    ))
+}
+
+fn server_count(env: &Env, sql: &str) -> Result<i64> {
+    let conn = rusqlite::Connection::open_with_flags(
+        &env.server.database,
+        rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY,
+    )?;
+    Ok(conn.query_row(sql, [], |r| r.get(0))?)
+}
+
+#[test]
+fn enrol_sync_alert_and_revocation() -> Result<()> {
+    let _serial = serial();
+    let env = Env::start()?;
+    // Provisioning: the station is built with the deployment's root key, nothing more.
+    std::fs::create_dir_all(env.data_dir.join("trust"))?;
+    std::fs::copy(
+        env.server.keys.join("root.pub"),
+        env.data_dir.join("trust/root.pub"),
+    )?;
+    let s = env.open_app()?;
+
+    // Before enrolment the station says so.
+    s.wait_contains("#sync-problem", "本设备尚未注册", WAIT)?;
+    s.click("#nav-settings")?;
+    s.send_keys("#enrol-code", "999999")?;
+    s.send_keys("#enrol-inspector", "王五")?;
+    s.click("#enrol-submit")?;
+    s.wait_contains(".error", "没有场所使用该申报码", WAIT)?;
+    s.clear("#enrol-code")?;
+    s.send_keys("#enrol-code", "100001")?;
+    s.click("#enrol-submit")?;
+    s.wait_contains("#enrol-result", "阿拉尔市人民医院 · main · 王五", WAIT)?;
+    env.screenshot("settings-zh-enrolled")?;
+
+    s.click("#nav-station")?;
+    s.wait_text("#bound-venue", "阿拉尔市人民医院", WAIT)?;
+    s.wait_text("#sync-online", "在线", WAIT)?;
+    wait_for("the trust list to arrive", WAIT, || {
+        s.text("#sync-trust")
+            .ok()
+            .filter(|t| t.contains("秒前"))
+            .map(|_| ())
+    })?;
+    ensure!(env.data_dir.join("trust/trust.cose").is_file());
+
+    // A red code: refused, with the venue's number to call; the alert and check-in reach the
+    // server.
+    let (red, _) = demo_code(&env, "李四", "440524198001010013", "red")?;
+    s.click("#counters")?; // focus off the navigation
+    s.key_burst(&red, 3)?;
+    s.wait_text("#verdict-word", "禁止", WAIT)?;
+    s.wait_contains("#verdict-call", "0997-4612345", WAIT)
+        .with_context(|| format!("verdict screen: {:?}", s.text("#verdict-screen")))?;
+    env.screenshot("station-zh-refused-call")?;
+    s.click("#verdict-screen")?;
+    wait_for("the alert and check-in on the server", WAIT, || {
+        let alerts = server_count(&env, "SELECT count(*) FROM alerts").ok()?;
+        let check_ins = server_count(&env, "SELECT count(*) FROM check_ins").ok()?;
+        (alerts == 1 && check_ins == 1).then_some(())
+    })?;
+    s.wait_text("#sync-waiting", "待上传 0", WAIT)?;
+
+    // A green code passes; once revoked on the server and synced, the same code is refused.
+    let (green, code_id) = demo_code(&env, "张三", "11010519491231002X", "green")?;
+    s.key_burst(&green, 3)?;
+    s.wait_text("#verdict-word", "通行", WAIT)?;
+    s.click("#verdict-screen")?;
+    let store = venuecode_server::store::open(env.server.database.to_str().context("path")?)?;
+    store.revoke(&Revocation::Code(code_id), chrono::Utc::now())?;
+    s.click("#sync-now")?;
+    wait_for("the revocation to arrive", WAIT, || {
+        let conn = rusqlite::Connection::open_with_flags(
+            env.data_dir.join("station.db"),
+            rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY,
+        )
+        .ok()?;
+        conn.query_row("SELECT count(*) FROM revocations", [], |r| r.get::<_, i64>(0))
+            .ok()
+            .filter(|n| *n == 1)
+            .map(|_| ())
+    })?;
+    s.key_burst(&green, 3)?;
+    s.wait_text("#verdict-word", "禁止", WAIT)?;
+    s.wait_contains("#verdict-reasons", "已被撤销", WAIT)?;
+    env.screenshot("station-zh-revoked")?;
+    s.quit()?;
+    Ok(())
+}
