@@ -9,11 +9,12 @@ use std::sync::Arc;
 
 use tauri::{AppHandle, Emitter, Runtime, State};
 use venuecode_ipc::{
-    AppInfo, AppInfoRequest, CheckCode, EnrolStation, GetSyncStatus, SyncNow, SyncStatus, CheckInRow, CheckKioskPin, CodeCheck, GetBinding,
-    GetCounters, GetSettings, IpcError, ManualOutcome, RegisterManual, ScanCode, ScanEnded,
-    ScanPreview, ScanSeen, ScanStarted, ScanStopped, ScanVerdict, SetBinding, SetKioskPin,
-    SetLanguage, SetStationOptions, Settings, StartScan, StationBinding, StationCounters, StopScan,
-    SubmitScan, TodayCheckIns, EVENT_CODE, EVENT_PREVIEW, EVENT_SEEN, EVENT_SOURCE_ENDED,
+    AppInfo, AppInfoRequest, CheckCode, CheckInRow, CheckKioskPin, CodeCheck, EnrolStation,
+    GetBinding, GetCounters, GetSettings, GetSyncStatus, IpcError, ManualOutcome, RegisterManual,
+    ScanCode, ScanEnded, ScanPreview, ScanSeen, ScanStarted, ScanStopped, ScanVerdict, SetBinding,
+    SetKioskPin, SetLanguage, SetStationOptions, Settings, StartScan, StationBinding,
+    StationCounters, StopScan, SubmitScan, SyncNow, SyncStatus, TodayCheckIns, EVENT_CODE,
+    EVENT_PREVIEW, EVENT_SEEN, EVENT_SOURCE_ENDED,
 };
 
 use crate::scan::{ScanSession, ScanSink};

@@ -388,7 +388,9 @@ impl SyncStatus {
             waiting: self.waiting,
             rejected: self.rejected,
             last_sync_secs: self.last_success.map(|t| (now - t).num_seconds().max(0)),
-            trust_age_secs: self.trust_fetched_at.map(|t| (now - t).num_seconds().max(0)),
+            trust_age_secs: self
+                .trust_fetched_at
+                .map(|t| (now - t).num_seconds().max(0)),
             trust_stale: wire::trust_is_stale(self.trust_fetched_at, now),
             clock_offset_secs: self.clock_offset.num_seconds(),
             clock_warn: wire::clock_offset_warns(self.clock_offset),

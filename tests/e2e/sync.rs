@@ -103,10 +103,12 @@ fn enrol_sync_alert_and_revocation() -> Result<()> {
             rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY,
         )
         .ok()?;
-        conn.query_row("SELECT count(*) FROM revocations", [], |r| r.get::<_, i64>(0))
-            .ok()
-            .filter(|n| *n == 1)
-            .map(|_| ())
+        conn.query_row("SELECT count(*) FROM revocations", [], |r| {
+            r.get::<_, i64>(0)
+        })
+        .ok()
+        .filter(|n| *n == 1)
+        .map(|_| ())
     })?;
     s.key_burst(&green, 3)?;
     s.wait_text("#verdict-word", "禁止", WAIT)?;

@@ -9,11 +9,11 @@ use leptos::ev;
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 use venuecode_ipc::{
-    GetSyncStatus, SyncNow, SyncStatus,
-    CheckInRow, CheckKioskPin, FrameSourceSpec, GetBinding, GetCounters, IpcError, ManualOutcome,
-    Outline, ProxyInput, RegisterManual, ScanCode, ScanPreview, ScanSeen, ScanVerdict, SetBinding,
-    SetKioskPin, StartScan, StationBinding, StationCounters, StopScan, SubmitScan,
-    TemperatureInput, TodayCheckIns, EVENT_CODE, EVENT_PREVIEW, EVENT_SEEN,
+    CheckInRow, CheckKioskPin, FrameSourceSpec, GetBinding, GetCounters, GetSyncStatus, IpcError,
+    ManualOutcome, Outline, ProxyInput, RegisterManual, ScanCode, ScanPreview, ScanSeen,
+    ScanVerdict, SetBinding, SetKioskPin, StartScan, StationBinding, StationCounters, StopScan,
+    SubmitScan, SyncNow, SyncStatus, TemperatureInput, TodayCheckIns, EVENT_CODE, EVENT_PREVIEW,
+    EVENT_SEEN,
 };
 
 use crate::api::{invoke, listen, Subscription};
