@@ -11,7 +11,12 @@ use venuecode_scan::{GrayImage, Scanner};
 const FLOOR: usize = 95;
 
 fn corpus_dir() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/corpus/qr-photos")
+    // The run-time value: a test binary reused from a shared build cache may have been compiled
+    // in another checkout, so the compile-time path can point elsewhere.
+    let manifest = std::env::var_os("CARGO_MANIFEST_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")));
+    manifest.join("../../shared/corpus/qr-photos")
 }
 
 fn cases(dir: &Path, out: &mut Vec<(PathBuf, String)>) {

@@ -24,7 +24,11 @@ pub fn serial() -> MutexGuard<'static, ()> {
 
 /// The repository root.
 pub fn repo_root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
+    // The run-time value first: a binary reused from a shared build cache may have been compiled
+    // in another checkout.
+    std::env::var_os("CARGO_MANIFEST_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")))
         .parent()
         .expect("tests/ has a parent")
         .to_path_buf()
