@@ -281,12 +281,10 @@ async fn upload(
     let now = Utc::now();
     sync::validate_batch(&batch, &device.venue_id, now)?;
     let store = state.store.clone();
+    let acked = batch.records.iter().map(|r| r.id().to_string()).collect();
     blocking(move || {
-        let stored = store.ingest(&device, &batch.records, now)?;
-        Ok(Json(UploadAck {
-            acked: batch.records.iter().map(|r| r.id().to_string()).collect(),
-            stored,
-        }))
+        let stored = store.ingest(&device, batch.records, now)?;
+        Ok(Json(UploadAck { acked, stored }))
     })
     .await
 }

@@ -38,6 +38,8 @@ pub enum StoreError {
     UnknownDeclaration(String),
     #[error("venue {venue} has no checkpoint {checkpoint:?}")]
     UnknownCheckpoint { venue: String, checkpoint: String },
+    #[error("storing a batch: {0}")]
+    Ingest(String),
     #[error("device {0} is enrolled at another venue; revoke it there first")]
     EnrolledElsewhere(String),
 }
@@ -130,7 +132,7 @@ pub trait Store: Send + Sync {
     fn ingest(
         &self,
         device: &Device,
-        records: &[Record],
+        records: Vec<Record>,
         now: DateTime<Utc>,
     ) -> Result<u64, StoreError>;
     /// A venue's registry entry and policy.

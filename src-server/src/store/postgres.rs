@@ -332,9 +332,10 @@ impl Store for PgStore {
     fn ingest(
         &self,
         device: &Device,
-        records: &[Record],
+        records: Vec<Record>,
         now: DateTime<Utc>,
     ) -> Result<u64, StoreError> {
+        let records = records.as_slice();
         let mut ci = CheckInColumns::default();
         let mut al = AlertColumns::default();
         for r in records {

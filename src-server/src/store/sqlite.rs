@@ -3,10 +3,11 @@
 //!
 //! Invariants: WAL mode with `synchronous = NORMAL` (a committed batch survives the server being
 //! killed; an acknowledged batch is committed); schema version in `PRAGMA user_version`; one
-//! connection behind a mutex, so writes are serial and each batch is one transaction.
+//! connection behind a mutex, so writes are serial; concurrent upload batches are committed
+//! together (group commit), each batch still all-or-nothing.
 
 use std::path::Path;
-use std::sync::{Mutex, MutexGuard};
+use std::sync::{Arc, Condvar, Mutex, MutexGuard, TryLockError};
 
 use chrono::{DateTime, Utc};
 use rusqlite::{params, Connection, OptionalExtension};
@@ -26,6 +27,122 @@ const MIGRATIONS: &[&str] = &[
 /// The server's SQLite store.
 pub struct SqliteStore {
     conn: Mutex<Connection>,
+    /// Batches waiting to be committed (group commit, see [`commit_group`]).
+    queue: Mutex<Vec<Arc<IngestJob>>>,
+}
+
+/// One upload batch waiting for the group commit, and its outcome.
+struct IngestJob {
+    device_id: String,
+    records: Vec<Record>,
+    received_ms: i64,
+    result: Mutex<Option<Result<u64, String>>>,
+    done: Condvar,
+}
+
+impl IngestJob {
+    fn finish(&self, r: Result<u64, String>) {
+        if let Ok(mut slot) = self.result.lock() {
+            *slot = Some(r);
+        }
+        self.done.notify_all();
+    }
+}
+
+/// Group commit: whoever holds the connection stores every batch queued so far in one
+/// transaction, so a b-tree page touched by several batches is written to the WAL once. Each
+/// batch keeps its own all-or-nothing: if the group fails, its batches are retried one by one.
+fn commit_group(conn: &mut Connection, jobs: &[Arc<IngestJob>]) {
+    match insert_jobs(conn, jobs) {
+        Ok(counts) => {
+            for (job, n) in jobs.iter().zip(counts) {
+                job.finish(Ok(n));
+            }
+        }
+        Err(e) if jobs.len() == 1 => jobs[0].finish(Err(e.to_string())),
+        Err(_) => {
+            for job in jobs {
+                let one = insert_jobs(conn, std::slice::from_ref(job));
+                job.finish(one.map(|v| v[0]).map_err(|e| e.to_string()));
+            }
+        }
+    }
+}
+
+/// Stores the batches in one transaction; returns how many rows of each were new.
+fn insert_jobs(conn: &mut Connection, jobs: &[Arc<IngestJob>]) -> rusqlite::Result<Vec<u64>> {
+    let tx = conn.transaction()?;
+    let mut counts = Vec::with_capacity(jobs.len());
+    {
+        let mut check_in = tx.prepare_cached(
+            "INSERT INTO check_ins (venue_id, id, device_id, checkpoint_id, inspector,
+                 direction, at_ms, temperature, celsius, verdict, reasons, fever, code_id,
+                 subject, name_masked, phone_masked, id_masked, color, manual, proxy_name,
+                 proxy_phone, proxy_relation, received_ms)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16,
+                 ?17, ?18, ?19, ?20, ?21, ?22, ?23)
+             ON CONFLICT DO NOTHING",
+        )?;
+        let mut alert = tx.prepare_cached(
+            "INSERT INTO alerts (venue_id, id, check_in_id, device_id, checkpoint_id, at_ms,
+                 reasons, subject, name_masked, phone_masked, color, received_ms)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)
+             ON CONFLICT DO NOTHING",
+        )?;
+        let mut seen =
+            tx.prepare_cached("UPDATE devices SET last_seen_ms = ?2 WHERE device_id = ?1")?;
+        for job in jobs {
+            let (device, received) = (&job.device_id, job.received_ms);
+            let mut new = 0u64;
+            for r in &job.records {
+                new += match r {
+                    Record::CheckIn(c) => check_in.execute(params![
+                        c.venue_id,
+                        c.id,
+                        device,
+                        c.checkpoint_id,
+                        c.inspector,
+                        c.direction,
+                        c.at.timestamp_millis(),
+                        c.temperature,
+                        c.celsius.map(f64::from),
+                        c.verdict,
+                        join_reasons(&c.reasons),
+                        c.fever,
+                        c.code_id,
+                        c.subject,
+                        c.name_masked,
+                        c.phone_masked,
+                        c.id_masked,
+                        c.color,
+                        c.manual,
+                        c.proxy_name,
+                        c.proxy_phone,
+                        c.proxy_relation,
+                        received,
+                    ])?,
+                    Record::Alert(a) => alert.execute(params![
+                        a.venue_id,
+                        a.id,
+                        a.check_in.id,
+                        device,
+                        a.check_in.checkpoint_id,
+                        a.at.timestamp_millis(),
+                        join_reasons(&a.reasons),
+                        a.check_in.subject,
+                        a.check_in.name_masked,
+                        a.check_in.phone_masked,
+                        a.check_in.color,
+                        received,
+                    ])?,
+                } as u64;
+            }
+            seen.execute(params![device, received])?;
+            counts.push(new);
+        }
+    }
+    tx.commit()?;
+    Ok(counts)
 }
 
 impl SqliteStore {
@@ -59,6 +176,7 @@ impl SqliteStore {
         }
         Ok(SqliteStore {
             conn: Mutex::new(conn),
+            queue: Mutex::new(Vec::new()),
         })
     }
 
@@ -231,77 +349,45 @@ impl Store for SqliteStore {
     fn ingest(
         &self,
         device: &Device,
-        records: &[Record],
+        records: Vec<Record>,
         now: DateTime<Utc>,
     ) -> Result<u64, StoreError> {
-        let received = now.timestamp_millis();
-        let mut conn = self.conn()?;
-        let tx = conn.transaction()?;
-        let mut new = 0u64;
-        {
-            let mut check_in = tx.prepare_cached(
-                "INSERT INTO check_ins (venue_id, id, device_id, checkpoint_id, inspector,
-                     direction, at_ms, temperature, celsius, verdict, reasons, fever, code_id,
-                     subject, name_masked, phone_masked, id_masked, color, manual, proxy_name,
-                     proxy_phone, proxy_relation, received_ms)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16,
-                     ?17, ?18, ?19, ?20, ?21, ?22, ?23)
-                 ON CONFLICT DO NOTHING",
-            )?;
-            let mut alert = tx.prepare_cached(
-                "INSERT INTO alerts (venue_id, id, check_in_id, device_id, checkpoint_id, at_ms,
-                     reasons, subject, name_masked, phone_masked, color, received_ms)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)
-                 ON CONFLICT DO NOTHING",
-            )?;
-            for r in records {
-                new += match r {
-                    Record::CheckIn(c) => check_in.execute(params![
-                        c.venue_id,
-                        c.id,
-                        device.device_id,
-                        c.checkpoint_id,
-                        c.inspector,
-                        c.direction,
-                        c.at.timestamp_millis(),
-                        c.temperature,
-                        c.celsius.map(f64::from),
-                        c.verdict,
-                        join_reasons(&c.reasons),
-                        c.fever,
-                        c.code_id,
-                        c.subject,
-                        c.name_masked,
-                        c.phone_masked,
-                        c.id_masked,
-                        c.color,
-                        c.manual,
-                        c.proxy_name,
-                        c.proxy_phone,
-                        c.proxy_relation,
-                        received,
-                    ])?,
-                    Record::Alert(a) => alert.execute(params![
-                        a.venue_id,
-                        a.id,
-                        a.check_in.id,
-                        device.device_id,
-                        a.check_in.checkpoint_id,
-                        a.at.timestamp_millis(),
-                        join_reasons(&a.reasons),
-                        a.check_in.subject,
-                        a.check_in.name_masked,
-                        a.check_in.phone_masked,
-                        a.check_in.color,
-                        received,
-                    ])?,
-                } as u64;
+        let job = Arc::new(IngestJob {
+            device_id: device.device_id.clone(),
+            records,
+            received_ms: now.timestamp_millis(),
+            result: Mutex::new(None),
+            done: Condvar::new(),
+        });
+        self.queue
+            .lock()
+            .map_err(|_| StoreError::Poisoned)?
+            .push(job.clone());
+        loop {
+            let result = job.result.lock().map_err(|_| StoreError::Poisoned)?.take();
+            if let Some(r) = result {
+                return r.map_err(StoreError::Ingest);
             }
-            tx.prepare_cached("UPDATE devices SET last_seen_ms = ?2 WHERE device_id = ?1")?
-                .execute(params![device.device_id, received])?;
+            match self.conn.try_lock() {
+                Ok(mut conn) => {
+                    let jobs =
+                        std::mem::take(&mut *self.queue.lock().map_err(|_| StoreError::Poisoned)?);
+                    if !jobs.is_empty() {
+                        commit_group(&mut conn, &jobs);
+                    }
+                }
+                Err(TryLockError::Poisoned(_)) => return Err(StoreError::Poisoned),
+                Err(TryLockError::WouldBlock) => {
+                    // Another request is committing; it may take this job along.
+                    let guard = job.result.lock().map_err(|_| StoreError::Poisoned)?;
+                    if guard.is_none() {
+                        let _ = job
+                            .done
+                            .wait_timeout(guard, std::time::Duration::from_millis(2));
+                    }
+                }
+            }
         }
-        tx.commit()?;
-        Ok(new)
     }
 
     fn venue_info(&self, venue_id: &str) -> Result<Option<(VenueInfo, PolicyWire)>, StoreError> {
