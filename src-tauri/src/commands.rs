@@ -343,6 +343,7 @@ mod tests {
             config: AppConfig {
                 data_dir: dir.path().to_path_buf(),
                 server_url: None,
+                sync_batch: crate::config::DEFAULT_SYNC_BATCH,
             },
             store: Mutex::new(Store::open(dir.path()).unwrap()),
             scan: Mutex::new(None),

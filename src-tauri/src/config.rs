@@ -1,7 +1,8 @@
 //! Where the station keeps its data and which server it talks to, from the environment.
 //!
 //! `VENUECODE_DATA_DIR` overrides the platform's app data directory (tests use a throwaway one);
-//! `VENUECODE_SERVER_URL` names the central server (the run script starts one on loopback).
+//! `VENUECODE_SERVER_URL` names the central server (the run script starts one on loopback);
+//! `VENUECODE_SYNC_BATCH` sets how many records one upload carries (1–2000, default 500).
 
 use std::path::PathBuf;
 
@@ -14,16 +15,40 @@ pub struct AppConfig {
     pub data_dir: PathBuf,
     /// Base URL of the central server, without a trailing slash.
     pub server_url: Option<String>,
+    /// Records per upload batch.
+    pub sync_batch: usize,
+}
+
+/// Records per upload unless `VENUECODE_SYNC_BATCH` says otherwise.
+pub const DEFAULT_SYNC_BATCH: usize = 500;
+
+/// Parses a batch size, keeping it within what the server accepts.
+fn batch_size(text: Option<&str>) -> Result<usize, AppError> {
+    match text.map(str::trim).filter(|t| !t.is_empty()) {
+        None => Ok(DEFAULT_SYNC_BATCH),
+        Some(t) => t
+            .parse::<usize>()
+            .ok()
+            .filter(|n| (1..=venuecode_core::sync::MAX_BATCH_RECORDS).contains(n))
+            .ok_or_else(|| {
+                AppError::Invalid(format!(
+                    "VENUECODE_SYNC_BATCH={t:?}: give a number from 1 to {}",
+                    venuecode_core::sync::MAX_BATCH_RECORDS
+                ))
+            }),
+    }
 }
 
 impl AppConfig {
     /// Reads the environment, falling back to `default_data_dir`.
     pub fn from_env(default_data_dir: PathBuf) -> Result<AppConfig, AppError> {
-        Self::from_values(
+        let mut config = Self::from_values(
             std::env::var_os("VENUECODE_DATA_DIR").map(PathBuf::from),
             std::env::var("VENUECODE_SERVER_URL").ok(),
             default_data_dir,
-        )
+        )?;
+        config.sync_batch = batch_size(std::env::var("VENUECODE_SYNC_BATCH").ok().as_deref())?;
+        Ok(config)
     }
 
     fn from_values(
@@ -50,6 +75,7 @@ impl AppConfig {
         Ok(AppConfig {
             data_dir,
             server_url,
+            sync_batch: DEFAULT_SYNC_BATCH,
         })
     }
 }
@@ -71,6 +97,15 @@ mod tests {
         assert!(wanted.is_dir());
         assert_eq!(cfg.data_dir, wanted.canonicalize().unwrap());
         assert_eq!(cfg.server_url.as_deref(), Some("http://127.0.0.1:8080"));
+    }
+
+    #[test]
+    fn batch_size_is_range_checked() {
+        assert_eq!(batch_size(None).unwrap(), DEFAULT_SYNC_BATCH);
+        assert_eq!(batch_size(Some(" 200 ")).unwrap(), 200);
+        assert!(batch_size(Some("0")).is_err());
+        assert!(batch_size(Some("2001")).is_err());
+        assert!(batch_size(Some("many")).is_err());
     }
 
     #[test]

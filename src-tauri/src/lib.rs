@@ -40,7 +40,10 @@ pub fn run() {
             let sync = sync::SyncHandle::start(
                 &config.data_dir,
                 config.server_url.clone(),
-                sync::SyncConfig::default(),
+                sync::SyncConfig {
+                    batch_size: config.sync_batch,
+                    ..sync::SyncConfig::default()
+                },
             );
             app.manage(AppState {
                 config,

@@ -33,8 +33,11 @@ pub struct SyncConfig {
     pub batch_size: usize,
     /// First retry delay; doubles per failed attempt (full jitter).
     pub backoff_base: StdDuration,
-    /// Longest retry delay: also how long an offline station waits at most before trying again.
+    /// Longest retry delay after the server answered with an error (it may be overloaded).
     pub backoff_cap: StdDuration,
+    /// Longest wait while the server cannot be reached at all: an offline station probes this
+    /// often (with jitter), so it syncs within this long of the network coming back.
+    pub offline_probe: StdDuration,
     /// Pause between rounds when all is sent.
     pub idle: StdDuration,
     /// How often to pull (trust list, revocations, registry, policy).
@@ -48,7 +51,8 @@ impl Default for SyncConfig {
         SyncConfig {
             batch_size: 500,
             backoff_base: StdDuration::from_millis(500),
-            backoff_cap: StdDuration::from_secs(8),
+            backoff_cap: StdDuration::from_secs(60),
+            offline_probe: StdDuration::from_secs(2),
             idle: StdDuration::from_secs(30),
             pull_every: Duration::minutes(5),
             request_timeout: StdDuration::from_secs(20),
@@ -555,7 +559,11 @@ fn worker(shared: Arc<Shared>, data_dir: PathBuf, server_url: Option<String>, co
                     attempt = attempt.saturating_add(1);
                     backoff_delay(
                         config.backoff_base,
-                        config.backoff_cap,
+                        if matches!(e, SyncError::Network(_)) {
+                            config.offline_probe.min(config.backoff_cap)
+                        } else {
+                            config.backoff_cap
+                        },
                         attempt - 1,
                         unit_random(),
                     )

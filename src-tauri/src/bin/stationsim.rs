@@ -134,6 +134,7 @@ fn main() -> Result<()> {
             batch_size: a.batch,
             backoff_base: StdDuration::from_millis(50),
             backoff_cap: StdDuration::from_millis(800),
+            offline_probe: StdDuration::from_millis(400),
             idle: StdDuration::from_millis(300),
             pull_every: Duration::seconds(5),
             request_timeout: StdDuration::from_secs(5),
