@@ -397,11 +397,15 @@ impl Command for SubmitScan {
 /// Someone who registers another person and vouches for them (亲情代登记).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ProxyInput {
+    /// Typed by the inspector; ignored when `code` is given.
     pub name: String,
     pub phone: String,
     /// What the proxy is to the person registered: parent, child, spouse, grandparent,
     /// grandchild, sibling, other.
     pub relation: String,
+    /// The proxy's own health code, scanned: it must verify, and names the proxy (masked).
+    #[serde(default)]
+    pub code: Option<String>,
 }
 
 /// Registers a person without a phone by ID number (手工登记), optionally on a proxy's word.

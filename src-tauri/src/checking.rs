@@ -74,7 +74,12 @@ pub fn write_test_trust(
 }
 
 /// Classifies and verifies `text` at trusted time `now`.
-pub fn check(text: &str, data_dir: &Path, now: DateTime<Utc>) -> CodeCheck {
+pub fn check(
+    text: &str,
+    data_dir: &Path,
+    revocations: &RevocationList,
+    now: DateTime<Utc>,
+) -> CodeCheck {
     let text = text.trim();
     let kind = if text.starts_with(health_code::PREFIX) {
         "health_code"
@@ -98,7 +103,7 @@ pub fn check(text: &str, data_dir: &Path, now: DateTime<Utc>) -> CodeCheck {
         }
     };
     if kind == "health_code" {
-        match health_code::verify(text, &trust, &RevocationList::default(), now) {
+        match health_code::verify(text, &trust, revocations, now) {
             Ok(v) => CodeCheck {
                 kind: kind.into(),
                 valid: true,
@@ -148,7 +153,9 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let now = Utc::now();
         assert_eq!(
-            check("JKM1:ABC", dir.path(), now).error.as_deref(),
+            check("JKM1:ABC", dir.path(), &RevocationList::default(), now)
+                .error
+                .as_deref(),
             Some("no_trust_list")
         );
         let issuer = provision(dir.path(), now);
@@ -167,15 +174,23 @@ mod tests {
             guardian: None,
         };
         let text = health_code::issue(&issuer, &claims);
-        let c = check(&text, dir.path(), now);
+        let c = check(&text, dir.path(), &RevocationList::default(), now);
         assert!(c.valid, "{c:?}");
         assert_eq!(c.color.as_deref(), Some("green"));
         assert_eq!(c.name.as_deref(), Some("张*"));
-        let late = check(&text, dir.path(), now + Duration::hours(1));
+        let late = check(
+            &text,
+            dir.path(),
+            &RevocationList::default(),
+            now + Duration::hours(1),
+        );
         assert_eq!(
             (late.valid, late.error.as_deref()),
             (false, Some("expired"))
         );
-        assert_eq!(check("hello", dir.path(), now).kind, "unknown");
+        assert_eq!(
+            check("hello", dir.path(), &RevocationList::default(), now).kind,
+            "unknown"
+        );
     }
 }

@@ -113,9 +113,15 @@ async fn stop_scan(state: State<'_, AppState>, req: StopScan) -> Result<ScanStop
 
 #[tauri::command]
 async fn check_code(state: State<'_, AppState>, req: CheckCode) -> Result<CodeCheck, IpcError> {
+    let revocations = state
+        .store
+        .lock()
+        .map_err(|_| AppError::Poisoned)?
+        .revocations()?;
     Ok(crate::checking::check(
         &req.text,
         &state.config.data_dir,
+        &revocations,
         state.sync.trusted_now(),
     ))
 }
@@ -173,7 +179,12 @@ async fn register_manual(
     req: RegisterManual,
 ) -> Result<ManualOutcome, IpcError> {
     let mut store = state.store.lock().map_err(|_| AppError::Poisoned)?;
-    let outcome = crate::station::register_manual(&mut store, &req, state.sync.trusted_now())?;
+    let outcome = crate::station::register_manual(
+        &mut store,
+        &state.config.data_dir,
+        &req,
+        state.sync.trusted_now(),
+    )?;
     state.sync.wake();
     Ok(outcome)
 }

@@ -218,6 +218,7 @@ pub fn submit(
 /// Registers a person by ID number (and, for a proxy registration, who vouched) at `now`.
 pub fn register_manual(
     store: &mut Store,
+    data_dir: &Path,
     req: &RegisterManual,
     now: DateTime<Utc>,
 ) -> Result<ManualOutcome, AppError> {
@@ -242,15 +243,30 @@ pub fn register_manual(
     let proxy = match &req.proxy {
         None => None,
         Some(p) => {
-            if p.name.trim().is_empty() {
+            // The proxy named by their own scanned code (masked already), or typed in.
+            let (name, phone) = match p.code.as_deref().map(str::trim).filter(|c| !c.is_empty()) {
+                Some(text) => {
+                    let verified = crate::checking::load_trust(data_dir)
+                        .ok()
+                        .and_then(|trust| {
+                            health_code::verify(text, &trust, &store.revocations().ok()?, now).ok()
+                        });
+                    let Some(v) = verified else {
+                        return invalid("proxy_code");
+                    };
+                    (v.claims.name_masked, v.claims.phone_masked)
+                }
+                None => (p.name.trim().to_string(), p.phone.trim().to_string()),
+            };
+            if name.is_empty() {
                 return invalid("proxy_name");
             }
             let Some(relation) = Relation::parse(&p.relation) else {
                 return invalid("relation");
             };
             Some(Proxy {
-                name: p.name.trim().into(),
-                phone: p.phone.trim().into(),
+                name,
+                phone,
                 relation,
             })
         }
@@ -483,6 +499,7 @@ mod tests {
     #[test]
     fn manual_and_proxy_registrations_are_stored_masked_and_listed() {
         let mut f = fixture("entry");
+        let dir = f.dir.path().to_path_buf();
         let mut req = RegisterManual {
             id_number: "110105194912310021".into(),
             name: "王秀英".into(),
@@ -492,9 +509,10 @@ mod tests {
                 name: "王小明".into(),
                 phone: "13912345678".into(),
                 relation: "child".into(),
+                code: None,
             }),
         };
-        let out = register_manual(&mut f.store, &req, f.now).unwrap();
+        let out = register_manual(&mut f.store, &dir, &req, f.now).unwrap();
         assert_eq!(
             out,
             ManualOutcome::IdInvalid {
@@ -504,7 +522,7 @@ mod tests {
         assert_eq!(f.store.count("check_ins").unwrap(), 0);
         req.id_number = "11010519491231002x".into();
         let ManualOutcome::Registered { verdict } =
-            register_manual(&mut f.store, &req, f.now).unwrap()
+            register_manual(&mut f.store, &dir, &req, f.now).unwrap()
         else {
             panic!("not registered");
         };
@@ -518,7 +536,7 @@ mod tests {
         assert_eq!(rows[0].id_masked.as_deref(), Some("1101**********002X"));
         // The same person again: already inside, nothing new written.
         let ManualOutcome::Registered { verdict } =
-            register_manual(&mut f.store, &req, f.now).unwrap()
+            register_manual(&mut f.store, &dir, &req, f.now).unwrap()
         else {
             panic!("not registered");
         };
@@ -526,11 +544,43 @@ mod tests {
         assert_eq!(f.store.count("check_ins").unwrap(), 1);
         req.proxy.as_mut().unwrap().relation = "neighbour".into();
         assert_eq!(
-            register_manual(&mut f.store, &req, f.now).unwrap(),
+            register_manual(&mut f.store, &dir, &req, f.now).unwrap(),
             ManualOutcome::FieldInvalid {
                 field: "relation".into()
             }
         );
+        // The proxy identified by scanning their own code: a bad code is refused, a good one
+        // names them (masked, from the code) whatever was typed.
+        let mut by_code = RegisterManual {
+            id_number: "650102201501010013".into(),
+            name: "李小宝".into(),
+            phone: None,
+            temperature: TemperatureInput::Normal,
+            proxy: Some(venuecode_ipc::ProxyInput {
+                name: String::new(),
+                phone: String::new(),
+                relation: "grandparent".into(),
+                code: Some("JKM1:NOT-A-REAL-CODE".into()),
+            }),
+        };
+        assert_eq!(
+            register_manual(&mut f.store, &dir, &by_code, f.now).unwrap(),
+            ManualOutcome::FieldInvalid {
+                field: "proxy_code".into()
+            }
+        );
+        by_code.proxy.as_mut().unwrap().code = Some(code(&f, Color::Green, 5));
+        let ManualOutcome::Registered { verdict } =
+            register_manual(&mut f.store, &dir, &by_code, f.now).unwrap()
+        else {
+            panic!("not registered");
+        };
+        assert!(verdict.recorded);
+        let rows = today(&f.store, f.now, 10).unwrap();
+        let row = rows
+            .iter()
+            .find(|r| r.proxy_relation.as_deref() == Some("grandparent"));
+        assert_eq!(row.and_then(|r| r.proxy_name.as_deref()), Some("张*"));
     }
 
     #[test]

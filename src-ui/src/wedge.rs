@@ -17,6 +17,13 @@ pub struct WedgeDetector {
 }
 
 impl WedgeDetector {
+    /// Whether a key at `t_ms` would continue a burst in progress. The station uses it to keep a
+    /// scanner's Space or Enter from pressing whatever button has the focus: base45 codes contain
+    /// spaces, and a person's key is never this close behind a machine's.
+    pub fn in_burst(&self, t_ms: f64) -> bool {
+        !self.buf.is_empty() && self.last_ms.is_some_and(|last| t_ms - last <= MAX_GAP_MS)
+    }
+
     /// Feeds one `KeyboardEvent.key` at time `t_ms`; returns the code when a burst ends.
     pub fn key(&mut self, key: &str, t_ms: f64) -> Option<String> {
         let gap_ok = self.last_ms.is_some_and(|last| t_ms - last <= MAX_GAP_MS);
@@ -66,6 +73,23 @@ mod tests {
             t += 12.0;
         }
         assert_eq!(d.key("Enter", t), Some("ABCDEFGHIJ".into()));
+    }
+
+    #[test]
+    fn a_burst_in_progress_is_known_before_it_ends() {
+        let mut d = WedgeDetector::default();
+        assert!(!d.in_burst(0.0));
+        d.key("J", 0.0);
+        assert!(
+            d.in_burst(8.0),
+            "a space 8 ms after a character belongs to the burst"
+        );
+        assert!(
+            !d.in_burst(500.0),
+            "a key half a second later is a person's"
+        );
+        d.key("Enter", 8.0);
+        assert!(!d.in_burst(10.0));
     }
 
     #[test]

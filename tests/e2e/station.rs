@@ -248,6 +248,33 @@ fn manual_and_proxy_registration() -> Result<()> {
         s.find("#verdict-screen").is_err().then_some(())
     })?;
     st.env.screenshot("station-zh-today-list")?;
+
+    // A child registered by a grandparent who shows their own code: the scanner reads the
+    // proxy's code into the form (no check-in for it), and the record names the proxy from it.
+    let grandma = issue(&st.trust, "刘桂兰", "110105195001010020", "green", &[])?;
+    s.click("#manual-open")?;
+    s.send_keys("#manual-id", "650102201501010021")?;
+    s.send_keys("#manual-name", "李小宝")?;
+    s.click("#proxy-toggle")?;
+    s.click("#proxy-scan")?;
+    s.find("#proxy-scan-waiting")?;
+    let before = count(&st.db, "SELECT count(*) FROM check_ins")?;
+    s.key_burst(&grandma, 3)?;
+    s.wait_text("#proxy-scanned", "代登记人：刘*兰 138****8000", WAIT)?;
+    ensure!(
+        count(&st.db, "SELECT count(*) FROM check_ins")? == before,
+        "the proxy's code checked nobody in"
+    );
+    st.env.screenshot("station-zh-proxy-by-code")?;
+    s.click("#rel-grandparent")?;
+    s.click("#manual-submit")?;
+    s.wait_text("#verdict-word", "通行", WAIT)?;
+    ensure!(
+        count(
+            &st.db,
+            "SELECT count(*) FROM check_ins WHERE proxy_name = '刘*兰' AND proxy_relation = 'grandparent' AND manual = 1"
+        )? == 1
+    );
     s.quit()?;
     Ok(())
 }

@@ -54,10 +54,39 @@ struct ScanState {
     shown: RwSignal<u64>,
     /// The station options (seconds on screen, tones).
     options: RwSignal<venuecode_ipc::Settings>,
+    /// The next code read is the proxy's own (manual panel), not a check-in.
+    proxy_scan: RwSignal<bool>,
+    /// The proxy's code read, with who it names (masked).
+    proxy_code: RwSignal<Option<(String, String)>>,
+}
+
+/// Whether the key event goes to a text field (where a space is text, not a button press).
+fn typing_in_field(e: &web_sys::KeyboardEvent) -> bool {
+    use leptos::wasm_bindgen::JsCast;
+    e.target()
+        .and_then(|t| t.dyn_into::<web_sys::Element>().ok())
+        .is_some_and(|el| matches!(el.tag_name().as_str(), "INPUT" | "TEXTAREA"))
 }
 
 /// Submits `text` with the current temperature and shows the verdict.
 fn handle_code(text: String, via: Via, st: ScanState) {
+    if st.proxy_scan.get_untracked() {
+        st.proxy_scan.set(false);
+        spawn_local(async move {
+            match invoke(&venuecode_ipc::CheckCode { text: text.clone() }).await {
+                Ok(c) => {
+                    let who = [c.name, c.phone]
+                        .into_iter()
+                        .flatten()
+                        .collect::<Vec<_>>()
+                        .join(" ");
+                    st.proxy_code.set(Some((text, who)));
+                }
+                Err(e) => st.error.set(Some(e)),
+            }
+        });
+        return;
+    }
     // In kiosk mode residents check themselves in: temperature counts as normal.
     let kiosk = use_context::<Kiosk>().is_some_and(|k| k.0.get_untracked());
     let temperature = if kiosk {
@@ -119,6 +148,8 @@ pub fn StationPage() -> impl IntoView {
         counters: RwSignal::new(StationCounters::default()),
         shown: RwSignal::new(0),
         options: RwSignal::new(venuecode_ipc::Settings::default()),
+        proxy_scan: RwSignal::new(false),
+        proxy_code: RwSignal::new(None),
     };
     let binding = RwSignal::new(None::<StationBinding>);
     spawn_local(async move {
@@ -156,14 +187,30 @@ pub fn StationPage() -> impl IntoView {
     let keys = window_event_listener(ev::keydown, move |e| {
         let key = e.key();
         let t = e.time_stamp();
+        // A scanner's Space or Enter mid-burst must not press the focused button.
+        let mid = wedge.with_value(|w| w.in_burst(t));
+        if mid && (key == " " || key == "Enter") && !typing_in_field(&e) {
+            e.prevent_default();
+        }
         if let Some(text) = wedge.try_update_value(|w| w.key(&key, t)).flatten() {
             e.prevent_default();
             handle_code(text, Via::Scanner, st);
         }
     });
 
+    // WebKit activates a focused button on Space's keyup: hold that back too, mid-burst.
+    let keys_up = window_event_listener(ev::keyup, move |e| {
+        if e.key() == " "
+            && wedge.with_value(|w| w.in_burst(e.time_stamp()))
+            && !typing_in_field(&e)
+        {
+            e.prevent_default();
+        }
+    });
+
     on_cleanup(move || {
         keys.remove();
+        keys_up.remove();
         subs.update_value(|v| v.clear());
         spawn_local(async move {
             let _ = invoke(&StopScan {}).await;
@@ -596,6 +643,7 @@ fn ManualPanel(st: ScanState) -> impl IntoView {
                 name: proxy_name.get_untracked(),
                 phone: proxy_phone.get_untracked(),
                 relation: relation.get_untracked(),
+                code: st.proxy_code.get_untracked().map(|(text, _)| text),
             }),
         };
         spawn_local(async move {
@@ -607,6 +655,7 @@ fn ManualPanel(st: ScanState) -> impl IntoView {
                         s.set(String::new());
                     }
                     proxy_on.set(false);
+                    st.proxy_code.set(None);
                     open.set(false);
                     show_verdict(st, String::new(), verdict, Via::Manual);
                 }
@@ -619,6 +668,7 @@ fn ManualPanel(st: ScanState) -> impl IntoView {
                     field_error.set(Some(match field.as_str() {
                         "name" => Key::FieldName,
                         "proxy_name" => Key::FieldProxyName,
+                        "proxy_code" => Key::FieldProxyCode,
                         _ => Key::FieldRelation,
                     }));
                 }
@@ -654,10 +704,22 @@ fn ManualPanel(st: ScanState) -> impl IntoView {
                     {move || i18n.t(Key::ProxyToggle)}
                 </button>
                 <Show when=move || proxy_on.get()>
-                    <div class="manual-form">
-                        {input("proxy-name", Key::ProxyName, proxy_name)}
-                        {input("proxy-phone", Key::ProxyPhone, proxy_phone)}
+                    <div class="proxy-scan">
+                        <button id="proxy-scan" class:selected=move || st.proxy_scan.get()
+                            on:click=move |_| { st.proxy_code.set(None); st.proxy_scan.update(|v| *v = !*v); }>
+                            {move || i18n.t(Key::ProxyScan)}
+                        </button>
+                        {move || st.proxy_scan.get().then(|| view! { <span id="proxy-scan-waiting">{move || i18n.t(Key::ProxyScanWaiting)}</span> })}
+                        {move || st.proxy_code.get().map(|(_, who)| view! {
+                            <span id="proxy-scanned">{move || i18n.t(Key::ProxyScanned)}{who.clone()}</span>
+                        })}
                     </div>
+                    <Show when=move || st.proxy_code.get().is_none()>
+                        <div class="manual-form">
+                            {input("proxy-name", Key::ProxyName, proxy_name)}
+                            {input("proxy-phone", Key::ProxyPhone, proxy_phone)}
+                        </div>
+                    </Show>
                     <p>{move || i18n.t(Key::ProxyIs)}</p>
                     <div class="relations">
                         {RELATIONS.into_iter().map(|r| view! {
