@@ -60,6 +60,10 @@ fn enrol_sync_alert_and_revocation() -> Result<()> {
     s.click("#enrol-submit")?;
     s.wait_contains("#enrol-result", "阿拉尔市人民医院 · main · 王五", WAIT)?;
     env.screenshot("settings-zh-enrolled")?;
+    // Tones on (they are off by default): pass and refuse sound different.
+    s.click("#opt-sound")?;
+    s.click("#opt-save")?;
+    s.find("#opt-saved")?;
 
     s.click("#nav-station")?;
     s.wait_text("#bound-venue", "阿拉尔市人民医院", WAIT)?;
@@ -78,6 +82,7 @@ fn enrol_sync_alert_and_revocation() -> Result<()> {
     // The navigation button still has the focus: the code's spaces must not press it.
     s.key_burst(&red, 3)?;
     s.wait_text("#verdict-word", "禁止", WAIT)?;
+    ensure!(s.attr("html", "data-last-tone")?.as_deref() == Some("refuse"));
     s.wait_contains("#verdict-call", "0997-4612345", WAIT)
         .with_context(|| format!("verdict screen: {:?}", s.text("#verdict-screen")))?;
     env.screenshot("station-zh-refused-call")?;
@@ -93,6 +98,7 @@ fn enrol_sync_alert_and_revocation() -> Result<()> {
     let (green, code_id) = demo_code(&env, "张三", "11010519491231002X", "green")?;
     s.key_burst(&green, 3)?;
     s.wait_text("#verdict-word", "通行", WAIT)?;
+    ensure!(s.attr("html", "data-last-tone")?.as_deref() == Some("pass"));
     s.click("#verdict-screen")?;
     let store = venuecode_server::store::open(env.server.database.to_str().context("path")?)?;
     store.revoke(&Revocation::Code(code_id), chrono::Utc::now())?;
