@@ -12,6 +12,10 @@ use crate::health_code::{Relation, VerifiedHealthCode};
 use crate::idnumber::IdNumber;
 use crate::mask;
 
+/// How long a station keeps a check-in the server has acknowledged (the policy window); records
+/// not yet acknowledged are kept whatever their age.
+pub const RETENTION: chrono::Duration = chrono::Duration::days(28);
+
 /// What a station is bound to.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Binding {

@@ -581,6 +581,43 @@ impl Store {
         Ok(())
     }
 
+    /// Deletes synced records older than `before` (the retention window): check-ins whose
+    /// outbox rows — their own and their alerts' — were all acknowledged by the server, with
+    /// those alerts, outbox rows and closed presences. Anything not yet sent, set aside as
+    /// rejected, or still inside is kept whatever its age. Returns how many check-ins went.
+    pub fn purge_synced(&mut self, before: DateTime<Utc>) -> Result<usize, AppError> {
+        let tx = self.conn.transaction()?;
+        tx.execute_batch(
+            "CREATE TEMP TABLE IF NOT EXISTS purge (id TEXT PRIMARY KEY); DELETE FROM purge;",
+        )?;
+        tx.execute(
+            "INSERT INTO purge (id)
+             SELECT c.id FROM check_ins c
+             WHERE c.at < ?1
+               AND NOT EXISTS (SELECT 1 FROM outbox o WHERE o.record_id = c.id
+                               AND o.sent_at IS NULL)
+               AND NOT EXISTS (SELECT 1 FROM alerts a JOIN outbox o ON o.record_id = a.id
+                               WHERE a.check_in_id = c.id AND o.sent_at IS NULL)
+               AND NOT EXISTS (SELECT 1 FROM presence p WHERE p.entry_id = c.id
+                               AND p.exited_at IS NULL)",
+            [before.to_rfc3339()],
+        )?;
+        tx.execute_batch(
+            "DELETE FROM outbox WHERE record_id IN (SELECT id FROM purge)
+                 OR record_id IN (SELECT a.id FROM alerts a JOIN purge p ON a.check_in_id = p.id);
+             DELETE FROM alerts WHERE check_in_id IN (SELECT id FROM purge);
+             UPDATE presence SET exit_id = NULL WHERE exit_id IN (SELECT id FROM purge);
+             DELETE FROM presence WHERE entry_id IN (SELECT id FROM purge);",
+        )?;
+        let n = tx.execute(
+            "DELETE FROM check_ins WHERE id IN (SELECT id FROM purge)",
+            [],
+        )?;
+        tx.execute_batch("DELETE FROM purge;")?;
+        tx.commit()?;
+        Ok(n)
+    }
+
     /// A value sync kept.
     pub fn sync_value(&self, key: &str) -> Result<Option<String>, AppError> {
         Ok(self
@@ -719,5 +756,100 @@ mod tests {
             Err(AppError::SchemaTooNew { found: 99, .. }) => {}
             other => panic!("expected SchemaTooNew, got {:?}", other.err()),
         }
+    }
+
+    fn draft_at(at: DateTime<Utc>, alert: bool) -> CheckInDraft {
+        CheckInDraft {
+            venue_id: "V1".into(),
+            checkpoint_id: "main".into(),
+            inspector: "王五".into(),
+            direction: Direction::Entry,
+            at,
+            day: at.format("%Y-%m-%d").to_string(),
+            temperature: "normal",
+            celsius: None,
+            verdict: if alert {
+                Verdict::Refuse
+            } else {
+                Verdict::Pass
+            },
+            reasons: if alert { vec!["red_code"] } else { vec![] },
+            fever: false,
+            code_id: None,
+            subject: Some(uuid::Uuid::new_v4().simple().to_string()),
+            name_masked: Some("张*".into()),
+            phone_masked: None,
+            id_masked: None,
+            color: Some("green"),
+            alert,
+            manual: false,
+            proxy_name: None,
+            proxy_phone: None,
+            proxy_relation: None,
+        }
+    }
+
+    #[test]
+    fn retention_purges_only_what_the_server_acknowledged() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut store = Store::open(dir.path()).unwrap();
+        let now = Utc::now();
+        let old = now - Duration::days(30);
+        let sent_old = store
+            .record(&draft_at(old, true), PresenceEffect::Keep)
+            .unwrap();
+        let unsent_old = store
+            .record(&draft_at(old, false), PresenceEffect::Keep)
+            .unwrap();
+        let inside_old = store
+            .record(&draft_at(old, false), PresenceEffect::Open)
+            .unwrap();
+        let sent_new = store
+            .record(&draft_at(now, false), PresenceEffect::Keep)
+            .unwrap();
+        let alert_id: String = store
+            .conn
+            .query_row(
+                "SELECT id FROM alerts WHERE check_in_id = ?1",
+                [&sent_old],
+                |r| r.get(0),
+            )
+            .unwrap();
+        store
+            .mark_sent(
+                &[
+                    sent_old.clone(),
+                    alert_id,
+                    inside_old.clone(),
+                    sent_new.clone(),
+                ],
+                now,
+            )
+            .unwrap();
+        let purged = store.purge_synced(now - Duration::days(28)).unwrap();
+        assert_eq!(
+            purged, 1,
+            "only the old, acknowledged check-in outside the venue goes"
+        );
+        let left: Vec<String> = store
+            .conn
+            .prepare("SELECT id FROM check_ins ORDER BY id")
+            .unwrap()
+            .query_map([], |r| r.get(0))
+            .unwrap()
+            .collect::<Result<_, _>>()
+            .unwrap();
+        assert!(!left.contains(&sent_old));
+        assert!(
+            left.contains(&unsent_old) && left.contains(&inside_old) && left.contains(&sent_new)
+        );
+        assert_eq!(store.count("alerts").unwrap(), 0);
+        assert_eq!(
+            store.outbox_counts().unwrap(),
+            (1, 0),
+            "the unsent one still waits"
+        );
+        // Idempotent.
+        assert_eq!(store.purge_synced(now - Duration::days(28)).unwrap(), 0);
     }
 }

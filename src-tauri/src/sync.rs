@@ -516,6 +516,7 @@ fn worker(shared: Arc<Shared>, data_dir: PathBuf, server_url: Option<String>, co
     let mut attempt: u32 = 0;
     let mut client: Option<(String, Client)> = None;
     let mut last_pull: Option<DateTime<Utc>> = None;
+    let mut last_purge: Option<DateTime<Utc>> = None;
     // Restore what the last run learned, so the status is right before the first round.
     if let Ok(v) = store.sync_value("trust_fetched_at") {
         let at = v.and_then(|v| DateTime::parse_from_rfc3339(&v).ok());
@@ -540,6 +541,15 @@ fn worker(shared: Arc<Shared>, data_dir: PathBuf, server_url: Option<String>, co
         let pause = match result {
             Ok(()) => {
                 attempt = 0;
+                // Retention: acknowledged records older than the policy window leave the
+                // station, checked at most hourly.
+                let now = Utc::now();
+                if last_purge.is_none_or(|t| now - t > Duration::hours(1)) {
+                    last_purge = Some(now);
+                    if let Err(e) = store.purge_synced(now - venuecode_core::checkin::RETENTION) {
+                        shared.update(|s| s.last_error = Some(format!("storage: {e}")));
+                    }
+                }
                 shared.update(|s| {
                     s.online = true;
                     s.last_success = Some(Utc::now());
