@@ -704,3 +704,64 @@ fn pull(shared: &Shared, store: &mut Store, data_dir: &Path, c: &Client) -> Resu
     shared.update(|s| s.trust_fetched_at = Some(fetched));
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn status_warns_about_a_far_clock_and_a_stale_trust_list() {
+        let now = Utc::now();
+        let fresh = SyncStatus {
+            online: true,
+            enrolled: true,
+            clock_offset: Duration::seconds(42),
+            trust_fetched_at: Some(now - Duration::hours(47)),
+            last_success: Some(now - Duration::seconds(90)),
+            ..SyncStatus::default()
+        };
+        let w = fresh.to_wire(now);
+        assert!(!w.clock_warn && !w.trust_stale);
+        assert_eq!(w.clock_offset_secs, 42);
+        assert_eq!(w.last_sync_secs, Some(90));
+        assert_eq!(w.trust_age_secs, Some(47 * 3600));
+        let off = SyncStatus {
+            clock_offset: Duration::minutes(-7),
+            trust_fetched_at: Some(now - Duration::hours(49)),
+            ..fresh
+        };
+        let w = off.to_wire(now);
+        assert!(w.clock_warn && w.trust_stale);
+        assert_eq!(w.clock_offset_secs, -420);
+        assert!(
+            SyncStatus::default().to_wire(now).trust_stale,
+            "no list at all is stale"
+        );
+    }
+
+    #[test]
+    fn server_refusals_map_to_codes_the_ui_knows() {
+        let refused = |error: &str, status| SyncError::Server {
+            status,
+            body: ErrorBody {
+                error: error.into(),
+                message: "m".into(),
+                rejected: vec![],
+            },
+        };
+        let ipc = |e: SyncError| venuecode_ipc::IpcError::from(e).code;
+        use venuecode_ipc::ErrorCode;
+        assert_eq!(ipc(SyncError::Network("x".into())), ErrorCode::Offline);
+        assert_eq!(
+            ipc(refused("unknown_declaration_code", 404)),
+            ErrorCode::UnknownDeclaration
+        );
+        assert_eq!(ipc(refused("bad_inspector", 400)), ErrorCode::Invalid);
+        assert_eq!(
+            ipc(refused("device_revoked", 403)),
+            ErrorCode::ServerRefused
+        );
+        assert!(refused("device_revoked", 403).needs_person());
+        assert!(!refused("unavailable", 503).needs_person());
+    }
+}
