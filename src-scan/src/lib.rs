@@ -8,6 +8,7 @@
 //! one that decodes something.
 
 pub mod charset;
+pub mod finder;
 pub mod image;
 pub mod live;
 pub mod prep;

@@ -1,15 +1,16 @@
 //! Decoding a live video stream: a per-frame budget, a retry around the last hit, and a dedupe
 //! window so the same code is not reported again while it stays in front of the camera.
 //!
-//! A photo gets every stage ([`crate::Scanner::scan`]); a video frame gets one fast stage plus one
-//! rotating extra stage, so a frame without a code costs about one rqrr pass and the whole pipeline
-//! is still tried across a few consecutive frames. After a hit, the next frames first try a crop
-//! around it (the code rarely moves far between frames).
+//! A photo gets every stage ([`crate::Scanner::scan`]). A video frame first tries a crop around
+//! the last hit (the code rarely moves far between frames), then crops around the finder patterns
+//! the fast locator ([`crate::finder`]) sees; only every `full_every` frames does the whole frame
+//! get one rqrr pass plus one rotating extra stage, so a frame without a code costs about one
+//! locator pass and the whole pipeline is still tried across a few consecutive frames.
 //!
 //! Invariants: time comes in as an argument (milliseconds on any monotonic clock); the same text
 //! is reported at most once per `dedupe_ms` while it keeps being seen.
 
-use crate::{prep, Found, GrayImage, Scanner, Stage};
+use crate::{finder, prep, Found, GrayImage, Scanner, Stage};
 
 /// Settings of a live decoder.
 #[derive(Debug, Clone)]
@@ -20,6 +21,9 @@ pub struct LiveConfig {
     pub every_frame: Stage,
     /// Stages tried one per frame, in rotation, after `every_frame` found nothing.
     pub rotating: Vec<Stage>,
+    /// When the finder-pattern locator proposes nothing, the whole-frame stages run only on every
+    /// this many frames: a frame without a code then costs one locator pass.
+    pub full_every: u64,
 }
 
 impl Default for LiveConfig {
@@ -36,6 +40,7 @@ impl Default for LiveConfig {
                 Stage::Stretch,
                 Stage::Inverted,
             ],
+            full_every: 3,
         }
     }
 }
@@ -55,6 +60,8 @@ pub struct LiveDecoder {
     pub config: LiveConfig,
     scanner: Scanner,
     cursor: usize,
+    /// Frames seen.
+    frames: u64,
     /// Bounding box of the last hit, in frame pixels: (x0, y0, x1, y1).
     last_box: Option<(usize, usize, usize, usize)>,
     /// (text, last seen at ms, reported) for recently seen codes.
@@ -67,6 +74,7 @@ impl LiveDecoder {
             config,
             scanner: Scanner::default(),
             cursor: 0,
+            frames: 0,
             last_box: None,
             recent: Vec::new(),
         }
@@ -79,11 +87,25 @@ impl LiveDecoder {
 
     /// Decodes one frame received at `now_ms`.
     pub fn on_frame(&mut self, frame: &GrayImage, now_ms: u64) -> FrameResult {
-        let mut seen = self.try_crop(frame);
+        self.frames = self.frames.wrapping_add(1);
+        let mut seen = match self.last_box {
+            Some(b) => self.decode_region(frame, b),
+            None => Vec::new(),
+        };
+        // Where the finder patterns are: decode only there.
         if seen.is_empty() {
+            for region in finder::regions(frame, 2) {
+                seen = self.decode_region(frame, region);
+                if !seen.is_empty() {
+                    break;
+                }
+            }
+        }
+        let full = self.frames % self.config.full_every.max(1) == 1 % self.config.full_every.max(1);
+        if seen.is_empty() && full {
             seen = self.scanner.run_stage(self.config.every_frame, frame);
         }
-        if seen.is_empty() && !self.config.rotating.is_empty() {
+        if seen.is_empty() && full && !self.config.rotating.is_empty() {
             let stage = self.config.rotating[self.cursor % self.config.rotating.len()];
             self.cursor = self.cursor.wrapping_add(1);
             seen = self.scanner.run_stage(stage, frame);
@@ -105,21 +127,27 @@ impl LiveDecoder {
         FrameResult { seen, new }
     }
 
-    fn try_crop(&mut self, frame: &GrayImage) -> Vec<Found> {
-        let Some((x0, y0, x1, y1)) = self.last_box else {
-            return Vec::new();
-        };
-        let crop = prep::crop(frame, x0, y0, x1, y1);
-        if crop.width < 21
-            || crop.height < 21
-            || crop.width * crop.height * 2 > frame.width * frame.height
-        {
+    /// Decodes the part of the frame inside `(x0, y0, x1, y1)`, with corners in frame pixels.
+    fn decode_region(&mut self, frame: &GrayImage, region: finder::Region) -> Vec<Found> {
+        let (mut x0, mut y0, x1, y1) = region;
+        if x1.saturating_sub(x0) < 21 || y1.saturating_sub(y0) < 21 {
             return Vec::new();
         }
+        // A region over half the frame (a code close to the camera, a small frame) is not worth
+        // cropping: decode the frame.
+        let whole = (x1 - x0) * (y1 - y0) * 2 > frame.width * frame.height;
+        let crop;
+        let image = if whole {
+            (x0, y0) = (0, 0);
+            frame
+        } else {
+            crop = prep::crop(frame, x0, y0, x1, y1);
+            &crop
+        };
         // The crop is small, so a few stages cost less than one pass over the frame.
         let mut found = Vec::new();
         for stage in [Stage::Native, Stage::LocalMean, Stage::DoubleLocalMean] {
-            found = self.scanner.run_stage(stage, &crop);
+            found = self.scanner.run_stage(stage, image);
             if !found.is_empty() {
                 break;
             }
@@ -213,7 +241,8 @@ mod tests {
         };
         let (frame, _) = render(text, 320, 240, &cond, 3).unwrap();
         let mut live = LiveDecoder::new(LiveConfig::default());
-        let first = (0..LiveConfig::default().rotating.len() as u64 + 1)
+        let d = LiveConfig::default();
+        let first = (0..(d.rotating.len() as u64 + 1) * d.full_every)
             .find(|&i| !live.on_frame(&frame, i * 33).new.is_empty());
         assert!(
             first.is_some(),

@@ -97,7 +97,7 @@ mod tests {
         }
         assert!(
             (40..=60).contains(&seen_frames),
-            "seen in {seen_frames} of 90 frames"
+            "seen in {seen_frames} of 90 frames (in view: 60)"
         );
         assert!(src.describe().contains("320x240"));
     }
