@@ -110,9 +110,18 @@ impl Default for Config {
 macro_rules! collect {
     ($p:expr, $scale:expr, $stage:expr, $sizes:expr) => {{
         let mut out: Vec<Found> = Vec::new();
-        for g in $p.detect_grids_sized($sizes) {
+        // Grids come unrefined: most decode as first located; only a grid that fails gets the
+        // (costly) perspective refinement and a second try — the same result, less work.
+        $p.set_lazy_refine(true);
+        for mut g in $p.detect_grids_sized($sizes) {
             let mut bytes = Vec::new();
-            if g.decode_to(&mut bytes).is_ok() {
+            let mut decoded = g.decode_to(&mut bytes).is_ok();
+            if !decoded {
+                bytes.clear();
+                g.refine();
+                decoded = g.decode_to(&mut bytes).is_ok();
+            }
+            if decoded {
                 let text = crate::charset::decode(&bytes);
                 if out.iter().any(|f| f.text == text) {
                     continue;

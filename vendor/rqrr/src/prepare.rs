@@ -12,6 +12,9 @@ use lru::LruCache;
 pub struct PreparedImage<S> {
     buffer: S,
     cache: LruCache<u8, ColoredRegion>,
+    /// VenueCode fork: leave grid refinement (`jiggle_perspective`) to the caller, who refines
+    /// only a grid that fails to decode as first located (see `Grid::refine`).
+    lazy_refine: bool,
 }
 
 impl<S> Clone for PreparedImage<S>
@@ -27,6 +30,7 @@ where
         PreparedImage {
             buffer: self.buffer.clone(),
             cache,
+            lazy_refine: self.lazy_refine,
         }
     }
 }
@@ -254,6 +258,7 @@ where
         PreparedImage {
             buffer: buf,
             cache: LruCache::new(NonZeroUsize::new(251).unwrap()),
+            lazy_refine: false,
         }
     }
 
@@ -261,6 +266,13 @@ where
     /// that are likely QR codes
     ///
     /// Return a vector of Grids
+    /// VenueCode fork: with `on`, grids come back as first located, unrefined; call
+    /// `Grid::refine` on one that does not decode. Refining costs most of a clean grid's decode
+    /// time and a good first location decodes without it.
+    pub fn set_lazy_refine(&mut self, on: bool) {
+        self.lazy_refine = on;
+    }
+
     pub fn detect_grids<'a>(
         &'a mut self,
     ) -> Vec<crate::Grid<crate::identify::grid::RefGridImage<'a, S>>>
@@ -299,7 +311,10 @@ where
                 }
             }
         }
-        for grid_location in locations {
+        for mut grid_location in locations {
+            if !self.lazy_refine {
+                grid_location.refine(self);
+            }
             let bounds = [
                 grid_location.c.map(0.0, 0.0),
                 grid_location
@@ -374,6 +389,7 @@ where
         PreparedImage {
             buffer: buf,
             cache: LruCache::new(NonZeroUsize::new(251).unwrap()),
+            lazy_refine: false,
         }
     }
 
@@ -651,6 +667,7 @@ mod tests {
         PreparedImage {
             buffer,
             cache: LruCache::new(NonZeroUsize::new(251).unwrap()),
+            lazy_refine: false,
         }
     }
 

@@ -141,6 +141,26 @@ impl SkewedGridLocation {
     pub fn into_grid_image<'a, S>(self, img: &'a PreparedImage<S>) -> RefGridImage<'a, S> {
         RefGridImage { grid: self, img }
     }
+
+    /// VenueCode fork: fits the perspective to the timing, finder and alignment patterns
+    /// (upstream did this while locating).
+    pub fn refine<S>(&mut self, img: &PreparedImage<S>)
+    where
+        S: ImageBuffer,
+    {
+        self.c = jiggle_perspective(img, self.c.clone(), self.grid_size);
+    }
+
+    /// The grid's corners in image pixels: top-left, top-right, bottom-right, bottom-left.
+    pub fn bounds(&self) -> [Point; 4] {
+        let n = self.grid_size as f64 + 1.0;
+        [
+            self.c.map(0.0, 0.0),
+            self.c.map(n, 0.0),
+            self.c.map(n, n),
+            self.c.map(0.0, n),
+        ]
+    }
 }
 
 /// Orders a group A-B-C clockwise and rotates each capstone so that corner 0 is top-left with
@@ -203,6 +223,21 @@ pub struct RefGridImage<'a, S> {
     img: &'a PreparedImage<S>,
 }
 
+impl<S> RefGridImage<'_, S>
+where
+    S: ImageBuffer,
+{
+    /// VenueCode fork: refines a lazily located grid (see `PreparedImage::set_lazy_refine`).
+    pub fn refine(&mut self) {
+        self.grid.refine(self.img);
+    }
+
+    /// The grid's corners in image pixels.
+    pub fn bounds(&self) -> [Point; 4] {
+        self.grid.bounds()
+    }
+}
+
 impl<S> BitGrid for RefGridImage<'_, S>
 where
     S: ImageBuffer,
@@ -237,7 +272,10 @@ where
         (grid_size - 7) as f64,
     )?;
 
-    Some(jiggle_perspective(img, initial, grid_size))
+    // VenueCode fork: refinement (`jiggle_perspective`) moved to `SkewedGridLocation::refine`,
+    // which `detect_grids` calls unless the caller asked to refine lazily.
+    let _ = img;
+    Some(initial)
 }
 
 fn rotate_capstone(cap: &mut CapStone, h0: &Point, hd: &Point) -> Option<()> {
