@@ -32,8 +32,28 @@ pub struct Finder {
 /// A proposed region to decode: `(x0, y0, x1, y1)` in frame pixels.
 pub type Region = (usize, usize, usize, usize);
 
+/// A frame's block thresholds: whether a pixel is dark.
+pub struct Binarizer {
+    bw: usize,
+    thr: Vec<u8>,
+}
+
+impl Binarizer {
+    /// Thresholds for `img`.
+    pub fn new(img: &GrayImage) -> Binarizer {
+        let (bw, _bh, thr) = block_thresholds(img);
+        Binarizer { bw, thr }
+    }
+
+    /// Whether the pixel at `(x, y)` (inside `img`) is dark.
+    #[inline]
+    pub fn dark(&self, img: &GrayImage, x: usize, y: usize) -> bool {
+        img.data[y * img.width + x] < self.thr[(y / BLOCK) * self.bw + x / BLOCK]
+    }
+}
+
 /// Per-block thresholds: the mean of the 3×3 blocks around each block, a little below it so
-/// flat light areas stay light; flat blocks (little contrast) take the darker neighbour's view.
+/// flat light areas stay light.
 fn block_thresholds(img: &GrayImage) -> (usize, usize, Vec<u8>) {
     let (w, h) = (img.width, img.height);
     let (bw, bh) = (w.div_ceil(BLOCK), h.div_ceil(BLOCK));
@@ -110,14 +130,13 @@ fn contrast_ok(img: &GrayImage, y: usize, end: usize, c: &[u32; 5]) -> bool {
 
 struct Dark<'a> {
     img: &'a GrayImage,
-    bw: usize,
-    thr: &'a [u8],
+    bin: &'a Binarizer,
 }
 
 impl Dark<'_> {
     #[inline]
     fn at(&self, x: usize, y: usize) -> bool {
-        self.img.data[y * self.img.width + x] < self.thr[(y / BLOCK) * self.bw + x / BLOCK]
+        self.bin.dark(self.img, x, y)
     }
 
     /// Checks the column through `(x, y)` for the same pattern; returns the centre row and the
@@ -167,8 +186,16 @@ pub fn find_finders(img: &GrayImage) -> Vec<Finder> {
     if w < 21 || h < 21 || img.data.len() < w * h {
         return Vec::new();
     }
-    let (bw, _bh, thr) = block_thresholds(img);
-    let dark = Dark { img, bw, thr: &thr };
+    find_finders_with(img, &Binarizer::new(img))
+}
+
+/// [`find_finders`] with thresholds already computed.
+pub fn find_finders_with(img: &GrayImage, bin: &Binarizer) -> Vec<Finder> {
+    let (w, h) = (img.width, img.height);
+    if w < 21 || h < 21 || img.data.len() < w * h {
+        return Vec::new();
+    }
+    let dark = Dark { img, bin };
     let mut found: Vec<Finder> = Vec::new();
     let mut record = |x: f32, y: f32, m: f32| {
         for f in found.iter_mut() {
@@ -233,10 +260,15 @@ pub fn find_finders(img: &GrayImage) -> Vec<Finder> {
 /// sit like a code's corners, the box around them and the fourth corner, grown by the quiet
 /// zone. At most `max` regions, best-confirmed first.
 pub fn regions(img: &GrayImage, max: usize) -> Vec<Region> {
-    let mut f = find_finders(img);
+    regions_of(img, &triples(find_finders(img)), max)
+}
+
+/// Three finders that sit like a code's corners: top-left (the corner), top-right, bottom-left
+/// (in reading order for an unmirrored code), best-confirmed first.
+pub fn triples(mut f: Vec<Finder>) -> Vec<[Finder; 3]> {
     f.sort_by_key(|p| std::cmp::Reverse(p.hits));
     f.truncate(12);
-    let mut out: Vec<(u32, Region)> = Vec::new();
+    let mut out: Vec<(u32, [Finder; 3])> = Vec::new();
     let n = f.len();
     for i in 0..n {
         for j in i + 1..n {
@@ -248,34 +280,23 @@ pub fn regions(img: &GrayImage, max: usize) -> Vec<Region> {
                 if hi > lo * 1.6 {
                     continue;
                 }
-                // The corner finder is the one whose two sides are closest to a right angle and
-                // equal length.
-                let Some(region) = triple_region(&t, img) else {
-                    continue;
-                };
-                out.push((t.iter().map(|p| p.hits).sum(), region));
+                if let Some(o) = orient(&t) {
+                    out.push((t.iter().map(|p| p.hits).sum(), o));
+                }
             }
         }
     }
     out.sort_by_key(|o| std::cmp::Reverse(o.0));
-    let mut regions: Vec<Region> = Vec::new();
-    for (_, r) in out {
-        if regions.len() >= max {
-            break;
-        }
-        if !regions.iter().any(|q| overlap(q, &r) > 0.5) {
-            regions.push(r);
-        }
-    }
-    regions
+    out.into_iter().map(|(_, t)| t).collect()
 }
 
-fn triple_region(t: &[Finder; 3], img: &GrayImage) -> Option<Region> {
+/// Orders three finders as top-left, top-right, bottom-left, if they can be a code's corners.
+fn orient(t: &[Finder; 3]) -> Option<[Finder; 3]> {
     let d2 = |a: &Finder, b: &Finder| (a.x - b.x).powi(2) + (a.y - b.y).powi(2);
     // The corner (top-left) finder is opposite the longest side.
     let sides = [d2(&t[1], &t[2]), d2(&t[0], &t[2]), d2(&t[0], &t[1])];
     let corner = (0..3).max_by(|&a, &b| sides[a].total_cmp(&sides[b]))?;
-    let (a, b, c) = (t[corner], t[(corner + 1) % 3], t[(corner + 2) % 3]);
+    let (a, mut b, mut c) = (t[corner], t[(corner + 1) % 3], t[(corner + 2) % 3]);
     let (ab, ac) = (d2(&a, &b).sqrt(), d2(&a, &c).sqrt());
     let module = (a.module + b.module + c.module) / 3.0;
     // Both legs between 14 and ~180 modules (versions 1–40), about equal, near a right angle.
@@ -289,6 +310,31 @@ fn triple_region(t: &[Finder; 3], img: &GrayImage) -> Option<Region> {
     if cos.abs() > 0.5 {
         return None;
     }
+    // Reading order: top-right is clockwise from bottom-left (y grows downwards).
+    if (b.x - a.x) * (c.y - a.y) - (b.y - a.y) * (c.x - a.x) < 0.0 {
+        std::mem::swap(&mut b, &mut c);
+    }
+    Some([a, b, c])
+}
+
+/// The regions around the first `max` non-overlapping triples.
+pub fn regions_of(img: &GrayImage, triples: &[[Finder; 3]], max: usize) -> Vec<Region> {
+    let out: Vec<Region> = triples.iter().map(|t| triple_region(t, img)).collect();
+    let mut regions: Vec<Region> = Vec::new();
+    for r in out {
+        if regions.len() >= max {
+            break;
+        }
+        if !regions.iter().any(|q| overlap(q, &r) > 0.5) {
+            regions.push(r);
+        }
+    }
+    regions
+}
+
+fn triple_region(t: &[Finder; 3], img: &GrayImage) -> Region {
+    let [a, b, c] = *t;
+    let module = (a.module + b.module + c.module) / 3.0;
     let d = (b.x + c.x - a.x, b.y + c.y - a.y);
     let xs = [a.x, b.x, c.x, d.0];
     let ys = [a.y, b.y, c.y, d.1];
@@ -298,12 +344,12 @@ fn triple_region(t: &[Finder; 3], img: &GrayImage) -> Option<Region> {
     let y0 = ys.iter().cloned().fold(f32::MAX, f32::min) - grow;
     let y1 = ys.iter().cloned().fold(f32::MIN, f32::max) + grow;
     let clamp = |v: f32, hi: usize| v.max(0.0).min(hi as f32) as usize;
-    Some((
+    (
         clamp(x0, img.width),
         clamp(y0, img.height),
         clamp(x1, img.width),
         clamp(y1, img.height),
-    ))
+    )
 }
 
 fn overlap(a: &Region, b: &Region) -> f32 {

@@ -12,6 +12,7 @@ pub mod finder;
 pub mod image;
 pub mod live;
 pub mod prep;
+pub mod sampler;
 pub mod source;
 pub mod synth;
 
@@ -32,6 +33,9 @@ pub struct Found {
 /// A preprocessing stage in front of rqrr.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Stage {
+    /// The fast path: finder patterns located by a row scan, the grid sampled through their
+    /// perspective, rqrr's decoder on the bits (see `sampler`).
+    Finder,
     /// rqrr's own adaptive threshold on the frame as it is.
     Native,
     /// Frame downscaled by 2 (box filter), rqrr's threshold.
@@ -60,7 +64,8 @@ pub enum Stage {
 
 impl Stage {
     /// Every stage, in the order tried.
-    pub const ALL: [Stage; 11] = [
+    pub const ALL: [Stage; 12] = [
+        Stage::Finder,
         Stage::Native,
         Stage::Half,
         Stage::LocalMean,
@@ -76,6 +81,7 @@ impl Stage {
 
     pub fn name(self) -> &'static str {
         match self {
+            Stage::Finder => "finder",
             Stage::Native => "native",
             Stage::Half => "half",
             Stage::Double => "double",
@@ -172,6 +178,11 @@ impl Scanner {
     pub fn run_stage(&mut self, stage: Stage, frame: &GrayImage) -> Vec<Found> {
         let (w, h) = (frame.width, frame.height);
         match stage {
+            Stage::Finder => self.contain(|| {
+                let bin = finder::Binarizer::new(frame);
+                let triples = finder::triples(finder::find_finders_with(frame, &bin));
+                sampler::decode(frame, &bin, &triples, 4)
+            }),
             Stage::Native => self.decode_gray(frame, 1.0, stage, false),
             Stage::GridSizes => self.decode_gray(frame, 1.0, stage, true),
             Stage::LocalMeanSizes => {
@@ -249,7 +260,8 @@ impl Scanner {
         })
     }
 
-    fn contain(&mut self, f: impl FnOnce() -> Vec<Found>) -> Vec<Found> {
+    /// Runs `f`, turning a panic inside rqrr into "nothing found" (and counting it).
+    pub(crate) fn contain(&mut self, f: impl FnOnce() -> Vec<Found>) -> Vec<Found> {
         match catch_unwind(AssertUnwindSafe(f)) {
             Ok(v) => v,
             Err(_) => {

@@ -10,7 +10,7 @@
 //! Invariants: time comes in as an argument (milliseconds on any monotonic clock); the same text
 //! is reported at most once per `dedupe_ms` while it keeps being seen.
 
-use crate::{finder, prep, Found, GrayImage, Scanner, Stage};
+use crate::{finder, prep, sampler, Found, GrayImage, Scanner, Stage};
 
 /// Settings of a live decoder.
 #[derive(Debug, Clone)]
@@ -92,12 +92,20 @@ impl LiveDecoder {
             Some(b) => self.decode_region(frame, b),
             None => Vec::new(),
         };
-        // Where the finder patterns are: decode only there.
+        // Where the finder patterns are: read the grid straight through them, else decode only
+        // around them.
         if seen.is_empty() {
-            for region in finder::regions(frame, 2) {
-                seen = self.decode_region(frame, region);
-                if !seen.is_empty() {
-                    break;
+            let bin = finder::Binarizer::new(frame);
+            let triples = finder::triples(finder::find_finders_with(frame, &bin));
+            seen = self
+                .scanner
+                .contain(|| sampler::decode(frame, &bin, &triples, 2));
+            if seen.is_empty() {
+                for region in finder::regions_of(frame, &triples, 2) {
+                    seen = self.decode_region(frame, region);
+                    if !seen.is_empty() {
+                        break;
+                    }
                 }
             }
         }
