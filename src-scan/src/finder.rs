@@ -268,7 +268,7 @@ pub fn regions(img: &GrayImage, max: usize) -> Vec<Region> {
 pub fn triples(mut f: Vec<Finder>) -> Vec<[Finder; 3]> {
     f.sort_by_key(|p| std::cmp::Reverse(p.hits));
     f.truncate(12);
-    let mut out: Vec<(u32, [Finder; 3])> = Vec::new();
+    let mut out: Vec<(f32, [Finder; 3])> = Vec::new();
     let n = f.len();
     for i in 0..n {
         for j in i + 1..n {
@@ -281,13 +281,28 @@ pub fn triples(mut f: Vec<Finder>) -> Vec<[Finder; 3]> {
                     continue;
                 }
                 if let Some(o) = orient(&t) {
-                    out.push((t.iter().map(|p| p.hits).sum(), o));
+                    out.push((quality(&o), o));
                 }
             }
         }
     }
-    out.sort_by_key(|o| std::cmp::Reverse(o.0));
+    out.sort_by(|a, b| b.0.total_cmp(&a.0));
     out.into_iter().map(|(_, t)| t).collect()
+}
+
+/// How much a (top-left, top-right, bottom-left) triple looks like a code: a right angle,
+/// equal legs, equal module sizes, well confirmed. Finders that data modules happen to imitate
+/// rarely line up so well.
+fn quality(t: &[Finder; 3]) -> f32 {
+    let [a, b, c] = t;
+    let (ab, ac) = ((b.x - a.x).hypot(b.y - a.y), (c.x - a.x).hypot(c.y - a.y));
+    let cos = ((b.x - a.x) * (c.x - a.x) + (b.y - a.y) * (c.y - a.y)) / (ab * ac);
+    let legs = ab.min(ac) / ab.max(ac);
+    let (lo, hi) = t.iter().fold((f32::MAX, 0f32), |(lo, hi), p| {
+        (lo.min(p.module), hi.max(p.module))
+    });
+    let hits = t.iter().map(|p| p.hits).sum::<u32>() as f32;
+    (1.0 - cos.abs()) * legs * (lo / hi) * hits.sqrt()
 }
 
 /// Orders three finders as top-left, top-right, bottom-left, if they can be a code's corners.

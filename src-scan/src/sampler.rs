@@ -139,17 +139,25 @@ fn grid_map(img: &GrayImage, bin: &Binarizer, t: &[Finder; 3], size: usize) -> O
             a.0 + (n - 10.0) * ux.0 + (n - 10.0) * uy.0,
             a.1 + (n - 10.0) * ux.1 + (n - 10.0) * uy.1,
         );
+        // Half-module steps within 5 modules of the estimate; further out only if that finds
+        // nothing convincing.
         let mut best = (0u32, est);
-        let reach = 8i32;
-        for j in -2 * reach..=2 * reach {
-            for i in -2 * reach..=2 * reach {
-                let (fi, fj) = (f64::from(i) / 2.0, f64::from(j) / 2.0);
-                let p = (est.0 + fi * ux.0 + fj * uy.0, est.1 + fi * ux.1 + fj * uy.1);
-                let s = alignment_score(img, bin, p, ux, uy);
-                // Prefer the match nearest the estimate among equals.
-                if s > best.0 {
-                    best = (s, p);
+        for reach in [5i32, 8] {
+            for j in -2 * reach..=2 * reach {
+                for i in -2 * reach..=2 * reach {
+                    if reach > 5 && i.abs().max(j.abs()) <= 10 {
+                        continue; // already searched
+                    }
+                    let (fi, fj) = (f64::from(i) / 2.0, f64::from(j) / 2.0);
+                    let p = (est.0 + fi * ux.0 + fj * uy.0, est.1 + fi * ux.1 + fj * uy.1);
+                    let s = alignment_score(img, bin, p, ux, uy);
+                    if s > best.0 {
+                        best = (s, p);
+                    }
                 }
+            }
+            if best.0 >= 22 {
+                break;
             }
         }
         if best.0 >= 22 {
@@ -163,6 +171,23 @@ fn grid_map(img: &GrayImage, bin: &Binarizer, t: &[Finder; 3], size: usize) -> O
         [src3[0], src3[1], src3[2], (n - 3.5, n - 3.5)],
         [a, b, c, fourth],
     )
+}
+
+/// Whether the two timing patterns (row and column 6 between the finders) alternate as they
+/// must under this map: a cheap test that rejects a wrong triple or size before the full read.
+fn timing_ok(img: &GrayImage, bin: &Binarizer, h: &Homography, size: usize) -> bool {
+    let (mut good, mut total) = (0usize, 0usize);
+    for i in 8..size - 8 {
+        let want_dark = i % 2 == 0;
+        for (x, y) in [(i, 6), (6, i)] {
+            let p = h.map(x as f64 + 0.5, y as f64 + 0.5);
+            total += 1;
+            if dark_at(img, bin, p) == Some(want_dark) {
+                good += 1;
+            }
+        }
+    }
+    total > 0 && good * 10 >= total * 7
 }
 
 /// Samples and decodes one grid; `None` unless rqrr's error correction accepts it.
@@ -207,6 +232,9 @@ pub fn decode(
             let Some(h) = grid_map(img, bin, t, size) else {
                 continue;
             };
+            if !timing_ok(img, bin, &h, size) {
+                continue;
+            }
             if let Some(f) = read(img, bin, &h, size) {
                 if !out.iter().any(|o| o.text == f.text) {
                     out.push(f);
