@@ -1,5 +1,6 @@
 //! Key files of a demo deployment and reading randomness: the CLI's I/O edge.
 //!
+//! Keys are written here; reading the issuing keys back is `venuecode_server::deployment`.
 //! A key directory holds `root.key`/`root.pub`, `issuer.key`/`issuer.pub`, `venue.key`/`venue.pub`
 //! (64 hex characters each), `subject.secret` (the issuer's pseudonym secret), `issuer.name`,
 //! `venue-authority.name`, and `trust.cose`, the trust list signed by the root key. Secret files
@@ -9,7 +10,7 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result};
 use chrono::{DateTime, Duration, Utc};
-use venuecode_core::keys::{parse_hex, PublicKey, SecretKey};
+use venuecode_core::keys::{PublicKey, SecretKey};
 use venuecode_core::trust::{KeyRole, TrustList, TrustedKey};
 
 /// `N` bytes from the operating system's random generator.
@@ -88,32 +89,6 @@ pub fn keygen(
     };
     let path = out.join("trust.cose");
     std::fs::write(&path, list.sign(&root)).with_context(|| format!("writing {}", path.display()))
-}
-
-/// The issuing keys of a deployment directory.
-pub struct IssuerKeys {
-    pub issuer: String,
-    pub issuer_key: SecretKey,
-    pub subject_secret: [u8; 32],
-    pub venue_authority: String,
-    pub venue_key: SecretKey,
-}
-
-impl IssuerKeys {
-    pub fn load(dir: &Path) -> Result<IssuerKeys> {
-        let secret = parse_hex(&read(&dir.join("subject.secret"))?)
-            .ok()
-            .and_then(|b| <[u8; 32]>::try_from(b).ok())
-            .context("subject.secret is not 64 hex characters")?;
-        Ok(IssuerKeys {
-            issuer: read(&dir.join("issuer.name"))?,
-            issuer_key: SecretKey::from_hex(&read(&dir.join("issuer.key"))?)
-                .context("issuer.key")?,
-            subject_secret: secret,
-            venue_authority: read(&dir.join("venue-authority.name"))?,
-            venue_key: SecretKey::from_hex(&read(&dir.join("venue.key"))?).context("venue.key")?,
-        })
-    }
 }
 
 /// Reads and verifies a trust list against the root key (`root`, or `root.pub` beside it).

@@ -24,6 +24,7 @@ use venuecode_core::qr::{Ecc, QrMatrix};
 use venuecode_core::trust::RevocationList;
 use venuecode_core::venue::VenueCategory;
 use venuecode_core::venue_code::{self, VenueClaims};
+use venuecode_server::deployment::IssuerKeys;
 
 #[derive(Parser)]
 #[command(
@@ -220,7 +221,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
                 png,
             } => {
                 let now = at.unwrap_or_else(Utc::now);
-                let ks = files::IssuerKeys::load(&keys)?;
+                let ks = IssuerKeys::load(&keys)?;
                 let id = IdNumber::parse(&id, now.date_naive()).context("--id")?;
                 let color = Color::parse(&color)
                     .with_context(|| format!("--color {color:?}: use green, yellow or red"))?;
@@ -306,7 +307,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
                 base_url,
                 png,
             } => {
-                let ks = files::IssuerKeys::load(&keys)?;
+                let ks = IssuerKeys::load(&keys)?;
                 let claims = VenueClaims {
                     issuer: ks.venue_authority.clone(),
                     issued_at: Utc::now(),

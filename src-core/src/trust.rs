@@ -115,17 +115,8 @@ impl TrustList {
 
     /// Checks the root signature and decodes the list.
     pub fn verify(bytes: &[u8], root: &PublicKey) -> Result<TrustList, TrustError> {
-        let env = cose::decode(bytes)?;
-        if env.kid != root.key_id() {
-            return Err(TrustError::WrongRoot {
-                expected: root.key_id(),
-                found: env.kid,
-            });
-        }
-        if !env.verify(root) {
-            return Err(TrustError::BadSignature);
-        }
-        let value = cose::from_cbor(&env.payload)?;
+        let payload = root_signed_payload(bytes, root)?;
+        let value = cose::from_cbor(&payload)?;
         let mut map = MapReader::new(value).ok_or(TrustError::Malformed("payload is not a map"))?;
         let version = map.u64(1).ok_or(TrustError::Malformed("version"))?;
         let issued_at = map.time(2).ok_or(TrustError::Malformed("issued_at"))?;
@@ -192,6 +183,21 @@ impl TrustList {
     }
 }
 
+/// The payload of a COSE_Sign1 made by `root`, once its key id and signature checked out.
+fn root_signed_payload(bytes: &[u8], root: &PublicKey) -> Result<Vec<u8>, TrustError> {
+    let env = cose::decode(bytes)?;
+    if env.kid != root.key_id() {
+        return Err(TrustError::WrongRoot {
+            expected: root.key_id(),
+            found: env.kid,
+        });
+    }
+    if !env.verify(root) {
+        return Err(TrustError::BadSignature);
+    }
+    Ok(env.payload)
+}
+
 /// One revocation.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "kind", content = "id", rename_all = "snake_case")]
@@ -220,17 +226,8 @@ impl RevocationDelta {
 
     /// Checks the root signature and decodes the delta (station side).
     pub fn verify(bytes: &[u8], root: &PublicKey) -> Result<RevocationDelta, TrustError> {
-        let env = cose::decode(bytes)?;
-        if env.kid != root.key_id() {
-            return Err(TrustError::WrongRoot {
-                expected: root.key_id(),
-                found: env.kid,
-            });
-        }
-        if !env.verify(root) {
-            return Err(TrustError::BadSignature);
-        }
-        ciborium::from_reader(env.payload.as_slice())
+        let payload = root_signed_payload(bytes, root)?;
+        ciborium::from_reader(payload.as_slice())
             .map_err(|_| TrustError::Malformed("revocation delta payload"))
     }
 }

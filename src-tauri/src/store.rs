@@ -69,6 +69,34 @@ pub struct CheckInLine {
     pub proxy_relation: Option<String>,
 }
 
+/// The two key/value tables.
+#[derive(Clone, Copy)]
+enum KeyValueTable {
+    Settings,
+    SyncState,
+}
+
+/// Sets `key` to `value` in a key/value table, inside the caller's transaction.
+fn upsert(
+    tx: &rusqlite::Transaction<'_>,
+    table: KeyValueTable,
+    key: &str,
+    value: &str,
+) -> Result<(), AppError> {
+    let sql = match table {
+        KeyValueTable::Settings => {
+            "INSERT INTO settings (key, value) VALUES (?1, ?2)
+             ON CONFLICT (key) DO UPDATE SET value = excluded.value"
+        }
+        KeyValueTable::SyncState => {
+            "INSERT INTO sync_state (key, value) VALUES (?1, ?2)
+             ON CONFLICT (key) DO UPDATE SET value = excluded.value"
+        }
+    };
+    tx.prepare_cached(sql)?.execute(params![key, value])?;
+    Ok(())
+}
+
 /// The settings rows of a binding.
 fn binding_pairs(b: &Binding) -> [(&'static str, &str); 5] {
     [
@@ -514,11 +542,7 @@ impl Store {
             params![b.venue_id, b.checkpoint_id, b.inspector, at.to_rfc3339()],
         )?;
         for (key, value) in binding_pairs(b) {
-            tx.execute(
-                "INSERT INTO settings (key, value) VALUES (?1, ?2)
-                 ON CONFLICT (key) DO UPDATE SET value = excluded.value",
-                params![key, value],
-            )?;
+            upsert(&tx, KeyValueTable::Settings, key, value)?;
         }
         tx.commit()?;
         Ok(())
@@ -632,11 +656,7 @@ impl Store {
     pub fn put_sync_values(&mut self, pairs: &[(&str, String)]) -> Result<(), AppError> {
         let tx = self.conn.transaction()?;
         for (key, value) in pairs {
-            tx.execute(
-                "INSERT INTO sync_state (key, value) VALUES (?1, ?2)
-                 ON CONFLICT (key) DO UPDATE SET value = excluded.value",
-                params![key, value],
-            )?;
+            upsert(&tx, KeyValueTable::SyncState, key, value)?;
         }
         tx.commit()?;
         Ok(())
@@ -678,10 +698,11 @@ impl Store {
                 };
             }
         }
-        tx.execute(
-            "INSERT INTO sync_state (key, value) VALUES ('revocations_cursor', ?1)
-             ON CONFLICT (key) DO UPDATE SET value = excluded.value",
-            [list.cursor().to_string()],
+        upsert(
+            &tx,
+            KeyValueTable::SyncState,
+            "revocations_cursor",
+            &list.cursor().to_string(),
         )?;
         tx.commit()?;
         Ok(())
@@ -704,11 +725,7 @@ impl Store {
     fn put_settings(&mut self, pairs: &[(&str, &str)]) -> Result<(), AppError> {
         let tx = self.conn.transaction()?;
         for (key, value) in pairs {
-            tx.execute(
-                "INSERT INTO settings (key, value) VALUES (?1, ?2)
-                 ON CONFLICT (key) DO UPDATE SET value = excluded.value",
-                params![key, value],
-            )?;
+            upsert(&tx, KeyValueTable::Settings, key, value)?;
         }
         tx.commit()?;
         Ok(())

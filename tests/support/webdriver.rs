@@ -170,43 +170,37 @@ impl Session {
 
     /// Waits until the element matching `css` has exactly `expected` as its text.
     pub fn wait_text(&self, css: &str, expected: &str, timeout: Duration) -> Result<()> {
-        let mut last = String::new();
-        crate::procs::wait_for(
-            &format!("{css} to read {expected:?}"),
-            timeout,
-            || match self.text(css) {
-                Ok(t) if t.trim() == expected => Some(()),
-                Ok(t) => {
-                    last = t;
-                    None
-                }
-                Err(e) => {
-                    last = e.to_string();
-                    None
-                }
-            },
-        )
-        .with_context(|| format!("last seen: {last:?}"))
+        self.wait_text_where(css, &format!("to read {expected:?}"), timeout, |t| {
+            t.trim() == expected
+        })
     }
 
     /// Waits until the element matching `css` has text containing `part`.
     pub fn wait_contains(&self, css: &str, part: &str, timeout: Duration) -> Result<()> {
+        self.wait_text_where(css, &format!("to contain {part:?}"), timeout, |t| {
+            t.contains(part)
+        })
+    }
+
+    fn wait_text_where(
+        &self,
+        css: &str,
+        what: &str,
+        timeout: Duration,
+        ok: impl Fn(&str) -> bool,
+    ) -> Result<()> {
         let mut last = String::new();
-        crate::procs::wait_for(
-            &format!("{css} to contain {part:?}"),
-            timeout,
-            || match self.text(css) {
-                Ok(t) if t.contains(part) => Some(()),
-                Ok(t) => {
-                    last = t;
-                    None
-                }
-                Err(e) => {
-                    last = e.to_string();
-                    None
-                }
-            },
-        )
+        crate::procs::wait_for(&format!("{css} {what}"), timeout, || match self.text(css) {
+            Ok(t) if ok(&t) => Some(()),
+            Ok(t) => {
+                last = t;
+                None
+            }
+            Err(e) => {
+                last = e.to_string();
+                None
+            }
+        })
         .with_context(|| format!("last seen: {last:?}"))
     }
 
