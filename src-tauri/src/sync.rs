@@ -560,7 +560,11 @@ fn worker(shared: Arc<Shared>, data_dir: PathBuf, server_url: Option<String>, co
             Err(e) => {
                 let person = e.needs_person();
                 shared.update(|s| {
-                    s.online = !matches!(e, SyncError::Network(_) | SyncError::NoServer);
+                    // Not enrolled or no server: nothing was asked of the network, so say offline.
+                    s.online = !matches!(
+                        e,
+                        SyncError::Network(_) | SyncError::NoServer | SyncError::NotEnrolled
+                    );
                     s.last_error = Some(e.code());
                 });
                 if person {

@@ -258,8 +258,10 @@ pub fn StationPage() -> impl IntoView {
 
     let kiosk = expect_context::<Kiosk>().0;
     view! {
-        <h1 id="page-title">{move || i18n.t(Key::NavStation)}</h1>
-        <SyncBar />
+        <div class="page-head">
+            <h1 id="page-title">{move || i18n.t(Key::NavStation)}</h1>
+            <SyncBar />
+        </div>
         {move || error.get().map(|e| view! { <ErrorBanner err=e /> })}
         <Show when=move || kiosk.get()>
             <KioskBar error=error />
