@@ -319,3 +319,54 @@ mod tests {
         assert!(run(&tiny).is_empty());
     }
 }
+
+#[cfg(test)]
+mod stress {
+    use crate::synth::{render, Conditions};
+    use crate::{live::LiveConfig, live::LiveDecoder, Scanner};
+
+    /// Hard and odd frames (codes cut by the frame edge, strong perspective, glare, tiny and huge
+    /// modules, small frames) through the whole pipeline and the live decoder: nothing may panic,
+    /// not even inside the containment.
+    #[test]
+    fn odd_frames_never_panic_anywhere_in_the_pipeline() {
+        let mut rng = 0x2545_F491_4F6C_DD1Du64;
+        let mut next = move || {
+            rng ^= rng << 13;
+            rng ^= rng >> 7;
+            rng ^= rng << 17;
+            (rng >> 11) as f32 / (1u64 << 53) as f32
+        };
+        let mut scanner = Scanner::default();
+        let mut live = LiveDecoder::new(LiveConfig::default());
+        let n = if cfg!(debug_assertions) { 40 } else { 400 };
+        for i in 0..n {
+            let c = Conditions {
+                rotation_deg: (next() - 0.5) * 180.0,
+                tilt: next() * 0.6,
+                module_px: 1.0 + next() * 9.0,
+                blur: (next() * 3.0) as usize,
+                noise: next() * 40.0,
+                glare: next(),
+                contrast: 0.1 + next() * 0.9,
+                paper: next() * 30.0,
+                ..Conditions::default()
+            };
+            let (w, h) = (
+                21 + (next() * 700.0) as usize,
+                21 + (next() * 500.0) as usize,
+            );
+            let text = format!(
+                "JKM1:STRESS-{i:04}-{}",
+                "X".repeat((next() * 300.0) as usize)
+            );
+            let Ok((frame, _)) = render(&text, w, h, &c, i) else {
+                continue;
+            };
+            let _ = scanner.scan(&frame);
+            let _ = live.on_frame(&frame, i * 33);
+        }
+        assert_eq!(scanner.contained_panics, 0);
+        assert_eq!(live.contained_panics(), 0);
+    }
+}
