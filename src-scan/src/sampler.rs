@@ -176,6 +176,11 @@ fn grid_map(img: &GrayImage, bin: &Binarizer, t: &[Finder; 3], size: usize) -> O
 /// Whether the two timing patterns (row and column 6 between the finders) alternate as they
 /// must under this map: a cheap test that rejects a wrong triple or size before the full read.
 fn timing_ok(img: &GrayImage, bin: &Binarizer, h: &Homography, size: usize) -> bool {
+    timing_share(img, bin, h, size) >= 0.7
+}
+
+/// The share of timing-pattern modules that come out as they must under `h`.
+fn timing_share(img: &GrayImage, bin: &Binarizer, h: &Homography, size: usize) -> f64 {
     let (mut good, mut total) = (0usize, 0usize);
     for i in 8..size - 8 {
         let want_dark = i % 2 == 0;
@@ -187,7 +192,27 @@ fn timing_ok(img: &GrayImage, bin: &Binarizer, h: &Homography, size: usize) -> b
             }
         }
     }
-    total > 0 && good * 10 >= total * 7
+    if total == 0 {
+        0.0
+    } else {
+        good as f64 / total as f64
+    }
+}
+
+/// The affine map through the three finder centres alone: exact along the two timing patterns'
+/// edges, so a cheap first test of a grid size before the alignment-pattern search.
+fn affine_map(t: &[Finder; 3], size: usize) -> Option<Homography> {
+    let [a, b, c] = t.map(|f| (f64::from(f.x), f64::from(f.y)));
+    let n = size as f64;
+    Homography::from_points(
+        [
+            (3.5, 3.5),
+            (n - 3.5, 3.5),
+            (3.5, n - 3.5),
+            (n - 3.5, n - 3.5),
+        ],
+        [a, b, c, (b.0 + c.0 - a.0, b.1 + c.1 - a.1)],
+    )
 }
 
 /// Samples and decodes one grid; `None` unless rqrr's error correction accepts it.
@@ -229,6 +254,12 @@ pub fn decode(
     let mut out: Vec<Found> = Vec::new();
     for t in triples.iter().take(max_triples) {
         for size in sizes(t) {
+            // A wrong size (or a triple that is no code) fails the timing test already under the
+            // affine map: skip the alignment search for it. The bar is lower than the final one,
+            // since perspective bends the far ends of the timing patterns.
+            if affine_map(t, size).is_none_or(|a| timing_share(img, bin, &a, size) < 0.45) {
+                continue;
+            }
             let Some(h) = grid_map(img, bin, t, size) else {
                 continue;
             };
