@@ -257,7 +257,9 @@ fn manual_and_proxy_registration() -> Result<()> {
     s.send_keys("#manual-name", "李小宝")?;
     s.click("#proxy-toggle")?;
     s.click("#proxy-scan")?;
-    s.find("#proxy-scan-waiting")?;
+    wait_for("the proxy-scan prompt", WAIT, || {
+        s.find("#proxy-scan-waiting").ok()
+    })?;
     let before = count(&st.db, "SELECT count(*) FROM check_ins")?;
     s.key_burst(&grandma, 3)?;
     s.wait_text("#proxy-scanned", "代登记人：刘*兰 138****8000", WAIT)?;

@@ -63,7 +63,7 @@ fn enrol_sync_alert_and_revocation() -> Result<()> {
     // Tones on (they are off by default): pass and refuse sound different.
     s.click("#opt-sound")?;
     s.click("#opt-save")?;
-    s.find("#opt-saved")?;
+    s.wait_text("#opt-saved", "已保存", WAIT)?; // saved asynchronously
 
     s.click("#nav-station")?;
     s.wait_text("#bound-venue", "阿拉尔市人民医院", WAIT)?;
