@@ -17,7 +17,7 @@ use std::time::{Duration, Instant};
 use anyhow::{ensure, Context, Result};
 use venuecode_server::pgcluster::{ClusterError, TempCluster};
 use venuecode_tests::faultproxy::{Fault, FaultProxy, Mix};
-use venuecode_tests::harness::{binary, tempdir::TempDir};
+use venuecode_tests::harness::{binary, keygen, start_server, tempdir::TempDir};
 use venuecode_tests::procs::{free_port, wait_for, ProcGuard};
 
 /// Check-ins per station (10,000 in all).
@@ -52,29 +52,7 @@ impl ServerProc {
     }
 
     fn restart(&mut self) -> Result<()> {
-        let mut cmd = Command::new(binary("venuecode-server")?);
-        cmd.args(["--listen", &format!("127.0.0.1:{}", self.port)])
-            .args(["--database", &self.database])
-            .arg("--keys")
-            .arg(&self.keys)
-            .arg("--demo")
-            .stdout(Stdio::null());
-        let mut proc = ProcGuard::spawn("venuecode-server", cmd)?;
-        let http = reqwest::blocking::Client::builder()
-            .timeout(Duration::from_secs(2))
-            .build()?;
-        let url = format!("http://127.0.0.1:{}/api/v1/health", self.port);
-        wait_for("server health", Duration::from_secs(30), || {
-            if proc.check_alive().is_err() {
-                return Some(Err(anyhow::anyhow!("venuecode-server exited")));
-            }
-            http.get(&url)
-                .send()
-                .ok()
-                .filter(|r| r.status().is_success())
-                .map(|_| Ok(()))
-        })??;
-        self.proc = Some(proc);
+        self.proc = Some(start_server(self.port, &self.database, &self.keys, &[])?);
         Ok(())
     }
 
@@ -150,18 +128,6 @@ fn ids(db: &Path, table: &str) -> Result<BTreeSet<String>> {
         .query_map([], |r| r.get(0))?
         .collect::<Result<BTreeSet<String>, _>>()?;
     Ok(ids)
-}
-
-fn keygen(dir: &Path) -> Result<PathBuf> {
-    let keys = dir.join("keys");
-    let status = Command::new(binary("venuecode")?)
-        .arg("keygen")
-        .arg("--out")
-        .arg(&keys)
-        .stdout(Stdio::null())
-        .status()?;
-    ensure!(status.success(), "venuecode keygen failed");
-    Ok(keys)
 }
 
 fn wait_until(what: &str, deadline: Instant, f: impl FnMut() -> bool) -> Result<()> {

@@ -12,7 +12,7 @@ use venuecode_core::keys::PublicKey;
 use venuecode_core::sync::{self, AuthError, SignedHeaders};
 
 use crate::error::ApiError;
-use crate::store::Device;
+use crate::store::{Device, Store};
 use crate::AppState;
 
 fn header<'a>(headers: &'a HeaderMap, name: &'static str) -> Result<&'a str, AuthError> {
@@ -61,13 +61,16 @@ pub async fn authenticate(
     sync::verify_request(&key, method.as_str(), path, &signed, body, Utc::now())?;
     let store = state.store.clone();
     let id = device.device_id.clone();
-    let fresh = tokio::task::spawn_blocking(move || {
-        let now = Utc::now();
-        store.use_nonce(&id, &signed.nonce, now, now - sync::REQUEST_SKEW * 2)
-    })
-    .await??;
-    if !fresh {
-        return Err(ApiError::Replayed);
-    }
+    tokio::task::spawn_blocking(move || spend_nonce(store.as_ref(), &id, &signed.nonce)).await??;
     Ok(device)
+}
+
+/// Records a verified request's nonce; a second use is a replay. Blocking (store call).
+pub(crate) fn spend_nonce(store: &dyn Store, device_id: &str, nonce: &str) -> Result<(), ApiError> {
+    let now = Utc::now();
+    if store.use_nonce(device_id, nonce, now, now - sync::REQUEST_SKEW * 2)? {
+        Ok(())
+    } else {
+        Err(ApiError::Replayed)
+    }
 }

@@ -185,10 +185,8 @@ async fn enrol(
     sync::verify_request(&key, method.as_str(), path, &signed, &body, Utc::now())?;
     let store = state.store.clone();
     let device = blocking(move || {
+        auth::spend_nonce(store.as_ref(), &device_id, &signed.nonce)?;
         let now = Utc::now();
-        if !store.use_nonce(&device_id, &signed.nonce, now, now - sync::REQUEST_SKEW * 2)? {
-            return Err(ApiError::Replayed);
-        }
         let device = store.enrol(
             &NewDevice {
                 declaration_code: &req.declaration_code,

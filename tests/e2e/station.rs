@@ -8,7 +8,7 @@ use std::process::Command;
 use std::time::Duration;
 
 use anyhow::{ensure, Context, Result};
-use venuecode_tests::harness::{binary, serial, Env};
+use venuecode_tests::harness::{binary, serial, sqlite_count as count, Env};
 use venuecode_tests::procs::wait_for;
 use venuecode_tests::webdriver::Session;
 
@@ -42,12 +42,6 @@ fn issue(keys: &Path, name: &str, id: &str, color: &str, extra: &[&str]) -> Resu
     ];
     args.extend_from_slice(extra);
     venuecode(&args)
-}
-
-fn count(db: &Path, sql: &str) -> Result<i64> {
-    let conn =
-        rusqlite::Connection::open_with_flags(db, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY)?;
-    Ok(conn.query_row(sql, [], |r| r.get(0))?)
 }
 
 fn scans(s: &Session) -> Result<u64> {

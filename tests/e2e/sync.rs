@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use anyhow::{ensure, Context, Result};
 use venuecode_core::trust::Revocation;
-use venuecode_tests::harness::{serial, Env};
+use venuecode_tests::harness::{serial, sqlite_count, Env};
 use venuecode_tests::procs::wait_for;
 
 const WAIT: Duration = Duration::from_secs(30);
@@ -26,14 +26,6 @@ fn demo_code(env: &Env, name: &str, id: &str, color: &str) -> Result<(String, St
         res["code"].as_str().context("code")?.to_string(),
         res["code_id"].as_str().context("code_id")?.to_string(),
     ))
-}
-
-fn server_count(env: &Env, sql: &str) -> Result<i64> {
-    let conn = rusqlite::Connection::open_with_flags(
-        &env.server.database,
-        rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY,
-    )?;
-    Ok(conn.query_row(sql, [], |r| r.get(0))?)
 }
 
 #[test]
@@ -88,8 +80,9 @@ fn enrol_sync_alert_and_revocation() -> Result<()> {
     env.screenshot("station-zh-refused-call")?;
     s.click("#verdict-screen")?;
     wait_for("the alert and check-in on the server", WAIT, || {
-        let alerts = server_count(&env, "SELECT count(*) FROM alerts").ok()?;
-        let check_ins = server_count(&env, "SELECT count(*) FROM check_ins").ok()?;
+        let alerts = sqlite_count(&env.server.database, "SELECT count(*) FROM alerts").ok()?;
+        let check_ins =
+            sqlite_count(&env.server.database, "SELECT count(*) FROM check_ins").ok()?;
         (alerts == 1 && check_ins == 1).then_some(())
     })?;
     s.wait_text("#sync-waiting", "待上传 0", WAIT)?;
@@ -104,17 +97,11 @@ fn enrol_sync_alert_and_revocation() -> Result<()> {
     store.revoke(&Revocation::Code(code_id), chrono::Utc::now())?;
     s.click("#sync-now")?;
     wait_for("the revocation to arrive", WAIT, || {
-        let conn = rusqlite::Connection::open_with_flags(
-            env.data_dir.join("station.db"),
-            rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY,
-        )
-        .ok()?;
-        conn.query_row("SELECT count(*) FROM revocations", [], |r| {
-            r.get::<_, i64>(0)
-        })
-        .ok()
-        .filter(|n| *n == 1)
-        .map(|_| ())
+        let n = sqlite_count(
+            &env.data_dir.join("station.db"),
+            "SELECT count(*) FROM revocations",
+        );
+        (n.ok()? == 1).then_some(())
     })?;
     s.key_burst(&green, 3)?;
     s.wait_text("#verdict-word", "禁止", WAIT)?;

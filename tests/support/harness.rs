@@ -118,45 +118,72 @@ pub struct Server {
     _proc: ProcGuard,
 }
 
+/// Runs a `SELECT count(*) …` on a SQLite file, read-only (the app or server may be writing it).
+pub fn sqlite_count(db: &Path, sql: &str) -> Result<i64> {
+    let conn =
+        rusqlite::Connection::open_with_flags(db, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY)?;
+    Ok(conn.query_row(sql, [], |r| r.get(0))?)
+}
+
+/// Makes a deployment key directory (`venuecode keygen`) at `dir/keys`.
+pub fn keygen(dir: &Path) -> Result<PathBuf> {
+    let keys = dir.join("keys");
+    let status = Command::new(binary("venuecode")?)
+        .arg("keygen")
+        .arg("--out")
+        .arg(&keys)
+        .stdout(Stdio::null())
+        .status()?;
+    if !status.success() {
+        bail!("venuecode keygen failed");
+    }
+    Ok(keys)
+}
+
+/// Starts `venuecode-server` on `127.0.0.1:port` over `database` (a SQLite path or a
+/// PostgreSQL URL) with the demo venues and the deployment keys in `keys`, plus `extra`
+/// arguments, and waits until it answers its health check.
+pub fn start_server(port: u16, database: &str, keys: &Path, extra: &[&str]) -> Result<ProcGuard> {
+    let mut cmd = Command::new(binary("venuecode-server")?);
+    cmd.args(["--listen", &format!("127.0.0.1:{port}")])
+        .args(["--database", database])
+        .arg("--keys")
+        .arg(keys)
+        .arg("--demo")
+        .args(extra)
+        .stdout(Stdio::null());
+    let mut proc = ProcGuard::spawn("venuecode-server", cmd)?;
+    let http = reqwest::blocking::Client::builder()
+        .timeout(Duration::from_secs(2))
+        .build()?;
+    let url = format!("http://127.0.0.1:{port}/api/v1/health");
+    wait_for("server health", Duration::from_secs(30), || {
+        if proc.check_alive().is_err() {
+            return Some(Err(anyhow::anyhow!("venuecode-server exited")));
+        }
+        http.get(&url)
+            .send()
+            .ok()
+            .filter(|r| r.status().is_success())
+            .map(|_| Ok(()))
+    })??;
+    Ok(proc)
+}
+
 impl Server {
-    /// Starts the server with its database in `dir` and waits until it answers.
+    /// Starts the server with its database and keys in `dir` and waits until it answers.
     pub fn start(dir: &Path) -> Result<Server> {
         let port = free_port()?;
-        let keys = dir.join("keys");
-        let status = Command::new(binary("venuecode")?)
-            .arg("keygen")
-            .arg("--out")
-            .arg(&keys)
-            .stdout(Stdio::null())
-            .status()?;
-        if !status.success() {
-            bail!("venuecode keygen failed");
-        }
+        let keys = keygen(dir)?;
         let database = dir.join("server.db");
-        let mut cmd = Command::new(binary("venuecode-server")?);
-        cmd.args(["--listen", &format!("127.0.0.1:{port}"), "--database"])
-            .arg(&database)
-            .arg("--keys")
-            .arg(&keys)
-            .args(["--demo", "--demo-issuer"])
-            .stdout(Stdio::null());
-        let mut proc = ProcGuard::spawn("venuecode-server", cmd)?;
-        let url = format!("http://127.0.0.1:{port}");
-        let http = reqwest::blocking::Client::builder()
-            .timeout(Duration::from_secs(2))
-            .build()?;
-        wait_for("server health", Duration::from_secs(20), || {
-            if proc.check_alive().is_err() {
-                return Some(Err(anyhow::anyhow!("venuecode-server exited")));
-            }
-            http.get(format!("{url}/api/v1/health"))
-                .send()
-                .ok()
-                .filter(|r| r.status().is_success())
-                .map(|_| Ok(()))
-        })??;
+        let proc = start_server(
+            port,
+            database.to_str().context("non-UTF-8 temp path")?,
+            &keys,
+            &["--demo-issuer"],
+        )?;
         Ok(Server {
-            url,
+            url: format!("http://127.0.0.1:{port}"),
             keys,
             database,
             _proc: proc,
