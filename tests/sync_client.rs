@@ -1,7 +1,8 @@
 //! The station's sync client against a real server process: enrolment, upload with a record the
 //! server refuses (dated in the future: set aside on the station, kept, the rest delivered), the
 //! pull (trust list file, revocation cursor, venue entry), the status the UI shows, and a device
-//! revoked on the server (refused, nothing lost on the station).
+//! revoked on the server (refused, nothing lost on the station); and a poison record the server
+//! cannot parse, set aside alone while the rest of its batch is delivered.
 
 use std::time::Duration;
 
@@ -149,5 +150,79 @@ fn station_sync_sets_aside_refused_records_and_survives_revocation() -> Result<(
     ensure!(store.outbox_counts()?.0 == 1, "the new record waits, kept");
     ensure!(server_ids(&server)?.len() == 5);
     handle.stop();
+    Ok(())
+}
+
+#[test]
+fn a_poison_record_is_set_aside_and_the_rest_of_its_batch_delivered() -> Result<()> {
+    let tmp = TempDir::new("venuecode-sync-poison-")?;
+    let server = Server::start(tmp.path())?;
+    let data = tmp.path().join("station");
+    std::fs::create_dir_all(data.join("trust"))?;
+    std::fs::copy(server.keys.join("root.pub"), data.join("trust/root.pub"))?;
+    let mut store = Store::open(&data)?;
+    sync::enrol(
+        &mut store,
+        &server.url,
+        "100001",
+        "王五",
+        None,
+        Direction::Entry,
+    )?;
+    let venue = store.binding()?.context("bound")?.venue_id;
+    let now = Utc::now();
+    let mut ids = Vec::new();
+    for n in 0..9 {
+        ids.push(store.record(&draft(&venue, now, n), PresenceEffect::Keep)?);
+    }
+    // Damage one queued payload so the server cannot even parse the batch: its answer (400)
+    // names no record, which used to block the whole queue behind it forever.
+    let poison = ids[5].clone();
+    let conn = rusqlite::Connection::open(data.join("station.db"))?;
+    let damaged = conn.execute(
+        "UPDATE outbox SET payload = ?2 WHERE record_id = ?1",
+        rusqlite::params![
+            poison,
+            format!(r#"{{"kind":"check_in","format":1,"id":"{poison}","venue_id":7}}"#)
+        ],
+    )?;
+    ensure!(damaged == 1, "the poison payload was not written");
+    drop(conn);
+
+    let handle = SyncHandle::start(
+        &data,
+        Some(server.url.clone()),
+        SyncConfig {
+            batch_size: 100,
+            backoff_base: Duration::from_millis(50),
+            backoff_cap: Duration::from_millis(500),
+            offline_probe: Duration::from_millis(200),
+            idle: Duration::from_millis(200),
+            ..SyncConfig::default()
+        },
+    );
+    wait_for("the outbox to settle", WAIT, || {
+        let s = handle.status();
+        (s.waiting == 0 && s.rejected == 1).then_some(())
+    })?;
+    handle.stop();
+    let mut held = server_ids(&server)?;
+    held.sort();
+    let mut expected: Vec<String> = ids.iter().filter(|i| **i != poison).cloned().collect();
+    expected.sort();
+    ensure!(
+        held == expected,
+        "server holds {held:?}, expected {expected:?}"
+    );
+    // The poison record is kept on the station, set aside with the server's reason.
+    ensure!(store.count("check_ins")? == 9);
+    ensure!(store.outbox_counts()? == (0, 1));
+    let conn = rusqlite::Connection::open(data.join("station.db"))?;
+    let reason: String = conn.query_row(
+        "SELECT rejected FROM outbox WHERE record_id = ?1",
+        [&poison],
+        |r| r.get(0),
+    )?;
+    ensure!(reason.starts_with("bad_json"), "reason: {reason}");
     Ok(())
 }

@@ -5,7 +5,6 @@
 //! errors (bad flags, missing files). Output for scripts is one line of JSON where noted.
 
 mod bench;
-mod files;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -16,15 +15,14 @@ use clap::{Parser, Subcommand};
 use serde_json::json;
 use venuecode_core::gate::Direction;
 use venuecode_core::health_code::{
-    self, Color, Guardian, HealthClaims, NatOutcome, NatResult, Pseudonym, Relation,
+    self, Color, Guardian, NatOutcome, NatResult, NewCode, Pseudonym, Relation,
 };
 use venuecode_core::idnumber::IdNumber;
-use venuecode_core::mask;
 use venuecode_core::qr::{Ecc, QrMatrix};
 use venuecode_core::trust::RevocationList;
 use venuecode_core::venue::VenueCategory;
 use venuecode_core::venue_code::{self, VenueClaims};
-use venuecode_server::deployment::IssuerKeys;
+use venuecode_keys::IssuerKeys;
 
 #[derive(Parser)]
 #[command(
@@ -201,7 +199,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
             venue_authority,
             valid_days,
         } => {
-            files::keygen(&out, &issuer, &venue_authority, Utc::now(), valid_days)?;
+            venuecode_keys::keygen(&out, &issuer, &venue_authority, Utc::now(), valid_days)?;
             println!("keys and trust list written to {}", out.display());
             Ok(ExitCode::SUCCESS)
         }
@@ -238,20 +236,21 @@ fn run(cli: Cli) -> Result<ExitCode> {
                     }),
                     _ => None,
                 };
-                let claims = HealthClaims {
-                    issuer: ks.issuer.clone(),
-                    issued_at: now,
-                    expires_at: now + valid_for,
-                    code_id: files::random_bytes()?,
-                    subject: Pseudonym::derive(&ks.subject_secret, &id),
-                    name_masked: mask::mask_name(&name),
-                    phone_masked: mask::mask_phone(&phone),
-                    id_masked: id.masked(),
+                let claims = NewCode {
+                    issuer: &ks.issuer,
+                    subject_secret: &ks.subject_secret,
+                    name: &name,
+                    phone: &phone,
+                    id: &id,
                     color,
-                    color_since: color_since.unwrap_or(now - Duration::days(7)),
+                    color_since,
                     nat,
                     guardian,
-                };
+                    issued_at: now,
+                    valid_for,
+                    code_id: venuecode_keys::random_bytes()?,
+                }
+                .claims();
                 let text = health_code::issue(&ks.issuer_key, &claims);
                 if let Some(path) = png {
                     write_png(&text, &path)?;
@@ -265,7 +264,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
                 at,
                 text,
             } => {
-                let trust = files::load_trust(&trust, root.as_deref())?;
+                let trust = venuecode_keys::load_trust(&trust, root.as_deref())?;
                 let now = at.unwrap_or_else(Utc::now);
                 let out = match health_code::verify(&text, &trust, &RevocationList::default(), now)
                 {
@@ -329,7 +328,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
                 Ok(ExitCode::SUCCESS)
             }
             VenueCommand::Verify { trust, root, text } => {
-                let trust = files::load_trust(&trust, root.as_deref())?;
+                let trust = venuecode_keys::load_trust(&trust, root.as_deref())?;
                 let out = match venue_code::verify(&text, &trust) {
                     Ok(v) => {
                         let c = &v.claims;

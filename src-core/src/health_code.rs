@@ -349,6 +349,50 @@ pub fn issue(key: &SecretKey, claims: &HealthClaims) -> String {
     format!("{PREFIX}{}", crate::base45::encode(&env))
 }
 
+/// What an issuer knows when it makes a code for a resident. [`NewCode::claims`] is the one
+/// place claims are built (the CLI and the server's demo issuer both call it): the identity is
+/// masked and the subject pseudonymised with the issuer's secret, so plain identity never
+/// reaches a code.
+#[derive(Debug, Clone)]
+pub struct NewCode<'a> {
+    pub issuer: &'a str,
+    pub subject_secret: &'a [u8; 32],
+    pub name: &'a str,
+    pub phone: &'a str,
+    pub id: &'a IdNumber,
+    pub color: Color,
+    /// When the colour took effect; a week before issue when unknown.
+    pub color_since: Option<DateTime<Utc>>,
+    pub nat: Option<NatResult>,
+    pub guardian: Option<Guardian>,
+    pub issued_at: DateTime<Utc>,
+    pub valid_for: Duration,
+    /// Random, from the caller (core draws no randomness).
+    pub code_id: [u8; 8],
+}
+
+impl NewCode<'_> {
+    /// The claims of the new code.
+    pub fn claims(&self) -> HealthClaims {
+        HealthClaims {
+            issuer: self.issuer.to_string(),
+            issued_at: self.issued_at,
+            expires_at: self.issued_at + self.valid_for,
+            code_id: self.code_id,
+            subject: Pseudonym::derive(self.subject_secret, self.id),
+            name_masked: crate::mask::mask_name(self.name.trim()),
+            phone_masked: crate::mask::mask_phone(self.phone.trim()),
+            id_masked: self.id.masked(),
+            color: self.color,
+            color_since: self
+                .color_since
+                .unwrap_or(self.issued_at - Duration::days(7)),
+            nat: self.nat,
+            guardian: self.guardian,
+        }
+    }
+}
+
 /// A health code that passed every check.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct VerifiedHealthCode {
@@ -466,6 +510,35 @@ mod tests {
 
     fn check(text: &str) -> Result<VerifiedHealthCode, CodeError> {
         verify(text, &trust(), &RevocationList::default(), now())
+    }
+
+    #[test]
+    fn a_new_code_keeps_only_masked_identity_and_a_pseudonym() {
+        let id = IdNumber::parse("11010519491231002X", now().date_naive()).unwrap();
+        let secret = [9u8; 32];
+        let c = NewCode {
+            issuer: ISSUER,
+            subject_secret: &secret,
+            name: " 张三丰 ",
+            phone: "13800138000",
+            id: &id,
+            color: Color::Yellow,
+            color_since: None,
+            nat: None,
+            guardian: None,
+            issued_at: now(),
+            valid_for: Duration::minutes(10),
+            code_id: [1; 8],
+        }
+        .claims();
+        assert_eq!(c.expires_at, now() + Duration::minutes(10));
+        assert_eq!(c.color_since, now() - Duration::days(7));
+        assert_eq!(c.subject, Pseudonym::derive(&secret, &id));
+        assert_eq!(c.name_masked, crate::mask::mask_name("张三丰"));
+        assert!(!c.phone_masked.contains("0013800"));
+        assert!(!c.id_masked.contains("19491231"));
+        let text = issue(&issuer_key(), &c);
+        assert_eq!(check(&text).unwrap().claims, c);
     }
 
     #[test]

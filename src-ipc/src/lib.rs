@@ -78,6 +78,9 @@ pub enum ErrorCode {
     UnknownDeclaration,
     /// The server refused the request; `detail` has its code and message.
     ServerRefused,
+    /// The scan loop stopped by itself (the camera failed or was unplugged, the decoder died);
+    /// `detail` says which. The UI offers to start it again.
+    ScanStopped,
 }
 
 /// The languages the UI is offered in. zh-CN is the default.

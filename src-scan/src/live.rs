@@ -8,7 +8,9 @@
 //! locator pass and the whole pipeline is still tried across a few consecutive frames.
 //!
 //! Invariants: time comes in as an argument (milliseconds on any monotonic clock); the same text
-//! is reported at most once per `dedupe_ms` while it keeps being seen.
+//! is reported at most once per `dedupe_ms` while it keeps being seen; a panic anywhere in a
+//! frame's decoding — the fast path included — is contained: the frame yields nothing, the count
+//! of contained panics goes up, and the next frame starts clean.
 
 use crate::{finder, prep, sampler, Found, GrayImage, Scanner, Stage};
 
@@ -85,8 +87,22 @@ impl LiveDecoder {
         self.scanner.contained_panics
     }
 
-    /// Decodes one frame received at `now_ms`.
+    /// Decodes one frame received at `now_ms`; never panics.
     pub fn on_frame(&mut self, frame: &GrayImage, now_ms: u64) -> FrameResult {
+        let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            self.decode_frame(frame, now_ms)
+        }));
+        match outcome {
+            Ok(r) => r,
+            Err(_) => {
+                self.scanner.contained_panics += 1;
+                self.last_box = None;
+                FrameResult::default()
+            }
+        }
+    }
+
+    fn decode_frame(&mut self, frame: &GrayImage, now_ms: u64) -> FrameResult {
         self.frames = self.frames.wrapping_add(1);
         let mut seen = match self.last_box {
             Some(b) => self.decode_region(frame, b),

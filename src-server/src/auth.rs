@@ -15,27 +15,9 @@ use crate::error::ApiError;
 use crate::store::{Device, Store};
 use crate::AppState;
 
-fn header<'a>(headers: &'a HeaderMap, name: &'static str) -> Result<&'a str, AuthError> {
-    headers
-        .get(name)
-        .and_then(|v| v.to_str().ok())
-        .ok_or(AuthError::Missing(name))
-}
-
-/// The signing headers of a request.
+/// The signing headers of a request (parsed and shape-checked in core).
 pub fn signed_headers(headers: &HeaderMap) -> Result<SignedHeaders, AuthError> {
-    let device = header(headers, sync::HEADER_DEVICE)?;
-    if device.len() != 16 || !device.bytes().all(|b| b.is_ascii_hexdigit()) {
-        return Err(AuthError::Malformed(sync::HEADER_DEVICE));
-    }
-    Ok(SignedHeaders {
-        device: device.to_string(),
-        unix_ms: header(headers, sync::HEADER_TIME)?
-            .parse()
-            .map_err(|_| AuthError::Malformed(sync::HEADER_TIME))?,
-        nonce: header(headers, sync::HEADER_NONCE)?.to_string(),
-        signature: header(headers, sync::HEADER_SIGNATURE)?.to_string(),
-    })
+    sync::parse_signed_headers(|name| headers.get(name).and_then(|v| v.to_str().ok()))
 }
 
 /// Authenticates a signed request and returns the device that made it.

@@ -35,6 +35,8 @@ pub enum ApiError {
     Store(#[from] StoreError),
     #[error("worker task failed: {0}")]
     Join(#[from] tokio::task::JoinError),
+    #[error("{0}")]
+    Internal(String),
 }
 
 impl IntoResponse for ApiError {
@@ -63,11 +65,11 @@ impl IntoResponse for ApiError {
                 (StatusCode::CONFLICT, "enrolled_elsewhere")
             }
             ApiError::Store(e) if e.is_unavailable() => {
-                eprintln!("venuecode-server: database unavailable: {e}");
+                tracing::warn!(error = %e, "database unavailable");
                 (StatusCode::SERVICE_UNAVAILABLE, "unavailable")
             }
-            ApiError::Store(_) | ApiError::Join(_) => {
-                eprintln!("venuecode-server: internal error: {self}");
+            ApiError::Store(_) | ApiError::Join(_) | ApiError::Internal(_) => {
+                tracing::error!(error = %self, "internal error");
                 (StatusCode::INTERNAL_SERVER_ERROR, "internal")
             }
         };

@@ -7,8 +7,8 @@
 //! validated whole before anything of it is stored.
 
 pub mod auth;
-pub mod deployment;
 pub mod error;
+#[cfg(any(test, feature = "test-support"))]
 pub mod pgcluster;
 pub mod store;
 
@@ -24,19 +24,19 @@ use axum::{Json, Router};
 use base64::Engine;
 use chrono::{Duration, Utc};
 use serde::{Deserialize, Serialize};
-use venuecode_core::health_code::{self, Color, HealthClaims, NatOutcome, NatResult, Pseudonym};
+use venuecode_core::health_code::{self, Color, NatOutcome, NatResult, NewCode};
 use venuecode_core::idnumber::IdNumber;
 use venuecode_core::keys::PublicKey;
+use venuecode_core::sync::is_declaration_code;
 use venuecode_core::sync::{
     self, EnrolRequest, EnrolResponse, PullResponse, ServerTime, UploadAck, UploadBatch,
     MAX_BODY_BYTES,
 };
 use venuecode_core::trust::RevocationDelta;
-use venuecode_core::{mask, sync::is_declaration_code};
 
-use deployment::{Deployment, IssuerKeys};
 use error::ApiError;
 use store::{NewDevice, Store};
+use venuecode_keys::{Deployment, IssuerKeys};
 
 /// The OpenAPI description of this API (also in `docs/openapi.json`).
 pub const OPENAPI: &str = include_str!("../../docs/openapi.json");
@@ -95,7 +95,29 @@ pub fn app(state: AppState) -> Router {
         .route("/api/v1/sync/upload", post(upload))
         .route("/api/v1/demo/codes", post(demo_code))
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
+        .layer(request_log())
         .with_state(state)
+}
+
+/// One structured log line per request: method, path (never the query or the body, so no
+/// personal data and no codes), status and latency.
+fn request_log() -> tower_http::trace::TraceLayer<
+    tower_http::classify::SharedClassifier<tower_http::classify::ServerErrorsAsFailures>,
+    impl Fn(&axum::http::Request<axum::body::Body>) -> tracing::Span + Clone,
+    (),
+    tower_http::trace::DefaultOnResponse,
+    tower_http::trace::DefaultOnBodyChunk,
+    tower_http::trace::DefaultOnEos,
+    (),
+> {
+    tower_http::trace::TraceLayer::new_for_http()
+        .make_span_with(|req: &axum::http::Request<axum::body::Body>| {
+            tracing::info_span!("request", method = %req.method(), path = %req.uri().path())
+        })
+        .on_request(())
+        // Failures are logged with their cause where they happen (error.rs).
+        .on_failure(())
+        .on_response(tower_http::trace::DefaultOnResponse::new().level(tracing::Level::INFO))
 }
 
 /// Health of the server and its database.
@@ -357,22 +379,23 @@ async fn demo_code(
             })
         }
     };
-    let mut code_id = [0u8; 8];
-    code_id.copy_from_slice(&uuid::Uuid::new_v4().as_bytes()[..8]);
-    let claims = HealthClaims {
-        issuer: keys.issuer.clone(),
-        issued_at: now,
-        expires_at: now + Duration::hours(valid_hours),
-        code_id,
-        subject: Pseudonym::derive(&keys.subject_secret, &id),
-        name_masked: mask::mask_name(req.name.trim()),
-        phone_masked: mask::mask_phone(&req.phone),
-        id_masked: id.masked(),
+    let code_id = venuecode_keys::random_bytes()
+        .map_err(|e| ApiError::Internal(format!("random code id: {e}")))?;
+    let claims = NewCode {
+        issuer: &keys.issuer,
+        subject_secret: &keys.subject_secret,
+        name: &req.name,
+        phone: &req.phone,
+        id: &id,
         color,
-        color_since: now - Duration::days(7),
+        color_since: None,
         nat,
         guardian: None,
-    };
+        issued_at: now,
+        valid_for: Duration::hours(valid_hours),
+        code_id,
+    }
+    .claims();
     Ok(Json(DemoCodeResponse {
         code: health_code::issue(&keys.issuer_key, &claims),
         code_id: claims.code_id_hex(),

@@ -1,81 +1,71 @@
 //! `venuecode-server`: starts the central server on an embedded SQLite file (default) or on
 //! PostgreSQL (`--database postgres://…`).
 //!
-//! Usage: `venuecode-server [--listen ADDR] [--database PATH|URL] [--keys DIR] [--demo]
-//! [--demo-issuer]`, or `venuecode-server revoke-device --database PATH|URL DEVICE_ID`. Prints one
+//! Usage (arguments parsed by clap; `--help` lists them): `venuecode-server [--listen ADDR]
+//! [--database PATH|URL] [--keys DIR] [--demo] [--demo-issuer]`, or `venuecode-server revoke-device --database PATH|URL DEVICE_ID`. Prints one
 //! line `listening on http://ADDR` once it accepts connections, so scripts can wait for it.
 
+use std::path::PathBuf;
+
 use anyhow::{bail, Context};
-use venuecode_server::deployment::{Deployment, IssuerKeys};
+use clap::{Parser, Subcommand};
+use venuecode_keys::{Deployment, IssuerKeys};
 use venuecode_server::{app, store, AppState};
 
-const USAGE: &str = "usage: venuecode-server [--listen ADDR] [--database PATH|postgres://URL] \
-[--keys DIR] [--demo] [--demo-issuer]
-       venuecode-server revoke-device [--database PATH|URL] DEVICE_ID
-
-  --listen ADDR     address to listen on (default 127.0.0.1:8730)
-  --database DB     SQLite file (default venuecode-server.db) or a postgres:// URL
-  --keys DIR        deployment key directory (venuecode keygen): serves its trust list and
-                    signs revocation deltas with its root key
-  --demo            add the demo venues (declaration codes 100001-100003)
-  --demo-issuer     issue demo health codes at POST /api/v1/demo/codes (needs --keys;
-                    demo deployments only)";
-
-#[derive(Debug)]
+/// VenueCode's central server: collects check-ins from stations exactly once and serves their
+/// trust list, revocations, venue entries and policy.
+#[derive(Debug, Parser)]
+#[command(name = "venuecode-server", version)]
 struct Args {
+    /// Address to listen on.
+    #[arg(long, default_value = "127.0.0.1:8730", value_name = "ADDR")]
     listen: String,
+    /// SQLite file, or a postgres:// URL.
+    #[arg(
+        long,
+        global = true,
+        default_value = "venuecode-server.db",
+        value_name = "PATH|URL"
+    )]
     database: String,
-    keys: Option<std::path::PathBuf>,
+    /// Deployment key directory (`venuecode keygen`): serves its trust list and signs revocation
+    /// deltas with its root key.
+    #[arg(long, value_name = "DIR")]
+    keys: Option<PathBuf>,
+    /// Add the demo venues (declaration codes 100001-100003).
+    #[arg(long)]
     demo: bool,
+    /// Issue demo health codes at POST /api/v1/demo/codes (demo deployments only).
+    #[arg(long, requires = "keys")]
     demo_issuer: bool,
-    revoke: Option<String>,
+    #[command(subcommand)]
+    command: Option<Command>,
 }
 
-fn parse_args() -> anyhow::Result<Args> {
-    let mut args = Args {
-        listen: "127.0.0.1:8730".into(),
-        database: "venuecode-server.db".into(),
-        keys: None,
-        demo: false,
-        demo_issuer: false,
-        revoke: None,
-    };
-    let mut it = std::env::args().skip(1).peekable();
-    let revoking = it.peek().map(String::as_str) == Some("revoke-device");
-    if revoking {
-        it.next();
-    }
-    while let Some(a) = it.next() {
-        match a.as_str() {
-            "--listen" => args.listen = it.next().context("--listen needs an address")?,
-            "--database" => args.database = it.next().context("--database needs a path or URL")?,
-            "--keys" => args.keys = Some(it.next().context("--keys needs a directory")?.into()),
-            "--demo" => args.demo = true,
-            "--demo-issuer" => args.demo_issuer = true,
-            "-h" | "--help" => {
-                println!("{USAGE}");
-                std::process::exit(0);
-            }
-            id if revoking && !id.starts_with('-') => args.revoke = Some(id.to_string()),
-            other => bail!("unknown argument {other:?}\n{USAGE}"),
-        }
-    }
-    if revoking && args.revoke.is_none() {
-        bail!("revoke-device needs a device id\n{USAGE}");
-    }
-    if args.demo_issuer && args.keys.is_none() {
-        bail!("--demo-issuer needs --keys DIR");
-    }
-    Ok(args)
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Revoke an enrolled device: its requests are refused from now on.
+    RevokeDevice {
+        /// The device id (16 hex characters, shown in the station's Settings).
+        device_id: String,
+    },
 }
 
 fn main() -> anyhow::Result<()> {
-    let args = parse_args()?;
+    let args = Args::parse();
+    // Structured logs on stderr; RUST_LOG to change the level (default: info).
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
+        )
+        .with_writer(std::io::stderr)
+        .init();
     // The store is blocking (the PostgreSQL client runs its own runtime): open it, and do the
     // one-off work, before the async runtime starts.
     let store = store::open(&args.database)
         .with_context(|| format!("opening database {}", args.database))?;
-    if let Some(id) = &args.revoke {
+    if let Some(Command::RevokeDevice { device_id: id }) = &args.command {
         if !store.set_revoked(id, true)? {
             bail!("no device {id} is enrolled");
         }

@@ -15,7 +15,9 @@ use std::time::{Duration, Instant};
 #[non_exhaustive]
 pub enum ClusterError {
     #[error(
-        "PostgreSQL binaries not found under /usr/lib/postgresql/*/bin (apt install postgresql)"
+        "PostgreSQL binaries not found under /usr/lib/postgresql/*/bin: install them \
+         (`./x setup` does, or `apt install postgresql`), or set {SKIP_VAR}=1 to skip the \
+         PostgreSQL tests on purpose"
     )]
     NoBinaries,
     #[error("{step}: {message}")]
@@ -26,6 +28,28 @@ fn step(step: &'static str) -> impl Fn(std::io::Error) -> ClusterError {
     move |e| ClusterError::Step {
         step,
         message: e.to_string(),
+    }
+}
+
+/// The variable a developer without PostgreSQL sets (to `1`) to skip its tests on purpose.
+/// Without it, a missing PostgreSQL fails the tests that need it.
+pub const SKIP_VAR: &str = "VENUECODE_SKIP_POSTGRES";
+
+/// Starts a cluster for the tests named by `what`. PostgreSQL missing is an error unless
+/// [`SKIP_VAR`] is `1`; then this returns `Ok(None)` after printing a notice straight to the
+/// process's stderr (not through `eprintln!`, which the test harness captures and hides).
+pub fn start_for_tests(what: &str) -> Result<Option<TempCluster>, ClusterError> {
+    match TempCluster::start() {
+        Ok(c) => Ok(Some(c)),
+        Err(ClusterError::NoBinaries) if std::env::var(SKIP_VAR).as_deref() == Ok("1") => {
+            use std::io::Write;
+            let _ = writeln!(
+                std::io::stderr().lock(),
+                "\n!!! SKIPPED ({SKIP_VAR}=1): PostgreSQL is not installed; {what} untested !!!\n"
+            );
+            Ok(None)
+        }
+        Err(e) => Err(e),
     }
 }
 
@@ -141,7 +165,8 @@ impl TempCluster {
         }
     }
 
-    fn start_server(&self) -> Result<(), ClusterError> {
+    /// Starts the (stopped) server again on the same port and waits until it accepts connections.
+    pub fn start_server(&self) -> Result<(), ClusterError> {
         let data = self.data_dir();
         let log = self.dir.path().join("server.log");
         let options = format!(

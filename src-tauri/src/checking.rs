@@ -48,6 +48,7 @@ pub fn save_trust(data_dir: &Path, bytes: &[u8]) -> Result<(), AppError> {
 /// Writes a one-issuer trust list signed by `root` into `<data_dir>/trust/`, trusting `issuer` as
 /// health issuer `name` from a day before `now` to a day after — for tests and benchmarks (real
 /// stations get theirs from `venuecode keygen` or, later, from sync).
+#[cfg(any(test, feature = "test-support"))]
 pub fn write_test_trust(
     data_dir: &Path,
     root: &venuecode_core::keys::SecretKey,

@@ -7,13 +7,9 @@ use leptos::task::spawn_local;
 use venuecode_ipc::{GetSettings, IpcError, Language};
 
 use crate::api::invoke;
-use crate::i18n::{error_key, use_i18n, I18n, Key};
+use crate::i18n::{I18n, Key};
 use crate::pages;
-
-/// Kiosk mode (快速打卡): the tablet faces the public; navigation is hidden until an inspector
-/// enters the PIN.
-#[derive(Debug, Clone, Copy)]
-pub struct Kiosk(pub RwSignal<bool>);
+use crate::shared::{ErrorBanner, Kiosk};
 
 /// The five work areas.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -120,18 +116,6 @@ pub fn App() -> impl IntoView {
                     Page::Settings => view! { <pages::settings::SettingsPage /> }.into_any(),
                 }}
             </main>
-        </div>
-    }
-}
-
-/// A failure shown in the user's language, with the English detail for support.
-#[component]
-pub fn ErrorBanner(err: IpcError) -> impl IntoView {
-    let i18n = use_i18n();
-    let detail = err.detail.clone();
-    view! {
-        <div class="error" role="alert" title=detail>
-            {move || i18n.t(error_key(err.code))}
         </div>
     }
 }

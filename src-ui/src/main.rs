@@ -4,6 +4,7 @@ mod api;
 mod app;
 mod i18n;
 mod pages;
+mod shared;
 mod sound;
 mod wedge;
 

@@ -24,7 +24,7 @@ fn visit_every_area(env: &Env, s: &Session, lang: &str) -> Result<()> {
         let title = if lang == "zh" { zh } else { en };
         s.wait_text(&format!("#page-{id} #page-title"), title, WAIT)?;
         s.wait_text(&format!("#nav-{id}"), title, WAIT)?;
-        env.screenshot(&format!("shell-{lang}-{id}"))?;
+        env.check_fit(s, &format!("shell-{lang}-{id}"))?;
     }
     Ok(())
 }

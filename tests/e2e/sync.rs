@@ -51,7 +51,7 @@ fn enrol_sync_alert_and_revocation() -> Result<()> {
     s.send_keys("#enrol-code", "100001")?;
     s.click("#enrol-submit")?;
     s.wait_contains("#enrol-result", "阿拉尔市人民医院 · main · 王五", WAIT)?;
-    env.screenshot("settings-zh-enrolled")?;
+    env.check_fit(&s, "settings-zh-enrolled")?;
     // Tones on (they are off by default): pass and refuse sound different.
     s.click("#opt-sound")?;
     s.click("#opt-save")?;
@@ -77,7 +77,7 @@ fn enrol_sync_alert_and_revocation() -> Result<()> {
     ensure!(s.attr("html", "data-last-tone")?.as_deref() == Some("refuse"));
     s.wait_contains("#verdict-call", "0997-4612345", WAIT)
         .with_context(|| format!("verdict screen: {:?}", s.text("#verdict-screen")))?;
-    env.screenshot("station-zh-refused-call")?;
+    env.check_fit(&s, "station-zh-refused-call")?;
     s.click("#verdict-screen")?;
     wait_for("the alert and check-in on the server", WAIT, || {
         let alerts = sqlite_count(&env.server.database, "SELECT count(*) FROM alerts").ok()?;
@@ -106,7 +106,7 @@ fn enrol_sync_alert_and_revocation() -> Result<()> {
     s.key_burst(&green, 3)?;
     s.wait_text("#verdict-word", "禁止", WAIT)?;
     s.wait_contains("#verdict-reasons", "已被撤销", WAIT)?;
-    env.screenshot("station-zh-revoked")?;
+    env.check_fit(&s, "station-zh-revoked")?;
     s.quit()?;
     Ok(())
 }

@@ -4,10 +4,15 @@
 //! taken "down" (every connection refused at once), as a network outage.
 //!
 //! Invariants: one request per client connection (it forces `Connection: close` upstream and
-//! downstream), so a fault hits exactly one request; the fault sequence comes from a seeded
-//! generator, so a failing run can be repeated; counters say how many of each fault happened.
+//! downstream), so a fault hits exactly one request; the fault sequence comes from one seeded
+//! generator whose step is atomic across threads, so a seed gives one sequence of faults; a fault
+//! is counted per request path only where it took effect (a cut request counts once half of it
+//! reached the server, a lost answer once the server answered, a replay once the server answered
+//! the second copy), connections refused while "down" and upstream connections that failed are
+//! counted apart, and every answer's status is tallied per path.
 
 use std::collections::BTreeMap;
+use std::fmt::Write as _;
 use std::io::{Read, Write};
 use std::net::{Shutdown, SocketAddr, TcpListener, TcpStream};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -59,14 +64,81 @@ impl Default for Mix {
     }
 }
 
+/// What the proxy saw, per request path (query left out).
+#[derive(Debug, Clone, Default)]
+pub struct Tally {
+    /// Faults that took effect: `(path, fault)` → count.
+    pub faults: BTreeMap<(String, Fault), u64>,
+    /// Answers forwarded or not: `(path, HTTP status)` → count (the second copy of a replay
+    /// included).
+    pub statuses: BTreeMap<(String, u16), u64>,
+    /// Replayed requests whose second answer was not `409 replayed` (path, status, start of the
+    /// body): each one is a request the server may have acted on twice.
+    pub replay_anomalies: Vec<(String, u16, String)>,
+    /// Connections refused while the proxy was down (the outage).
+    pub refused_while_down: u64,
+    /// Requests whose upstream connection failed (the server was not there).
+    pub upstream_failed: u64,
+    /// Requests read from clients.
+    pub requests: u64,
+}
+
+impl Tally {
+    /// How often `fault` took effect on `path`.
+    pub fn fault(&self, path: &str, fault: Fault) -> u64 {
+        self.faults
+            .get(&(path.to_string(), fault))
+            .copied()
+            .unwrap_or(0)
+    }
+
+    /// How many answers with `status` went through, on any path.
+    pub fn status(&self, status: u16) -> u64 {
+        self.statuses
+            .iter()
+            .filter(|((_, s), _)| *s == status)
+            .map(|(_, n)| n)
+            .sum()
+    }
+
+    /// One line per path: `path fault=n … | status=n …`.
+    pub fn per_path(&self) -> String {
+        let mut paths: Vec<&String> = self.faults.keys().map(|(p, _)| p).collect();
+        paths.extend(self.statuses.keys().map(|(p, _)| p));
+        paths.sort();
+        paths.dedup();
+        let mut out = String::new();
+        for p in paths {
+            let _ = write!(out, "{p}:");
+            for ((q, f), n) in &self.faults {
+                if q == p {
+                    let _ = write!(out, " {f:?}={n}");
+                }
+            }
+            let _ = write!(out, " |");
+            for ((q, s), n) in &self.statuses {
+                if q == p {
+                    let _ = write!(out, " {s}={n}");
+                }
+            }
+            out.push('\n');
+        }
+        let _ = write!(
+            out,
+            "refused while down={} upstream failed={} requests={}",
+            self.refused_while_down, self.upstream_failed, self.requests
+        );
+        out
+    }
+}
+
 struct Shared {
     upstream: Mutex<SocketAddr>,
     mix: Mix,
-    rng: Mutex<u64>,
+    rng: AtomicU64,
     down: AtomicBool,
     stop: AtomicBool,
-    counts: Mutex<BTreeMap<Fault, u64>>,
-    requests: AtomicU64,
+    tally: Mutex<Tally>,
 }
 
 /// A running fault proxy; stops accepting when dropped.
@@ -76,32 +148,37 @@ pub struct FaultProxy {
 }
 
 impl FaultProxy {
-    /// Starts a proxy on a free loopback port in front of `upstream`.
+    /// Starts a proxy on a free loopback port in front of `upstream`; `seed` fixes the sequence
+    /// of faults.
     pub fn start(upstream: SocketAddr, mix: Mix, seed: u64) -> Result<FaultProxy> {
         let listener = TcpListener::bind("127.0.0.1:0")?;
         let addr = listener.local_addr()?;
         let shared = Arc::new(Shared {
             upstream: Mutex::new(upstream),
             mix,
-            rng: Mutex::new(seed | 1),
+            // xorshift must not start at 0; mixing keeps nearby seeds apart.
+            rng: AtomicU64::new(seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1),
             down: AtomicBool::new(false),
             stop: AtomicBool::new(false),
-            counts: Mutex::new(BTreeMap::new()),
-            requests: AtomicU64::new(0),
+            tally: Mutex::new(Tally::default()),
         });
         let s = shared.clone();
-        std::thread::spawn(move || {
-            for conn in listener.incoming() {
-                if s.stop.load(Ordering::SeqCst) {
-                    break;
+        std::thread::Builder::new()
+            .name("faultproxy-accept".into())
+            .spawn(move || {
+                for conn in listener.incoming() {
+                    if s.stop.load(Ordering::SeqCst) {
+                        break;
+                    }
+                    let Ok(conn) = conn else { continue };
+                    let s = s.clone();
+                    // A thread that cannot start leaves the connection to close: the client
+                    // sees a dropped connection, which it must survive anyway.
+                    let _ = std::thread::Builder::new().spawn(move || {
+                        let _ = handle(&s, conn);
+                    });
                 }
-                let Ok(conn) = conn else { continue };
-                let s = s.clone();
-                std::thread::spawn(move || {
-                    let _ = handle(&s, conn);
-                });
-            }
-        });
+            })?;
         Ok(FaultProxy { addr, shared })
     }
 
@@ -122,18 +199,13 @@ impl FaultProxy {
         self.shared.down.store(down, Ordering::SeqCst);
     }
 
-    /// How many requests met each fault so far.
-    pub fn counts(&self) -> BTreeMap<Fault, u64> {
+    /// What the proxy saw so far.
+    pub fn tally(&self) -> Tally {
         self.shared
-            .counts
+            .tally
             .lock()
-            .map(|c| c.clone())
+            .map(|t| t.clone())
             .unwrap_or_default()
-    }
-
-    /// Requests seen (not counting connections refused while down).
-    pub fn requests(&self) -> u64 {
-        self.shared.requests.load(Ordering::SeqCst)
     }
 }
 
@@ -145,16 +217,22 @@ impl Drop for FaultProxy {
     }
 }
 
+/// One xorshift64 step.
+fn xorshift(mut x: u64) -> u64 {
+    x ^= x << 13;
+    x ^= x >> 7;
+    x ^= x << 17;
+    x
+}
+
 impl Shared {
+    /// The next number of the seeded sequence; atomic, so concurrent callers each get their own.
     fn next(&self) -> u64 {
-        let mut x = self.rng.lock().map(|g| *g).unwrap_or(1);
-        x ^= x << 13;
-        x ^= x >> 7;
-        x ^= x << 17;
-        if let Ok(mut g) = self.rng.lock() {
-            *g = x;
-        }
-        x
+        let prev = self
+            .rng
+            .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |x| Some(xorshift(x)))
+            .unwrap_or(1);
+        xorshift(prev)
     }
 
     fn pick(&self) -> Fault {
@@ -175,11 +253,32 @@ impl Shared {
         }
         Fault::Pass
     }
+
+    fn with(&self, f: impl FnOnce(&mut Tally)) {
+        if let Ok(mut t) = self.tally.lock() {
+            f(&mut t);
+        }
+    }
+
+    fn fault(&self, path: &str, fault: Fault) {
+        self.with(|t| *t.faults.entry((path.to_string(), fault)).or_default() += 1);
+    }
+
+    fn status(&self, path: &str, resp: &[u8]) {
+        let status = status_of(resp);
+        self.with(|t| *t.statuses.entry((path.to_string(), status)).or_default() += 1);
+    }
 }
 
-/// Reads one HTTP/1.1 request (headers + Content-Length body) and rewrites it to
+/// One request from a client: its path (no query) and its bytes, rewritten to
 /// `Connection: close`.
-fn read_request(conn: &mut TcpStream) -> Result<Vec<u8>> {
+struct Request {
+    path: String,
+    bytes: Vec<u8>,
+}
+
+/// Reads one HTTP/1.1 request (headers + Content-Length body).
+fn read_request(conn: &mut TcpStream) -> Result<Request> {
     let mut buf = Vec::new();
     let mut chunk = [0u8; 16 * 1024];
     let head_end = loop {
@@ -196,6 +295,14 @@ fn read_request(conn: &mut TcpStream) -> Result<Vec<u8>> {
         }
     };
     let head = String::from_utf8_lossy(&buf[..head_end]).to_string();
+    let path = head
+        .split_whitespace()
+        .nth(1)
+        .unwrap_or("?")
+        .split('?')
+        .next()
+        .unwrap_or("?")
+        .to_string();
     let mut length = 0usize;
     let mut lines: Vec<&str> = Vec::new();
     for line in head.split("\r\n").filter(|l| !l.is_empty()) {
@@ -208,17 +315,38 @@ fn read_request(conn: &mut TcpStream) -> Result<Vec<u8>> {
         }
         lines.push(line);
     }
-    while buf.len() < head_end + length {
+    let end = head_end
+        .checked_add(length)
+        .context("content-length too large")?;
+    while buf.len() < end {
         let n = conn.read(&mut chunk)?;
         if n == 0 {
             bail!("client closed before the body ended");
         }
         buf.extend_from_slice(&chunk[..n]);
     }
-    let mut out = lines.join("\r\n").into_bytes();
-    out.extend_from_slice(b"\r\nConnection: close\r\n\r\n");
-    out.extend_from_slice(&buf[head_end..head_end + length]);
-    Ok(out)
+    let mut bytes = lines.join("\r\n").into_bytes();
+    bytes.extend_from_slice(b"\r\nConnection: close\r\n\r\n");
+    bytes.extend_from_slice(&buf[head_end..end]);
+    Ok(Request { path, bytes })
+}
+
+/// The status code of an HTTP answer (0 when there is none).
+fn status_of(resp: &[u8]) -> u16 {
+    resp.split(|b| *b == b' ')
+        .nth(1)
+        .and_then(|s| std::str::from_utf8(s).ok())
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(0)
+}
+
+/// The start of an answer's body, for messages.
+fn body_of(resp: &[u8]) -> String {
+    let at = resp
+        .windows(4)
+        .position(|w| w == b"\r\n\r\n")
+        .map_or(resp.len(), |i| i + 4);
+    String::from_utf8_lossy(&resp[at..resp.len().min(at + 120)]).to_string()
 }
 
 /// Sends `req` upstream and reads the whole answer (the server closes after it).
@@ -228,30 +356,40 @@ fn forward(upstream: SocketAddr, req: &[u8]) -> Result<Vec<u8>> {
     up.write_all(req)?;
     let mut resp = Vec::new();
     up.read_to_end(&mut resp)?;
+    if resp.is_empty() {
+        bail!("the server closed without answering");
+    }
     Ok(resp)
 }
 
 fn handle(s: &Shared, mut conn: TcpStream) -> Result<()> {
     if s.down.load(Ordering::SeqCst) {
+        s.with(|t| t.refused_while_down += 1);
         let _ = conn.shutdown(Shutdown::Both);
         return Ok(());
     }
     conn.set_read_timeout(Some(Duration::from_secs(30)))?;
     let fault = s.pick();
     let upstream = *s.upstream.lock().map_err(|_| anyhow::anyhow!("poisoned"))?;
-    if fault == Fault::DropConnection {
-        count(s, fault);
-        let _ = conn.shutdown(Shutdown::Both);
-        return Ok(());
-    }
     let req = read_request(&mut conn)?;
-    s.requests.fetch_add(1, Ordering::SeqCst);
-    count(s, fault);
+    let path = req.path.as_str();
+    s.with(|t| t.requests += 1);
     match fault {
+        Fault::DropConnection => {
+            // Nothing reaches the server; the client sees the connection closed.
+            s.fault(path, fault);
+            let _ = conn.shutdown(Shutdown::Both);
+            return Ok(());
+        }
         Fault::CutRequest => {
-            if let Ok(mut up) = TcpStream::connect_timeout(&upstream, Duration::from_secs(3)) {
-                let _ = up.write_all(&req[..req.len() / 2]);
-                let _ = up.shutdown(Shutdown::Both);
+            match TcpStream::connect_timeout(&upstream, Duration::from_secs(3)) {
+                Ok(mut up) => {
+                    if up.write_all(&req.bytes[..req.bytes.len() / 2]).is_ok() {
+                        s.fault(path, fault);
+                    }
+                    let _ = up.shutdown(Shutdown::Both);
+                }
+                Err(_) => s.with(|t| t.upstream_failed += 1),
             }
             let _ = conn.shutdown(Shutdown::Both);
             return Ok(());
@@ -259,22 +397,36 @@ fn handle(s: &Shared, mut conn: TcpStream) -> Result<()> {
         Fault::Delay => std::thread::sleep(Duration::from_millis(200 + s.next() % 1300)),
         _ => {}
     }
-    let resp = match forward(upstream, &req) {
+    let resp = match forward(upstream, &req.bytes) {
         Ok(r) => r,
         Err(_) => {
+            s.with(|t| t.upstream_failed += 1);
             let _ = conn.shutdown(Shutdown::Both);
             return Ok(());
         }
     };
+    s.status(path, &resp);
     match fault {
         Fault::CutResponse => {
             let _ = conn.write_all(&resp[..resp.len() / 2]);
+            s.fault(path, fault);
         }
-        Fault::DropResponse => {}
+        Fault::DropResponse => s.fault(path, fault),
         Fault::Replay => {
             let _ = conn.write_all(&resp);
             let _ = conn.shutdown(Shutdown::Both);
-            let _ = forward(upstream, &req);
+            if let Ok(again) = forward(upstream, &req.bytes) {
+                s.status(path, &again);
+                s.fault(path, fault);
+                let (status, body) = (status_of(&again), body_of(&again));
+                if status != 409 || !body.contains("\"replayed\"") {
+                    s.with(|t| t.replay_anomalies.push((path.to_string(), status, body)));
+                }
+            }
+        }
+        Fault::Delay => {
+            let _ = conn.write_all(&resp);
+            s.fault(path, fault);
         }
         _ => {
             let _ = conn.write_all(&resp);
@@ -282,10 +434,4 @@ fn handle(s: &Shared, mut conn: TcpStream) -> Result<()> {
     }
     let _ = conn.shutdown(Shutdown::Both);
     Ok(())
-}
-
-fn count(s: &Shared, f: Fault) {
-    if let Ok(mut c) = s.counts.lock() {
-        *c.entry(f).or_default() += 1;
-    }
 }

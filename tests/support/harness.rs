@@ -84,7 +84,8 @@ impl Xvfb {
             }
             let display = format!(":{n}");
             let mut cmd = Command::new("Xvfb");
-            cmd.args([&display, "-screen", "0", "1280x800x24", "-nolisten", "tcp"])
+            // Square, so the window fits in landscape (1280×800) and portrait (800×1280).
+            cmd.args([&display, "-screen", "0", "1280x1280x24", "-nolisten", "tcp"])
                 .stdout(Stdio::null())
                 .stderr(Stdio::null());
             let mut proc = ProcGuard::spawn("Xvfb", cmd)?;
@@ -151,6 +152,8 @@ pub fn start_server(port: u16, database: &str, keys: &Path, extra: &[&str]) -> R
         .arg(keys)
         .arg("--demo")
         .args(extra)
+        // Request logs would drown the test output; warnings and errors still show.
+        .env("RUST_LOG", "warn")
         .stdout(Stdio::null());
     let mut proc = ProcGuard::spawn("venuecode-server", cmd)?;
     let http = reqwest::blocking::Client::builder()
@@ -291,9 +294,19 @@ impl Env {
         self._tmp.path().to_path_buf()
     }
 
-    /// Saves a screenshot of the virtual screen (see [`save_screenshot_of`]).
+    /// Saves a screenshot of the app window at its default size (1280×800 at the top left of the
+    /// virtual screen; see [`save_screenshot_of`]).
     pub fn screenshot(&self, name: &str) -> Result<PathBuf> {
-        save_screenshot_of(&self.xvfb.display, name)
+        save_screenshot_of(&self.xvfb.display, name, Some((0, 0, 1280, 800)))
+    }
+
+    /// Checks that the current screen fits in landscape and in portrait (see [`crate::fit`]) and
+    /// saves `<name>-landscape.png` and `<name>-portrait.png`, each cropped to the window.
+    pub fn check_fit(&self, s: &Session, name: &str) -> Result<()> {
+        crate::fit::check_both(s, name, |shot| {
+            let rect = s.window_rect()?;
+            save_screenshot_of(&self.xvfb.display, shot, Some(rect)).map(|_| ())
+        })
     }
 
     /// Launches the app window and waits until the UI has loaded its settings.
@@ -329,10 +342,18 @@ pub fn wait_for_ready(session: &Session) -> Result<()> {
 
 /// Saves a PNG of the whole virtual screen on `display` as `<screenshot_dir>/<name>.png`
 /// (xwd piped into ImageMagick; WebKitWebDriver's own screenshot hangs under Xvfb).
-pub fn save_screenshot_of(display: &str, name: &str) -> Result<PathBuf> {
+/// `crop` is `(x, y, width, height)` on the screen; `None` keeps the whole screen.
+pub fn save_screenshot_of(
+    display: &str,
+    name: &str,
+    crop: Option<(i64, i64, i64, i64)>,
+) -> Result<PathBuf> {
     let path = screenshot_dir()?.join(format!("{name}.png"));
+    let crop = crop
+        .map(|(x, y, w, h)| format!("-crop {w}x{h}+{x}+{y} +repage"))
+        .unwrap_or_default();
     let script = format!(
-        "xwd -root -silent -display '{display}' | /usr/bin/convert xwd:- png:'{}'",
+        "xwd -root -silent -display '{display}' | /usr/bin/convert xwd:- {crop} png:'{}'",
         path.display()
     );
     let status = Command::new("bash")

@@ -6,6 +6,7 @@
 //! on drop, so nothing is left running when a test passes, fails or panics.
 
 pub mod faultproxy;
+pub mod fit;
 pub mod harness;
 pub mod procs;
 pub mod webdriver;

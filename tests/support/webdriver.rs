@@ -159,6 +159,23 @@ impl Session {
         Ok(v.as_str().unwrap_or_default().to_string())
     }
 
+    /// Sets the window's outer size (the screen is an undecorated Xvfb display, so outer = inner).
+    pub fn set_window_size(&self, width: u32, height: u32) -> Result<()> {
+        self.call(
+            reqwest::Method::POST,
+            "/window/rect",
+            Some(json!({ "width": width, "height": height })),
+        )?;
+        Ok(())
+    }
+
+    /// The window's position and size: `(x, y, width, height)`.
+    pub fn window_rect(&self) -> Result<(i64, i64, i64, i64)> {
+        let v = self.call(reqwest::Method::GET, "/window/rect", None)?;
+        let n = |k: &str| v[k].as_f64().map(|f| f.round() as i64).unwrap_or(0);
+        Ok((n("x").max(0), n("y").max(0), n("width"), n("height")))
+    }
+
     /// Runs a synchronous script in the page and returns its value.
     pub fn execute(&self, script: &str) -> Result<Value> {
         self.call(

@@ -1,8 +1,11 @@
 //! `loadbench`: N simulated stations upload signed check-in batches to a real server over
 //! loopback HTTP; prints the ingest rate and the p50/p99 batch latency for SQLite and for
-//! PostgreSQL (a throwaway cluster), in one run.
+//! PostgreSQL (a throwaway cluster), in one run. SQLite runs twice: with the server's durable
+//! setting (`synchronous = FULL`, every acknowledged batch fsync'd) and, for comparison, with
+//! `synchronous = NORMAL` (what a power cut could undo), so the cost of durability is printed.
 //!
-//! Usage: `cargo run --release -p venuecode-server --bin loadbench -- [--stations 8]
+//! Usage: `cargo run --release -p venuecode-server --features test-support --bin loadbench --
+//! [--stations 8]
 //! [--batches 40] [--batch 1000] [--engine sqlite|postgres|both]`. Client and server share the
 //! machine's cores, as they would not in production: the figures are a floor.
 
@@ -14,6 +17,7 @@ use chrono::{Duration, Utc};
 use venuecode_core::keys::{hex, SecretKey};
 use venuecode_core::sync::{self, CheckInWire, Record, UploadBatch};
 use venuecode_server::pgcluster::{ClusterError, TempCluster};
+use venuecode_server::store::sqlite::{Durability, SqliteStore};
 use venuecode_server::store::{self, NewDevice};
 use venuecode_server::{app, AppState};
 
@@ -48,6 +52,7 @@ fn parse() -> Result<Args> {
 fn check_in(venue: &str, n: u64) -> Record {
     let at = Utc::now() - Duration::seconds(30);
     Record::CheckIn(CheckInWire {
+        format: venuecode_core::sync::RECORD_FORMAT,
         id: uuid::Uuid::now_v7().to_string(),
         venue_id: venue.into(),
         checkpoint_id: "main".into(),
@@ -82,8 +87,7 @@ struct Outcome {
 type Stations = Vec<(SecretKey, &'static str)>;
 
 /// Opens the store and enrols the stations' devices (blocking: before the runtime starts).
-fn prepare(database: &str, a: &Args) -> Result<(Box<dyn store::Store>, Stations)> {
-    let store = store::open(database)?;
+fn prepare(store: Box<dyn store::Store>, a: &Args) -> Result<(Box<dyn store::Store>, Stations)> {
     store.seed_demo(Utc::now())?;
     let venues = ["demo-venue-0001", "demo-venue-0002", "demo-venue-0003"];
     let codes = ["100001", "100002", "100003"];
@@ -208,17 +212,24 @@ fn main() -> Result<()> {
         .enable_all()
         .build()?;
     if a.engine == "sqlite" || a.engine == "both" {
-        let dir = tempfile::tempdir()?;
-        let path = dir.path().join("bench.db");
-        let (store, keys) = prepare(path.to_str().context("path")?, &a)?;
-        let mut o = rt.block_on(run(store, keys, &a))?;
-        report("sqlite", &a, &mut o);
+        // The server's durable setting, then (for comparison) what a power cut could undo.
+        for (label, durability) in [
+            ("sqlite", Durability::Full),
+            ("sqlite-normal", Durability::NotDurableForBenchmarks),
+        ] {
+            let dir = tempfile::tempdir()?;
+            let path = dir.path().join("bench.db");
+            let store = Box::new(SqliteStore::open_with(&path, durability)?);
+            let (store, keys) = prepare(store, &a)?;
+            let mut o = rt.block_on(run(store, keys, &a))?;
+            report(label, &a, &mut o);
+        }
     }
     if a.engine == "postgres" || a.engine == "both" {
         match TempCluster::start() {
             Ok(cluster) => {
                 let url = cluster.create_database("bench")?;
-                let (store, keys) = prepare(&url, &a)?;
+                let (store, keys) = prepare(store::open(&url)?, &a)?;
                 let mut o = rt.block_on(run(store, keys, &a))?;
                 report("postgres", &a, &mut o);
             }

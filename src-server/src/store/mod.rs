@@ -42,12 +42,17 @@ pub enum StoreError {
     Ingest(String),
     #[error("device {0} is enrolled at another venue; revoke it there first")]
     EnrolledElsewhere(String),
+    #[error("{0}")]
+    NotDurable(String),
+    #[error("all {0} database connections are busy; retry shortly")]
+    Busy(usize),
 }
 
 impl StoreError {
     /// Whether the failure is the database being unreachable (worth a 503 and a retry).
     pub fn is_unavailable(&self) -> bool {
         match self {
+            StoreError::Busy(_) => true,
             StoreError::Postgres(e) => match e.as_db_error() {
                 None => true,
                 // 08: connection exception, 53: insufficient resources, 57: operator

@@ -1,12 +1,14 @@
 //! The store on PostgreSQL (real deployments): migrations from `migrations/server/postgres/`, a
-//! small connection pool that reconnects after the database restarts.
+//! small, bounded connection pool that reconnects after the database restarts.
 //!
 //! Invariants: a batch is one transaction and one `INSERT … SELECT FROM unnest(…) ON CONFLICT DO
 //! NOTHING` per table, so ingest costs one round trip per table whatever the batch size; a
 //! connection that failed below SQL (closed, reset) is dropped, never reused; migrations run under
-//! an advisory lock, so servers starting together do not race.
+//! an advisory lock, so servers starting together do not race; every session runs with
+//! `synchronous_commit = on` and the server refuses a cluster with `fsync = off`, so a batch the
+//! server acknowledged (after its commit) survives a power cut.
 
-use std::sync::Mutex;
+use std::sync::{Condvar, Mutex};
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
@@ -26,6 +28,10 @@ const MIGRATIONS: &[&str] = &[
 
 /// Connections kept open between requests.
 const POOL_SIZE: usize = 8;
+/// Most connections open at once; a caller waits up to [`POOL_WAIT`] for one to come free,
+/// then gets "unavailable" (a 503 the station retries) rather than a new connection.
+const MAX_CONNECTIONS: usize = 16;
+const POOL_WAIT: Duration = Duration::from_secs(5);
 /// Arbitrary key of the advisory lock held while migrating.
 const MIGRATION_LOCK: i64 = 0x5643_4d49_4752;
 
@@ -33,6 +39,21 @@ const MIGRATION_LOCK: i64 = 0x5643_4d49_4752;
 pub struct PgStore {
     config: postgres::Config,
     idle: Mutex<Vec<Client>>,
+    /// Connections in use or being opened; at most [`MAX_CONNECTIONS`].
+    in_use: Mutex<usize>,
+    freed: Condvar,
+}
+
+/// One slot of the pool's bound, given back when dropped (even on a panic).
+struct Slot<'a>(&'a PgStore);
+
+impl Drop for Slot<'_> {
+    fn drop(&mut self) {
+        if let Ok(mut n) = self.0.in_use.lock() {
+            *n = n.saturating_sub(1);
+        }
+        self.0.freed.notify_one();
+    }
 }
 
 impl PgStore {
@@ -45,8 +66,19 @@ impl PgStore {
         let store = PgStore {
             config,
             idle: Mutex::new(Vec::new()),
+            in_use: Mutex::new(0),
+            freed: Condvar::new(),
         };
-        store.with(migrate)?;
+        store.with(|c| {
+            let fsync: String = c.query_one("SHOW fsync", &[])?.get(0);
+            if fsync != "on" {
+                return Err(StoreError::NotDurable(format!(
+                    "PostgreSQL runs with fsync = {fsync}: acknowledged batches would not survive \
+                     a power cut; set fsync = on"
+                )));
+            }
+            migrate(c)
+        })?;
         Ok(store)
     }
 
@@ -55,10 +87,16 @@ impl PgStore {
         &self,
         f: impl FnOnce(&mut Client) -> Result<T, StoreError>,
     ) -> Result<T, StoreError> {
+        let _slot = self.slot()?;
         let pooled = self.idle.lock().map_err(|_| StoreError::Poisoned)?.pop();
         let mut client = match pooled {
             Some(c) if !c.is_closed() => c,
-            _ => self.config.connect(NoTls)?,
+            _ => {
+                let mut c = self.config.connect(NoTls)?;
+                // Whatever the cluster's default, a commit returns only once it is on disk.
+                c.batch_execute("SET synchronous_commit = on")?;
+                c
+            }
         };
         let out = f(&mut client);
         let broken = client.is_closed()
@@ -70,6 +108,22 @@ impl PgStore {
             }
         }
         out
+    }
+}
+
+impl PgStore {
+    /// Waits for one of the [`MAX_CONNECTIONS`] slots.
+    fn slot(&self) -> Result<Slot<'_>, StoreError> {
+        let n = self.in_use.lock().map_err(|_| StoreError::Poisoned)?;
+        let (mut n, waited) = self
+            .freed
+            .wait_timeout_while(n, POOL_WAIT, |n| *n >= MAX_CONNECTIONS)
+            .map_err(|_| StoreError::Poisoned)?;
+        if waited.timed_out() && *n >= MAX_CONNECTIONS {
+            return Err(StoreError::Busy(MAX_CONNECTIONS));
+        }
+        *n += 1;
+        Ok(Slot(self))
     }
 }
 

@@ -1,8 +1,10 @@
 //! The store on an embedded SQLite file: the default engine, migrations from
 //! `migrations/server/sqlite/`.
 //!
-//! Invariants: WAL mode with `synchronous = NORMAL` (a committed batch survives the server being
-//! killed; an acknowledged batch is committed); schema version in `PRAGMA user_version`; one
+//! Invariants: WAL mode with `synchronous = FULL`: every commit is fsync'd before it returns, and
+//! a batch is acknowledged only after its commit, so an acknowledged batch survives the server
+//! being killed and the machine losing power (group commit keeps the cost to one fsync for all
+//! the batches waiting together); schema version in `PRAGMA user_version`; one
 //! connection behind a mutex, so writes are serial; concurrent upload batches are committed
 //! together (group commit), each batch still all-or-nothing.
 
@@ -145,16 +147,35 @@ fn insert_jobs(conn: &mut Connection, jobs: &[Arc<IngestJob>]) -> rusqlite::Resu
     Ok(counts)
 }
 
+/// How far a commit goes before it returns.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Durability {
+    /// `synchronous = FULL`: every commit fsync'd (the server always uses this).
+    Full,
+    /// `synchronous = NORMAL`: a commit may be lost to a power cut. Only for the load benchmark's
+    /// comparison, never for a server that acknowledges batches.
+    NotDurableForBenchmarks,
+}
+
 impl SqliteStore {
-    /// Opens (creating if needed) the database at `path` and migrates it.
+    /// Opens (creating if needed) the database at `path` and migrates it; commits are durable.
     pub fn open(path: &Path) -> Result<SqliteStore, StoreError> {
+        SqliteStore::open_with(path, Durability::Full)
+    }
+
+    /// [`SqliteStore::open`] with a chosen durability (the load benchmark compares both).
+    pub fn open_with(path: &Path, durability: Durability) -> Result<SqliteStore, StoreError> {
+        let synchronous = match durability {
+            Durability::Full => "FULL",
+            Durability::NotDurableForBenchmarks => "NORMAL",
+        };
         let open_err = |source| StoreError::Open {
             path: path.to_path_buf(),
             source,
         };
         let mut conn = Connection::open(path).map_err(open_err)?;
         conn.pragma_update(None, "journal_mode", "WAL")
-            .and_then(|_| conn.pragma_update(None, "synchronous", "NORMAL"))
+            .and_then(|_| conn.pragma_update(None, "synchronous", synchronous))
             .and_then(|_| conn.pragma_update(None, "foreign_keys", "ON"))
             // Ingest touches three b-trees per row (primary key, subject, venue+time): keep
             // their hot pages in memory, and checkpoint the WAL in larger steps.

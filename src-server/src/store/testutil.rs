@@ -4,7 +4,7 @@ use chrono::{DateTime, Utc};
 use venuecode_core::sync::{AlertWire, CheckInWire, Record};
 
 use super::Store;
-use crate::pgcluster::{ClusterError, TempCluster};
+use crate::pgcluster::start_for_tests;
 
 pub fn at(s: i64) -> DateTime<Utc> {
     DateTime::from_timestamp(s, 0).unwrap()
@@ -15,6 +15,7 @@ pub const NOW: i64 = 1_790_000_000;
 
 pub fn check_in(n: u64, venue: &str) -> CheckInWire {
     CheckInWire {
+        format: venuecode_core::sync::RECORD_FORMAT,
         id: format!("0190f0e0-0000-7000-8000-{n:012x}"),
         venue_id: venue.into(),
         checkpoint_id: "main".into(),
@@ -41,6 +42,7 @@ pub fn check_in(n: u64, venue: &str) -> CheckInWire {
 
 pub fn alert(n: u64, of: &CheckInWire) -> Record {
     Record::Alert(AlertWire {
+        format: venuecode_core::sync::RECORD_FORMAT,
         id: format!("0190f0e0-0000-7000-9000-{n:012x}"),
         venue_id: of.venue_id.clone(),
         at: of.at,
@@ -59,15 +61,12 @@ pub fn on_sqlite(scenario: impl Fn(&dyn Store)) {
     scenario(store.as_ref());
 }
 
-/// Runs each scenario on a fresh database of one throwaway PostgreSQL cluster; skips loudly when
-/// PostgreSQL is not installed.
+/// Runs each scenario on a fresh database of one throwaway PostgreSQL cluster. PostgreSQL missing
+/// fails the test unless the developer asked to skip it (`pgcluster::SKIP_VAR`).
 pub fn on_postgres(scenarios: &[Scenario]) {
-    let cluster = match TempCluster::start() {
-        Ok(c) => c,
-        Err(ClusterError::NoBinaries) => {
-            eprintln!("\n!!! SKIPPED: PostgreSQL binaries are absent; the PostgreSQL store is untested here !!!\n");
-            return;
-        }
+    let cluster = match start_for_tests("the PostgreSQL store") {
+        Ok(Some(c)) => c,
+        Ok(None) => return,
         Err(e) => panic!("starting a throwaway PostgreSQL cluster: {e}"),
     };
     for (i, (name, scenario)) in scenarios.iter().enumerate() {

@@ -1,14 +1,22 @@
 //! `stationsim`: a headless station for the sync fault tests and demos. It enrols with a venue's
 //! declaration code, records check-ins through the real local store (one fsync'd transaction
 //! each, outbox row included; every Kth is a refusal with an alert), and runs the real sync
-//! worker until its outbox is empty. Killed and restarted, it carries on where it stopped: it
-//! only creates the check-ins still missing from its count.
+//! worker until its outbox is empty. Each check-in's id is appended to an append-only log
+//! (`--created-log`, default `DIR/created.log`) and fsync'd right after its transaction commits:
+//! that log, not the store, is what the station created, so a record the store loses is caught.
+//! Killed and restarted, it carries on where it stopped: it first adds to the log any committed
+//! id the kill kept from it (the crash window between commit and log write), then creates only
+//! the check-ins the log is short of — it never tops up from what the store holds.
 //!
 //! Usage: `stationsim --data DIR --server URL --declaration CODE --count N [--inspector NAME]
-//! [--batch B] [--alert-every K] [--root-pub FILE]`. Prints `enrolled <device>`, progress lines
-//! `progress generated=G waiting=W sent=S`, and `done generated=G` before exiting 0.
+//! [--batch B] [--alert-every K] [--root-pub FILE] [--created-log FILE] [--pace-ms MS]`.
+//! Prints `enrolled <device>`, progress lines `progress generated=G waiting=W sent=S`, and
+//! `done generated=G` before exiting 0.
 
-use std::path::PathBuf;
+use std::collections::HashSet;
+use std::fs::{File, OpenOptions};
+use std::io::{BufRead, BufReader, Write};
+use std::path::{Path, PathBuf};
 use std::time::{Duration as StdDuration, Instant};
 
 use anyhow::{bail, Context, Result};
@@ -28,6 +36,8 @@ struct Args {
     batch: usize,
     alert_every: i64,
     root_pub: Option<PathBuf>,
+    created_log: Option<PathBuf>,
+    pace_ms: u64,
 }
 
 fn parse() -> Result<Args> {
@@ -40,6 +50,8 @@ fn parse() -> Result<Args> {
         batch: 500,
         alert_every: 25,
         root_pub: None,
+        created_log: None,
+        pace_ms: 0,
     };
     let mut it = std::env::args().skip(1);
     while let Some(k) = it.next() {
@@ -53,11 +65,13 @@ fn parse() -> Result<Args> {
             "--batch" => a.batch = v()?.parse().context("--batch")?,
             "--alert-every" => a.alert_every = v()?.parse().context("--alert-every")?,
             "--root-pub" => a.root_pub = Some(v()?.into()),
+            "--created-log" => a.created_log = Some(v()?.into()),
+            "--pace-ms" => a.pace_ms = v()?.parse().context("--pace-ms")?,
             other => bail!("unknown argument {other:?}"),
         }
     }
     if a.data.as_os_str().is_empty() || a.server.is_empty() || a.declaration.is_empty() {
-        bail!("usage: stationsim --data DIR --server URL --declaration CODE --count N [--batch B] [--alert-every K] [--root-pub FILE]");
+        bail!("usage: stationsim --data DIR --server URL --declaration CODE --count N [--batch B] [--alert-every K] [--root-pub FILE] [--created-log FILE] [--pace-ms MS]");
     }
     Ok(a)
 }
@@ -93,6 +107,54 @@ fn draft(venue: &str, checkpoint: &str, inspector: &str, n: i64, alert_every: i6
         proxy_name: None,
         proxy_phone: None,
         proxy_relation: None,
+    }
+}
+
+/// The append-only log of created check-in ids.
+struct CreatedLog {
+    file: File,
+    ids: HashSet<String>,
+}
+
+impl CreatedLog {
+    /// Opens (or creates) the log and adds the ids the store committed but the log missed.
+    fn open(path: &Path, store: &Store) -> Result<CreatedLog> {
+        let mut ids = HashSet::new();
+        if path.exists() {
+            for line in BufReader::new(File::open(path)?).lines() {
+                let line = line?;
+                if !line.is_empty() {
+                    ids.insert(line);
+                }
+            }
+        }
+        let file = OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(path)
+            .with_context(|| format!("opening {}", path.display()))?;
+        let mut log = CreatedLog { file, ids };
+        for id in store.check_in_ids()? {
+            if !log.ids.contains(&id) {
+                eprintln!(
+                    "stationsim: {id} was committed but not logged before a crash; logged now"
+                );
+                log.append(id)?;
+            }
+        }
+        Ok(log)
+    }
+
+    /// Appends one id and makes it durable before returning.
+    fn append(&mut self, id: String) -> Result<()> {
+        writeln!(self.file, "{id}")?;
+        self.file.sync_data()?;
+        self.ids.insert(id);
+        Ok(())
+    }
+
+    fn len(&self) -> i64 {
+        i64::try_from(self.ids.len()).unwrap_or(i64::MAX)
     }
 }
 
@@ -140,7 +202,12 @@ fn main() -> Result<()> {
             request_timeout: StdDuration::from_secs(5),
         },
     );
-    let mut generated = store.count("check_ins")?;
+    let log_path = a
+        .created_log
+        .clone()
+        .unwrap_or_else(|| a.data.join("created.log"));
+    let mut log = CreatedLog::open(&log_path, &store)?;
+    let mut generated = log.len();
     let mut last_report = Instant::now();
     loop {
         // Record in bursts, so sync runs while check-ins keep arriving, as at a gate.
@@ -156,7 +223,11 @@ fn main() -> Result<()> {
                 generated,
                 a.alert_every,
             );
-            store.record(&d, PresenceEffect::Keep)?;
+            let id = store.record(&d, PresenceEffect::Keep)?;
+            log.append(id)?;
+        }
+        if a.pace_ms > 0 && generated < a.count {
+            std::thread::sleep(StdDuration::from_millis(a.pace_ms));
         }
         handle.wake();
         let (waiting, rejected) = store.outbox_counts()?;

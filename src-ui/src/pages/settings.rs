@@ -8,8 +8,8 @@ use venuecode_ipc::{
 };
 
 use crate::api::invoke;
-use crate::app::ErrorBanner;
 use crate::i18n::{use_i18n, Key};
+use crate::shared::ErrorBanner;
 
 /// The Settings page.
 #[component]

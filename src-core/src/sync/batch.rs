@@ -1,0 +1,212 @@
+//! The rules an upload batch must meet before anything of it is stored.
+//!
+//! Invariant: a batch that passes [`validate_batch`] names only the device's venue, holds at most
+//! [`MAX_BATCH_RECORDS`](super::MAX_BATCH_RECORDS) records in the known format with well-formed,
+//! distinct ids, bounded fields and no time beyond `now + FUTURE_SKEW`.
+
+use chrono::{DateTime, Utc};
+
+use super::{
+    CheckInWire, Record, UploadBatch, FUTURE_SKEW, MAX_BATCH_RECORDS, MAX_FIELD_CHARS,
+    RECORD_FORMAT,
+};
+
+/// Why a batch was refused as a whole (nothing of it is stored).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum BatchError {
+    #[error("the batch is empty")]
+    Empty,
+    #[error("the batch holds {count} records; at most {max} per upload")]
+    TooMany { count: usize, max: usize },
+    #[error("record {id:?}: the id is not a lowercase UUID")]
+    BadId { id: String },
+    #[error("record {id:?} appears twice in the batch")]
+    DuplicateId { id: String },
+    #[error("record {id:?} is for venue {venue:?}, but this device is bound to another venue")]
+    WrongVenue { id: String, venue: String },
+    #[error("record {id:?} is dated {at}, more than {skew_min} minutes after the server's clock: correct the station's clock")]
+    FromTheFuture {
+        id: String,
+        at: DateTime<Utc>,
+        skew_min: i64,
+    },
+    #[error("record {id:?}: field {field} is longer than {max} characters")]
+    FieldTooLong {
+        id: String,
+        field: &'static str,
+        max: usize,
+    },
+    #[error("record {id:?}: field {field} has a value the server does not know")]
+    BadValue { id: String, field: &'static str },
+    #[error("record {id:?} is in format {format}; this server reads format {known}")]
+    UnknownFormat { id: String, format: u32, known: u32 },
+}
+
+impl BatchError {
+    /// A stable code for the wire.
+    pub fn code(&self) -> &'static str {
+        match self {
+            BatchError::Empty | BatchError::TooMany { .. } => "bad_batch",
+            BatchError::FromTheFuture { .. } => "future_timestamp",
+            BatchError::WrongVenue { .. } => "wrong_venue",
+            BatchError::UnknownFormat { .. } => "unknown_format",
+            _ => "bad_record",
+        }
+    }
+
+    /// The record the error is about, if it is about one.
+    pub fn record_id(&self) -> Option<&str> {
+        match self {
+            BatchError::Empty | BatchError::TooMany { .. } => None,
+            BatchError::BadId { id }
+            | BatchError::DuplicateId { id }
+            | BatchError::WrongVenue { id, .. }
+            | BatchError::FromTheFuture { id, .. }
+            | BatchError::FieldTooLong { id, .. }
+            | BatchError::BadValue { id, .. }
+            | BatchError::UnknownFormat { id, .. } => Some(id),
+        }
+    }
+}
+
+/// Whether `s` is a canonical lowercase hyphenated UUID.
+pub fn is_uuid(s: &str) -> bool {
+    let b = s.as_bytes();
+    b.len() == 36
+        && b.iter().enumerate().all(|(i, &c)| match i {
+            8 | 13 | 18 | 23 => c == b'-',
+            _ => c.is_ascii_digit() || (b'a'..=b'f').contains(&c),
+        })
+}
+
+fn check_check_in(c: &CheckInWire, id: &str) -> Result<(), BatchError> {
+    let long = |field: &'static str, v: &str| {
+        if v.chars().count() > MAX_FIELD_CHARS {
+            Err(BatchError::FieldTooLong {
+                id: id.to_string(),
+                field,
+                max: MAX_FIELD_CHARS,
+            })
+        } else {
+            Ok(())
+        }
+    };
+    let bad = |field: &'static str| BatchError::BadValue {
+        id: id.to_string(),
+        field,
+    };
+    long("checkpoint_id", &c.checkpoint_id)?;
+    long("inspector", &c.inspector)?;
+    for (field, v) in [
+        ("code_id", &c.code_id),
+        ("subject", &c.subject),
+        ("name_masked", &c.name_masked),
+        ("phone_masked", &c.phone_masked),
+        ("id_masked", &c.id_masked),
+        ("color", &c.color),
+        ("proxy_name", &c.proxy_name),
+        ("proxy_phone", &c.proxy_phone),
+        ("proxy_relation", &c.proxy_relation),
+    ] {
+        long(field, v.as_deref().unwrap_or(""))?;
+    }
+    if !matches!(c.direction.as_str(), "entry" | "exit") {
+        return Err(bad("direction"));
+    }
+    if !matches!(c.verdict.as_str(), "pass" | "refuse") {
+        return Err(bad("verdict"));
+    }
+    if !matches!(
+        c.temperature.as_str(),
+        "not_taken" | "normal" | "fever" | "celsius"
+    ) {
+        return Err(bad("temperature"));
+    }
+    if c.celsius.is_some_and(|t| !t.is_finite()) {
+        return Err(bad("celsius"));
+    }
+    if c.reasons.len() > 16 || c.reasons.iter().any(|r| r.len() > 40) {
+        return Err(bad("reasons"));
+    }
+    Ok(())
+}
+
+/// Checks a batch from a device bound to `venue_id` against the server's clock `now`.
+pub fn validate_batch(
+    batch: &UploadBatch,
+    venue_id: &str,
+    now: DateTime<Utc>,
+) -> Result<(), BatchError> {
+    if batch.records.is_empty() {
+        return Err(BatchError::Empty);
+    }
+    if batch.records.len() > MAX_BATCH_RECORDS {
+        return Err(BatchError::TooMany {
+            count: batch.records.len(),
+            max: MAX_BATCH_RECORDS,
+        });
+    }
+    let mut seen = std::collections::HashSet::with_capacity(batch.records.len());
+    let limit = now + FUTURE_SKEW;
+    for r in &batch.records {
+        let id = r.id();
+        if !is_uuid(id) {
+            return Err(BatchError::BadId {
+                id: id.chars().take(40).collect(),
+            });
+        }
+        if !seen.insert(id) {
+            return Err(BatchError::DuplicateId { id: id.to_string() });
+        }
+        if r.venue_id() != venue_id {
+            return Err(BatchError::WrongVenue {
+                id: id.to_string(),
+                venue: r.venue_id().chars().take(40).collect(),
+            });
+        }
+        if r.at() > limit {
+            return Err(BatchError::FromTheFuture {
+                id: id.to_string(),
+                at: r.at(),
+                skew_min: FUTURE_SKEW.num_minutes(),
+            });
+        }
+        let format = match r {
+            Record::CheckIn(c) => c.format,
+            Record::Alert(a) => a.format.max(a.check_in.format),
+        };
+        if format != RECORD_FORMAT {
+            return Err(BatchError::UnknownFormat {
+                id: id.to_string(),
+                format,
+                known: RECORD_FORMAT,
+            });
+        }
+        match r {
+            Record::CheckIn(c) => check_check_in(c, id)?,
+            Record::Alert(a) => {
+                if a.check_in.venue_id != venue_id {
+                    return Err(BatchError::WrongVenue {
+                        id: id.to_string(),
+                        venue: a.check_in.venue_id.chars().take(40).collect(),
+                    });
+                }
+                if !is_uuid(&a.check_in.id) {
+                    return Err(BatchError::BadValue {
+                        id: id.to_string(),
+                        field: "check_in.id",
+                    });
+                }
+                if a.reasons.len() > 16 || a.reasons.iter().any(|r| r.len() > 40) {
+                    return Err(BatchError::BadValue {
+                        id: id.to_string(),
+                        field: "reasons",
+                    });
+                }
+                check_check_in(&a.check_in, id)?;
+            }
+        }
+    }
+    Ok(())
+}

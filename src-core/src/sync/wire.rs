@@ -1,0 +1,248 @@
+//! The sync protocol's wire types: records (check-ins, alerts) with their format version, upload
+//! and pull bodies, enrolment, venue entries, policy, server time and error bodies.
+//!
+//! Invariant: these are data only (serde); the rules about them live in `batch.rs` and `auth.rs`.
+
+use chrono::{DateTime, Duration, Utc};
+use serde::{Deserialize, Serialize};
+
+use crate::gate::Policy;
+use crate::keys::PublicKey;
+
+/// The format version of outbox records this build writes and the server accepts. A station
+/// stamps it on every record when the record is made, so a record queued by an older or newer
+/// build is recognised (and set aside by the server, not misread).
+pub const RECORD_FORMAT: u32 = 1;
+
+fn record_format_v1() -> u32 {
+    1
+}
+
+/// Request headers of a signed request.
+pub const HEADER_DEVICE: &str = "x-vc-device";
+pub const HEADER_TIME: &str = "x-vc-time";
+pub const HEADER_NONCE: &str = "x-vc-nonce";
+pub const HEADER_SIGNATURE: &str = "x-vc-signature";
+
+/// A check-in on the wire: what the station recorded, masked identity only.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CheckInWire {
+    /// [`RECORD_FORMAT`] when written; records queued before versions existed are format 1.
+    #[serde(default = "record_format_v1")]
+    pub format: u32,
+    pub id: String,
+    pub venue_id: String,
+    pub checkpoint_id: String,
+    pub inspector: String,
+    /// `entry` or `exit`.
+    pub direction: String,
+    pub at: DateTime<Utc>,
+    /// `pass` or `refuse`.
+    pub verdict: String,
+    pub reasons: Vec<String>,
+    /// `not_taken`, `normal`, `fever` or `celsius`.
+    pub temperature: String,
+    pub celsius: Option<f32>,
+    pub fever: bool,
+    pub code_id: Option<String>,
+    pub subject: Option<String>,
+    pub name_masked: Option<String>,
+    pub phone_masked: Option<String>,
+    pub id_masked: Option<String>,
+    pub color: Option<String>,
+    pub manual: bool,
+    pub proxy_name: Option<String>,
+    pub proxy_phone: Option<String>,
+    pub proxy_relation: Option<String>,
+}
+
+/// An alert (a refusal that must reach the authority first), carrying the check-in it is about.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AlertWire {
+    /// [`RECORD_FORMAT`] when written; records queued before versions existed are format 1.
+    #[serde(default = "record_format_v1")]
+    pub format: u32,
+    pub id: String,
+    pub venue_id: String,
+    pub at: DateTime<Utc>,
+    pub reasons: Vec<String>,
+    pub check_in: CheckInWire,
+}
+
+/// One outbox record.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum Record {
+    CheckIn(CheckInWire),
+    Alert(AlertWire),
+}
+
+impl Record {
+    /// The record's client-made id.
+    pub fn id(&self) -> &str {
+        match self {
+            Record::CheckIn(c) => &c.id,
+            Record::Alert(a) => &a.id,
+        }
+    }
+
+    /// The venue it belongs to.
+    pub fn venue_id(&self) -> &str {
+        match self {
+            Record::CheckIn(c) => &c.venue_id,
+            Record::Alert(a) => &a.venue_id,
+        }
+    }
+
+    /// When it happened at the station.
+    pub fn at(&self) -> DateTime<Utc> {
+        match self {
+            Record::CheckIn(c) => c.at,
+            Record::Alert(a) => a.at,
+        }
+    }
+}
+
+/// `POST /api/v1/sync/upload`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct UploadBatch {
+    pub records: Vec<Record>,
+}
+
+/// The server's answer to an upload: every id it now holds from the batch.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct UploadAck {
+    pub acked: Vec<String>,
+    /// How many of them were new (the rest were already stored: a retry or a replay).
+    pub stored: u64,
+}
+
+/// `POST /api/v1/devices/enrol`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct EnrolRequest {
+    /// The venue's 6-digit declaration code (场所申报码).
+    pub declaration_code: String,
+    pub inspector: String,
+    /// The checkpoint to bind to; the venue's first one when absent.
+    pub checkpoint_id: Option<String>,
+    /// The device's Ed25519 public key, hex; made on the device.
+    pub public_key: String,
+}
+
+/// The server's answer to an enrolment.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct EnrolResponse {
+    pub device_id: String,
+    pub venue: VenueInfo,
+    pub checkpoint_id: String,
+    pub inspector: String,
+}
+
+/// A venue's registry entry as a station needs it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct VenueInfo {
+    pub venue_id: String,
+    pub name: String,
+    pub address: String,
+    /// Category code (01–06, 99).
+    pub category: String,
+    /// The number an inspector calls when someone is refused.
+    pub phone: String,
+    pub checkpoints: Vec<CheckpointInfo>,
+    /// Changes whenever the entry changes.
+    pub updated_at: DateTime<Utc>,
+}
+
+/// One checkpoint (a door) of a venue.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CheckpointInfo {
+    pub checkpoint_id: String,
+    pub name: String,
+}
+
+/// A venue's gate policy on the wire.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PolicyWire {
+    pub fever_threshold_c: f32,
+    pub accept_yellow: bool,
+    pub require_nat_within_hours: Option<i64>,
+    pub max_code_age_hours: Option<i64>,
+}
+
+impl From<&Policy> for PolicyWire {
+    fn from(p: &Policy) -> PolicyWire {
+        PolicyWire {
+            fever_threshold_c: p.fever_threshold_c,
+            accept_yellow: p.accept_yellow,
+            require_nat_within_hours: p.require_nat_within.map(|d| d.num_hours()),
+            max_code_age_hours: p.max_code_age.map(|d| d.num_hours()),
+        }
+    }
+}
+
+impl PolicyWire {
+    /// The policy, with implausible values replaced by the defaults.
+    pub fn to_policy(&self) -> Policy {
+        let d = Policy::default();
+        let hours = |h: Option<i64>| {
+            h.filter(|h| (1..=24 * 365).contains(h))
+                .map(Duration::hours)
+        };
+        Policy {
+            fever_threshold_c: if (36.0..=39.0).contains(&self.fever_threshold_c) {
+                self.fever_threshold_c
+            } else {
+                d.fever_threshold_c
+            },
+            accept_yellow: self.accept_yellow,
+            require_nat_within: hours(self.require_nat_within_hours),
+            max_code_age: hours(self.max_code_age_hours),
+        }
+    }
+}
+
+/// `GET /api/v1/sync/pull?trust_version=V&revocations_since=N`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PullResponse {
+    pub server_time: DateTime<Utc>,
+    pub venue: VenueInfo,
+    pub checkpoint_id: String,
+    pub inspector: String,
+    pub policy: PolicyWire,
+    /// The version of the server's trust list.
+    pub trust_version: u64,
+    /// The signed trust list (base64 of the COSE bytes), when newer than the station's.
+    pub trust_list: Option<String>,
+    /// The signed revocation delta from the station's cursor (base64 of the COSE bytes); absent
+    /// when the server holds no root key to sign with.
+    pub revocations: Option<String>,
+}
+
+/// `GET /api/v1/time`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ServerTime {
+    /// Milliseconds since the Unix epoch, UTC.
+    pub unix_ms: i64,
+}
+
+/// The error body of every 4xx/5xx answer.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ErrorBody {
+    /// A stable code (`bad_batch`, `unknown_device`, `replayed`, …).
+    pub error: String,
+    /// What went wrong, for a person.
+    pub message: String,
+    /// The records the server refused, when the error is about some of them.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub rejected: Vec<String>,
+}
+
+/// A device id: the hex key id of the device's public key.
+pub fn device_id(key: &PublicKey) -> String {
+    key.key_id().to_string()
+}
+
+/// Whether `text` is a 6-digit declaration code.
+pub fn is_declaration_code(text: &str) -> bool {
+    text.len() == 6 && text.bytes().all(|b| b.is_ascii_digit())
+}

@@ -1,0 +1,272 @@
+//! Check-ins: recording one (with its outbox row, alert and presence change in one transaction),
+//! presence at the venue, the live counters and the day's list.
+
+use chrono::{DateTime, Duration, Utc};
+use rusqlite::{params, OptionalExtension};
+use venuecode_core::checkin::CheckInDraft;
+use venuecode_core::gate::{Presence, PresenceEffect, Verdict};
+use venuecode_core::sync::{AlertWire, CheckInWire, Record};
+
+use super::Store;
+use crate::error::AppError;
+
+/// The station's live counters.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Counters {
+    /// Open presences at the venue now.
+    pub inside: i64,
+    /// Entries that passed today.
+    pub entries: i64,
+    /// Refusals today.
+    pub refusals: i64,
+    /// Fevers today.
+    pub fevers: i64,
+}
+
+/// One line of the day's check-in list.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CheckInLine {
+    pub at: String,
+    pub direction: String,
+    pub verdict: String,
+    pub reasons: String,
+    pub name_masked: Option<String>,
+    pub id_masked: Option<String>,
+    pub manual: bool,
+    pub proxy_name: Option<String>,
+    pub proxy_relation: Option<String>,
+}
+
+impl Store {
+    /// Whether `subject` has an open presence at `venue` younger than `auto_close`.
+    pub fn presence_of(
+        &self,
+        subject: &str,
+        venue: &str,
+        now: DateTime<Utc>,
+        auto_close: Duration,
+    ) -> Result<Presence, AppError> {
+        let entered: Option<String> = self
+            .conn
+            .query_row(
+                "SELECT entered_at FROM presence
+                 WHERE subject = ?1 AND venue_id = ?2 AND exited_at IS NULL",
+                params![subject, venue],
+                |r| r.get(0),
+            )
+            .optional()?;
+        Ok(
+            match entered.and_then(|t| DateTime::parse_from_rfc3339(&t).ok()) {
+                Some(t) if now - t.with_timezone(&Utc) < auto_close => Presence::Inside {
+                    since: t.with_timezone(&Utc),
+                },
+                _ => Presence::Outside,
+            },
+        )
+    }
+
+    /// Stores a check-in, its outbox row, its alert (if any) and the presence change in one
+    /// transaction; returns the check-in id (UUIDv7).
+    pub fn record(&mut self, d: &CheckInDraft, effect: PresenceEffect) -> Result<String, AppError> {
+        let id = uuid::Uuid::now_v7().to_string();
+        let at = d.at.to_rfc3339();
+        let verdict = match d.verdict {
+            Verdict::Pass => "pass",
+            Verdict::Refuse => "refuse",
+        };
+        let reasons = d.reasons.join(" ");
+        let tx = self.conn.transaction()?;
+        tx.execute(
+            "INSERT INTO check_ins (id, venue_id, checkpoint_id, inspector, direction, at, day,
+                 temperature, celsius, verdict, reasons, fever, code_id, subject, name_masked,
+                 phone_masked, id_masked, color, manual, proxy_name, proxy_phone, proxy_relation)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18,
+                 ?19, ?20, ?21, ?22)",
+            params![
+                id,
+                d.venue_id,
+                d.checkpoint_id,
+                d.inspector,
+                d.direction.as_str(),
+                at,
+                d.day,
+                d.temperature,
+                d.celsius.map(f64::from),
+                verdict,
+                reasons,
+                i64::from(d.fever),
+                d.code_id,
+                d.subject,
+                d.name_masked,
+                d.phone_masked,
+                d.id_masked,
+                d.color,
+                i64::from(d.manual),
+                d.proxy_name,
+                d.proxy_phone,
+                d.proxy_relation,
+            ],
+        )?;
+        let wire = CheckInWire {
+            format: venuecode_core::sync::RECORD_FORMAT,
+            id: id.clone(),
+            venue_id: d.venue_id.clone(),
+            checkpoint_id: d.checkpoint_id.clone(),
+            inspector: d.inspector.clone(),
+            direction: d.direction.as_str().into(),
+            at: d.at,
+            verdict: verdict.into(),
+            reasons: d.reasons.iter().map(|r| r.to_string()).collect(),
+            temperature: d.temperature.into(),
+            celsius: d.celsius,
+            fever: d.fever,
+            code_id: d.code_id.clone(),
+            subject: d.subject.clone(),
+            name_masked: d.name_masked.clone(),
+            phone_masked: d.phone_masked.clone(),
+            id_masked: d.id_masked.clone(),
+            color: d.color.map(str::to_string),
+            manual: d.manual,
+            proxy_name: d.proxy_name.clone(),
+            proxy_phone: d.proxy_phone.clone(),
+            proxy_relation: d.proxy_relation.map(str::to_string),
+        };
+        let encode =
+            |r: &Record| serde_json::to_string(r).map_err(|e| AppError::Encode(e.to_string()));
+        let outbox = "INSERT INTO outbox (id, lane, kind, record_id, payload, created_at)
+                      VALUES (?1, ?2, ?3, ?4, ?5, ?6)";
+        if d.alert {
+            let alert_id = uuid::Uuid::now_v7().to_string();
+            let alert = Record::Alert(AlertWire {
+                format: venuecode_core::sync::RECORD_FORMAT,
+                id: alert_id.clone(),
+                venue_id: d.venue_id.clone(),
+                at: d.at,
+                reasons: wire.reasons.clone(),
+                check_in: wire.clone(),
+            });
+            tx.execute(
+                "INSERT INTO alerts (id, check_in_id, at, reasons) VALUES (?1, ?2, ?3, ?4)",
+                params![alert_id, id, at, reasons],
+            )?;
+            tx.execute(
+                outbox,
+                params![
+                    uuid::Uuid::now_v7().to_string(),
+                    0,
+                    "alert",
+                    alert_id,
+                    encode(&alert)?,
+                    at
+                ],
+            )?;
+        }
+        tx.execute(
+            outbox,
+            params![
+                uuid::Uuid::now_v7().to_string(),
+                1,
+                "check_in",
+                id,
+                encode(&Record::CheckIn(wire))?,
+                at
+            ],
+        )?;
+        if let Some(subject) = &d.subject {
+            match effect {
+                PresenceEffect::Open => {
+                    // A stale presence (past the auto-close hours) is closed by the new entry.
+                    tx.execute(
+                        "UPDATE presence SET exited_at = ?3 WHERE subject = ?1 AND venue_id = ?2
+                         AND exited_at IS NULL",
+                        params![subject, d.venue_id, at],
+                    )?;
+                    tx.execute(
+                        "INSERT INTO presence (subject, venue_id, entered_at, entry_id)
+                         VALUES (?1, ?2, ?3, ?4)",
+                        params![subject, d.venue_id, at, id],
+                    )?;
+                }
+                PresenceEffect::Close => {
+                    tx.execute(
+                        "UPDATE presence SET exited_at = ?3, exit_id = ?4
+                         WHERE subject = ?1 AND venue_id = ?2 AND exited_at IS NULL",
+                        params![subject, d.venue_id, at, id],
+                    )?;
+                }
+                PresenceEffect::Keep => {}
+            }
+        }
+        tx.commit()?;
+        Ok(id)
+    }
+
+    /// The station's live counters for `day` at `venue`.
+    pub fn counters(
+        &self,
+        venue: &str,
+        day: &str,
+        now: DateTime<Utc>,
+        auto_close: Duration,
+    ) -> Result<Counters, AppError> {
+        let since = (now - auto_close).to_rfc3339();
+        let inside: i64 = self.conn.query_row(
+            "SELECT count(*) FROM presence WHERE venue_id = ?1 AND exited_at IS NULL AND entered_at > ?2",
+            params![venue, since],
+            |r| r.get(0),
+        )?;
+        let (entries, refusals, fevers): (i64, i64, i64) = self.conn.query_row(
+            "SELECT
+                coalesce(sum(direction = 'entry' AND verdict = 'pass'), 0),
+                coalesce(sum(verdict = 'refuse'), 0),
+                coalesce(sum(fever), 0)
+             FROM check_ins WHERE venue_id = ?1 AND day = ?2",
+            params![venue, day],
+            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+        )?;
+        Ok(Counters {
+            inside,
+            entries,
+            refusals,
+            fevers,
+        })
+    }
+
+    /// The newest check-ins of `day` at `venue`, newest first.
+    pub fn day_list(
+        &self,
+        venue: &str,
+        day: &str,
+        limit: u32,
+    ) -> Result<Vec<CheckInLine>, AppError> {
+        let mut stmt = self.conn.prepare(
+            "SELECT at, direction, verdict, reasons, name_masked, id_masked, manual, proxy_name,
+                    proxy_relation
+             FROM check_ins WHERE venue_id = ?1 AND day = ?2 ORDER BY at DESC, id DESC LIMIT ?3",
+        )?;
+        let rows = stmt.query_map(params![venue, day, limit], |r| {
+            Ok(CheckInLine {
+                at: r.get(0)?,
+                direction: r.get(1)?,
+                verdict: r.get(2)?,
+                reasons: r.get(3)?,
+                name_masked: r.get(4)?,
+                id_masked: r.get(5)?,
+                manual: r.get::<_, i64>(6)? == 1,
+                proxy_name: r.get(7)?,
+                proxy_relation: r.get(8)?,
+            })
+        })?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    /// The ids of every check-in the store holds (the fault tests' stations reconcile their
+    /// log of created records with it after a crash).
+    pub fn check_in_ids(&self) -> Result<Vec<String>, AppError> {
+        let mut stmt = self.conn.prepare("SELECT id FROM check_ins")?;
+        let ids = stmt
+            .query_map([], |r| r.get(0))?
+            .collect::<Result<Vec<String>, _>>()?;
+        Ok(ids)
+    }
+}

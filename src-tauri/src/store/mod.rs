@@ -1,0 +1,274 @@
+//! The station's local SQLite store: opening, migrations, and typed reads and writes.
+//!
+//! Invariants: the database runs in WAL mode with `synchronous = FULL`, so a committed write
+//! survives power loss; migrations come from `migrations/local/` in order and the schema version is
+//! `PRAGMA user_version`; every write runs in a transaction; this is the only module with SQL.//!
+//! Files: this one opens the store (WAL, migrations) and holds the shared key/value upsert;
+//! `settings.rs` (language, station options, binding, kiosk PIN, local secret), `checkins.rs`
+//! (check-ins, presence, counters, the day's list), `outbox.rs` (what waits for the server),
+//! `sync_state.rs` (device identity, sync cursors, revocations).
+
+mod checkins;
+mod outbox;
+mod settings;
+mod sync_state;
+
+use std::path::{Path, PathBuf};
+
+use rusqlite::{params, Connection};
+
+use crate::error::AppError;
+
+pub use checkins::{CheckInLine, Counters};
+pub use outbox::PendingRecord;
+pub use sync_state::DeviceRow;
+
+/// The migrations, in order; index + 1 is the schema version each one produces.
+const MIGRATIONS: &[&str] = &[
+    include_str!("../../../migrations/local/0001_init.sql"),
+    include_str!("../../../migrations/local/0002_checkins.sql"),
+    include_str!("../../../migrations/local/0003_sync.sql"),
+];
+
+/// The two key/value tables.
+#[derive(Clone, Copy)]
+enum KeyValueTable {
+    Settings,
+    SyncState,
+}
+
+/// Sets `key` to `value` in a key/value table, inside the caller's transaction.
+fn upsert(
+    tx: &rusqlite::Transaction<'_>,
+    table: KeyValueTable,
+    key: &str,
+    value: &str,
+) -> Result<(), AppError> {
+    let sql = match table {
+        KeyValueTable::Settings => {
+            "INSERT INTO settings (key, value) VALUES (?1, ?2)
+             ON CONFLICT (key) DO UPDATE SET value = excluded.value"
+        }
+        KeyValueTable::SyncState => {
+            "INSERT INTO sync_state (key, value) VALUES (?1, ?2)
+             ON CONFLICT (key) DO UPDATE SET value = excluded.value"
+        }
+    };
+    tx.prepare_cached(sql)?.execute(params![key, value])?;
+    Ok(())
+}
+
+/// File name of the local database inside the data directory.
+pub const DB_FILE: &str = "station.db";
+
+/// An open local store.
+pub struct Store {
+    conn: Connection,
+    path: PathBuf,
+}
+
+impl Store {
+    /// Opens (creating if needed) the store in `data_dir` and brings its schema up to date.
+    pub fn open(data_dir: &Path) -> Result<Store, AppError> {
+        let path = data_dir.join(DB_FILE);
+        let conn = Connection::open(&path).map_err(|source| AppError::Database {
+            path: path.clone(),
+            source,
+        })?;
+        let mut store = Store { conn, path };
+        store.configure()?;
+        store.migrate()?;
+        Ok(store)
+    }
+
+    /// Path of the database file.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    fn configure(&self) -> Result<(), AppError> {
+        self.conn
+            .pragma_update(None, "journal_mode", "WAL")
+            .and_then(|_| self.conn.pragma_update(None, "synchronous", "FULL"))
+            .and_then(|_| self.conn.pragma_update(None, "foreign_keys", "ON"))
+            .and_then(|_| self.conn.busy_timeout(std::time::Duration::from_secs(5)))
+            .map_err(|source| AppError::Database {
+                path: self.path.clone(),
+                source,
+            })
+    }
+
+    fn migrate(&mut self) -> Result<(), AppError> {
+        let known = MIGRATIONS.len() as i64;
+        let found: i64 = self
+            .conn
+            .pragma_query_value(None, "user_version", |r| r.get(0))?;
+        if found > known {
+            return Err(AppError::SchemaTooNew { found, known });
+        }
+        for (i, sql) in MIGRATIONS.iter().enumerate().skip(found as usize) {
+            let tx = self.conn.transaction()?;
+            tx.execute_batch(sql)?;
+            tx.pragma_update(None, "user_version", (i + 1) as i64)?;
+            tx.commit()?;
+        }
+        Ok(())
+    }
+
+    /// The schema version now in the file.
+    pub fn schema_version(&self) -> Result<i64, AppError> {
+        Ok(self
+            .conn
+            .pragma_query_value(None, "user_version", |r| r.get(0))?)
+    }
+
+    /// Rows in a table (for tests and diagnostics); `table` is one of the store's own names.
+    pub fn count(&self, table: &'static str) -> Result<i64, AppError> {
+        Ok(self
+            .conn
+            .query_row(&format!("SELECT count(*) FROM {table}"), [], |r| r.get(0))?)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::{DateTime, Duration, Utc};
+    use venuecode_core::checkin::CheckInDraft;
+    use venuecode_core::gate::{Direction, PresenceEffect, Verdict};
+    use venuecode_ipc::Language;
+
+    #[test]
+    fn fresh_store_defaults_to_chinese_and_persists_language() {
+        let dir = tempfile::tempdir().unwrap();
+        {
+            let mut store = Store::open(dir.path()).unwrap();
+            assert_eq!(store.schema_version().unwrap(), MIGRATIONS.len() as i64);
+            assert_eq!(store.settings().unwrap().language, Language::ZhCn);
+            store.set_language(Language::En).unwrap();
+        }
+        let store = Store::open(dir.path()).unwrap();
+        assert_eq!(store.settings().unwrap().language, Language::En);
+        let mode: String = store
+            .conn
+            .pragma_query_value(None, "journal_mode", |r| r.get(0))
+            .unwrap();
+        assert_eq!(mode, "wal");
+    }
+
+    #[test]
+    fn unknown_stored_language_falls_back_to_default() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut store = Store::open(dir.path()).unwrap();
+        store.put_setting("language", "xx").unwrap();
+        assert_eq!(store.settings().unwrap().language, Language::ZhCn);
+    }
+
+    #[test]
+    fn newer_schema_is_refused_not_clobbered() {
+        let dir = tempfile::tempdir().unwrap();
+        {
+            let store = Store::open(dir.path()).unwrap();
+            store.conn.pragma_update(None, "user_version", 99).unwrap();
+        }
+        match Store::open(dir.path()) {
+            Err(AppError::SchemaTooNew { found: 99, .. }) => {}
+            other => panic!("expected SchemaTooNew, got {:?}", other.err()),
+        }
+    }
+
+    fn draft_at(at: DateTime<Utc>, alert: bool) -> CheckInDraft {
+        CheckInDraft {
+            venue_id: "V1".into(),
+            checkpoint_id: "main".into(),
+            inspector: "王五".into(),
+            direction: Direction::Entry,
+            at,
+            day: at.format("%Y-%m-%d").to_string(),
+            temperature: "normal",
+            celsius: None,
+            verdict: if alert {
+                Verdict::Refuse
+            } else {
+                Verdict::Pass
+            },
+            reasons: if alert { vec!["red_code"] } else { vec![] },
+            fever: false,
+            code_id: None,
+            subject: Some(uuid::Uuid::new_v4().simple().to_string()),
+            name_masked: Some("张*".into()),
+            phone_masked: None,
+            id_masked: None,
+            color: Some("green"),
+            alert,
+            manual: false,
+            proxy_name: None,
+            proxy_phone: None,
+            proxy_relation: None,
+        }
+    }
+
+    #[test]
+    fn retention_purges_only_what_the_server_acknowledged() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut store = Store::open(dir.path()).unwrap();
+        let now = Utc::now();
+        let old = now - Duration::days(30);
+        let sent_old = store
+            .record(&draft_at(old, true), PresenceEffect::Keep)
+            .unwrap();
+        let unsent_old = store
+            .record(&draft_at(old, false), PresenceEffect::Keep)
+            .unwrap();
+        let inside_old = store
+            .record(&draft_at(old, false), PresenceEffect::Open)
+            .unwrap();
+        let sent_new = store
+            .record(&draft_at(now, false), PresenceEffect::Keep)
+            .unwrap();
+        let alert_id: String = store
+            .conn
+            .query_row(
+                "SELECT id FROM alerts WHERE check_in_id = ?1",
+                [&sent_old],
+                |r| r.get(0),
+            )
+            .unwrap();
+        store
+            .mark_sent(
+                &[
+                    sent_old.clone(),
+                    alert_id,
+                    inside_old.clone(),
+                    sent_new.clone(),
+                ],
+                now,
+            )
+            .unwrap();
+        let purged = store.purge_synced(now - Duration::days(28)).unwrap();
+        assert_eq!(
+            purged, 1,
+            "only the old, acknowledged check-in outside the venue goes"
+        );
+        let left: Vec<String> = store
+            .conn
+            .prepare("SELECT id FROM check_ins ORDER BY id")
+            .unwrap()
+            .query_map([], |r| r.get(0))
+            .unwrap()
+            .collect::<Result<_, _>>()
+            .unwrap();
+        assert!(!left.contains(&sent_old));
+        assert!(
+            left.contains(&unsent_old) && left.contains(&inside_old) && left.contains(&sent_new)
+        );
+        assert_eq!(store.count("alerts").unwrap(), 0);
+        assert_eq!(
+            store.outbox_counts().unwrap(),
+            (1, 0),
+            "the unsent one still waits"
+        );
+        // Idempotent.
+        assert_eq!(store.purge_synced(now - Duration::days(28)).unwrap(), 0);
+    }
+}

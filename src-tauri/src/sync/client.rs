@@ -1,0 +1,247 @@
+//! The HTTP side of sync: one device's signed requests (fresh nonce from the OS generator,
+//! clock-corrected time), `/time` for the clock offset, upload, pull, and the enrolment use case.
+
+use std::sync::Mutex;
+use std::time::Duration as StdDuration;
+
+use chrono::{DateTime, Duration, Utc};
+use venuecode_core::keys::{hex, SecretKey};
+use venuecode_core::sync::{
+    self as wire, ClockSample, EnrolRequest, EnrolResponse, ErrorBody, PullResponse, ServerTime,
+    UploadAck,
+};
+
+use super::SyncError;
+use crate::store::{PendingRecord, Store};
+
+/// `N` bytes from the operating system's generator (keys and nonces come from nowhere else).
+fn random_bytes<const N: usize>() -> Result<[u8; N], SyncError> {
+    let mut b = [0u8; N];
+    getrandom::getrandom(&mut b)
+        .map_err(|e| SyncError::Random(format!("the system random generator failed: {e}")))?;
+    Ok(b)
+}
+
+/// A number in `[0, 1)` for backoff jitter; the middle of the range if the generator fails
+/// (jitter only spreads retries out, it protects nothing).
+pub(super) fn unit_random() -> f64 {
+    random_bytes::<8>()
+        .map(|b| (u64::from_le_bytes(b) >> 11) as f64 / (1u64 << 53) as f64)
+        .unwrap_or(0.5)
+}
+
+/// The HTTP side: signs and sends requests for one device.
+pub struct Client {
+    http: reqwest::blocking::Client,
+    base: String,
+    key: SecretKey,
+    offset: Mutex<Duration>,
+}
+
+/// What an upload came to.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct UploadOutcome {
+    pub acked: Vec<String>,
+    /// Records the server refused for their content (set aside).
+    pub rejected: Vec<(String, String)>,
+}
+
+impl Client {
+    /// A client for `base` (no trailing slash) signing with `key`.
+    pub fn new(base: &str, key: SecretKey, timeout: StdDuration) -> Result<Client, SyncError> {
+        let http = reqwest::blocking::Client::builder()
+            .connect_timeout(StdDuration::from_secs(3))
+            .timeout(timeout)
+            .build()
+            .map_err(|e| SyncError::Network(e.to_string()))?;
+        Ok(Client {
+            http,
+            base: base.trim_end_matches('/').to_string(),
+            key,
+            offset: Mutex::new(Duration::zero()),
+        })
+    }
+
+    /// The clock offset measured last (server minus station).
+    pub fn offset(&self) -> Duration {
+        self.offset
+            .lock()
+            .map(|o| *o)
+            .unwrap_or_else(|_| Duration::zero())
+    }
+
+    /// Measures the clock offset against `/time` and keeps it for signing.
+    pub fn measure_clock(&self) -> Result<ClockSample, SyncError> {
+        let sent = Utc::now();
+        let res = self
+            .http
+            .get(format!("{}/api/v1/time", self.base))
+            .send()
+            .map_err(|e| SyncError::Network(e.to_string()))?;
+        let body = Self::read(res)?;
+        let received = Utc::now();
+        let t: ServerTime =
+            serde_json::from_slice(&body).map_err(|e| SyncError::Decode(e.to_string()))?;
+        let sample = ClockSample {
+            sent,
+            received,
+            server: DateTime::from_timestamp_millis(t.unix_ms)
+                .ok_or_else(|| SyncError::Decode("server time out of range".into()))?,
+        };
+        if let (Some(o), Ok(mut held)) = (sample.offset(), self.offset.lock()) {
+            *held = o;
+        }
+        Ok(sample)
+    }
+
+    fn read(res: reqwest::blocking::Response) -> Result<Vec<u8>, SyncError> {
+        let status = res.status();
+        let bytes = res
+            .bytes()
+            .map_err(|e| SyncError::Network(format!("reading the answer: {e}")))?;
+        if status.is_success() {
+            return Ok(bytes.to_vec());
+        }
+        let body = serde_json::from_slice::<ErrorBody>(&bytes).unwrap_or_else(|_| ErrorBody {
+            error: format!("http_{}", status.as_u16()),
+            message: String::from_utf8_lossy(&bytes).chars().take(200).collect(),
+            rejected: vec![],
+        });
+        Err(SyncError::Server {
+            status: status.as_u16(),
+            body,
+        })
+    }
+
+    /// Sends a signed request (fresh nonce, corrected time) and returns the body of a 2xx answer.
+    fn send(
+        &self,
+        method: &str,
+        path_and_query: &str,
+        body: Vec<u8>,
+    ) -> Result<Vec<u8>, SyncError> {
+        let nonce = hex(&random_bytes::<16>()?);
+        let now = Utc::now() + self.offset();
+        let h = wire::sign_request(
+            &self.key,
+            method,
+            path_and_query,
+            now.timestamp_millis(),
+            &nonce,
+            &body,
+        );
+        let url = format!("{}{path_and_query}", self.base);
+        let req = match method {
+            "GET" => self.http.get(url),
+            _ => self.http.post(url).body(body),
+        };
+        let res = req
+            .header("content-type", "application/json")
+            .header(wire::HEADER_DEVICE, h.device)
+            .header(wire::HEADER_TIME, h.unix_ms.to_string())
+            .header(wire::HEADER_NONCE, h.nonce)
+            .header(wire::HEADER_SIGNATURE, h.signature)
+            .send()
+            .map_err(|e| SyncError::Network(e.to_string()))?;
+        Self::read(res)
+    }
+
+    /// Enrols this device with a venue's declaration code.
+    pub fn enrol(
+        &self,
+        declaration_code: &str,
+        inspector: &str,
+        checkpoint_id: Option<&str>,
+    ) -> Result<EnrolResponse, SyncError> {
+        let body = serde_json::to_vec(&EnrolRequest {
+            declaration_code: declaration_code.to_string(),
+            inspector: inspector.to_string(),
+            checkpoint_id: checkpoint_id.map(str::to_string),
+            public_key: self.key.public().to_hex(),
+        })
+        .map_err(|e| SyncError::Decode(e.to_string()))?;
+        let bytes = self.send("POST", "/api/v1/devices/enrol", body)?;
+        serde_json::from_slice(&bytes).map_err(|e| SyncError::Decode(e.to_string()))
+    }
+
+    /// Pulls what the station needs, given what it holds.
+    pub fn pull(&self, trust_version: u64, cursor: u64) -> Result<PullResponse, SyncError> {
+        let path =
+            format!("/api/v1/sync/pull?trust_version={trust_version}&revocations_since={cursor}");
+        let bytes = self.send("GET", &path, Vec::new())?;
+        serde_json::from_slice(&bytes).map_err(|e| SyncError::Decode(e.to_string()))
+    }
+
+    /// Uploads one batch of outbox records (their stored wire JSON, sent as is).
+    pub fn upload(&self, records: &[PendingRecord]) -> Result<UploadOutcome, SyncError> {
+        let mut body =
+            Vec::with_capacity(records.iter().map(|r| r.payload.len() + 1).sum::<usize>() + 16);
+        body.extend_from_slice(b"{\"records\":[");
+        for (i, r) in records.iter().enumerate() {
+            if i > 0 {
+                body.push(b',');
+            }
+            body.extend_from_slice(r.payload.as_bytes());
+        }
+        body.extend_from_slice(b"]}");
+        match self.send("POST", "/api/v1/sync/upload", body) {
+            Ok(bytes) => {
+                let ack: UploadAck =
+                    serde_json::from_slice(&bytes).map_err(|e| SyncError::Decode(e.to_string()))?;
+                Ok(UploadOutcome {
+                    acked: ack.acked,
+                    rejected: vec![],
+                })
+            }
+            Err(SyncError::Server { status: 422, body }) if !body.rejected.is_empty() => {
+                Ok(UploadOutcome {
+                    acked: vec![],
+                    rejected: body
+                        .rejected
+                        .iter()
+                        .map(|id| (id.clone(), format!("{}: {}", body.error, body.message)))
+                        .collect(),
+                })
+            }
+            Err(e) => Err(e),
+        }
+    }
+}
+
+/// A new device key pair: `(secret hex, device id)`.
+pub fn new_device_key() -> Result<(String, String), SyncError> {
+    let key = SecretKey::from_seed(&random_bytes()?);
+    let id = wire::device_id(&key.public());
+    Ok((key.to_hex(), id))
+}
+
+/// Enrols the station: makes (or reuses) its key pair, asks the server, binds the station.
+pub fn enrol(
+    store: &mut Store,
+    server_url: &str,
+    declaration_code: &str,
+    inspector: &str,
+    checkpoint_id: Option<&str>,
+    direction: venuecode_core::gate::Direction,
+) -> Result<EnrolResponse, SyncError> {
+    let (secret, id) = new_device_key()?;
+    let device = store.create_device(&secret, &id, server_url)?;
+    let key = SecretKey::from_hex(&device.secret_key)
+        .map_err(|_| SyncError::Decode("stored device key is damaged".into()))?;
+    let client = Client::new(server_url, key, StdDuration::from_secs(20))?;
+    client.measure_clock()?;
+    let res = client.enrol(declaration_code, inspector, checkpoint_id)?;
+    let binding = venuecode_core::checkin::Binding {
+        venue_id: res.venue.venue_id.clone(),
+        venue_name: res.venue.name.clone(),
+        checkpoint_id: res.checkpoint_id.clone(),
+        inspector: res.inspector.clone(),
+        direction,
+    };
+    store.set_enrolment(&binding, Utc::now())?;
+    store.put_sync_values(&[(
+        "venue",
+        serde_json::to_string(&res.venue).map_err(|e| SyncError::Decode(e.to_string()))?,
+    )])?;
+    Ok(res)
+}

@@ -1,0 +1,45 @@
+//! What the station UI is shown about sync, and its wire form.
+
+use chrono::{DateTime, Duration, Utc};
+use venuecode_core::sync::{self as wire};
+
+/// What the station UI shows about sync.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct SyncStatus {
+    pub server_url: Option<String>,
+    pub enrolled: bool,
+    pub device_id: Option<String>,
+    /// The last round reached the server.
+    pub online: bool,
+    pub last_success: Option<DateTime<Utc>>,
+    pub last_error: Option<String>,
+    /// Server clock minus station clock.
+    pub clock_offset: Duration,
+    pub trust_fetched_at: Option<DateTime<Utc>>,
+    pub trust_version: u64,
+    pub waiting: i64,
+    pub rejected: i64,
+    pub sent_total: u64,
+}
+
+impl SyncStatus {
+    /// The status as the UI shows it at `now`.
+    pub fn to_wire(&self, now: DateTime<Utc>) -> venuecode_ipc::SyncStatus {
+        venuecode_ipc::SyncStatus {
+            server_url: self.server_url.clone(),
+            enrolled: self.enrolled,
+            device_id: self.device_id.clone(),
+            online: self.online,
+            waiting: self.waiting,
+            rejected: self.rejected,
+            last_sync_secs: self.last_success.map(|t| (now - t).num_seconds().max(0)),
+            trust_age_secs: self
+                .trust_fetched_at
+                .map(|t| (now - t).num_seconds().max(0)),
+            trust_stale: wire::trust_is_stale(self.trust_fetched_at, now),
+            clock_offset_secs: self.clock_offset.num_seconds(),
+            clock_warn: wire::clock_offset_warns(self.clock_offset),
+            last_error: self.last_error.clone(),
+        }
+    }
+}

@@ -1,0 +1,358 @@
+//! The background sync worker: rounds of upload (alerts first, batches settled one by one, a
+//! poison record isolated by halving) and pull, with backoff and jitter, on its own connection.
+
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Condvar, Mutex};
+use std::time::Duration as StdDuration;
+
+use base64::Engine;
+use chrono::{DateTime, Duration, Utc};
+use venuecode_core::keys::SecretKey;
+use venuecode_core::sync::backoff_delay;
+use venuecode_core::trust::{RevocationDelta, TrustList};
+
+use super::client::unit_random;
+use super::{Client, SyncConfig, SyncError, SyncStatus};
+use crate::store::{PendingRecord, Store};
+
+struct Shared {
+    status: Mutex<SyncStatus>,
+    wake: Mutex<bool>,
+    cv: Condvar,
+    stop: AtomicBool,
+    /// The next round pulls even if the last pull is recent (the inspector pressed "sync now").
+    force_pull: AtomicBool,
+}
+
+/// The background sync worker's handle.
+#[derive(Clone)]
+pub struct SyncHandle {
+    shared: Arc<Shared>,
+}
+
+impl SyncHandle {
+    /// Starts the worker over the store in `data_dir`.
+    pub fn start(data_dir: &Path, server_url: Option<String>, config: SyncConfig) -> SyncHandle {
+        let shared = Arc::new(Shared {
+            status: Mutex::new(SyncStatus {
+                server_url: server_url.clone(),
+                ..SyncStatus::default()
+            }),
+            wake: Mutex::new(false),
+            cv: Condvar::new(),
+            stop: AtomicBool::new(false),
+            force_pull: AtomicBool::new(false),
+        });
+        let handle = SyncHandle {
+            shared: shared.clone(),
+        };
+        let data_dir = data_dir.to_path_buf();
+        std::thread::Builder::new()
+            .name("venuecode-sync".into())
+            .spawn(move || worker(shared, data_dir, server_url, config))
+            .map(|_| ())
+            .unwrap_or_else(|e| eprintln!("venuecode: sync worker did not start: {e}"));
+        handle
+    }
+
+    /// Asks the worker to run a round now (new records, network back, button pressed).
+    pub fn wake(&self) {
+        if let Ok(mut w) = self.shared.wake.lock() {
+            *w = true;
+            self.shared.cv.notify_all();
+        }
+    }
+
+    /// Runs a full round now, pulling too (the "sync now" button).
+    pub fn sync_now(&self) {
+        self.shared.force_pull.store(true, Ordering::SeqCst);
+        self.wake();
+    }
+
+    /// The current status.
+    pub fn status(&self) -> SyncStatus {
+        self.shared
+            .status
+            .lock()
+            .map(|s| s.clone())
+            .unwrap_or_default()
+    }
+
+    /// The station's clock corrected by the measured offset: the trusted time for verification.
+    pub fn trusted_now(&self) -> DateTime<Utc> {
+        Utc::now() + self.status().clock_offset
+    }
+
+    /// Stops the worker after its current step.
+    pub fn stop(&self) {
+        self.shared.stop.store(true, Ordering::SeqCst);
+        self.wake();
+    }
+}
+
+impl Shared {
+    fn update(&self, f: impl FnOnce(&mut SyncStatus)) {
+        if let Ok(mut s) = self.status.lock() {
+            f(&mut s);
+        }
+    }
+
+    /// Sleeps up to `d`, or until woken or stopped.
+    fn sleep(&self, d: StdDuration) {
+        let Ok(mut woken) = self.wake.lock() else {
+            return;
+        };
+        let deadline = std::time::Instant::now() + d;
+        while !*woken && !self.stop.load(Ordering::SeqCst) {
+            let left = deadline.saturating_duration_since(std::time::Instant::now());
+            if left.is_zero() {
+                break;
+            }
+            match self.cv.wait_timeout(woken, left) {
+                Ok((w, _)) => woken = w,
+                Err(_) => return,
+            }
+        }
+        *woken = false;
+    }
+}
+
+fn worker(shared: Arc<Shared>, data_dir: PathBuf, server_url: Option<String>, config: SyncConfig) {
+    let mut store = match Store::open(&data_dir) {
+        Ok(s) => s,
+        Err(e) => {
+            shared.update(|s| s.last_error = Some(format!("storage: {e}")));
+            return;
+        }
+    };
+    let mut attempt: u32 = 0;
+    let mut client: Option<(String, Client)> = None;
+    let mut last_pull: Option<DateTime<Utc>> = None;
+    let mut last_purge: Option<DateTime<Utc>> = None;
+    // Restore what the last run learned, so the status is right before the first round.
+    if let Ok(v) = store.sync_value("trust_fetched_at") {
+        let at = v.and_then(|v| DateTime::parse_from_rfc3339(&v).ok());
+        shared.update(|s| s.trust_fetched_at = at.map(|t| t.with_timezone(&Utc)));
+    }
+    while !shared.stop.load(Ordering::SeqCst) {
+        let result = round(
+            &shared,
+            &mut store,
+            &data_dir,
+            server_url.as_deref(),
+            &config,
+            &mut client,
+            &mut last_pull,
+        );
+        if let Ok((waiting, rejected)) = store.outbox_counts() {
+            shared.update(|s| {
+                s.waiting = waiting;
+                s.rejected = rejected;
+            });
+        }
+        let pause = match result {
+            Ok(()) => {
+                attempt = 0;
+                // Retention: acknowledged records older than the policy window leave the
+                // station, checked at most hourly.
+                let now = Utc::now();
+                if last_purge.is_none_or(|t| now - t > Duration::hours(1)) {
+                    last_purge = Some(now);
+                    if let Err(e) = store.purge_synced(now - venuecode_core::checkin::RETENTION) {
+                        shared.update(|s| s.last_error = Some(format!("storage: {e}")));
+                    }
+                }
+                shared.update(|s| {
+                    s.online = true;
+                    s.last_success = Some(Utc::now());
+                    s.last_error = None;
+                });
+                config.idle
+            }
+            Err(e) => {
+                let person = e.needs_person();
+                shared.update(|s| {
+                    // Not enrolled or no server: nothing was asked of the network, so say offline.
+                    s.online = !matches!(
+                        e,
+                        SyncError::Network(_) | SyncError::NoServer | SyncError::NotEnrolled
+                    );
+                    s.last_error = Some(e.code());
+                });
+                if person {
+                    config.idle
+                } else {
+                    attempt = attempt.saturating_add(1);
+                    backoff_delay(
+                        config.backoff_base,
+                        if matches!(e, SyncError::Network(_)) {
+                            config.offline_probe.min(config.backoff_cap)
+                        } else {
+                            config.backoff_cap
+                        },
+                        attempt - 1,
+                        unit_random(),
+                    )
+                }
+            }
+        };
+        shared.sleep(pause);
+    }
+}
+
+fn round(
+    shared: &Shared,
+    store: &mut Store,
+    data_dir: &Path,
+    configured_url: Option<&str>,
+    config: &SyncConfig,
+    client: &mut Option<(String, Client)>,
+    last_pull: &mut Option<DateTime<Utc>>,
+) -> Result<(), SyncError> {
+    let device = store.device()?;
+    let enrolled = device.as_ref().is_some_and(|d| d.venue_id.is_some());
+    shared.update(|s| {
+        s.enrolled = enrolled;
+        s.device_id = device.as_ref().map(|d| d.device_id.clone());
+    });
+    let Some(device) = device.filter(|_| enrolled) else {
+        return Err(if configured_url.is_some() {
+            SyncError::NotEnrolled
+        } else {
+            SyncError::NoServer
+        });
+    };
+    let url = configured_url.unwrap_or(&device.server_url).to_string();
+    shared.update(|s| s.server_url = Some(url.clone()));
+    if client.as_ref().is_none_or(|(u, _)| *u != url) {
+        let key = SecretKey::from_hex(&device.secret_key)
+            .map_err(|_| SyncError::Decode("stored device key is damaged".into()))?;
+        *client = Some((url.clone(), Client::new(&url, key, config.request_timeout)?));
+    }
+    let Some((_, c)) = client.as_ref() else {
+        return Err(SyncError::NoServer);
+    };
+    c.measure_clock()?;
+    shared.update(|s| {
+        s.online = true;
+        s.clock_offset = c.offset();
+    });
+    // Records first: they are what must not wait; then what the station downloads.
+    loop {
+        let batch = store.pending(config.batch_size)?;
+        if batch.is_empty() {
+            break;
+        }
+        if settle(shared, store, c, &batch)? == 0 {
+            return Err(SyncError::Decode("the server acknowledged nothing".into()));
+        }
+    }
+    let now = Utc::now() + c.offset();
+    let forced = shared.force_pull.swap(false, Ordering::SeqCst);
+    if forced || last_pull.is_none_or(|t| now - t >= config.pull_every) {
+        pull(shared, store, data_dir, c)?;
+        *last_pull = Some(now);
+    }
+    Ok(())
+}
+
+/// Whether a refusal is about the batch's content (so splitting it can isolate the cause), not
+/// about the device, the request's signature or the server's state.
+fn refuses_content(status: u16) -> bool {
+    matches!(status, 400 | 413 | 422)
+}
+
+/// Uploads `batch` and records the outcome: acknowledged ids marked sent, named records set
+/// aside. When the server refuses the content without naming a record (a record it cannot
+/// parse, a batch too large), the batch is halved until the offending record is alone; that
+/// one is set aside with the server's reason (kept and counted as rejected) and the rest are
+/// delivered. Returns how many records were settled (sent or set aside).
+fn settle(
+    shared: &Shared,
+    store: &mut Store,
+    c: &Client,
+    batch: &[PendingRecord],
+) -> Result<usize, SyncError> {
+    match c.upload(batch) {
+        Ok(out) => {
+            for (id, reason) in &out.rejected {
+                store.mark_rejected(id, reason)?;
+            }
+            let n = store.mark_sent(&out.acked, Utc::now())?;
+            shared.update(|s| s.sent_total += n as u64);
+            Ok(out.acked.len() + out.rejected.len())
+        }
+        Err(SyncError::Server { status, body })
+            if refuses_content(status) && body.rejected.is_empty() =>
+        {
+            if let [one] = batch {
+                let reason = format!("{}: {}", body.error, body.message);
+                store.mark_rejected(&one.record_id, &reason)?;
+                return Ok(1);
+            }
+            let (a, b) = batch.split_at(batch.len() / 2);
+            Ok(settle(shared, store, c, a)? + settle(shared, store, c, b)?)
+        }
+        Err(e) => Err(e),
+    }
+}
+
+fn json<T: serde::Serialize>(v: &T) -> String {
+    serde_json::to_string(v).unwrap_or_default()
+}
+
+/// Pulls and keeps what the server has for this station.
+fn pull(shared: &Shared, store: &mut Store, data_dir: &Path, c: &Client) -> Result<(), SyncError> {
+    let root = crate::checking::root_key(data_dir)
+        .map_err(|code| SyncError::Trust(format!("{code}: the station has no valid root.pub")))?;
+    let held = crate::checking::load_trust(data_dir).ok();
+    let revocations = store.revocations()?;
+    let res = c.pull(held.as_ref().map_or(0, |t| t.version), revocations.cursor())?;
+    let b64 = base64::engine::general_purpose::STANDARD;
+    if let Some(list) = &res.trust_list {
+        let bytes = b64
+            .decode(list)
+            .map_err(|e| SyncError::Decode(format!("trust list: {e}")))?;
+        let list = match &held {
+            Some(h) => h.update(&bytes, &root),
+            None => TrustList::verify(&bytes, &root),
+        }
+        .map_err(|e| SyncError::Trust(format!("trust list from the server: {e}")))?;
+        crate::checking::save_trust(data_dir, &bytes)?;
+        shared.update(|s| s.trust_version = list.version);
+    } else if let Some(h) = &held {
+        shared.update(|s| s.trust_version = h.version);
+    }
+    if let Some(delta) = &res.revocations {
+        let bytes = b64
+            .decode(delta)
+            .map_err(|e| SyncError::Decode(format!("revocations: {e}")))?;
+        let delta = RevocationDelta::verify(&bytes, &root)
+            .map_err(|e| SyncError::Trust(format!("revocations from the server: {e}")))?;
+        let mut list = revocations;
+        list.apply(&delta)
+            .map_err(|e| SyncError::Decode(format!("revocations: {e}")))?;
+        store.put_revocations(&list)?;
+    }
+    let fetched = Utc::now();
+    store.put_sync_values(&[
+        ("venue", json(&res.venue)),
+        ("policy", json(&res.policy)),
+        ("trust_fetched_at", fetched.to_rfc3339()),
+        (
+            "server_time_offset_ms",
+            (res.server_time - Utc::now())
+                .num_milliseconds()
+                .to_string(),
+        ),
+    ])?;
+    if let Some(mut b) = store.binding()? {
+        if b.venue_id == res.venue.venue_id && b.venue_name != res.venue.name {
+            b.venue_name = res.venue.name.clone();
+            store.set_binding(&b)?;
+        }
+    }
+    shared.update(|s| s.trust_fetched_at = Some(fetched));
+    Ok(())
+}

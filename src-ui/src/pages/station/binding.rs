@@ -1,0 +1,96 @@
+//! The station's binding: venue, checkpoint, inspector and direction, set by hand or by enrolment.
+
+use leptos::prelude::*;
+use leptos::task::spawn_local;
+use venuecode_ipc::{IpcError, SetBinding, StationBinding};
+
+use crate::api::invoke;
+use crate::i18n::{use_i18n, Key};
+
+use super::kiosk::KioskEnter;
+
+#[component]
+pub(super) fn BindingBar(
+    binding: RwSignal<Option<StationBinding>>,
+    error: RwSignal<Option<IpcError>>,
+) -> impl IntoView {
+    let i18n = use_i18n();
+    let editing = RwSignal::new(false);
+    let (venue_id, venue_name, checkpoint, inspector) = (
+        RwSignal::new(String::new()),
+        RwSignal::new(String::new()),
+        RwSignal::new(String::new()),
+        RwSignal::new(String::new()),
+    );
+    let direction = RwSignal::new("entry".to_string());
+    let edit = move |_| {
+        if let Some(b) = binding.get_untracked() {
+            venue_id.set(b.venue_id);
+            venue_name.set(b.venue_name);
+            checkpoint.set(b.checkpoint_id);
+            inspector.set(b.inspector);
+            direction.set(b.direction);
+        }
+        editing.set(true);
+    };
+    let save = move |_| {
+        let b = StationBinding {
+            venue_id: venue_id.get_untracked(),
+            venue_name: venue_name.get_untracked(),
+            checkpoint_id: checkpoint.get_untracked(),
+            inspector: inspector.get_untracked(),
+            direction: direction.get_untracked(),
+        };
+        spawn_local(async move {
+            match invoke(&SetBinding { binding: b }).await {
+                Ok(saved) => {
+                    binding.set(Some(saved));
+                    editing.set(false);
+                    error.set(None);
+                }
+                Err(e) => error.set(Some(e)),
+            }
+        });
+    };
+    let field = move |id: &'static str, key: Key, sig: RwSignal<String>| {
+        view! {
+            <label>
+                <span>{move || i18n.t(key)}</span>
+                <input id=id type="text" prop:value=move || sig.get() on:input=move |e| sig.set(event_target_value(&e)) />
+            </label>
+        }
+    };
+    view! {
+        <section class="card binding" id="binding">
+            {move || match (binding.get(), editing.get()) {
+                (Some(b), false) => {
+                    let dir = if b.direction == "exit" { Key::DirExit } else { Key::DirEntry };
+                    view! {
+                        <div class="bound">
+                            <span class="venue" id="bound-venue">{b.venue_name.clone()}</span>
+                            <span id="bound-checkpoint">{b.checkpoint_id.clone()}</span>
+                            <span class="dir" id="bound-direction">{move || i18n.t(dir)}</span>
+                            <span id="bound-inspector">{b.inspector.clone()}</span>
+                            <button id="bind-edit" on:click=edit>{move || i18n.t(Key::BindEdit)}</button>
+                        </div>
+                        <KioskEnter error=error />
+                    }.into_any()
+                }
+                _ => view! {
+                    <div class="bind-form">
+                        <h2>{move || i18n.t(Key::BindTitle)}</h2>
+                        {field("bind-venue-id", Key::VenueId, venue_id)}
+                        {field("bind-venue-name", Key::VenueName, venue_name)}
+                        {field("bind-checkpoint", Key::Checkpoint, checkpoint)}
+                        {field("bind-inspector", Key::Inspector, inspector)}
+                        <div class="dir-buttons">
+                            <button id="bind-entry" class:selected=move || direction.get() == "entry" on:click=move |_| direction.set("entry".into())>{move || i18n.t(Key::DirEntry)}</button>
+                            <button id="bind-exit" class:selected=move || direction.get() == "exit" on:click=move |_| direction.set("exit".into())>{move || i18n.t(Key::DirExit)}</button>
+                        </div>
+                        <button id="bind-save" class="primary" on:click=save>{move || i18n.t(Key::Save)}</button>
+                    </div>
+                }.into_any(),
+            }}
+        </section>
+    }
+}

@@ -1,0 +1,72 @@
+//! Sync status: online or offline, records waiting, age of the last sync and of the trust list,
+//! with warnings for a stale trust list and a clock more than 5 minutes off.
+
+use leptos::prelude::*;
+use leptos::task::spawn_local;
+use venuecode_ipc::{GetSyncStatus, SyncNow, SyncStatus};
+
+use crate::api::invoke;
+use crate::i18n::{use_i18n, Key};
+
+/// Sync status: online or offline, records waiting, age of the last sync and of the trust list,
+/// with warnings for a stale trust list and a clock more than 5 minutes off.
+#[component]
+pub(super) fn SyncBar() -> impl IntoView {
+    let i18n = use_i18n();
+    let status = RwSignal::new(None::<SyncStatus>);
+    let refresh = move || {
+        spawn_local(async move {
+            if let Ok(s) = invoke(&GetSyncStatus {}).await {
+                status.set(Some(s));
+            }
+        })
+    };
+    refresh();
+    let timer = set_interval_with_handle(refresh, std::time::Duration::from_secs(2)).ok();
+    on_cleanup(move || {
+        if let Some(t) = timer {
+            t.clear();
+        }
+    });
+    let now = move |_| {
+        spawn_local(async move {
+            if let Ok(s) = invoke(&SyncNow {}).await {
+                status.set(Some(s));
+            }
+        })
+    };
+    move || {
+        status.get().map(|s| {
+            let when = |secs: Option<i64>| secs.map(|x| crate::i18n::age(i18n, x));
+            let last = when(s.last_sync_secs);
+            let trust = when(s.trust_age_secs);
+            let offset = s.clock_offset_secs;
+            let problem = match s.last_error.as_deref() {
+                Some("not_enrolled") | Some("no_server") => Some(Key::SyncNotEnrolled),
+                Some("device_revoked") | Some("unknown_device") => Some(Key::SyncRevoked),
+                _ => None,
+            };
+            view! {
+                <div class="sync-bar" id="sync-status" class:online=s.online class:offline=!s.online>
+                    <span class="pill" id="sync-online">
+                        {move || if s.online { i18n.t(Key::SyncOnline) } else { i18n.t(Key::SyncOffline) }}
+                    </span>
+                    <span id="sync-waiting">{move || i18n.t(Key::SyncWaiting)}" "<b>{s.waiting}</b></span>
+                    <span id="sync-last">{move || i18n.t(Key::SyncLast)}" "
+                        {let last = last.clone(); move || last.clone().unwrap_or_else(|| i18n.t(Key::SyncNever).to_string())}
+                    </span>
+                    <span id="sync-trust" class:warn=s.trust_stale>{move || i18n.t(Key::SyncTrust)}" "
+                        {let trust = trust.clone(); move || trust.clone().unwrap_or_else(|| i18n.t(Key::SyncNever).to_string())}
+                    </span>
+                    <button id="sync-now" on:click=now>{move || i18n.t(Key::SyncNow)}</button>
+                </div>
+                {problem.map(|k| view! { <div class="banner warn" id="sync-problem">{move || i18n.t(k)}</div> })}
+                {(s.rejected > 0).then(|| view! { <div class="banner warn" id="sync-rejected">{s.rejected}" "{move || i18n.t(Key::SyncRejected)}</div> })}
+                {(s.trust_stale && s.enrolled).then(|| view! { <div class="banner warn" id="sync-trust-stale">{move || i18n.t(Key::SyncTrustStale)}</div> })}
+                {s.clock_warn.then(|| view! {
+                    <div class="banner warn" id="clock-banner">{move || i18n.t(Key::ClockBanner)}{format!("{:+} min", offset / 60)}</div>
+                })}
+            }
+        })
+    }
+}

@@ -1,0 +1,78 @@
+//! The full-screen verdict (通行/禁止), readable from two metres; tap to dismiss.
+
+use leptos::prelude::*;
+
+use super::{LastScan, Via};
+use crate::i18n::{reason_key, use_i18n, Key};
+
+/// The full-screen verdict, readable from two metres; tap to dismiss.
+#[component]
+pub(super) fn VerdictScreen(last: RwSignal<Option<LastScan>>) -> impl IntoView {
+    let i18n = use_i18n();
+    move || {
+        last.get().map(|l| {
+            let v = l.verdict.clone();
+            let inside = v.reasons.iter().any(|r| r == "already_inside");
+            let word = if inside {
+                Key::AlreadyInside
+            } else if v.pass {
+                Key::Pass
+            } else {
+                Key::Refuse
+            };
+            let color = v.color.as_deref().map(|c| match c {
+                "green" => Key::ColorGreen,
+                "yellow" => Key::ColorYellow,
+                _ => Key::ColorRed,
+            });
+            let since = v.color_since.as_deref().map(|s| s.chars().take(10).collect::<String>());
+            let nat = v.nat_result.as_deref().map(|r| match r {
+                "negative" => Key::NatNegative,
+                "positive" => Key::NatPositive,
+                _ => Key::NatPending,
+            });
+            let nat_hours = v.nat_hours.map(|h| format!("{h:.0}"));
+            // The colour line already says red or yellow; the list gives every other reason.
+            let reasons: Vec<Key> = v
+                .reasons
+                .iter()
+                .filter(|r| !matches!(r.as_str(), "already_inside" | "red_code" | "yellow_code") || color.is_none())
+                .map(|r| reason_key(r))
+                .collect();
+            let via = match l.via {
+                Via::Scanner => Key::ViaScanner,
+                Via::Camera => Key::ViaCamera,
+                Via::Manual => Key::ViaManual,
+            };
+            let alert = v.alert;
+            let text: String = l.text.chars().take(48).collect();
+            view! {
+                <div id="verdict-screen" class="verdict-screen" class:pass=v.pass && !inside class:inside=inside class:refuse=!v.pass
+                    on:click=move |_| last.set(None)>
+                    <p class="word" id="verdict-word">{move || i18n.t(word)}</p>
+                    {v.name.clone().map(|n| view! { <p class="who" id="verdict-name">{n}</p> })}
+                    {v.phone.clone().map(|p| view! { <p class="phone" id="verdict-phone">{p}</p> })}
+                    {color.map(|k| view! {
+                        <p class="color" id="verdict-color">{move || i18n.t(k)}
+                            {since.clone().map(|s| view! { <span class="since">{s}" "{move || i18n.t(Key::Since)}</span> })}
+                        </p>
+                    })}
+                    {nat.map(|k| view! {
+                        <p class="nat" id="verdict-nat">{move || i18n.t(k)}
+                            {nat_hours.clone().map(|h| view! { <span>" · "{h}" "{move || i18n.t(Key::HoursAgo)}</span> })}
+                        </p>
+                    })}
+                    <ul class="reasons" id="verdict-reasons">
+                        {reasons.into_iter().map(|k| view! { <li>{move || i18n.t(k)}</li> }).collect_view()}
+                    </ul>
+                    {alert.then(|| view! { <p class="instructions" id="verdict-alert">{move || i18n.t(Key::AlertInstructions)}</p> })}
+                    {alert.then(|| v.venue_phone.clone()).flatten().map(|p| view! {
+                        <p class="instructions call" id="verdict-call">{move || i18n.t(Key::CallNumber)}{p}</p>
+                    })}
+                    <p class="via" id="verdict-via">{move || i18n.t(via)}</p>
+                    <p class="text" id="verdict-text">{text}</p>
+                </div>
+            }
+        })
+    }
+}
