@@ -3,7 +3,8 @@
 //! `/api/v1/openapi.json` for a bounded time. It fails on any 5xx, any status or content type the
 //! description does not list, any answer that does not match its schema, any request the
 //! description forbids being accepted, and any request it allows being refused (unsigned
-//! operations; see `tests/schemathesis.toml`).
+//! operations; signed ones, which the tool cannot sign, must answer 401 as documented; the one
+//! documented exception is in `tests/schemathesis.toml`).
 //!
 //! Not skipped when schemathesis is missing: that is a failure naming the install command.
 

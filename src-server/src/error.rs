@@ -15,6 +15,12 @@ use crate::store::StoreError;
 pub enum ApiError {
     #[error("{1}")]
     BadRequest(&'static str, String),
+    /// Authentication failed for a reason of the request's own (401 with this code).
+    #[error("{1}")]
+    Unauthorized(&'static str, String),
+    /// Well-formed but not acceptable (422 with this code).
+    #[error("{1}")]
+    Unprocessable(&'static str, String),
     #[error("the request body is larger than {0} bytes; send smaller batches")]
     TooLarge(usize),
     #[error("{0}")]
@@ -44,6 +50,8 @@ impl IntoResponse for ApiError {
         let mut rejected = Vec::new();
         let (status, code) = match &self {
             ApiError::BadRequest(code, _) => (StatusCode::BAD_REQUEST, *code),
+            ApiError::Unauthorized(code, _) => (StatusCode::UNAUTHORIZED, *code),
+            ApiError::Unprocessable(code, _) => (StatusCode::UNPROCESSABLE_ENTITY, *code),
             ApiError::TooLarge(_) => (StatusCode::PAYLOAD_TOO_LARGE, "too_large"),
             ApiError::Auth(e) => (StatusCode::UNAUTHORIZED, e.code()),
             ApiError::UnknownDevice(_) => (StatusCode::UNAUTHORIZED, "unknown_device"),

@@ -188,17 +188,18 @@ async fn enrol(
             "give the inspector's name (1 to 32 characters)".into(),
         ));
     }
+    // Proof of possession: the enrolment itself is signed by the key it enrols. A key that is
+    // not one, or a device header that is not its id, proves nothing: 401.
+    let signed = auth::signed_headers(&headers)?;
     let key = PublicKey::from_hex(&req.public_key).map_err(|_| {
-        ApiError::BadRequest(
+        ApiError::Unauthorized(
             "bad_public_key",
             "public_key must be an Ed25519 public key in 64 hex characters".into(),
         )
     })?;
-    // Proof of possession: the enrolment itself is signed by the key it enrols.
-    let signed = auth::signed_headers(&headers)?;
     let device_id = sync::device_id(&key);
     if signed.device != device_id {
-        return Err(ApiError::BadRequest(
+        return Err(ApiError::Unauthorized(
             "bad_device_id",
             "the device header must be the key id of public_key".into(),
         ));
@@ -309,6 +310,27 @@ async fn upload(
     .await
 }
 
+/// A JSON integer as JSON Schema defines it: `599` and `599.0` alike (a number with no
+/// fractional part), within i64.
+fn whole_number<'de, D: serde::Deserializer<'de>>(d: D) -> Result<i64, D::Error> {
+    let n = serde_json::Number::deserialize(d)?;
+    if let Some(i) = n.as_i64() {
+        return Ok(i);
+    }
+    match n.as_f64() {
+        Some(f) if f.fract() == 0.0 && f >= i64::MIN as f64 && f < i64::MAX as f64 => Ok(f as i64),
+        _ => Err(serde::de::Error::custom(format!(
+            "{n} is not a whole number"
+        ))),
+    }
+}
+
+fn whole_number_opt<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<i64>, D::Error> {
+    #[derive(Deserialize)]
+    struct Whole(#[serde(deserialize_with = "whole_number")] i64);
+    Ok(Option::<Whole>::deserialize(d)?.map(|w| w.0))
+}
+
 /// `POST /api/v1/demo/codes`: a health code for a demo resident.
 #[derive(Debug, Deserialize)]
 pub struct DemoCodeRequest {
@@ -318,6 +340,7 @@ pub struct DemoCodeRequest {
     /// `green`, `yellow` or `red`.
     pub color: String,
     /// Hours the code stays valid (1–720); 24 when absent.
+    #[serde(default, deserialize_with = "whole_number_opt")]
     pub valid_hours: Option<i64>,
     /// A nucleic-acid result and how many hours ago the sample was taken.
     pub nat: Option<DemoNat>,
@@ -328,6 +351,7 @@ pub struct DemoCodeRequest {
 pub struct DemoNat {
     /// `negative`, `positive` or `pending`.
     pub result: String,
+    #[serde(deserialize_with = "whole_number")]
     pub hours_ago: i64,
 }
 
@@ -350,16 +374,34 @@ async fn demo_code(
     let req: DemoCodeRequest = json(&body_bytes(body)?)?;
     let now = Utc::now();
     let bad = |code, msg: String| ApiError::BadRequest(code, msg);
+    // Shapes first (400, as the API description says), then what a pattern cannot say (422).
+    if req.name.chars().count() > 32 || req.name.trim().is_empty() {
+        return Err(bad("bad_name", "name must be 1 to 32 characters".into()));
+    }
+    let digits = req.phone.as_bytes();
+    if digits.len() != 11 || digits[0] != b'1' || !digits.iter().all(u8::is_ascii_digit) {
+        return Err(bad(
+            "bad_phone",
+            "phone must be an 11-digit mainland mobile number".into(),
+        ));
+    }
+    let shape = req.id_number.as_bytes();
+    if shape.len() != 18
+        || !shape[..17].iter().all(u8::is_ascii_digit)
+        || !(shape[17].is_ascii_digit() || shape[17] == b'X' || shape[17] == b'x')
+    {
+        return Err(bad(
+            "bad_id_number",
+            "id_number must be 17 digits and a check character (0-9 or X)".into(),
+        ));
+    }
     let id = IdNumber::parse(&req.id_number, now.date_naive())
-        .map_err(|e| bad("bad_id_number", format!("id_number: {e}")))?;
+        .map_err(|e| ApiError::Unprocessable("bad_id_number", format!("id_number: {e}")))?;
     let color = Color::parse(&req.color)
         .ok_or_else(|| bad("bad_color", "color must be green, yellow or red".into()))?;
     let valid_hours = req.valid_hours.unwrap_or(24);
     if !(1..=720).contains(&valid_hours) {
         return Err(bad("bad_validity", "valid_hours must be 1 to 720".into()));
-    }
-    if req.name.trim().is_empty() || req.name.chars().count() > 32 {
-        return Err(bad("bad_name", "name must be 1 to 32 characters".into()));
     }
     let nat = match req.nat {
         None => None,

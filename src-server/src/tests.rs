@@ -207,12 +207,15 @@ async fn enrolment_binds_a_device_and_refuses_bad_input() {
         public_key: s.key.public().to_hex(),
     })
     .unwrap();
-    let (status, _) = send(
+    let (status, body) = send(
         &f.app,
         other.request("POST", "/api/v1/devices/enrol", body, &nonce(4)),
     )
     .await;
-    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (StatusCode::UNAUTHORIZED, Some("bad_device_id"))
+    );
     let (status, body) = send(
         &f.app,
         Request::post("/api/v1/devices/enrol")
@@ -502,10 +505,21 @@ async fn demo_issuer_is_off_unless_enabled_and_issues_verifiable_codes() {
     )
     .unwrap();
     assert_eq!(code.claims.name_masked, "张*");
+    // A wrong check digit has the right shape: 422; a wrong shape: 400 (as documented).
     let bad = body.replace("11010519491231002X", "110105194912310021");
+    let (status, res) = send(&on.app, post(&bad)).await;
+    assert_eq!(
+        (status, res["error"].as_str()),
+        (StatusCode::UNPROCESSABLE_ENTITY, Some("bad_id_number"))
+    );
+    let bad = body.replace("11010519491231002X", "1101051949123100");
     let (status, res) = send(&on.app, post(&bad)).await;
     assert_eq!(
         (status, res["error"].as_str()),
         (StatusCode::BAD_REQUEST, Some("bad_id_number"))
     );
+    // JSON Schema's integers include 24.0.
+    let whole = body.replace("\"color\":", "\"valid_hours\":24.0,\"color\":");
+    let (status, res) = send(&on.app, post(&whole)).await;
+    assert_eq!(status, StatusCode::OK, "{res}");
 }

@@ -209,6 +209,7 @@ pub fn StationPage() -> impl IntoView {
         }
         if let Ok(s) = listen(EVENT_SOURCE_ENDED, move |e: ScanEnded| {
             running.set(false);
+            preview.set(None);
             outlines.set(Vec::new());
             stopped.set(Some(e.error.unwrap_or(IpcError {
                 code: venuecode_ipc::ErrorCode::ScanStopped,
