@@ -83,6 +83,149 @@ pub enum ErrorCode {
     ScanStopped,
 }
 
+/// Why a verdict is what it is: one variant per code-check failure, per station state that stops a
+/// check, and per gate rule. The app maps core's reasons onto these with exhaustive matches and the
+/// UI translates them with one, so a new reason in core does not compile until it has a name here
+/// and text in every language. The wire names are core's stable codes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Reason {
+    // The code check (core's `CodeError`).
+    NotACode,
+    Encoding,
+    Truncated,
+    Malformed,
+    UnsupportedAlgorithm,
+    UnknownIssuer,
+    UnknownKeyId,
+    Forged,
+    NotYetValid,
+    Expired,
+    KeyNotValid,
+    Revoked,
+    RevokedSubject,
+    // The station cannot check at all.
+    NoTrustList,
+    TrustListInvalid,
+    // The gate rule (core's `gate::Reason`).
+    RedCode,
+    YellowCode,
+    Fever,
+    ImplausibleTemperature,
+    NatPositive,
+    NatPending,
+    NatMissing,
+    NatTooOld,
+    CodeTooOld,
+    AlreadyInside,
+    NotInside,
+}
+
+/// What a scanned text is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum CodeKind {
+    HealthCode,
+    VenueCode,
+    #[default]
+    Unknown,
+}
+
+/// A health code's colour.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum CodeColor {
+    Green,
+    Yellow,
+    Red,
+}
+
+/// A nucleic-acid test result.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum NatOutcome {
+    Negative,
+    Positive,
+    Pending,
+}
+
+/// Which way a checkpoint counts people: 进 or 出.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Direction {
+    #[default]
+    Entry,
+    Exit,
+}
+
+/// What a proxy (亲情代登记) is to the person registered.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Relation {
+    Parent,
+    Child,
+    Spouse,
+    Grandparent,
+    Grandchild,
+    Sibling,
+    Other,
+}
+
+impl Relation {
+    /// Every relation, in the order the form offers them.
+    pub const ALL: [Relation; 7] = [
+        Relation::Parent,
+        Relation::Child,
+        Relation::Spouse,
+        Relation::Grandparent,
+        Relation::Grandchild,
+        Relation::Sibling,
+        Relation::Other,
+    ];
+}
+
+/// Why an ID number was refused (core's ID-number rules).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum IdProblem {
+    Length,
+    Character,
+    Region,
+    BirthDate,
+    BirthDateFuture,
+    BirthDateTooOld,
+    CheckDigit,
+}
+
+/// A field of the manual registration form that needs correcting.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ManualField {
+    Name,
+    Relation,
+    ProxyName,
+    ProxyCode,
+}
+
+/// Why the last sync round failed, as the status bar explains it. The server's own refusals that
+/// the station knows are named; any other is `ServerRefused` with its code in the status detail.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SyncProblem {
+    NoServer,
+    NotEnrolled,
+    Offline,
+    BadAnswer,
+    TrustInvalid,
+    Storage,
+    Internal,
+    UnknownDevice,
+    DeviceRevoked,
+    ClockSkew,
+    ServerUnavailable,
+    ServerRefused,
+}
+
 /// The languages the UI is offered in. zh-CN is the default.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
 pub enum Language {
@@ -292,15 +435,13 @@ pub struct CheckCode {
 /// What a code is and whether it verified. Identity fields are masked.
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
 pub struct CodeCheck {
-    /// "health_code", "venue_code" or "unknown".
-    pub kind: String,
+    pub kind: CodeKind,
     pub valid: bool,
-    /// Stable error code when not valid (e.g. "expired", "forged", "no_trust_list").
-    pub error: Option<String>,
+    /// Why it is not valid.
+    pub error: Option<Reason>,
     pub name: Option<String>,
     pub phone: Option<String>,
-    /// "green", "yellow" or "red".
-    pub color: Option<String>,
+    pub color: Option<CodeColor>,
     pub venue_name: Option<String>,
 }
 
@@ -316,8 +457,7 @@ pub struct StationBinding {
     pub venue_name: String,
     pub checkpoint_id: String,
     pub inspector: String,
-    /// "entry" (进) or "exit" (出).
-    pub direction: String,
+    pub direction: Direction,
 }
 
 /// Asks for the station's binding (`None` until set up).
@@ -371,19 +511,18 @@ pub struct StationCounters {
 pub struct ScanVerdict {
     /// 通行 (true) or 禁止 (false).
     pub pass: bool,
-    /// Stable reason codes, blocking ones first ("red_code", "fever", "expired", "already_inside"…).
-    pub reasons: Vec<String>,
+    /// Why, blocking reasons first.
+    pub reasons: Vec<Reason>,
     /// An alert was queued on the priority lane.
     pub alert: bool,
     /// A check-in was written (false for "already inside" and for texts that are no code).
     pub recorded: bool,
     pub name: Option<String>,
     pub phone: Option<String>,
-    pub color: Option<String>,
+    pub color: Option<CodeColor>,
     /// RFC 3339.
     pub color_since: Option<String>,
-    /// "negative", "positive" or "pending".
-    pub nat_result: Option<String>,
+    pub nat_result: Option<NatOutcome>,
     /// Hours since the nucleic-acid test.
     pub nat_hours: Option<f32>,
     pub counters: StationCounters,
@@ -403,9 +542,8 @@ pub struct ProxyInput {
     /// Typed by the inspector; ignored when `code` is given.
     pub name: String,
     pub phone: String,
-    /// What the proxy is to the person registered: parent, child, spouse, grandparent,
-    /// grandchild, sibling, other.
-    pub relation: String,
+    /// What the proxy is to the person registered; `None` until chosen (then refused).
+    pub relation: Option<Relation>,
     /// The proxy's own health code, scanned: it must verify, and names the proxy (masked).
     #[serde(default)]
     pub code: Option<String>,
@@ -428,14 +566,13 @@ pub enum ManualOutcome {
     Registered {
         verdict: ScanVerdict,
     },
-    /// The ID number is wrong; `reason` is the core rule's stable code (length, character,
-    /// region, birth_date, birth_date_future, birth_date_too_old, check_digit).
+    /// The ID number is wrong, and why.
     IdInvalid {
-        reason: String,
+        reason: IdProblem,
     },
-    /// Another field is missing or wrong ("name", "relation").
+    /// Another field is missing or wrong.
     FieldInvalid {
-        field: String,
+        field: ManualField,
     },
 }
 
@@ -453,14 +590,14 @@ pub struct TodayCheckIns {}
 pub struct CheckInRow {
     /// Local time, HH:MM:SS.
     pub time: String,
-    pub direction: String,
+    pub direction: Direction,
     pub pass: bool,
-    pub reasons: Vec<String>,
+    pub reasons: Vec<Reason>,
     pub name: Option<String>,
     pub id_masked: Option<String>,
     pub manual: bool,
     pub proxy_name: Option<String>,
-    pub proxy_relation: Option<String>,
+    pub proxy_relation: Option<Relation>,
 }
 
 impl Command for TodayCheckIns {
@@ -579,6 +716,9 @@ pub struct SyncStatus {
     pub clock_offset_secs: i64,
     /// The offset is over 5 minutes: verification uses the corrected time.
     pub clock_warn: bool,
-    /// Stable code of the last failure (offline, not_enrolled, device_revoked, …).
-    pub last_error: Option<String>,
+    /// Why the last round failed.
+    pub last_error: Option<SyncProblem>,
+    /// The failure's stable code as the app or server gave it (for support; `ServerRefused`'s
+    /// detail).
+    pub last_error_code: Option<String>,
 }

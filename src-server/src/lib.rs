@@ -95,29 +95,21 @@ pub fn app(state: AppState) -> Router {
         .route("/api/v1/sync/upload", post(upload))
         .route("/api/v1/demo/codes", post(demo_code))
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
-        .layer(request_log())
+        // One structured log line per request: method, path (never the query or the body, so no
+        // personal data and no codes), status and latency. Failures are logged with their cause
+        // where they happen (error.rs).
+        .layer(
+            tower_http::trace::TraceLayer::new_for_http()
+                .make_span_with(|req: &axum::http::Request<axum::body::Body>| {
+                    tracing::info_span!("request", method = %req.method(), path = %req.uri().path())
+                })
+                .on_request(())
+                .on_failure(())
+                .on_response(
+                    tower_http::trace::DefaultOnResponse::new().level(tracing::Level::INFO),
+                ),
+        )
         .with_state(state)
-}
-
-/// One structured log line per request: method, path (never the query or the body, so no
-/// personal data and no codes), status and latency.
-fn request_log() -> tower_http::trace::TraceLayer<
-    tower_http::classify::SharedClassifier<tower_http::classify::ServerErrorsAsFailures>,
-    impl Fn(&axum::http::Request<axum::body::Body>) -> tracing::Span + Clone,
-    (),
-    tower_http::trace::DefaultOnResponse,
-    tower_http::trace::DefaultOnBodyChunk,
-    tower_http::trace::DefaultOnEos,
-    (),
-> {
-    tower_http::trace::TraceLayer::new_for_http()
-        .make_span_with(|req: &axum::http::Request<axum::body::Body>| {
-            tracing::info_span!("request", method = %req.method(), path = %req.uri().path())
-        })
-        .on_request(())
-        // Failures are logged with their cause where they happen (error.rs).
-        .on_failure(())
-        .on_response(tower_http::trace::DefaultOnResponse::new().level(tracing::Level::INFO))
 }
 
 /// Health of the server and its database.

@@ -11,22 +11,23 @@ use chrono::{DateTime, Utc};
 use venuecode_core::keys::PublicKey;
 use venuecode_core::trust::{RevocationList, TrustList};
 use venuecode_core::{health_code, venue_code};
-use venuecode_ipc::CodeCheck;
+use venuecode_ipc::{CodeCheck, CodeKind, Reason};
 
 use crate::error::AppError;
 
 /// The root key the station was provisioned with (`<data dir>/trust/root.pub`), or why not.
-pub fn root_key(data_dir: &Path) -> Result<PublicKey, &'static str> {
-    let root =
-        std::fs::read_to_string(data_dir.join("trust/root.pub")).map_err(|_| "no_trust_list")?;
-    PublicKey::from_hex(root.trim()).map_err(|_| "trust_list_invalid")
+pub fn root_key(data_dir: &Path) -> Result<PublicKey, Reason> {
+    let root = std::fs::read_to_string(data_dir.join("trust/root.pub"))
+        .map_err(|_| Reason::NoTrustList)?;
+    PublicKey::from_hex(root.trim()).map_err(|_| Reason::TrustListInvalid)
 }
 
-/// Loads the trust list of a data directory, or says why not (stable code).
-pub fn load_trust(data_dir: &Path) -> Result<TrustList, &'static str> {
+/// Loads the trust list of a data directory, or says why not.
+pub fn load_trust(data_dir: &Path) -> Result<TrustList, Reason> {
     let root = root_key(data_dir)?;
-    let bytes = std::fs::read(data_dir.join("trust/trust.cose")).map_err(|_| "no_trust_list")?;
-    TrustList::verify(&bytes, &root).map_err(|_| "trust_list_invalid")
+    let bytes =
+        std::fs::read(data_dir.join("trust/trust.cose")).map_err(|_| Reason::NoTrustList)?;
+    TrustList::verify(&bytes, &root).map_err(|_| Reason::TrustListInvalid)
 }
 
 /// Replaces the trust list file atomically (write beside it, fsync, rename), so a crash leaves
@@ -83,13 +84,13 @@ pub fn check(
 ) -> CodeCheck {
     let text = text.trim();
     let kind = if text.starts_with(health_code::PREFIX) {
-        "health_code"
+        CodeKind::HealthCode
     } else if text.contains(venue_code::PATH) {
-        "venue_code"
+        CodeKind::VenueCode
     } else {
         return CodeCheck {
-            kind: "unknown".into(),
-            error: Some("not_a_code".into()),
+            kind: CodeKind::Unknown,
+            error: Some(Reason::NotACode),
             ..CodeCheck::default()
         };
     };
@@ -97,39 +98,39 @@ pub fn check(
         Ok(t) => t,
         Err(code) => {
             return CodeCheck {
-                kind: kind.into(),
-                error: Some(code.into()),
+                kind,
+                error: Some(code),
                 ..CodeCheck::default()
             }
         }
     };
-    if kind == "health_code" {
+    if kind == CodeKind::HealthCode {
         match health_code::verify(text, &trust, revocations, now) {
             Ok(v) => CodeCheck {
-                kind: kind.into(),
+                kind,
                 valid: true,
                 name: Some(v.claims.name_masked),
                 phone: Some(v.claims.phone_masked),
-                color: Some(v.claims.color.as_str().into()),
+                color: Some(crate::ipc_map::color(v.claims.color)),
                 ..CodeCheck::default()
             },
             Err(e) => CodeCheck {
-                kind: kind.into(),
-                error: Some(e.code().into()),
+                kind,
+                error: Some(crate::ipc_map::code_error(&e)),
                 ..CodeCheck::default()
             },
         }
     } else {
         match venue_code::verify(text, &trust) {
             Ok(v) => CodeCheck {
-                kind: kind.into(),
+                kind,
                 valid: true,
                 venue_name: Some(v.claims.venue_name),
                 ..CodeCheck::default()
             },
             Err(e) => CodeCheck {
-                kind: kind.into(),
-                error: Some(e.code().into()),
+                kind,
+                error: Some(crate::ipc_map::code_error(&e)),
                 ..CodeCheck::default()
             },
         }
@@ -154,10 +155,8 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let now = Utc::now();
         assert_eq!(
-            check("JKM1:ABC", dir.path(), &RevocationList::default(), now)
-                .error
-                .as_deref(),
-            Some("no_trust_list")
+            check("JKM1:ABC", dir.path(), &RevocationList::default(), now).error,
+            Some(Reason::NoTrustList)
         );
         let issuer = provision(dir.path(), now);
         let claims = HealthClaims {
@@ -177,7 +176,7 @@ mod tests {
         let text = health_code::issue(&issuer, &claims);
         let c = check(&text, dir.path(), &RevocationList::default(), now);
         assert!(c.valid, "{c:?}");
-        assert_eq!(c.color.as_deref(), Some("green"));
+        assert_eq!(c.color, Some(venuecode_ipc::CodeColor::Green));
         assert_eq!(c.name.as_deref(), Some("张*"));
         let late = check(
             &text,
@@ -185,13 +184,10 @@ mod tests {
             &RevocationList::default(),
             now + Duration::hours(1),
         );
-        assert_eq!(
-            (late.valid, late.error.as_deref()),
-            (false, Some("expired"))
-        );
+        assert_eq!((late.valid, late.error), (false, Some(Reason::Expired)));
         assert_eq!(
             check("hello", dir.path(), &RevocationList::default(), now).kind,
-            "unknown"
+            CodeKind::Unknown
         );
     }
 }

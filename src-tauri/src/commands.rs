@@ -312,7 +312,7 @@ mod tests {
                     venue_name: "测试场所".into(),
                     checkpoint_id: "east".into(),
                     inspector: "王五".into(),
-                    direction: "entry".into(),
+                    direction: venuecode_ipc::Direction::Entry,
                 }
             }),
             SubmitScan::NAME => json!(SubmitScan {

@@ -9,6 +9,7 @@ pub mod checking;
 pub mod commands;
 pub mod config;
 pub mod error;
+pub mod ipc_map;
 pub mod scan;
 pub mod sources;
 pub mod station;

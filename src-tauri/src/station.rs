@@ -17,8 +17,8 @@ use venuecode_core::health_code::{Pseudonym, Relation};
 use venuecode_core::idnumber::IdNumber;
 use venuecode_core::sync::{PolicyWire, VenueInfo};
 use venuecode_ipc::{
-    CheckInRow, ManualOutcome, RegisterManual, ScanVerdict, StationBinding, StationCounters,
-    TemperatureInput,
+    CheckInRow, ManualField, ManualOutcome, RegisterManual, ScanVerdict, StationBinding,
+    StationCounters, TemperatureInput,
 };
 
 use crate::error::AppError;
@@ -65,7 +65,7 @@ pub fn to_wire(b: &Binding) -> StationBinding {
         venue_name: b.venue_name.clone(),
         checkpoint_id: b.checkpoint_id.clone(),
         inspector: b.inspector.clone(),
-        direction: b.direction.as_str().into(),
+        direction: crate::ipc_map::direction(b.direction),
     }
 }
 
@@ -84,8 +84,7 @@ pub fn from_wire(b: &StationBinding) -> Result<Binding, AppError> {
         venue_name: field(&b.venue_name, "venue name")?,
         checkpoint_id: field(&b.checkpoint_id, "checkpoint")?,
         inspector: field(&b.inspector, "inspector")?,
-        direction: Direction::parse(&b.direction)
-            .ok_or_else(|| AppError::Invalid(format!("direction {:?}", b.direction)))?,
+        direction: crate::ipc_map::direction_from(b.direction),
     })
 }
 
@@ -113,7 +112,7 @@ fn verdict_of(decision: &gate::Decision, recorded: bool) -> ScanVerdict {
         reasons: decision
             .reasons
             .iter()
-            .map(|r| r.code().to_string())
+            .map(crate::ipc_map::reason)
             .collect(),
         alert: decision.alert && recorded,
         recorded,
@@ -165,7 +164,7 @@ pub fn submit(
         Ok(t) => t,
         Err(code) => {
             return Ok(ScanVerdict {
-                reasons: vec![code.into()],
+                reasons: vec![code],
                 counters: counters(store, now)?,
                 ..ScanVerdict::default()
             })
@@ -201,11 +200,11 @@ pub fn submit(
     Ok(ScanVerdict {
         name: claims.map(|c| c.name_masked.clone()),
         phone: claims.map(|c| c.phone_masked.clone()),
-        color: claims.map(|c| c.color.as_str().to_string()),
+        color: claims.map(|c| crate::ipc_map::color(c.color)),
         color_since: claims.map(|c| c.color_since.to_rfc3339()),
         nat_result: claims
             .and_then(|c| c.nat)
-            .map(|n| n.outcome.as_str().to_string()),
+            .map(|n| crate::ipc_map::nat(n.outcome)),
         nat_hours: claims
             .and_then(|c| c.nat)
             .map(|n| (now - n.tested_at).num_minutes() as f32 / 60.0),
@@ -228,17 +227,13 @@ pub fn register_manual(
         Ok(id) => id,
         Err(e) => {
             return Ok(ManualOutcome::IdInvalid {
-                reason: e.code().into(),
+                reason: crate::ipc_map::id_problem(&e),
             })
         }
     };
-    let invalid = |field: &str| {
-        Ok(ManualOutcome::FieldInvalid {
-            field: field.into(),
-        })
-    };
+    let invalid = |field: ManualField| Ok(ManualOutcome::FieldInvalid { field });
     if req.name.trim().is_empty() {
-        return invalid("name");
+        return invalid(ManualField::Name);
     }
     let proxy = match &req.proxy {
         None => None,
@@ -252,17 +247,17 @@ pub fn register_manual(
                             health_code::verify(text, &trust, &store.revocations().ok()?, now).ok()
                         });
                     let Some(v) = verified else {
-                        return invalid("proxy_code");
+                        return invalid(ManualField::ProxyCode);
                     };
                     (v.claims.name_masked, v.claims.phone_masked)
                 }
                 None => (p.name.trim().to_string(), p.phone.trim().to_string()),
             };
             if name.is_empty() {
-                return invalid("proxy_name");
+                return invalid(ManualField::ProxyName);
             }
-            let Some(relation) = Relation::parse(&p.relation) else {
-                return invalid("relation");
+            let Some(relation) = p.relation.map(crate::ipc_map::relation_from) else {
+                return invalid(ManualField::Relation);
             };
             Some(Proxy {
                 name,
@@ -332,14 +327,26 @@ pub fn today(store: &Store, now: DateTime<Utc>, limit: u32) -> Result<Vec<CheckI
             time: DateTime::parse_from_rfc3339(&l.at)
                 .map(|t| t.with_timezone(&zone()).format("%H:%M:%S").to_string())
                 .unwrap_or(l.at),
-            direction: l.direction,
+            direction: Direction::parse(&l.direction)
+                .map(crate::ipc_map::direction)
+                .unwrap_or_default(),
             pass: l.verdict == "pass",
-            reasons: l.reasons.split_whitespace().map(str::to_string).collect(),
+            // A reason this build cannot name (written by a newer one) is left out of the list,
+            // never guessed; the record itself is untouched.
+            reasons: l
+                .reasons
+                .split_whitespace()
+                .filter_map(crate::ipc_map::reason_from_code)
+                .collect(),
             name: l.name_masked,
             id_masked: l.id_masked,
             manual: l.manual,
             proxy_name: l.proxy_name,
-            proxy_relation: l.proxy_relation,
+            proxy_relation: l
+                .proxy_relation
+                .as_deref()
+                .and_then(Relation::parse)
+                .map(crate::ipc_map::relation),
         })
         .collect())
 }
@@ -357,7 +364,7 @@ mod tests {
         now: DateTime<Utc>,
     }
 
-    fn fixture(direction: &str) -> Fixture {
+    fn fixture(direction: venuecode_ipc::Direction) -> Fixture {
         let dir = tempfile::tempdir().unwrap();
         let now = Utc::now();
         let issuer = SecretKey::from_seed(&[2; 32]);
@@ -377,7 +384,7 @@ mod tests {
                     venue_name: "幸福路农贸市场".into(),
                     checkpoint_id: "east".into(),
                     inspector: "王五".into(),
-                    direction: direction.into(),
+                    direction,
                 })
                 .unwrap(),
             )
@@ -412,7 +419,7 @@ mod tests {
 
     #[test]
     fn green_passes_once_then_already_inside_and_red_alerts() {
-        let mut f = fixture("entry");
+        let mut f = fixture(venuecode_ipc::Direction::Entry);
         let green = code(&f, Color::Green, 1);
         let dir = f.dir.path().to_path_buf();
         let v = submit(&mut f.store, &dir, &green, TemperatureInput::Normal, f.now).unwrap();
@@ -424,7 +431,7 @@ mod tests {
 
         let again = submit(&mut f.store, &dir, &green, TemperatureInput::Normal, f.now).unwrap();
         assert!(again.pass && !again.recorded);
-        assert_eq!(again.reasons, vec!["already_inside"]);
+        assert_eq!(again.reasons, vec![venuecode_ipc::Reason::AlreadyInside]);
         assert_eq!(f.store.count("check_ins").unwrap(), 1);
 
         // The venue's synced registry entry names the number to call.
@@ -443,7 +450,7 @@ mod tests {
         let v = submit(&mut f.store, &dir, &red, TemperatureInput::Normal, f.now).unwrap();
         assert!(!v.pass && v.alert && v.recorded);
         assert_eq!(v.venue_phone.as_deref(), Some("0997-4612345"));
-        assert_eq!(v.reasons, vec!["red_code"]);
+        assert_eq!(v.reasons, vec![venuecode_ipc::Reason::RedCode]);
         assert_eq!(f.store.count("alerts").unwrap(), 1);
         assert_eq!(
             f.store.count("outbox").unwrap(),
@@ -471,7 +478,7 @@ mod tests {
 
     #[test]
     fn exit_then_entry_makes_two_presences() {
-        let mut f = fixture("entry");
+        let mut f = fixture(venuecode_ipc::Direction::Entry);
         let dir = f.dir.path().to_path_buf();
         let green = code(&f, Color::Green, 7);
         submit(&mut f.store, &dir, &green, TemperatureInput::Normal, f.now).unwrap();
@@ -498,7 +505,7 @@ mod tests {
 
     #[test]
     fn manual_and_proxy_registrations_are_stored_masked_and_listed() {
-        let mut f = fixture("entry");
+        let mut f = fixture(venuecode_ipc::Direction::Entry);
         let dir = f.dir.path().to_path_buf();
         let mut req = RegisterManual {
             id_number: "110105194912310021".into(),
@@ -508,7 +515,7 @@ mod tests {
             proxy: Some(venuecode_ipc::ProxyInput {
                 name: "王小明".into(),
                 phone: "13912345678".into(),
-                relation: "child".into(),
+                relation: Some(venuecode_ipc::Relation::Child),
                 code: None,
             }),
         };
@@ -516,7 +523,7 @@ mod tests {
         assert_eq!(
             out,
             ManualOutcome::IdInvalid {
-                reason: "check_digit".into()
+                reason: venuecode_ipc::IdProblem::CheckDigit
             }
         );
         assert_eq!(f.store.count("check_ins").unwrap(), 0);
@@ -532,7 +539,7 @@ mod tests {
         assert_eq!(rows.len(), 1);
         assert!(rows[0].manual);
         assert_eq!(rows[0].proxy_name.as_deref(), Some("王*明"));
-        assert_eq!(rows[0].proxy_relation.as_deref(), Some("child"));
+        assert_eq!(rows[0].proxy_relation, Some(venuecode_ipc::Relation::Child));
         assert_eq!(rows[0].id_masked.as_deref(), Some("1101**********002X"));
         // The same person again: already inside, nothing new written.
         let ManualOutcome::Registered { verdict } =
@@ -540,13 +547,13 @@ mod tests {
         else {
             panic!("not registered");
         };
-        assert_eq!(verdict.reasons, vec!["already_inside"]);
+        assert_eq!(verdict.reasons, vec![venuecode_ipc::Reason::AlreadyInside]);
         assert_eq!(f.store.count("check_ins").unwrap(), 1);
-        req.proxy.as_mut().unwrap().relation = "neighbour".into();
+        req.proxy.as_mut().unwrap().relation = None;
         assert_eq!(
             register_manual(&mut f.store, &dir, &req, f.now).unwrap(),
             ManualOutcome::FieldInvalid {
-                field: "relation".into()
+                field: ManualField::Relation
             }
         );
         // The proxy identified by scanning their own code: a bad code is refused, a good one
@@ -559,14 +566,14 @@ mod tests {
             proxy: Some(venuecode_ipc::ProxyInput {
                 name: String::new(),
                 phone: String::new(),
-                relation: "grandparent".into(),
+                relation: Some(venuecode_ipc::Relation::Grandparent),
                 code: Some("JKM1:NOT-A-REAL-CODE".into()),
             }),
         };
         assert_eq!(
             register_manual(&mut f.store, &dir, &by_code, f.now).unwrap(),
             ManualOutcome::FieldInvalid {
-                field: "proxy_code".into()
+                field: ManualField::ProxyCode
             }
         );
         by_code.proxy.as_mut().unwrap().code = Some(code(&f, Color::Green, 5));
@@ -579,13 +586,13 @@ mod tests {
         let rows = today(&f.store, f.now, 10).unwrap();
         let row = rows
             .iter()
-            .find(|r| r.proxy_relation.as_deref() == Some("grandparent"));
+            .find(|r| r.proxy_relation == Some(venuecode_ipc::Relation::Grandparent));
         assert_eq!(row.and_then(|r| r.proxy_name.as_deref()), Some("张*"));
     }
 
     #[test]
     fn auto_close_hours_come_from_the_options() {
-        let mut f = fixture("entry");
+        let mut f = fixture(venuecode_ipc::Direction::Entry);
         let dir = f.dir.path().to_path_buf();
         let green = code(&f, Color::Green, 9);
         submit(&mut f.store, &dir, &green, TemperatureInput::Normal, f.now).unwrap();
@@ -610,7 +617,7 @@ mod tests {
 
     #[test]
     fn kiosk_pin_is_checked_and_never_stored_plain() {
-        let mut f = fixture("entry");
+        let mut f = fixture(venuecode_ipc::Direction::Entry);
         assert!(
             !check_kiosk_pin(&mut f.store, "1234").unwrap(),
             "no PIN set yet"
@@ -644,7 +651,7 @@ mod tests {
             venue_name: "x".into(),
             checkpoint_id: "x".into(),
             inspector: "x".into(),
-            direction: "entry".into(),
+            direction: venuecode_ipc::Direction::Entry,
         };
         assert!(matches!(from_wire(&bad), Err(AppError::Invalid(_))));
     }

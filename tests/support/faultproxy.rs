@@ -73,7 +73,7 @@ pub struct Tally {
     /// included).
     pub statuses: BTreeMap<(String, u16), u64>,
     /// Replayed requests whose second answer was not `409 replayed` (path, status, start of the
-    /// body): each one is a request the server may have acted on twice.
+    /// body): the caller decides which of them could mean a request acted on twice.
     pub replay_anomalies: Vec<(String, u16, String)>,
     /// Connections refused while the proxy was down (the outage).
     pub refused_while_down: u64,

@@ -63,13 +63,28 @@ impl Session {
         Ok(v["value"].clone())
     }
 
-    /// Finds the first element matching a CSS selector.
+    /// Finds the first element matching a CSS selector. WebKitWebDriver sometimes answers
+    /// "stale element reference" when the page re-renders during the search itself; that (and
+    /// only that) is asked again, a few times.
     pub fn find(&self, css: &str) -> Result<String> {
-        let v = self.call(
-            reqwest::Method::POST,
-            "/element",
-            Some(json!({ "using": "css selector", "value": css })),
-        )?;
+        let query = || {
+            self.call(
+                reqwest::Method::POST,
+                "/element",
+                Some(json!({ "using": "css selector", "value": css })),
+            )
+        };
+        let mut v = query();
+        for _ in 0..5 {
+            match &v {
+                Err(e) if format!("{e:#}").contains("stale element reference") => {
+                    std::thread::sleep(Duration::from_millis(50));
+                    v = query();
+                }
+                _ => break,
+            }
+        }
+        let v = v?;
         v[ELEMENT_KEY]
             .as_str()
             .map(str::to_string)

@@ -43,7 +43,7 @@ fn main() -> Result<()> {
         venue_name: "bench".into(),
         checkpoint_id: "g1".into(),
         inspector: "bench".into(),
-        direction: "entry".into(),
+        direction: venuecode_ipc::Direction::Entry,
     })?)?;
 
     // Seed: `rows` check-ins over the 28-day retention window, in bulk through a second connection.

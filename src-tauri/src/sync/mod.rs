@@ -20,6 +20,7 @@ use std::time::Duration as StdDuration;
 
 use chrono::Duration;
 use venuecode_core::sync::ErrorBody;
+use venuecode_ipc::SyncProblem;
 
 use crate::error::AppError;
 
@@ -92,6 +93,27 @@ impl SyncError {
                 matches!(body.error.as_str(), "unknown_device" | "device_revoked")
             }
             _ => false,
+        }
+    }
+
+    /// What the status bar says about it (exhaustive over our own errors; the server's codes are
+    /// named where the station acts on them, the rest are `ServerRefused` with their code).
+    pub fn problem(&self) -> SyncProblem {
+        match self {
+            SyncError::NoServer => SyncProblem::NoServer,
+            SyncError::NotEnrolled => SyncProblem::NotEnrolled,
+            SyncError::Network(_) => SyncProblem::Offline,
+            SyncError::Random(_) => SyncProblem::Internal,
+            SyncError::Decode(_) => SyncProblem::BadAnswer,
+            SyncError::Trust(_) => SyncProblem::TrustInvalid,
+            SyncError::Store(_) => SyncProblem::Storage,
+            SyncError::Server { status, body } => match (body.error.as_str(), status) {
+                ("unknown_device", _) => SyncProblem::UnknownDevice,
+                ("device_revoked", _) => SyncProblem::DeviceRevoked,
+                ("clock_skew", _) => SyncProblem::ClockSkew,
+                (_, 503) => SyncProblem::ServerUnavailable,
+                _ => SyncProblem::ServerRefused,
+            },
         }
     }
 

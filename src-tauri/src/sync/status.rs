@@ -13,6 +13,8 @@ pub struct SyncStatus {
     pub online: bool,
     pub last_success: Option<DateTime<Utc>>,
     pub last_error: Option<String>,
+    /// What the UI says about `last_error`.
+    pub last_problem: Option<venuecode_ipc::SyncProblem>,
     /// Server clock minus station clock.
     pub clock_offset: Duration,
     pub trust_fetched_at: Option<DateTime<Utc>>,
@@ -39,7 +41,8 @@ impl SyncStatus {
             trust_stale: wire::trust_is_stale(self.trust_fetched_at, now),
             clock_offset_secs: self.clock_offset.num_seconds(),
             clock_warn: wire::clock_offset_warns(self.clock_offset),
-            last_error: self.last_error.clone(),
+            last_error: self.last_problem,
+            last_error_code: self.last_error.clone(),
         }
     }
 }

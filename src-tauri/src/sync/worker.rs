@@ -122,7 +122,10 @@ fn worker(shared: Arc<Shared>, data_dir: PathBuf, server_url: Option<String>, co
     let mut store = match Store::open(&data_dir) {
         Ok(s) => s,
         Err(e) => {
-            shared.update(|s| s.last_error = Some(format!("storage: {e}")));
+            shared.update(|s| {
+                s.last_error = Some(format!("storage: {e}"));
+                s.last_problem = Some(venuecode_ipc::SyncProblem::Storage);
+            });
             return;
         }
     };
@@ -160,13 +163,17 @@ fn worker(shared: Arc<Shared>, data_dir: PathBuf, server_url: Option<String>, co
                 if last_purge.is_none_or(|t| now - t > Duration::hours(1)) {
                     last_purge = Some(now);
                     if let Err(e) = store.purge_synced(now - venuecode_core::checkin::RETENTION) {
-                        shared.update(|s| s.last_error = Some(format!("storage: {e}")));
+                        shared.update(|s| {
+                            s.last_error = Some(format!("storage: {e}"));
+                            s.last_problem = Some(venuecode_ipc::SyncProblem::Storage);
+                        });
                     }
                 }
                 shared.update(|s| {
                     s.online = true;
                     s.last_success = Some(Utc::now());
                     s.last_error = None;
+                    s.last_problem = None;
                 });
                 config.idle
             }
@@ -179,6 +186,7 @@ fn worker(shared: Arc<Shared>, data_dir: PathBuf, server_url: Option<String>, co
                         SyncError::Network(_) | SyncError::NoServer | SyncError::NotEnrolled
                     );
                     s.last_error = Some(e.code());
+                    s.last_problem = Some(e.problem());
                 });
                 if person {
                     config.idle
@@ -305,7 +313,7 @@ fn json<T: serde::Serialize>(v: &T) -> String {
 /// Pulls and keeps what the server has for this station.
 fn pull(shared: &Shared, store: &mut Store, data_dir: &Path, c: &Client) -> Result<(), SyncError> {
     let root = crate::checking::root_key(data_dir)
-        .map_err(|code| SyncError::Trust(format!("{code}: the station has no valid root.pub")))?;
+        .map_err(|code| SyncError::Trust(format!("{code:?}: the station has no valid root.pub")))?;
     let held = crate::checking::load_trust(data_dir).ok();
     let revocations = store.revocations()?;
     let res = c.pull(held.as_ref().map_or(0, |t| t.version), revocations.cursor())?;

@@ -168,6 +168,7 @@ pub(super) fn text(key: Key) -> &'static str {
         Key::ErrOffline => "The server cannot be reached: check the network and try again",
         Key::ErrUnknownDeclaration => "No venue has this declaration code: check it",
         Key::ErrServerRefused => "The server refused the request",
+        Key::ReasonNotYetValid => "The code is not valid yet: check this device's clock",
         Key::ErrScanStopped => "The camera or the decoder failed",
         Key::ScanRestart => "Restart scanning",
         Key::ScanStoppedTitle => "Scanning stopped",

@@ -8,7 +8,7 @@ mod en;
 mod zh_cn;
 
 use leptos::prelude::*;
-use venuecode_ipc::{ErrorCode, Language};
+use venuecode_ipc::{ErrorCode, IdProblem, Language, Reason, Relation};
 
 /// A piece of user-facing text.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -46,6 +46,7 @@ pub enum Key {
     ErrUnknownDeclaration,
     ErrServerRefused,
     ErrScanStopped,
+    ReasonNotYetValid,
     ScanRestart,
     ScanStoppedTitle,
     NavStation,
@@ -217,55 +218,57 @@ pub fn age(i18n: I18n, secs: i64) -> String {
     format!("{n}{}", i18n.t(unit))
 }
 
-/// The i18n key explaining a code check's error code.
-pub fn reason_key(code: &str) -> Key {
-    match code {
-        "expired" => Key::ReasonExpired,
+/// The i18n key of a reason (code checks, station state, gate rules): exhaustive, so a new
+/// reason does not compile until it has text.
+pub fn reason_key(r: Reason) -> Key {
+    match r {
+        Reason::Expired => Key::ReasonExpired,
         // A key id the trust list does not have, for an issuer it knows: signed by someone else.
-        "forged" | "unknown_key_id" => Key::ReasonForged,
-        "revoked" | "revoked_subject" => Key::ReasonRevoked,
-        "unknown_issuer" | "key_not_valid" => Key::ReasonUnknownIssuer,
-        "no_trust_list" | "trust_list_invalid" => Key::ReasonNoTrust,
-        "truncated" | "encoding" | "malformed" => Key::ReasonDamaged,
-        "red_code" => Key::RRedCode,
-        "yellow_code" => Key::RYellowCode,
-        "fever" => Key::RFever,
-        "implausible_temperature" => Key::RImplausible,
-        "nat_positive" => Key::RNatPositive,
-        "nat_pending" => Key::RNatPending,
-        "nat_missing" => Key::RNatMissing,
-        "nat_too_old" => Key::RNatTooOld,
-        "code_too_old" => Key::RCodeTooOld,
-        "already_inside" => Key::AlreadyInside,
-        "not_inside" => Key::RNotInside,
-        "not_a_code" => Key::KindUnknown,
-        _ => Key::ReasonOther,
+        Reason::Forged | Reason::UnknownKeyId => Key::ReasonForged,
+        Reason::Revoked | Reason::RevokedSubject => Key::ReasonRevoked,
+        Reason::UnknownIssuer | Reason::KeyNotValid => Key::ReasonUnknownIssuer,
+        Reason::NoTrustList | Reason::TrustListInvalid => Key::ReasonNoTrust,
+        Reason::Truncated | Reason::Encoding | Reason::Malformed => Key::ReasonDamaged,
+        Reason::NotYetValid => Key::ReasonNotYetValid,
+        Reason::UnsupportedAlgorithm => Key::ReasonOther,
+        Reason::RedCode => Key::RRedCode,
+        Reason::YellowCode => Key::RYellowCode,
+        Reason::Fever => Key::RFever,
+        Reason::ImplausibleTemperature => Key::RImplausible,
+        Reason::NatPositive => Key::RNatPositive,
+        Reason::NatPending => Key::RNatPending,
+        Reason::NatMissing => Key::RNatMissing,
+        Reason::NatTooOld => Key::RNatTooOld,
+        Reason::CodeTooOld => Key::RCodeTooOld,
+        Reason::AlreadyInside => Key::AlreadyInside,
+        Reason::NotInside => Key::RNotInside,
+        Reason::NotACode => Key::KindUnknown,
     }
 }
 
-/// The i18n key for an ID-number rule failure code.
-pub fn id_error_key(code: &str) -> Key {
-    match code {
-        "length" => Key::IdLength,
-        "character" => Key::IdCharacter,
-        "region" => Key::IdRegion,
-        "birth_date_future" => Key::IdBirthFuture,
-        "birth_date_too_old" => Key::IdBirthOld,
-        "check_digit" => Key::IdCheck,
-        _ => Key::IdBirth,
+/// The i18n key of an ID-number rule failure.
+pub fn id_error_key(p: IdProblem) -> Key {
+    match p {
+        IdProblem::Length => Key::IdLength,
+        IdProblem::Character => Key::IdCharacter,
+        IdProblem::Region => Key::IdRegion,
+        IdProblem::BirthDate => Key::IdBirth,
+        IdProblem::BirthDateFuture => Key::IdBirthFuture,
+        IdProblem::BirthDateTooOld => Key::IdBirthOld,
+        IdProblem::CheckDigit => Key::IdCheck,
     }
 }
 
-/// The i18n key for a relation's wire name.
-pub fn relation_key(code: &str) -> Key {
-    match code {
-        "parent" => Key::RelParent,
-        "child" => Key::RelChild,
-        "spouse" => Key::RelSpouse,
-        "grandparent" => Key::RelGrandparent,
-        "grandchild" => Key::RelGrandchild,
-        "sibling" => Key::RelSibling,
-        _ => Key::RelOther,
+/// The i18n key of a relation.
+pub fn relation_key(r: Relation) -> Key {
+    match r {
+        Relation::Parent => Key::RelParent,
+        Relation::Child => Key::RelChild,
+        Relation::Spouse => Key::RelSpouse,
+        Relation::Grandparent => Key::RelGrandparent,
+        Relation::Grandchild => Key::RelGrandchild,
+        Relation::Sibling => Key::RelSibling,
+        Relation::Other => Key::RelOther,
     }
 }
 

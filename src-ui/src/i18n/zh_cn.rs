@@ -168,6 +168,7 @@ pub(super) fn text(key: Key) -> &'static str {
         Key::ErrOffline => "无法连接服务器，请检查网络后重试",
         Key::ErrUnknownDeclaration => "没有场所使用该申报码，请核对",
         Key::ErrServerRefused => "服务器拒绝了请求",
+        Key::ReasonNotYetValid => "健康码尚未生效：请核对本机时间",
         Key::ErrScanStopped => "摄像头或识别程序出错",
         Key::ScanRestart => "重新开始扫描",
         Key::ScanStoppedTitle => "扫描已停止",

@@ -2,7 +2,7 @@
 
 use leptos::prelude::*;
 use leptos::task::spawn_local;
-use venuecode_ipc::{IpcError, SetBinding, StationBinding};
+use venuecode_ipc::{Direction, IpcError, SetBinding, StationBinding};
 
 use crate::api::invoke;
 use crate::i18n::{use_i18n, Key};
@@ -22,7 +22,7 @@ pub(super) fn BindingBar(
         RwSignal::new(String::new()),
         RwSignal::new(String::new()),
     );
-    let direction = RwSignal::new("entry".to_string());
+    let direction = RwSignal::new(Direction::Entry);
     let edit = move |_| {
         if let Some(b) = binding.get_untracked() {
             venue_id.set(b.venue_id);
@@ -64,7 +64,10 @@ pub(super) fn BindingBar(
         <section class="card binding" id="binding">
             {move || match (binding.get(), editing.get()) {
                 (Some(b), false) => {
-                    let dir = if b.direction == "exit" { Key::DirExit } else { Key::DirEntry };
+                    let dir = match b.direction {
+                        Direction::Entry => Key::DirEntry,
+                        Direction::Exit => Key::DirExit,
+                    };
                     view! {
                         <div class="bound">
                             <span class="venue" id="bound-venue">{b.venue_name.clone()}</span>
@@ -84,8 +87,8 @@ pub(super) fn BindingBar(
                         {field("bind-checkpoint", Key::Checkpoint, checkpoint)}
                         {field("bind-inspector", Key::Inspector, inspector)}
                         <div class="dir-buttons">
-                            <button id="bind-entry" class:selected=move || direction.get() == "entry" on:click=move |_| direction.set("entry".into())>{move || i18n.t(Key::DirEntry)}</button>
-                            <button id="bind-exit" class:selected=move || direction.get() == "exit" on:click=move |_| direction.set("exit".into())>{move || i18n.t(Key::DirExit)}</button>
+                            <button id="bind-entry" class:selected=move || direction.get() == Direction::Entry on:click=move |_| direction.set(Direction::Entry)>{move || i18n.t(Key::DirEntry)}</button>
+                            <button id="bind-exit" class:selected=move || direction.get() == Direction::Exit on:click=move |_| direction.set(Direction::Exit)>{move || i18n.t(Key::DirExit)}</button>
                         </div>
                         <button id="bind-save" class="primary" on:click=save>{move || i18n.t(Key::Save)}</button>
                     </div>

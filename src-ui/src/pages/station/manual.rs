@@ -2,21 +2,24 @@
 
 use leptos::prelude::*;
 use leptos::task::spawn_local;
-use venuecode_ipc::{ManualOutcome, ProxyInput, RegisterManual};
+use venuecode_ipc::{ManualField, ManualOutcome, ProxyInput, RegisterManual, Relation};
 
 use super::{show_verdict, ScanState, Via};
 use crate::api::invoke;
 use crate::i18n::{id_error_key, relation_key, use_i18n, Key};
 
-const RELATIONS: [&str; 7] = [
-    "parent",
-    "child",
-    "spouse",
-    "grandparent",
-    "grandchild",
-    "sibling",
-    "other",
-];
+/// The element id of a relation's button (`rel-child`, …).
+fn relation_id(r: Relation) -> &'static str {
+    match r {
+        Relation::Parent => "rel-parent",
+        Relation::Child => "rel-child",
+        Relation::Spouse => "rel-spouse",
+        Relation::Grandparent => "rel-grandparent",
+        Relation::Grandchild => "rel-grandchild",
+        Relation::Sibling => "rel-sibling",
+        Relation::Other => "rel-other",
+    }
+}
 
 /// 手工登记: a person without a phone, by ID number, optionally vouched for by a relative present.
 #[component]
@@ -32,7 +35,7 @@ pub(super) fn ManualPanel(st: ScanState) -> impl IntoView {
     let (proxy_name, proxy_phone, relation) = (
         RwSignal::new(String::new()),
         RwSignal::new(String::new()),
-        RwSignal::new(String::new()),
+        RwSignal::new(None::<Relation>),
     );
     let id_error = RwSignal::new(None::<Key>);
     let field_error = RwSignal::new(None::<Key>);
@@ -54,9 +57,10 @@ pub(super) fn ManualPanel(st: ScanState) -> impl IntoView {
                 Ok(ManualOutcome::Registered { verdict }) => {
                     id_error.set(None);
                     field_error.set(None);
-                    for s in [id, name, phone, proxy_name, proxy_phone, relation] {
+                    for s in [id, name, phone, proxy_name, proxy_phone] {
                         s.set(String::new());
                     }
+                    relation.set(None);
                     proxy_on.set(false);
                     st.proxy_code.set(None);
                     open.set(false);
@@ -64,15 +68,15 @@ pub(super) fn ManualPanel(st: ScanState) -> impl IntoView {
                 }
                 Ok(ManualOutcome::IdInvalid { reason }) => {
                     field_error.set(None);
-                    id_error.set(Some(id_error_key(&reason)));
+                    id_error.set(Some(id_error_key(reason)));
                 }
                 Ok(ManualOutcome::FieldInvalid { field }) => {
                     id_error.set(None);
-                    field_error.set(Some(match field.as_str() {
-                        "name" => Key::FieldName,
-                        "proxy_name" => Key::FieldProxyName,
-                        "proxy_code" => Key::FieldProxyCode,
-                        _ => Key::FieldRelation,
+                    field_error.set(Some(match field {
+                        ManualField::Name => Key::FieldName,
+                        ManualField::ProxyName => Key::FieldProxyName,
+                        ManualField::ProxyCode => Key::FieldProxyCode,
+                        ManualField::Relation => Key::FieldRelation,
                     }));
                 }
                 Err(e) => st.error.set(Some(e)),
@@ -125,8 +129,8 @@ pub(super) fn ManualPanel(st: ScanState) -> impl IntoView {
                     </Show>
                     <p>{move || i18n.t(Key::ProxyIs)}</p>
                     <div class="relations">
-                        {RELATIONS.into_iter().map(|r| view! {
-                            <button id=format!("rel-{r}") class:selected=move || relation.get() == r on:click=move |_| relation.set(r.to_string())>
+                        {Relation::ALL.into_iter().map(|r| view! {
+                            <button id=relation_id(r) class:selected=move || relation.get() == Some(r) on:click=move |_| relation.set(Some(r))>
                                 {move || i18n.t(relation_key(r))}
                             </button>
                         }).collect_view()}

@@ -3,7 +3,7 @@
 
 use leptos::prelude::*;
 use leptos::task::spawn_local;
-use venuecode_ipc::{GetSyncStatus, SyncNow, SyncStatus};
+use venuecode_ipc::{GetSyncStatus, SyncNow, SyncProblem, SyncStatus};
 
 use crate::api::invoke;
 use crate::i18n::{use_i18n, Key};
@@ -41,11 +41,19 @@ pub(super) fn SyncBar() -> impl IntoView {
             let last = when(s.last_sync_secs);
             let trust = when(s.trust_age_secs);
             let offset = s.clock_offset_secs;
-            let problem = match s.last_error.as_deref() {
-                Some("not_enrolled") | Some("no_server") => Some(Key::SyncNotEnrolled),
-                Some("device_revoked") | Some("unknown_device") => Some(Key::SyncRevoked),
-                _ => None,
-            };
+            // Problems someone must act on get a banner; the rest show as 离线 and retry.
+            let problem = s.last_error.and_then(|p| match p {
+                SyncProblem::NotEnrolled | SyncProblem::NoServer => Some(Key::SyncNotEnrolled),
+                SyncProblem::DeviceRevoked | SyncProblem::UnknownDevice => Some(Key::SyncRevoked),
+                SyncProblem::Offline
+                | SyncProblem::BadAnswer
+                | SyncProblem::TrustInvalid
+                | SyncProblem::Storage
+                | SyncProblem::Internal
+                | SyncProblem::ClockSkew
+                | SyncProblem::ServerUnavailable
+                | SyncProblem::ServerRefused => None,
+            });
             view! {
                 <div class="sync-bar" id="sync-status" class:online=s.online class:offline=!s.online>
                     <span class="pill" id="sync-online">

@@ -26,7 +26,7 @@ pub(super) fn TodayList(shown: RwSignal<u64>) -> impl IntoView {
             <ul id="today-list">
                 {move || rows.get().into_iter().map(|r| {
                     let verdict = if r.pass { Key::Pass } else { Key::Refuse };
-                    let rel = r.proxy_relation.clone().map(|x| relation_key(&x));
+                    let rel = r.proxy_relation.map(relation_key);
                     view! {
                         <li class:refused=!r.pass>
                             <span class="time">{r.time.clone()}</span>

@@ -1,6 +1,7 @@
 //! The full-screen verdict (通行/禁止), readable from two metres; tap to dismiss.
 
 use leptos::prelude::*;
+use venuecode_ipc::{CodeColor, NatOutcome, Reason};
 
 use super::{LastScan, Via};
 use crate::i18n::{reason_key, use_i18n, Key};
@@ -12,7 +13,7 @@ pub(super) fn VerdictScreen(last: RwSignal<Option<LastScan>>) -> impl IntoView {
     move || {
         last.get().map(|l| {
             let v = l.verdict.clone();
-            let inside = v.reasons.iter().any(|r| r == "already_inside");
+            let inside = v.reasons.contains(&Reason::AlreadyInside);
             let word = if inside {
                 Key::AlreadyInside
             } else if v.pass {
@@ -20,24 +21,27 @@ pub(super) fn VerdictScreen(last: RwSignal<Option<LastScan>>) -> impl IntoView {
             } else {
                 Key::Refuse
             };
-            let color = v.color.as_deref().map(|c| match c {
-                "green" => Key::ColorGreen,
-                "yellow" => Key::ColorYellow,
-                _ => Key::ColorRed,
+            let color = v.color.map(|c| match c {
+                CodeColor::Green => Key::ColorGreen,
+                CodeColor::Yellow => Key::ColorYellow,
+                CodeColor::Red => Key::ColorRed,
             });
             let since = v.color_since.as_deref().map(|s| s.chars().take(10).collect::<String>());
-            let nat = v.nat_result.as_deref().map(|r| match r {
-                "negative" => Key::NatNegative,
-                "positive" => Key::NatPositive,
-                _ => Key::NatPending,
+            let nat = v.nat_result.map(|r| match r {
+                NatOutcome::Negative => Key::NatNegative,
+                NatOutcome::Positive => Key::NatPositive,
+                NatOutcome::Pending => Key::NatPending,
             });
             let nat_hours = v.nat_hours.map(|h| format!("{h:.0}"));
             // The colour line already says red or yellow; the list gives every other reason.
             let reasons: Vec<Key> = v
                 .reasons
                 .iter()
-                .filter(|r| !matches!(r.as_str(), "already_inside" | "red_code" | "yellow_code") || color.is_none())
-                .map(|r| reason_key(r))
+                .filter(|r| {
+                    !matches!(r, Reason::AlreadyInside | Reason::RedCode | Reason::YellowCode)
+                        || color.is_none()
+                })
+                .map(|r| reason_key(*r))
                 .collect();
             let via = match l.via {
                 Via::Scanner => Key::ViaScanner,
