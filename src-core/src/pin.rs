@@ -23,22 +23,24 @@ pub fn validate(pin: &str) -> Result<(), PinError> {
     }
 }
 
-/// The salted digest stored for a PIN (hex).
-pub fn digest(secret: &[u8; 32], pin: &str) -> String {
+fn pin_mac(secret: &[u8; 32], pin: &str) -> Hmac<Sha256> {
     let mut mac = Hmac::<Sha256>::new_from_slice(secret).expect("HMAC takes a key of any length");
     mac.update(b"venuecode/kiosk-pin/v1\0");
     mac.update(pin.as_bytes());
-    crate::keys::hex(&mac.finalize().into_bytes())
+    mac
 }
 
-/// Whether `pin` matches a stored digest (constant time in the digest's length).
+/// The salted digest stored for a PIN (hex).
+pub fn digest(secret: &[u8; 32], pin: &str) -> String {
+    crate::keys::hex(&pin_mac(secret, pin).finalize().into_bytes())
+}
+
+/// Whether `pin` matches a stored digest; the comparison is the hmac crate's constant-time one.
 pub fn matches(secret: &[u8; 32], pin: &str, stored: &str) -> bool {
-    let d = digest(secret, pin);
-    d.len() == stored.len()
-        && d.bytes()
-            .zip(stored.bytes())
-            .fold(0u8, |acc, (a, b)| acc | (a ^ b))
-            == 0
+    match crate::keys::parse_hex(stored) {
+        Ok(expected) => pin_mac(secret, pin).verify_slice(&expected).is_ok(),
+        Err(_) => false,
+    }
 }
 
 #[cfg(test)]
@@ -56,6 +58,10 @@ mod tests {
         assert!(matches(&s, "2468", &d));
         assert!(!matches(&s, "2469", &d));
         assert!(!matches(&[6u8; 32], "2468", &d));
+        // A damaged stored digest never matches (and never panics).
+        assert!(!matches(&s, "2468", "zz"));
+        assert!(!matches(&s, "2468", &d[..10]));
+        assert!(!matches(&s, "2468", ""));
         assert!(!d.contains("2468"));
     }
 }

@@ -15,7 +15,7 @@ use std::time::{Duration, Instant};
 #[non_exhaustive]
 pub enum ClusterError {
     #[error(
-        "PostgreSQL binaries not found under /usr/lib/postgresql/*/bin: install them \
+        "PostgreSQL binaries not found under /usr/lib/postgresql/*/bin (or {DIR_VAR}): install them \
          (`./x setup` does, or `apt install postgresql`), or set {SKIP_VAR}=1 to skip the \
          PostgreSQL tests on purpose"
     )]
@@ -53,9 +53,15 @@ pub fn start_for_tests(what: &str) -> Result<Option<TempCluster>, ClusterError> 
     }
 }
 
-/// Where `initdb` and `pg_ctl` live, newest version first.
+/// The variable naming where PostgreSQL's versions are installed, when not `/usr/lib/postgresql`.
+pub const DIR_VAR: &str = "VENUECODE_PG_DIR";
+
+/// Where `initdb` and `pg_ctl` live (`<root>/<version>/bin`), newest version first.
 pub fn binaries() -> Option<PathBuf> {
-    let mut dirs: Vec<PathBuf> = std::fs::read_dir("/usr/lib/postgresql")
+    let root = std::env::var_os(DIR_VAR)
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from("/usr/lib/postgresql"));
+    let mut dirs: Vec<PathBuf> = std::fs::read_dir(root)
         .ok()?
         .filter_map(|e| e.ok().map(|e| e.path().join("bin")))
         .filter(|b| b.join("initdb").is_file() && b.join("pg_ctl").is_file())

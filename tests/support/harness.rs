@@ -206,33 +206,24 @@ pub struct Env {
     _tmp: tempdir::TempDir,
 }
 
-/// A throwaway directory (no extra crate needed).
 pub mod tempdir {
-    use std::path::{Path, PathBuf};
+    //! Throwaway directories for tests: the `tempfile` crate's, named with a prefix.
+    use std::path::Path;
 
     /// A directory removed on drop.
-    pub struct TempDir(PathBuf);
+    pub struct TempDir(tempfile::TempDir);
 
     impl TempDir {
         pub fn new(prefix: &str) -> std::io::Result<TempDir> {
-            let nanos = std::time::SystemTime::now()
-                .duration_since(std::time::UNIX_EPOCH)
-                .map(|d| d.as_nanos())
-                .unwrap_or_default();
-            let path =
-                std::env::temp_dir().join(format!("{prefix}-{}-{nanos}", std::process::id()));
-            std::fs::create_dir_all(&path)?;
-            Ok(TempDir(path))
+            Ok(TempDir(
+                tempfile::Builder::new()
+                    .prefix(&format!("{prefix}-"))
+                    .tempdir()?,
+            ))
         }
 
         pub fn path(&self) -> &Path {
-            &self.0
-        }
-    }
-
-    impl Drop for TempDir {
-        fn drop(&mut self) {
-            let _ = std::fs::remove_dir_all(&self.0);
+            self.0.path()
         }
     }
 }
