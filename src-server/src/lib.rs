@@ -7,6 +7,7 @@
 //! validated whole before anything of it is stored.
 
 pub mod auth;
+pub mod enrolment;
 pub mod error;
 #[cfg(any(test, feature = "test-support"))]
 pub mod pgcluster;
@@ -26,8 +27,6 @@ use chrono::{Duration, Utc};
 use serde::{Deserialize, Serialize};
 use venuecode_core::health_code::{self, Color, NatOutcome, NatResult, NewCode};
 use venuecode_core::idnumber::IdNumber;
-use venuecode_core::keys::PublicKey;
-use venuecode_core::sync::is_declaration_code;
 use venuecode_core::sync::{
     self, EnrolRequest, EnrolResponse, PullResponse, ServerTime, UploadAck, UploadBatch,
     MAX_BODY_BYTES,
@@ -35,7 +34,7 @@ use venuecode_core::sync::{
 use venuecode_core::trust::RevocationDelta;
 
 use error::ApiError;
-use store::{NewDevice, Store};
+use store::Store;
 use venuecode_keys::{Deployment, IssuerKeys};
 
 /// The OpenAPI description of this API (also in `docs/openapi.json`).
@@ -167,63 +166,28 @@ async fn enrol(
 ) -> Result<Json<EnrolResponse>, ApiError> {
     let body = body_bytes(body)?;
     let req: EnrolRequest = json(&body)?;
-    if !is_declaration_code(&req.declaration_code) {
-        return Err(ApiError::BadRequest(
-            "bad_declaration_code",
-            "the declaration code is the venue's 6 digits (场所申报码)".into(),
-        ));
-    }
-    let inspector = req.inspector.trim().to_string();
-    if inspector.is_empty() || inspector.chars().count() > 32 {
-        return Err(ApiError::BadRequest(
-            "bad_inspector",
-            "give the inspector's name (1 to 32 characters)".into(),
-        ));
-    }
-    // Proof of possession: the enrolment itself is signed by the key it enrols. A key that is
-    // not one, or a device header that is not its id, proves nothing: 401.
     let signed = auth::signed_headers(&headers)?;
-    let key = PublicKey::from_hex(&req.public_key).map_err(|_| {
-        ApiError::Unauthorized(
-            "bad_public_key",
-            "public_key must be an Ed25519 public key in 64 hex characters".into(),
-        )
-    })?;
-    let device_id = sync::device_id(&key);
-    if signed.device != device_id {
-        return Err(ApiError::Unauthorized(
-            "bad_device_id",
-            "the device header must be the key id of public_key".into(),
-        ));
-    }
-    let path = uri.path_and_query().map(|p| p.as_str()).unwrap_or("");
-    sync::verify_request(&key, method.as_str(), path, &signed, &body, Utc::now())?;
+    let path = uri
+        .path_and_query()
+        .map(|p| p.as_str())
+        .unwrap_or("")
+        .to_string();
     let store = state.store.clone();
-    let device = blocking(move || {
-        auth::spend_nonce(store.as_ref(), &device_id, &signed.nonce)?;
-        let now = Utc::now();
-        let device = store.enrol(
-            &NewDevice {
-                declaration_code: &req.declaration_code,
-                checkpoint_id: req.checkpoint_id.as_deref(),
-                inspector: &inspector,
-                device_id: &device_id,
-                public_key: &key.to_hex(),
-            },
-            now,
-        )?;
-        let venue = store
-            .venue_info(&device.venue_id)?
-            .ok_or_else(|| ApiError::NotFound("the venue vanished".into()))?;
-        Ok((device, venue.0))
+    blocking(move || {
+        let request = enrolment::Signed {
+            method: method.as_str(),
+            path: &path,
+            headers: &signed,
+            body: &body,
+        };
+        Ok(Json(enrolment::enrol(
+            store.as_ref(),
+            &req,
+            &request,
+            Utc::now(),
+        )?))
     })
-    .await?;
-    Ok(Json(EnrolResponse {
-        device_id: device.0.device_id,
-        venue: device.1,
-        checkpoint_id: device.0.checkpoint_id,
-        inspector: device.0.inspector,
-    }))
+    .await
 }
 
 /// Query of `GET /api/v1/sync/pull`.

@@ -60,6 +60,7 @@ fn main() -> anyhow::Result<()> {
                 .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
         )
         .with_writer(std::io::stderr)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .init();
     // The store is blocking (the PostgreSQL client runs its own runtime): open it, and do the
     // one-off work, before the async runtime starts.

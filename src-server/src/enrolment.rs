@@ -1,0 +1,89 @@
+//! The enrolment use case: a device proves possession of its key (the request is signed by the
+//! key it enrols), names its venue by the 6-digit declaration code and its inspector, and is bound
+//! to the venue's checkpoint.
+//!
+//! Invariants: shapes are checked first (400), then possession (401: a key that is not one, a
+//! device header that is not its id, a bad signature or time), then the nonce is spent, and only
+//! then is anything written; a device enrolled at another venue is refused, not moved.
+
+use chrono::{DateTime, Utc};
+use venuecode_core::keys::PublicKey;
+use venuecode_core::sync::{self, is_declaration_code, EnrolRequest, EnrolResponse, SignedHeaders};
+
+use crate::auth;
+use crate::error::ApiError;
+use crate::store::{NewDevice, Store};
+
+/// The signed request an enrolment arrived in.
+pub struct Signed<'a> {
+    pub method: &'a str,
+    pub path: &'a str,
+    pub headers: &'a SignedHeaders,
+    pub body: &'a [u8],
+}
+
+/// Checks and performs one enrolment at `now` (blocking: store calls).
+pub fn enrol(
+    store: &dyn Store,
+    req: &EnrolRequest,
+    signed: &Signed<'_>,
+    now: DateTime<Utc>,
+) -> Result<EnrolResponse, ApiError> {
+    if !is_declaration_code(&req.declaration_code) {
+        return Err(ApiError::BadRequest(
+            "bad_declaration_code",
+            "the declaration code is the venue's 6 digits (场所申报码)".into(),
+        ));
+    }
+    // As the API description says: at most 32 characters, not only spaces.
+    let inspector = req.inspector.trim();
+    if inspector.is_empty() || req.inspector.chars().count() > 32 {
+        return Err(ApiError::BadRequest(
+            "bad_inspector",
+            "give the inspector's name (1 to 32 characters)".into(),
+        ));
+    }
+    // Proof of possession. A key that is not one, or a device header that is not its id, proves
+    // nothing: 401.
+    let key = PublicKey::from_hex(&req.public_key).map_err(|_| {
+        ApiError::Unauthorized(
+            "bad_public_key",
+            "public_key must be an Ed25519 public key in 64 hex characters".into(),
+        )
+    })?;
+    let device_id = sync::device_id(&key);
+    if signed.headers.device != device_id {
+        return Err(ApiError::Unauthorized(
+            "bad_device_id",
+            "the device header must be the key id of public_key".into(),
+        ));
+    }
+    sync::verify_request(
+        &key,
+        signed.method,
+        signed.path,
+        signed.headers,
+        signed.body,
+        now,
+    )?;
+    auth::spend_nonce(store, &device_id, &signed.headers.nonce)?;
+    let device = store.enrol(
+        &NewDevice {
+            declaration_code: &req.declaration_code,
+            checkpoint_id: req.checkpoint_id.as_deref(),
+            inspector,
+            device_id: &device_id,
+            public_key: &key.to_hex(),
+        },
+        now,
+    )?;
+    let venue = store
+        .venue_info(&device.venue_id)?
+        .ok_or_else(|| ApiError::NotFound("the venue vanished".into()))?;
+    Ok(EnrolResponse {
+        device_id: device.device_id,
+        venue: venue.0,
+        checkpoint_id: device.checkpoint_id,
+        inspector: device.inspector,
+    })
+}
