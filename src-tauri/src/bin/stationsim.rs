@@ -15,7 +15,7 @@
 
 use std::collections::HashSet;
 use std::fs::{File, OpenOptions};
-use std::io::{BufRead, BufReader, Write};
+use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::time::{Duration as StdDuration, Instant};
 
@@ -117,16 +117,30 @@ struct CreatedLog {
 }
 
 impl CreatedLog {
-    /// Opens (or creates) the log and adds the ids the store committed but the log missed.
+    /// Opens (or creates) the log and adds the ids the store committed but the log missed. A last
+    /// line without its newline is a write the kill cut short: it is cut off the file (the store
+    /// still has that record, so it comes back through the reconciliation).
     fn open(path: &Path, store: &Store) -> Result<CreatedLog> {
         let mut ids = HashSet::new();
         if path.exists() {
-            for line in BufReader::new(File::open(path)?).lines() {
-                let line = line?;
-                if !line.is_empty() {
-                    ids.insert(line);
-                }
+            let text = std::fs::read_to_string(path)
+                .with_context(|| format!("reading {}", path.display()))?;
+            let complete = text.rfind('\n').map_or(0, |i| i + 1);
+            if complete < text.len() {
+                eprintln!(
+                    "stationsim: dropping a half-written last line of {}",
+                    path.display()
+                );
+                let f = OpenOptions::new().write(true).open(path)?;
+                f.set_len(complete as u64)?;
+                f.sync_data()?;
             }
+            ids.extend(
+                text[..complete]
+                    .lines()
+                    .filter(|l| !l.is_empty())
+                    .map(str::to_string),
+            );
         }
         let file = OpenOptions::new()
             .create(true)
@@ -145,9 +159,10 @@ impl CreatedLog {
         Ok(log)
     }
 
-    /// Appends one id and makes it durable before returning.
+    /// Appends one id — the whole line in one write, so a kill leaves all of it or none but a
+    /// prefix without its newline — and makes it durable before returning.
     fn append(&mut self, id: String) -> Result<()> {
-        writeln!(self.file, "{id}")?;
+        self.file.write_all(format!("{id}\n").as_bytes())?;
         self.file.sync_data()?;
         self.ids.insert(id);
         Ok(())
