@@ -46,6 +46,30 @@ fn draft(venue: &str, at: chrono::DateTime<Utc>, n: u32) -> CheckInDraft {
     }
 }
 
+/// A station data directory provisioned with the server's root key.
+fn provisioned_station(tmp: &std::path::Path, server: &Server) -> Result<std::path::PathBuf> {
+    let data = tmp.join("station");
+    std::fs::create_dir_all(data.join("trust"))?;
+    std::fs::copy(server.keys.join("root.pub"), data.join("trust/root.pub"))?;
+    Ok(data)
+}
+
+/// A sync worker that retries and polls fast, uploading `batch_size` records at a time.
+fn fast_sync(data: &std::path::Path, server: &Server, batch_size: usize) -> SyncHandle {
+    SyncHandle::start(
+        data,
+        Some(server.url.clone()),
+        SyncConfig {
+            batch_size,
+            backoff_base: Duration::from_millis(50),
+            backoff_cap: Duration::from_millis(500),
+            offline_probe: Duration::from_millis(200),
+            idle: Duration::from_millis(200),
+            ..SyncConfig::default()
+        },
+    )
+}
+
 fn server_ids(server: &Server) -> Result<Vec<String>> {
     let store = venuecode_server::store::open(server.database.to_str().context("path")?)?;
     Ok(store.check_in_ids()?)
@@ -55,9 +79,7 @@ fn server_ids(server: &Server) -> Result<Vec<String>> {
 fn station_sync_sets_aside_refused_records_and_survives_revocation() -> Result<()> {
     let tmp = TempDir::new("venuecode-sync-client-")?;
     let server = Server::start(tmp.path())?;
-    let data = tmp.path().join("station");
-    std::fs::create_dir_all(data.join("trust"))?;
-    std::fs::copy(server.keys.join("root.pub"), data.join("trust/root.pub"))?;
+    let data = provisioned_station(tmp.path(), &server)?;
 
     let mut store = Store::open(&data)?;
     // A wrong declaration code is refused with the server's reason, and binds nothing.
@@ -93,18 +115,7 @@ fn station_sync_sets_aside_refused_records_and_survives_revocation() -> Result<(
         PresenceEffect::Keep,
     )?;
 
-    let handle = SyncHandle::start(
-        &data,
-        Some(server.url.clone()),
-        SyncConfig {
-            batch_size: 4,
-            backoff_base: Duration::from_millis(50),
-            backoff_cap: Duration::from_millis(500),
-            offline_probe: Duration::from_millis(200),
-            idle: Duration::from_millis(200),
-            ..SyncConfig::default()
-        },
-    );
+    let handle = fast_sync(&data, &server, 4);
     wait_for("the outbox to drain", WAIT, || {
         let s = handle.status();
         (s.waiting == 0 && s.rejected == 1 && s.trust_fetched_at.is_some()).then_some(())
@@ -157,9 +168,7 @@ fn station_sync_sets_aside_refused_records_and_survives_revocation() -> Result<(
 fn a_poison_record_is_set_aside_and_the_rest_of_its_batch_delivered() -> Result<()> {
     let tmp = TempDir::new("venuecode-sync-poison-")?;
     let server = Server::start(tmp.path())?;
-    let data = tmp.path().join("station");
-    std::fs::create_dir_all(data.join("trust"))?;
-    std::fs::copy(server.keys.join("root.pub"), data.join("trust/root.pub"))?;
+    let data = provisioned_station(tmp.path(), &server)?;
     let mut store = Store::open(&data)?;
     sync::enrol(
         &mut store,
@@ -189,18 +198,7 @@ fn a_poison_record_is_set_aside_and_the_rest_of_its_batch_delivered() -> Result<
     ensure!(damaged == 1, "the poison payload was not written");
     drop(conn);
 
-    let handle = SyncHandle::start(
-        &data,
-        Some(server.url.clone()),
-        SyncConfig {
-            batch_size: 100,
-            backoff_base: Duration::from_millis(50),
-            backoff_cap: Duration::from_millis(500),
-            offline_probe: Duration::from_millis(200),
-            idle: Duration::from_millis(200),
-            ..SyncConfig::default()
-        },
-    );
+    let handle = fast_sync(&data, &server, 100);
     wait_for("the outbox to settle", WAIT, || {
         let s = handle.status();
         (s.waiting == 0 && s.rejected == 1).then_some(())

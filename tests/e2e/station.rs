@@ -24,6 +24,16 @@ fn venuecode(args: &[&str]) -> Result<String> {
     Ok(String::from_utf8(out.stdout)?.trim().to_string())
 }
 
+/// Draws a frame with no code in it (640×480 white) at `path`.
+fn blank_frame(path: &Path) -> Result<()> {
+    let drawn = Command::new("/usr/bin/convert")
+        .args(["-size", "640x480", "xc:white"])
+        .arg(path)
+        .status()?;
+    ensure!(drawn.success(), "convert could not draw a blank frame");
+    Ok(())
+}
+
 fn issue(keys: &Path, name: &str, id: &str, color: &str, extra: &[&str]) -> Result<String> {
     let keys = keys.to_str().context("keys path")?;
     let mut args = vec![
@@ -140,11 +150,7 @@ fn gate_flow_through_the_folder_source_and_the_usb_scanner() -> Result<()> {
     s.wait_contains("#scan-stopped", "扫描已停止", WAIT)?;
     st.env.check_fit(&s, "station-zh-scan-stopped")?;
     // Back with a frame without a code (the same code again would show its verdict on top).
-    let drawn = Command::new("/usr/bin/convert")
-        .args(["-size", "640x480", "xc:white"])
-        .arg(&png)
-        .status()?;
-    ensure!(drawn.success(), "convert could not draw a blank frame");
+    blank_frame(&png)?;
     s.click("#scan-restart")?;
     wait_for("the stopped banner to go", WAIT, || {
         s.find("#scan-stopped").is_err().then_some(())
@@ -317,11 +323,7 @@ fn kiosk_mode_checks_residents_in_and_only_the_pin_leaves_it() -> Result<()> {
     // kiosk mode is on.
     let frame = st.frames.join("0001.png");
     let blank = st.env.scratch().join("blank.png");
-    let drawn = Command::new("/usr/bin/convert")
-        .args(["-size", "640x480", "xc:white"])
-        .arg(&blank)
-        .status()?;
-    ensure!(drawn.success(), "convert could not draw a blank frame");
+    blank_frame(&blank)?;
     // Frames are swapped in by rename, so the source never reads half a file.
     let show = |png: &Path| -> Result<()> {
         let tmp = st.frames.join("next.tmp");
