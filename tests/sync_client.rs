@@ -54,6 +54,28 @@ fn provisioned_station(tmp: &std::path::Path, server: &Server) -> Result<std::pa
     Ok(data)
 }
 
+/// Enrols the station in `data` with a declaration code, inspector 王五.
+fn enrol(
+    store: &mut Store,
+    data: &std::path::Path,
+    server: &Server,
+    code: &str,
+) -> Result<venuecode_core::sync::EnrolResponse, sync::SyncError> {
+    let time = std::sync::Arc::new(sync::TimeKeeper::start(Some(store), sync::system_clock()));
+    sync::enrol(
+        store,
+        data,
+        &time,
+        &sync::Enrolment {
+            server_url: &server.url,
+            declaration_code: code,
+            inspector: "王五",
+            checkpoint_id: None,
+            direction: Direction::Entry,
+        },
+    )
+}
+
 /// A sync worker that retries and polls fast, uploading `batch_size` records at a time.
 fn fast_sync(data: &std::path::Path, server: &Server, batch_size: usize) -> SyncHandle {
     SyncHandle::start(
@@ -83,25 +105,10 @@ fn station_sync_sets_aside_refused_records_and_survives_revocation() -> Result<(
 
     let mut store = Store::open(&data)?;
     // A wrong declaration code is refused with the server's reason, and binds nothing.
-    let err = sync::enrol(
-        &mut store,
-        &server.url,
-        "999999",
-        "王五",
-        None,
-        Direction::Entry,
-    )
-    .expect_err("unknown declaration code");
+    let err = enrol(&mut store, &data, &server, "999999").expect_err("unknown declaration code");
     ensure!(err.code() == "unknown_declaration_code", "{err}");
     ensure!(store.binding()?.is_none());
-    let res = sync::enrol(
-        &mut store,
-        &server.url,
-        "100003",
-        "王五",
-        None,
-        Direction::Entry,
-    )?;
+    let res = enrol(&mut store, &data, &server, "100003")?;
     ensure!(res.venue.name == "幸福路农贸市场");
     let venue = store.binding()?.context("bound")?.venue_id;
 
@@ -170,14 +177,7 @@ fn a_poison_record_is_set_aside_and_the_rest_of_its_batch_delivered() -> Result<
     let server = Server::start(tmp.path())?;
     let data = provisioned_station(tmp.path(), &server)?;
     let mut store = Store::open(&data)?;
-    sync::enrol(
-        &mut store,
-        &server.url,
-        "100001",
-        "王五",
-        None,
-        Direction::Entry,
-    )?;
+    enrol(&mut store, &data, &server, "100001")?;
     let venue = store.binding()?.context("bound")?.venue_id;
     let now = Utc::now();
     let mut ids = Vec::new();

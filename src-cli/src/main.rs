@@ -22,7 +22,7 @@ use venuecode_core::qr::{Ecc, QrMatrix};
 use venuecode_core::trust::RevocationList;
 use venuecode_core::venue::VenueCategory;
 use venuecode_core::venue_code::{self, VenueClaims};
-use venuecode_keys::IssuerKeys;
+use venuecode_keys::{IssuerKeys, VenueAuthorityKeys};
 
 #[derive(Parser)]
 #[command(
@@ -37,10 +37,15 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
-    /// Create root, health-issuer and venue-authority keys and a signed trust list in DIR.
+    /// Create a deployment in DIR: the offline root key and the trust list it signs, the
+    /// server's directory (server/: its own key and the root's delegation), the health issuer
+    /// (issuer/), the venue authority (venue-authority/), and with --demo a demo issuer.
     Keygen {
         #[arg(long)]
         out: PathBuf,
+        /// Also make a demo issuer (demo-issuer/) and list it: never for production.
+        #[arg(long)]
+        demo: bool,
         /// Name of the health-code issuer on the trust list.
         #[arg(long, default_value = "DEMO-HC")]
         issuer: String,
@@ -50,6 +55,16 @@ enum Command {
         /// How many days the issuer keys stay valid.
         #[arg(long, default_value_t = 365)]
         valid_days: i64,
+    },
+    /// Give the server a new signing key and the root's delegation of it (rotation; run before
+    /// the last delegation ends). Needs the root key: run where the deployment directory is kept.
+    Delegate {
+        /// The deployment directory made by keygen.
+        #[arg(long)]
+        keys: PathBuf,
+        /// How many days the delegation lasts.
+        #[arg(long, default_value_t = venuecode_keys::DELEGATION_DAYS)]
+        days: i64,
     },
     /// Health codes (健康码).
     Code {
@@ -191,6 +206,15 @@ fn main() -> ExitCode {
     }
 }
 
+/// A deployment directory's part (`keys/issuer`), or `keys` itself when it is that part.
+fn part_dir(keys: &std::path::Path, part: &str, marker: &str) -> PathBuf {
+    if keys.join(marker).exists() {
+        keys.to_path_buf()
+    } else {
+        keys.join(part)
+    }
+}
+
 fn run(cli: Cli) -> Result<ExitCode> {
     match cli.command {
         Command::Keygen {
@@ -198,9 +222,34 @@ fn run(cli: Cli) -> Result<ExitCode> {
             issuer,
             venue_authority,
             valid_days,
+            demo,
         } => {
-            venuecode_keys::keygen(&out, &issuer, &venue_authority, Utc::now(), valid_days)?;
-            println!("keys and trust list written to {}", out.display());
+            venuecode_keys::keygen(
+                &out,
+                &venuecode_keys::KeygenOptions {
+                    issuer: &issuer,
+                    venue_authority: &venue_authority,
+                    now: Utc::now(),
+                    valid_days,
+                    demo,
+                },
+            )?;
+            println!(
+                "keys and trust list written to {}; give the server {}",
+                out.display(),
+                out.join("server").display()
+            );
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Delegate { keys, days } => {
+            if !(1..=90).contains(&days) {
+                bail!("--days must be 1 to 90: a delegation is short-lived by design");
+            }
+            venuecode_keys::delegate(&keys, Utc::now(), days)?;
+            println!(
+                "new server key and delegation for {days} days written to {}; restart the server",
+                keys.join("server").display()
+            );
             Ok(ExitCode::SUCCESS)
         }
         Command::Code { command } => match command {
@@ -219,7 +268,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
                 png,
             } => {
                 let now = at.unwrap_or_else(Utc::now);
-                let ks = IssuerKeys::load(&keys)?;
+                let ks = IssuerKeys::load(&part_dir(&keys, "issuer", "issuer.key"))?;
                 let id = IdNumber::parse(&id, now.date_naive()).context("--id")?;
                 let color = Color::parse(&color)
                     .with_context(|| format!("--color {color:?}: use green, yellow or red"))?;
@@ -306,9 +355,10 @@ fn run(cli: Cli) -> Result<ExitCode> {
                 base_url,
                 png,
             } => {
-                let ks = IssuerKeys::load(&keys)?;
+                let ks =
+                    VenueAuthorityKeys::load(&part_dir(&keys, "venue-authority", "venue.key"))?;
                 let claims = VenueClaims {
-                    issuer: ks.venue_authority.clone(),
+                    issuer: ks.name.clone(),
                     issued_at: Utc::now(),
                     venue_id,
                     checkpoint_id: checkpoint,
@@ -320,7 +370,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
                         format!("--category {category:?} is not a category code")
                     })?,
                 };
-                let url = venue_code::issue(&ks.venue_key, &claims, &base_url);
+                let url = venue_code::issue(&ks.key, &claims, &base_url);
                 if let Some(path) = png {
                     write_png(&url, &path)?;
                 }

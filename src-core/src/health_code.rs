@@ -24,7 +24,7 @@ use crate::codes::{CodeError, RevokedBy};
 use crate::cose;
 use crate::idnumber::IdNumber;
 use crate::keys::{hex, KeyId, SecretKey};
-use crate::trust::{KeyRole, RevocationList, TrustList};
+use crate::trust::{KeyRole, Revocations, TrustList};
 
 /// Prefix of a health code's text.
 pub const PREFIX: &str = "JKM1:";
@@ -404,7 +404,7 @@ pub struct VerifiedHealthCode {
 pub fn verify(
     text: &str,
     trust: &TrustList,
-    revocations: &RevocationList,
+    revocations: &impl Revocations,
     now: DateTime<Utc>,
 ) -> Result<VerifiedHealthCode, CodeError> {
     let body = text
@@ -506,7 +506,7 @@ pub(crate) mod testutil {
 mod tests {
     use super::testutil::*;
     use super::*;
-    use crate::trust::{Revocation, RevocationDelta};
+    use crate::trust::{Revocation, RevocationDelta, RevocationList};
 
     fn check(text: &str) -> Result<VerifiedHealthCode, CodeError> {
         verify(text, &trust(), &RevocationList::default(), now())
@@ -671,6 +671,7 @@ mod tests {
 
         let mut revs = RevocationList::default();
         revs.apply(&RevocationDelta {
+            more: false,
             since: 0,
             until: 1,
             entries: vec![Revocation::Code(claims().code_id_hex())],
@@ -682,6 +683,7 @@ mod tests {
         );
         let mut revs = RevocationList::default();
         revs.apply(&RevocationDelta {
+            more: false,
             since: 0,
             until: 1,
             entries: vec![Revocation::Subject(
@@ -722,6 +724,7 @@ mod tests {
 mod proptests {
     use super::testutil::*;
     use super::*;
+    use crate::trust::RevocationList;
     use proptest::prelude::*;
 
     fn arb_claims() -> impl Strategy<Value = HealthClaims> {

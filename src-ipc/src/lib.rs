@@ -577,6 +577,12 @@ pub struct SyncStatus {
     pub clock_offset_secs: i64,
     /// The offset is over 5 minutes: verification uses the corrected time.
     pub clock_warn: bool,
+    /// The device clock was set back behind trusted time (verification is unaffected).
+    pub clock_set_back: bool,
+    /// No signed server time for longer than the policy allows.
+    pub time_unverified: bool,
+    /// Every scan is refused until the station syncs (stale or unverified, policy says refuse).
+    pub blocked: bool,
     /// Why the last round failed.
     pub last_error: Option<SyncProblem>,
     /// The failure's stable code as the app or server gave it (for support; `ServerRefused`'s

@@ -29,6 +29,9 @@ pub enum Reason {
     // The station cannot check at all.
     NoTrustList,
     TrustListInvalid,
+    /// The station has not synced within the policy's limits (or its time is unverified) and
+    /// the policy says refuse: sync before admitting anyone.
+    StationStale,
     // The gate rule (core's `gate::Reason`).
     RedCode,
     YellowCode,
@@ -146,4 +149,6 @@ pub enum SyncProblem {
     ClockSkew,
     ServerUnavailable,
     ServerRefused,
+    /// An answer failed verification: altered, replayed or forged between station and server.
+    Untrusted,
 }

@@ -1,20 +1,28 @@
-//! A deployment's key directory, with one owner: made by `venuecode keygen` ([`keygen`]), read by
-//! the `venuecode` command and by the server ([`Deployment`], [`IssuerKeys`], [`public_key`],
-//! [`load_trust`]). Only std and venuecode-core: a key tool needs no web server.
+//! A deployment's key directories, with one owner: made by `venuecode keygen` ([`keygen`]) and
+//! renewed by `venuecode delegate` ([`delegate`]), read by the `venuecode` command and by the
+//! server ([`ServerKeys`], [`IssuerKeys`], [`VenueAuthorityKeys`], [`public_key`], [`load_trust`]).
+//! Only std and venuecode-core: a key tool needs no web server.
 //!
-//! The directory holds `root.key`/`root.pub`, `issuer.key`/`issuer.pub`, `venue.key`/`venue.pub`
-//! (64 hex characters each), `subject.secret` (the issuer's pseudonym secret), `issuer.name`,
-//! `venue-authority.name`, and `trust.cose`, the trust list signed by the root key.
+//! Layout of a deployment directory `OUT` (each part goes to its own machine):
+//! - `OUT/root.key`, `OUT/root.pub`, `OUT/trust.cose` — the offline root and the trust list it
+//!   signed; the root key stays with the `venuecode` command, never on the server;
+//! - `OUT/server/` — `server.key` (the server's own signing key), `delegation.cose` (the root's
+//!   short-lived delegation of it), `trust.cose` and `root.pub`: all the sync server reads;
+//! - `OUT/issuer/` — the health authority's issuing key `issuer.key`, `issuer.name` and the
+//!   pseudonym secret `subject.secret` (it lives with the issuer, not with the sync server);
+//! - `OUT/venue-authority/` — `venue.key`, `venue-authority.name`;
+//! - `OUT/demo-issuer/` (only with `demo`) — a separate issuer, listed on the trust list as
+//!   [`DEMO_ISSUER`]; a production list (made without `demo`) never contains it.
 //!
 //! Invariants: secret files are written with mode 0600; every secret comes from the operating
-//! system's random generator; a [`Deployment`] only exists when its trust list verifies against
-//! its root key; the issuing keys are loaded only when asked for (the demo issuer, the CLI), so a
-//! production server needs no more than the root key and the signed list.
+//! system's random generator; [`ServerKeys`] refuses a directory holding `root.key`, and only
+//! exists when its delegation and trust list verify against `root.pub`.
 
 use std::path::{Path, PathBuf};
 
 use chrono::{DateTime, Duration, Utc};
 use venuecode_core::keys::{parse_hex, PublicKey, SecretKey};
+use venuecode_core::sync::{AnswerError, Delegation};
 use venuecode_core::trust::{KeyRole, TrustError, TrustList, TrustedKey};
 
 /// Why a key directory could not be used.
@@ -40,6 +48,12 @@ pub enum DeploymentError {
         path: PathBuf,
         #[source]
         source: std::io::Error,
+    },
+    #[error("server key delegation {path}: {source}")]
+    Delegation {
+        path: PathBuf,
+        #[source]
+        source: AnswerError,
     },
     #[error("reading the system random generator: {0}")]
     Random(String),
@@ -69,41 +83,74 @@ fn secret_key(path: &Path) -> Result<SecretKey, DeploymentError> {
     })
 }
 
-/// What the server serves and signs with.
-pub struct Deployment {
-    pub root: SecretKey,
+/// The name the demo issuer signs as; a production trust list never lists it.
+pub const DEMO_ISSUER: &str = "DEMO-ISSUER（演示）";
+
+/// How long a server key delegation lasts unless told otherwise.
+pub const DELEGATION_DAYS: i64 = 14;
+
+/// What the sync server serves and signs with: its own key, the root's delegation of it, the
+/// trust list — and nothing that can sign a trust list or a code.
+pub struct ServerKeys {
+    pub key: SecretKey,
+    /// The root-signed delegation of `key`, as sent with every answer.
+    pub delegation_bytes: Vec<u8>,
+    pub delegation: Delegation,
     /// The signed trust list, as served to stations.
     pub trust_bytes: Vec<u8>,
     pub trust: TrustList,
 }
 
-impl Deployment {
-    /// Loads `root.key` and `trust.cose` from `dir` and checks the list's signature.
-    pub fn load(dir: &Path) -> Result<Deployment, DeploymentError> {
-        let root = secret_key(&dir.join("root.key"))?;
+impl ServerKeys {
+    /// Loads `server.key`, `delegation.cose`, `trust.cose` and `root.pub` from `dir`, checks the
+    /// delegation names this key and the trust list's signature, and refuses a directory that
+    /// holds the root key.
+    pub fn load(dir: &Path) -> Result<ServerKeys, DeploymentError> {
+        if dir.join("root.key").exists() {
+            return Err(DeploymentError::Bad {
+                path: dir.join("root.key"),
+                what: "the root key must stay offline with the venuecode command: give the server the server/ directory made by venuecode keygen",
+            });
+        }
+        let root = public_key(&dir.join("root.pub"))?;
+        let key = secret_key(&dir.join("server.key"))?;
+        let path = dir.join("delegation.cose");
+        let delegation_bytes = read_bytes(&path)?;
+        let delegation = Delegation::verify(&delegation_bytes, &root).map_err(|source| {
+            DeploymentError::Delegation {
+                path: path.clone(),
+                source,
+            }
+        })?;
+        if delegation.key != key.public() {
+            return Err(DeploymentError::Bad {
+                path,
+                what: "delegates another key than server.key: run venuecode delegate",
+            });
+        }
         let path = dir.join("trust.cose");
         let trust_bytes = read_bytes(&path)?;
-        let trust = TrustList::verify(&trust_bytes, &root.public())
+        let trust = TrustList::verify(&trust_bytes, &root)
             .map_err(|source| DeploymentError::Trust { path, source })?;
-        Ok(Deployment {
-            root,
+        Ok(ServerKeys {
+            key,
+            delegation_bytes,
+            delegation,
             trust_bytes,
             trust,
         })
     }
 }
 
-/// The issuing keys of a deployment directory (demo issuer, CLI).
+/// The keys of a health-code issuer (the health authority; the demo issuer).
 pub struct IssuerKeys {
     pub issuer: String,
     pub issuer_key: SecretKey,
     pub subject_secret: [u8; 32],
-    pub venue_authority: String,
-    pub venue_key: SecretKey,
 }
 
 impl IssuerKeys {
-    /// Loads the issuing keys from `dir`.
+    /// Loads `issuer.key`, `issuer.name` and `subject.secret` from an issuer directory.
     pub fn load(dir: &Path) -> Result<IssuerKeys, DeploymentError> {
         let path = dir.join("subject.secret");
         let subject_secret = parse_hex(&read_text(&path)?)
@@ -117,8 +164,22 @@ impl IssuerKeys {
             issuer: read_text(&dir.join("issuer.name"))?,
             issuer_key: secret_key(&dir.join("issuer.key"))?,
             subject_secret,
-            venue_authority: read_text(&dir.join("venue-authority.name"))?,
-            venue_key: secret_key(&dir.join("venue.key"))?,
+        })
+    }
+}
+
+/// The venue authority's key (signs venue codes).
+pub struct VenueAuthorityKeys {
+    pub name: String,
+    pub key: SecretKey,
+}
+
+impl VenueAuthorityKeys {
+    /// Loads `venue.key` and `venue-authority.name` from a venue-authority directory.
+    pub fn load(dir: &Path) -> Result<VenueAuthorityKeys, DeploymentError> {
+        Ok(VenueAuthorityKeys {
+            name: read_text(&dir.join("venue-authority.name"))?,
+            key: secret_key(&dir.join("venue.key"))?,
         })
     }
 }
@@ -154,63 +215,114 @@ fn write(path: &Path, text: &str, secret: bool) -> Result<(), DeploymentError> {
     Ok(())
 }
 
-/// Creates a deployment's keys and its trust list (valid from a day before `now` for
-/// `valid_days`) in `out`.
-pub fn keygen(
-    out: &Path,
-    issuer: &str,
-    venue_authority: &str,
-    now: DateTime<Utc>,
-    valid_days: i64,
-) -> Result<(), DeploymentError> {
-    std::fs::create_dir_all(out).map_err(|source| DeploymentError::Write {
-        path: out.to_path_buf(),
+fn mkdir(dir: &Path) -> Result<(), DeploymentError> {
+    std::fs::create_dir_all(dir).map_err(|source| DeploymentError::Write {
+        path: dir.to_path_buf(),
         source,
-    })?;
-    let root = SecretKey::from_seed(&random_bytes()?);
-    let hc = SecretKey::from_seed(&random_bytes()?);
-    let va = SecretKey::from_seed(&random_bytes()?);
+    })
+}
+
+fn write_bytes(path: &Path, bytes: &[u8]) -> Result<(), DeploymentError> {
+    std::fs::write(path, bytes).map_err(|source| DeploymentError::Write {
+        path: path.to_path_buf(),
+        source,
+    })
+}
+
+/// Writes a new issuer directory (key, name, pseudonym secret) and returns its public key.
+fn new_issuer(dir: &Path, name: &str) -> Result<PublicKey, DeploymentError> {
+    mkdir(dir)?;
+    let key = SecretKey::from_seed(&random_bytes()?);
     let subject_secret: [u8; 32] = random_bytes()?;
-    for (name, key) in [("root", &root), ("issuer", &hc), ("venue", &va)] {
-        write(&out.join(format!("{name}.key")), &key.to_hex(), true)?;
-        write(
-            &out.join(format!("{name}.pub")),
-            &key.public().to_hex(),
-            false,
-        )?;
-    }
+    write(&dir.join("issuer.key"), &key.to_hex(), true)?;
+    write(&dir.join("issuer.pub"), &key.public().to_hex(), false)?;
     write(
-        &out.join("subject.secret"),
+        &dir.join("subject.secret"),
         &venuecode_core::keys::hex(&subject_secret),
         true,
     )?;
-    write(&out.join("issuer.name"), issuer, false)?;
-    write(&out.join("venue-authority.name"), venue_authority, false)?;
-    let not_before = now - Duration::days(1);
-    let not_after = now + Duration::days(valid_days);
+    write(&dir.join("issuer.name"), name, false)?;
+    Ok(key.public())
+}
+
+/// What [`keygen`] makes.
+#[derive(Debug, Clone)]
+pub struct KeygenOptions<'a> {
+    pub issuer: &'a str,
+    pub venue_authority: &'a str,
+    pub now: DateTime<Utc>,
+    /// How long the issuing keys stay valid.
+    pub valid_days: i64,
+    /// Also make the demo issuer and list it (never for production).
+    pub demo: bool,
+}
+
+/// Creates a deployment's keys, its trust list (keys valid from a day before `now` for
+/// `valid_days`) and the server's delegation in `out` (layout in the crate documentation).
+pub fn keygen(out: &Path, o: &KeygenOptions<'_>) -> Result<(), DeploymentError> {
+    mkdir(out)?;
+    let root = SecretKey::from_seed(&random_bytes()?);
+    write(&out.join("root.key"), &root.to_hex(), true)?;
+    write(&out.join("root.pub"), &root.public().to_hex(), false)?;
+    let not_before = o.now - Duration::days(1);
+    let not_after = o.now + Duration::days(o.valid_days);
+    let trusted = |issuer: &str, key: PublicKey, role| TrustedKey {
+        issuer: issuer.to_string(),
+        key,
+        role,
+        not_before,
+        not_after,
+    };
+    let hc = new_issuer(&out.join("issuer"), o.issuer)?;
+    let va_dir = out.join("venue-authority");
+    mkdir(&va_dir)?;
+    let va = SecretKey::from_seed(&random_bytes()?);
+    write(&va_dir.join("venue.key"), &va.to_hex(), true)?;
+    write(&va_dir.join("venue.pub"), &va.public().to_hex(), false)?;
+    write(
+        &va_dir.join("venue-authority.name"),
+        o.venue_authority,
+        false,
+    )?;
+    let mut keys = vec![
+        trusted(o.issuer, hc, KeyRole::HealthIssuer),
+        trusted(o.venue_authority, va.public(), KeyRole::VenueAuthority),
+    ];
+    if o.demo {
+        let demo = new_issuer(&out.join("demo-issuer"), DEMO_ISSUER)?;
+        keys.push(trusted(DEMO_ISSUER, demo, KeyRole::HealthIssuer));
+    }
     let list = TrustList {
         version: 1,
-        issued_at: now,
-        keys: vec![
-            TrustedKey {
-                issuer: issuer.to_string(),
-                key: hc.public(),
-                role: KeyRole::HealthIssuer,
-                not_before,
-                not_after,
-            },
-            TrustedKey {
-                issuer: venue_authority.to_string(),
-                key: va.public(),
-                role: KeyRole::VenueAuthority,
-                not_before,
-                not_after,
-            },
-        ],
+        issued_at: o.now,
+        keys,
     };
-    let path = out.join("trust.cose");
-    std::fs::write(&path, list.sign(&root))
-        .map_err(|source| DeploymentError::Write { path, source })
+    let server = out.join("server");
+    mkdir(&server)?;
+    write(&server.join("root.pub"), &root.public().to_hex(), false)?;
+    let bytes = list.sign(&root);
+    write_bytes(&out.join("trust.cose"), &bytes)?;
+    write_bytes(&server.join("trust.cose"), &bytes)?;
+    delegate(out, o.now, DELEGATION_DAYS)
+}
+
+/// Gives the server a new signing key and the root's delegation of it, valid from an hour before
+/// `now` for `days` (rotation of the server key; run before the last delegation ends). Reads the
+/// root key from `out`, writes `out/server/server.key` and `out/server/delegation.cose`.
+pub fn delegate(out: &Path, now: DateTime<Utc>, days: i64) -> Result<(), DeploymentError> {
+    let root = secret_key(&out.join("root.key"))?;
+    let server = out.join("server");
+    mkdir(&server)?;
+    let key = SecretKey::from_seed(&random_bytes()?);
+    let delegation = Delegation {
+        key: key.public(),
+        not_before: now - Duration::hours(1),
+        not_after: now + Duration::days(days),
+    };
+    // The delegation first: a crash between the two leaves a delegation the old key does not
+    // match, which the server refuses at start with a message naming `venuecode delegate`.
+    write_bytes(&server.join("delegation.cose"), &delegation.sign(&root))?;
+    write(&server.join("server.key"), &key.to_hex(), true)
 }
 
 /// Reads and verifies a trust list against the root key (`root`, or `root.pub` beside it).
@@ -231,23 +343,60 @@ pub fn load_trust(trust: &Path, root: Option<&Path>) -> Result<TrustList, Deploy
 mod tests {
     use super::*;
 
+    fn options(demo: bool) -> KeygenOptions<'static> {
+        KeygenOptions {
+            issuer: "示例卫健委",
+            venue_authority: "示例场所码平台",
+            now: Utc::now(),
+            valid_days: 30,
+            demo,
+        }
+    }
+
     #[test]
-    fn a_made_directory_reads_back_and_keeps_its_secrets_private() {
+    fn a_made_directory_reads_back_keeps_secrets_private_and_the_server_part_holds_no_root() {
         let dir = tempfile::tempdir().unwrap();
-        let now = Utc::now();
-        keygen(dir.path(), "示例卫健委", "示例场所码平台", now, 30).unwrap();
-        let d = Deployment::load(dir.path()).unwrap();
-        assert_eq!(d.trust.keys.len(), 2);
-        let k = IssuerKeys::load(dir.path()).unwrap();
+        keygen(dir.path(), &options(true)).unwrap();
+        let server = ServerKeys::load(&dir.path().join("server")).unwrap();
+        assert_eq!(server.trust.keys.len(), 3);
+        assert!(server
+            .trust
+            .knows_issuer(DEMO_ISSUER, KeyRole::HealthIssuer));
+        assert_eq!(server.delegation.key, server.key.public());
+        let k = IssuerKeys::load(&dir.path().join("issuer")).unwrap();
         assert_eq!(k.issuer, "示例卫健委");
-        assert_eq!(k.venue_authority, "示例场所码平台");
-        assert!(public_key(&dir.path().join("root.pub")).unwrap() == d.root.public());
+        let demo = IssuerKeys::load(&dir.path().join("demo-issuer")).unwrap();
+        assert_eq!(demo.issuer, DEMO_ISSUER);
+        assert!(demo.subject_secret != k.subject_secret);
+        let va = VenueAuthorityKeys::load(&dir.path().join("venue-authority")).unwrap();
+        assert_eq!(va.name, "示例场所码平台");
         let list = load_trust(&dir.path().join("trust.cose"), None).unwrap();
         assert_eq!(list.version, 1);
+        // Nothing in server/ can sign a trust list or a code.
+        let names: Vec<String> = std::fs::read_dir(dir.path().join("server"))
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        for forbidden in ["root.key", "issuer.key", "venue.key", "subject.secret"] {
+            assert!(
+                !names.iter().any(|n| n == forbidden),
+                "{forbidden} in server/"
+            );
+        }
+        // The whole deployment directory is refused as a server directory.
+        let e = ServerKeys::load(dir.path()).err().unwrap();
+        assert!(e.to_string().contains("offline"), "{e}");
         #[cfg(unix)]
         {
             use std::os::unix::fs::PermissionsExt;
-            for f in ["root.key", "issuer.key", "venue.key", "subject.secret"] {
+            for f in [
+                "root.key",
+                "issuer/issuer.key",
+                "issuer/subject.secret",
+                "venue-authority/venue.key",
+                "server/server.key",
+                "demo-issuer/issuer.key",
+            ] {
                 let mode = std::fs::metadata(dir.path().join(f))
                     .unwrap()
                     .permissions()
@@ -257,24 +406,61 @@ mod tests {
         }
         // Two directories never share a key.
         let other = tempfile::tempdir().unwrap();
-        keygen(other.path(), "a", "b", now, 1).unwrap();
-        assert!(Deployment::load(other.path()).unwrap().root.public() != d.root.public());
+        keygen(other.path(), &options(false)).unwrap();
+        let other_server = ServerKeys::load(&other.path().join("server")).unwrap();
+        assert!(other_server.key.public() != server.key.public());
+        // A production list has no demo issuer.
+        assert!(!other_server
+            .trust
+            .knows_issuer(DEMO_ISSUER, KeyRole::HealthIssuer));
+        assert!(!other.path().join("demo-issuer").exists());
+    }
+
+    #[test]
+    fn the_server_key_rotates_and_an_old_delegation_does_not_match_the_new_key() {
+        let dir = tempfile::tempdir().unwrap();
+        let now = Utc::now();
+        keygen(dir.path(), &options(false)).unwrap();
+        let server = dir.path().join("server");
+        let first = ServerKeys::load(&server).unwrap();
+        let old_delegation = std::fs::read(server.join("delegation.cose")).unwrap();
+        delegate(dir.path(), now + Duration::days(10), 14).unwrap();
+        let second = ServerKeys::load(&server).unwrap();
+        assert!(second.key.public() != first.key.public());
+        assert!(second.delegation.not_after > first.delegation.not_after);
+        std::fs::write(server.join("delegation.cose"), old_delegation).unwrap();
+        let e = ServerKeys::load(&server).err().unwrap();
+        assert!(e.to_string().contains("venuecode delegate"), "{e}");
     }
 
     #[test]
     fn damaged_files_are_named() {
         let dir = tempfile::tempdir().unwrap();
-        keygen(dir.path(), "a", "b", Utc::now(), 1).unwrap();
-        std::fs::write(dir.path().join("root.key"), "zz\n").unwrap();
-        let e = Deployment::load(dir.path()).err().unwrap();
-        assert!(e.to_string().contains("root.key"), "{e}");
-        std::fs::remove_file(dir.path().join("issuer.name")).unwrap();
-        let e = IssuerKeys::load(dir.path()).err().unwrap();
+        keygen(dir.path(), &options(false)).unwrap();
+        let server = dir.path().join("server");
+        std::fs::write(server.join("server.key"), "zz\n").unwrap();
+        let e = ServerKeys::load(&server).err().unwrap();
+        assert!(e.to_string().contains("server.key"), "{e}");
+        std::fs::remove_file(dir.path().join("issuer/issuer.name")).unwrap();
+        let e = IssuerKeys::load(&dir.path().join("issuer")).err().unwrap();
         assert!(e.to_string().contains("issuer.name"), "{e}");
         let other = tempfile::tempdir().unwrap();
-        keygen(other.path(), "a", "b", Utc::now(), 1).unwrap();
+        keygen(other.path(), &options(false)).unwrap();
         let wrong_root = other.path().join("root.pub");
         let e = load_trust(&dir.path().join("trust.cose"), Some(&wrong_root)).unwrap_err();
         assert!(matches!(e, DeploymentError::Trust { .. }), "{e}");
+        // A delegation signed by another deployment's root.
+        std::fs::copy(
+            other.path().join("server/delegation.cose"),
+            server.join("delegation.cose"),
+        )
+        .unwrap();
+        std::fs::copy(
+            other.path().join("server/server.key"),
+            server.join("server.key"),
+        )
+        .unwrap();
+        let e = ServerKeys::load(&server).err().unwrap();
+        assert!(matches!(e, DeploymentError::Delegation { .. }), "{e}");
     }
 }

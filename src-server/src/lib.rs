@@ -6,6 +6,7 @@
 //! the clock is read here, at the edge, and passed into the core and the store; a batch is
 //! validated whole before anything of it is stored.
 
+pub mod answers;
 pub mod auth;
 pub mod enrolment;
 pub mod error;
@@ -29,22 +30,28 @@ use venuecode_core::health_code::{self, Color, NatOutcome, NatResult, NewCode};
 use venuecode_core::idnumber::IdNumber;
 use venuecode_core::sync::{
     self, EnrolRequest, EnrolResponse, PullResponse, ServerTime, UploadAck, UploadBatch,
-    MAX_BODY_BYTES,
+    MAX_BODY_BYTES, REVOCATION_PAGE,
 };
 use venuecode_core::trust::RevocationDelta;
 
 use error::ApiError;
 use store::Store;
-use venuecode_keys::{Deployment, IssuerKeys};
+use venuecode_keys::{IssuerKeys, ServerKeys};
 
 /// The OpenAPI description of this API (also in `docs/openapi.json`).
 pub const OPENAPI: &str = include_str!("../../docs/openapi.json");
+
+/// The server's keys with the delegation header made once.
+pub(crate) struct Keys {
+    pub server: ServerKeys,
+    pub delegation_header: axum::http::HeaderValue,
+}
 
 /// Shared state of the HTTP handlers.
 #[derive(Clone)]
 pub struct AppState {
     store: Arc<dyn Store>,
-    deployment: Option<Arc<Deployment>>,
+    keys: Option<Arc<Keys>>,
     issuer: Option<Arc<IssuerKeys>>,
 }
 
@@ -53,14 +60,21 @@ impl AppState {
     pub fn new(store: Box<dyn Store>) -> AppState {
         AppState {
             store: Arc::from(store),
-            deployment: None,
+            keys: None,
             issuer: None,
         }
     }
 
-    /// Serves this deployment's trust list and signs revocation deltas with its root key.
-    pub fn with_deployment(mut self, d: Deployment) -> AppState {
-        self.deployment = Some(Arc::new(d));
+    /// Serves this deployment's trust list and signs every answer with the server's delegated
+    /// key.
+    pub fn with_keys(mut self, server: ServerKeys) -> AppState {
+        let b64 = base64::engine::general_purpose::STANDARD.encode(&server.delegation_bytes);
+        let delegation_header =
+            axum::http::HeaderValue::from_str(&b64).expect("base64 is a valid header value");
+        self.keys = Some(Arc::new(Keys {
+            server,
+            delegation_header,
+        }));
         self
     }
 
@@ -94,6 +108,10 @@ pub fn app(state: AppState) -> Router {
         .route("/api/v1/sync/upload", post(upload))
         .route("/api/v1/demo/codes", post(demo_code))
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            answers::sign_answers,
+        ))
         // One structured log line per request: method, path (never the query or the body, so no
         // personal data and no codes), status and latency. Failures are logged with their cause
         // where they happen (error.rs).
@@ -214,24 +232,25 @@ async fn pull(
         let venue = store
             .venue_info(&venue_id)?
             .ok_or_else(|| ApiError::NotFound(format!("venue {venue_id} is not registered")))?;
-        Ok((venue, store.revocations_since(q.revocations_since)?))
+        Ok((
+            venue,
+            store.revocations_since(q.revocations_since, REVOCATION_PAGE)?,
+        ))
     })
     .await?;
     let b64 = base64::engine::general_purpose::STANDARD;
-    let (trust_version, trust_list, revocations) = match &state.deployment {
-        Some(d) => {
-            let delta = RevocationDelta {
-                since: q.revocations_since,
-                until: revoked.0,
-                entries: revoked.1,
-            };
-            (
-                d.trust.version,
-                (d.trust.version > q.trust_version).then(|| b64.encode(&d.trust_bytes)),
-                Some(b64.encode(delta.sign(&d.root))),
-            )
-        }
-        None => (0, None, None),
+    let (trust_version, trust_list) = match &state.keys {
+        Some(k) => (
+            k.server.trust.version,
+            (k.server.trust.version > q.trust_version).then(|| b64.encode(&k.server.trust_bytes)),
+        ),
+        None => (0, None),
+    };
+    let revocations = RevocationDelta {
+        since: q.revocations_since,
+        until: revoked.until,
+        entries: revoked.entries,
+        more: revoked.more,
     };
     Ok(Json(PullResponse {
         server_time: Utc::now(),

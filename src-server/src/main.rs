@@ -2,14 +2,14 @@
 //! PostgreSQL (`--database postgres://…`).
 //!
 //! Usage (arguments parsed by clap; `--help` lists them): `venuecode-server [--listen ADDR]
-//! [--database PATH|URL] [--keys DIR] [--demo] [--demo-issuer]`, or `venuecode-server revoke-device --database PATH|URL DEVICE_ID`. Prints one
+//! [--database PATH|URL] [--keys DIR] [--demo] [--demo-issuer DIR]`, or `venuecode-server revoke-device --database PATH|URL DEVICE_ID`. Prints one
 //! line `listening on http://ADDR` once it accepts connections, so scripts can wait for it.
 
 use std::path::PathBuf;
 
 use anyhow::{bail, Context};
 use clap::{Parser, Subcommand};
-use venuecode_keys::{Deployment, IssuerKeys};
+use venuecode_keys::{IssuerKeys, ServerKeys};
 use venuecode_server::{app, store, AppState};
 
 /// VenueCode's central server: collects check-ins from stations exactly once and serves their
@@ -28,16 +28,17 @@ struct Args {
         value_name = "PATH|URL"
     )]
     database: String,
-    /// Deployment key directory (`venuecode keygen`): serves its trust list and signs revocation
-    /// deltas with its root key.
+    /// The server's key directory (`OUT/server` from `venuecode keygen`): its signing key, the
+    /// root's delegation of it and the trust list it serves. Never the root key.
     #[arg(long, value_name = "DIR")]
     keys: Option<PathBuf>,
     /// Add the demo venues (declaration codes 100001-100003).
     #[arg(long)]
     demo: bool,
-    /// Issue demo health codes at POST /api/v1/demo/codes (demo deployments only).
-    #[arg(long, requires = "keys")]
-    demo_issuer: bool,
+    /// Issue demo health codes at POST /api/v1/demo/codes with the demo issuer's keys
+    /// (`OUT/demo-issuer`); only on a loopback address.
+    #[arg(long, value_name = "DIR")]
+    demo_issuer: Option<PathBuf>,
     #[command(subcommand)]
     command: Option<Command>,
 }
@@ -78,12 +79,24 @@ fn main() -> anyhow::Result<()> {
     }
     let mut state = AppState::new(store);
     if let Some(dir) = &args.keys {
-        state = state.with_deployment(
-            Deployment::load(dir).with_context(|| format!("key directory {}", dir.display()))?,
+        state = state.with_keys(
+            ServerKeys::load(dir).with_context(|| format!("key directory {}", dir.display()))?,
         );
-        if args.demo_issuer {
-            state = state.with_demo_issuer(IssuerKeys::load(dir)?);
+    }
+    if let Some(dir) = &args.demo_issuer {
+        let addr: std::net::SocketAddr = args
+            .listen
+            .parse()
+            .with_context(|| format!("--listen {} is not an IP address and port", args.listen))?;
+        if !addr.ip().is_loopback() {
+            bail!(
+                "the demo issuer mints health codes for anyone who asks: it only runs on a loopback address, not {}",
+                args.listen
+            );
         }
+        state = state.with_demo_issuer(
+            IssuerKeys::load(dir).with_context(|| format!("demo issuer {}", dir.display()))?,
+        );
     }
     tokio::runtime::Builder::new_multi_thread()
         .enable_all()

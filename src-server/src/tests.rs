@@ -63,10 +63,30 @@ fn nonce(n: u64) -> String {
     format!("{n:032x}")
 }
 
+/// The fixture's root key (the offline one; the server only holds its delegation).
+fn root() -> SecretKey {
+    SecretKey::from_seed(&[1; 32])
+}
+
+/// Sends a request; every answer to a request with a nonce must carry a valid signature over
+/// that nonce, the path, the status and the body — errors included.
 async fn send(app: &Router, req: Request<Body>) -> (StatusCode, serde_json::Value) {
+    let nonce = req
+        .headers()
+        .get(sync::HEADER_NONCE)
+        .map(|v| v.to_str().unwrap().to_string());
+    let path = req.uri().path_and_query().unwrap().as_str().to_string();
     let res = app.clone().oneshot(req).await.unwrap();
     let status = res.status();
+    let headers = res.headers().clone();
     let bytes = res.into_body().collect().await.unwrap().to_bytes();
+    if let Some(nonce) = nonce.filter(|n| sync::check_nonce(n).is_ok()) {
+        let h = sync::parse_answer_headers(|name| headers.get(name).and_then(|v| v.to_str().ok()))
+            .unwrap_or_else(|e| panic!("answer to {path} ({status}) not signed: {e}"));
+        let t = sync::verify_answer(&root().public(), &path, &nonce, status.as_u16(), &h, &bytes)
+            .unwrap_or_else(|e| panic!("answer to {path} ({status}): {e}"));
+        assert!((Utc::now() - t).num_seconds().abs() < 60);
+    }
     (status, serde_json::from_slice(&bytes).unwrap_or_default())
 }
 
@@ -82,7 +102,7 @@ struct Fixture {
     issuer: SecretKey,
 }
 
-fn deployment(root: &SecretKey, issuer: &SecretKey) -> Deployment {
+fn server_keys(root: &SecretKey, issuer: &SecretKey) -> ServerKeys {
     let now = Utc::now();
     let trust = TrustList {
         version: 7,
@@ -96,8 +116,16 @@ fn deployment(root: &SecretKey, issuer: &SecretKey) -> Deployment {
         }],
     };
     let trust_bytes = trust.sign(root);
-    Deployment {
-        root: SecretKey::from_hex(&root.to_hex()).unwrap(),
+    let key = SecretKey::from_seed(&[6; 32]);
+    let delegation = sync::Delegation {
+        key: key.public(),
+        not_before: now - Duration::hours(1),
+        not_after: now + Duration::days(14),
+    };
+    ServerKeys {
+        key,
+        delegation_bytes: delegation.sign(root),
+        delegation,
         trust_bytes,
         trust,
     }
@@ -107,16 +135,14 @@ fn fixture(issuer_on: bool) -> Fixture {
     let dir = tempfile::tempdir().unwrap();
     let store = store::open(dir.path().join("s.db").to_str().unwrap()).unwrap();
     store.seed_demo(Utc::now()).unwrap();
-    let root = SecretKey::from_seed(&[1; 32]);
+    let root = root();
     let issuer = SecretKey::from_seed(&[2; 32]);
-    let mut state = AppState::new(store).with_deployment(deployment(&root, &issuer));
+    let mut state = AppState::new(store).with_keys(server_keys(&root, &issuer));
     if issuer_on {
         state = state.with_demo_issuer(IssuerKeys {
             issuer: "CN-DEMO".into(),
             issuer_key: SecretKey::from_hex(&issuer.to_hex()).unwrap(),
             subject_secret: [3; 32],
-            venue_authority: "CN-VA".into(),
-            venue_key: SecretKey::from_seed(&[4; 32]),
         });
     }
     let store = state.store();
@@ -412,7 +438,7 @@ async fn bad_uploads_get_a_clear_4xx_and_store_nothing() {
 }
 
 #[tokio::test]
-async fn pull_serves_venue_policy_trust_and_signed_revocations() {
+async fn pull_serves_venue_policy_trust_and_revocations_in_a_signed_answer() {
     let f = fixture(false);
     let s = enrolled(&f, 40).await;
     f.store
@@ -431,13 +457,9 @@ async fn pull_serves_venue_policy_trust_and_signed_revocations() {
     )
     .unwrap();
     assert_eq!(trust.keys[0].key, f.issuer.public());
-    let delta = RevocationDelta::verify(
-        &b64.decode(pull.revocations.unwrap()).unwrap(),
-        &f.root.public(),
-    )
-    .unwrap();
     let mut list = RevocationList::default();
-    list.apply(&delta).unwrap();
+    list.apply(&pull.revocations).unwrap();
+    assert!(!pull.revocations.more);
     assert!(list.code_revoked("00aa"));
     // Up to date: no list, an empty delta from the cursor.
     let path = format!(
@@ -447,12 +469,8 @@ async fn pull_serves_venue_policy_trust_and_signed_revocations() {
     let (_, body) = send(&f.app, s.request("GET", &path, vec![], &nonce(2))).await;
     let pull: PullResponse = serde_json::from_value(body).unwrap();
     assert!(pull.trust_list.is_none());
-    let delta = RevocationDelta::verify(
-        &b64.decode(pull.revocations.unwrap()).unwrap(),
-        &f.root.public(),
-    )
-    .unwrap();
-    assert!(delta.entries.is_empty());
+    assert!(pull.revocations.entries.is_empty());
+    assert_eq!(pull.revocations.until, list.cursor());
     // The signature covers the query: asking for another cursor with the same signature fails.
     let req = s.request("GET", path.as_str(), vec![], &nonce(3));
     let (parts, body) = req.into_parts();
@@ -496,7 +514,7 @@ async fn demo_issuer_is_off_unless_enabled_and_issues_verifiable_codes() {
     let on = fixture(true);
     let (status, res) = send(&on.app, post(&body)).await;
     assert_eq!(status, StatusCode::OK, "{res}");
-    let d = deployment(&on.root, &on.issuer);
+    let d = server_keys(&on.root, &on.issuer);
     let code = health_code::verify(
         res["code"].as_str().unwrap(),
         &d.trust,
@@ -522,4 +540,38 @@ async fn demo_issuer_is_off_unless_enabled_and_issues_verifiable_codes() {
     let whole = body.replace("\"color\":", "\"valid_hours\":24.0,\"color\":");
     let (status, res) = send(&on.app, post(&whole)).await;
     assert_eq!(status, StatusCode::OK, "{res}");
+}
+
+#[tokio::test]
+async fn time_is_signed_over_the_station_nonce_and_a_bad_nonce_gets_no_signature() {
+    let f = fixture(false);
+    // `send` checks the signature over this nonce.
+    let req = Request::get("/api/v1/time")
+        .header(sync::HEADER_NONCE, nonce(77))
+        .body(Body::empty())
+        .unwrap();
+    let (status, body) = send(&f.app, req).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(body["unix_ms"].as_i64().is_some());
+    // A malformed nonce is not signed over (nothing to bind the answer to).
+    let res = f
+        .app
+        .clone()
+        .oneshot(
+            Request::get("/api/v1/time")
+                .header(sync::HEADER_NONCE, "not hex")
+                .body(Body::empty())
+                .unwrap(),
+        )
+        .await
+        .unwrap();
+    assert!(res.headers().get(sync::HEADER_ANSWER_SIGNATURE).is_none());
+    // Error answers are signed too: an unknown device's refusal.
+    let stranger = Station::new(99);
+    let (status, _) = send(
+        &f.app,
+        stranger.request("GET", "/api/v1/sync/pull", vec![], &nonce(78)),
+    )
+    .await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
 }

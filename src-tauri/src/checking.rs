@@ -1,33 +1,72 @@
 //! Checking a scanned code's text: which kind of code it is and whether it verifies against the
-//! station's trust list, converted to the wire type the station screen shows.
+//! station's trust list, converted to the wire type the station screen shows; and where the
+//! station's root of trust comes from.
 //!
-//! The trust list lives in `<data dir>/trust/trust.cose`, checked against the root key in
-//! `<data dir>/trust/root.pub` (until sync delivers them, `venuecode keygen --out <data dir>/trust`
-//! provisions a demo station). Invariant: only masked identity leaves this module.
+//! The root public key is built into the app (`VENUECODE_ROOT_PUB` at compile time) or pinned in
+//! the local store at first provisioning from `<data dir>/trust/root.pub`; once pinned, the file
+//! is never read again, so replacing it changes nothing. The trust list lives in
+//! `<data dir>/trust/trust.cose`; a list older than the highest version the station has accepted
+//! (kept in the store, apart from the file) is refused, so deleting or replacing the file never
+//! lets an older list in. Invariant: only masked identity leaves this module.
 
 use std::path::Path;
 
 use chrono::{DateTime, Utc};
 use venuecode_core::keys::PublicKey;
-use venuecode_core::trust::{RevocationList, TrustList};
+use venuecode_core::trust::{Revocations, TrustList};
 use venuecode_core::{health_code, venue_code};
 use venuecode_ipc::{CodeCheck, CodeKind, Reason};
 
 use crate::error::AppError;
+use crate::store::Store;
 
-/// The root key the station was provisioned with (`<data dir>/trust/root.pub`), or why not.
-pub fn root_key(data_dir: &Path) -> Result<PublicKey, Reason> {
-    let root = std::fs::read_to_string(data_dir.join("trust/root.pub"))
-        .map_err(|_| Reason::NoTrustList)?;
-    PublicKey::from_hex(root.trim()).map_err(|_| Reason::TrustListInvalid)
+/// A root key built into this build, if any (hex, 64 characters).
+const BUILT_IN_ROOT: Option<&str> = option_env!("VENUECODE_ROOT_PUB");
+
+/// The station's root key: built in, or pinned in the store (pinning the provisioning file's key
+/// the first time it is asked for); `Reason::NoTrustList` before provisioning.
+pub fn root_key(store: &mut Store, data_dir: &Path) -> Result<PublicKey, Reason> {
+    if let Some(hex) = BUILT_IN_ROOT {
+        return PublicKey::from_hex(hex.trim()).map_err(|_| Reason::TrustListInvalid);
+    }
+    let pinned = match store.pinned_root() {
+        Ok(Some(hex)) => hex,
+        Ok(None) => {
+            let file = std::fs::read_to_string(data_dir.join("trust/root.pub"))
+                .map_err(|_| Reason::NoTrustList)?;
+            let key = PublicKey::from_hex(file.trim()).map_err(|_| Reason::TrustListInvalid)?;
+            store
+                .pin_root(&key.to_hex())
+                .map_err(|_| Reason::TrustListInvalid)?
+        }
+        Err(_) => return Err(Reason::TrustListInvalid),
+    };
+    PublicKey::from_hex(&pinned).map_err(|_| Reason::TrustListInvalid)
 }
 
-/// Loads the trust list of a data directory, or says why not.
-pub fn load_trust(data_dir: &Path) -> Result<TrustList, Reason> {
-    let root = root_key(data_dir)?;
+/// Loads the trust list of a data directory against `root`, refusing one older than
+/// `min_version`, or says why not.
+pub fn load_trust(
+    data_dir: &Path,
+    root: &PublicKey,
+    min_version: u64,
+) -> Result<TrustList, Reason> {
     let bytes =
         std::fs::read(data_dir.join("trust/trust.cose")).map_err(|_| Reason::NoTrustList)?;
-    TrustList::verify(&bytes, &root).map_err(|_| Reason::TrustListInvalid)
+    let list = TrustList::verify(&bytes, root).map_err(|_| Reason::TrustListInvalid)?;
+    if list.version < min_version {
+        return Err(Reason::TrustListInvalid);
+    }
+    Ok(list)
+}
+
+/// The station's trust list: root from [`root_key`], version at least the highest seen.
+pub fn station_trust(store: &mut Store, data_dir: &Path) -> Result<TrustList, Reason> {
+    let root = root_key(store, data_dir)?;
+    let seen = store
+        .trust_version_seen()
+        .map_err(|_| Reason::TrustListInvalid)?;
+    load_trust(data_dir, &root, seen)
 }
 
 /// Replaces the trust list file atomically (write beside it, fsync, rename), so a crash leaves
@@ -78,8 +117,8 @@ pub fn write_test_trust(
 /// Classifies and verifies `text` at trusted time `now`.
 pub fn check(
     text: &str,
-    data_dir: &Path,
-    revocations: &RevocationList,
+    trust: Result<TrustList, Reason>,
+    revocations: &impl Revocations,
     now: DateTime<Utc>,
 ) -> CodeCheck {
     let text = text.trim();
@@ -94,7 +133,7 @@ pub fn check(
             ..CodeCheck::default()
         };
     };
-    let trust = match load_trust(data_dir) {
+    let trust = match trust {
         Ok(t) => t,
         Err(code) => {
             return CodeCheck {
@@ -143,6 +182,7 @@ mod tests {
     use chrono::Duration;
     use venuecode_core::health_code::{Color, HealthClaims, Pseudonym};
     use venuecode_core::keys::SecretKey;
+    use venuecode_core::trust::RevocationList;
 
     fn provision(dir: &Path, now: DateTime<Utc>) -> SecretKey {
         let issuer = SecretKey::from_seed(&[2; 32]);
@@ -153,9 +193,17 @@ mod tests {
     #[test]
     fn health_codes_verify_against_the_provisioned_trust_list() {
         let dir = tempfile::tempdir().unwrap();
+        let mut store = Store::open(dir.path()).unwrap();
         let now = Utc::now();
+        let none = RevocationList::default();
         assert_eq!(
-            check("JKM1:ABC", dir.path(), &RevocationList::default(), now).error,
+            check(
+                "JKM1:ABC",
+                station_trust(&mut store, dir.path()),
+                &none,
+                now
+            )
+            .error,
             Some(Reason::NoTrustList)
         );
         let issuer = provision(dir.path(), now);
@@ -174,20 +222,59 @@ mod tests {
             guardian: None,
         };
         let text = health_code::issue(&issuer, &claims);
-        let c = check(&text, dir.path(), &RevocationList::default(), now);
+        let trust = || station_trust(&mut Store::open(dir.path()).unwrap(), dir.path());
+        let c = check(&text, trust(), &none, now);
         assert!(c.valid, "{c:?}");
         assert_eq!(c.color, Some(venuecode_ipc::CodeColor::Green));
         assert_eq!(c.name.as_deref(), Some("张*"));
-        let late = check(
-            &text,
-            dir.path(),
-            &RevocationList::default(),
-            now + Duration::hours(1),
-        );
+        let late = check(&text, trust(), &none, now + Duration::hours(1));
         assert_eq!((late.valid, late.error), (false, Some(Reason::Expired)));
+        assert_eq!(check("hello", trust(), &none, now).kind, CodeKind::Unknown);
+        // Revoked in the station's database.
+        let mut store = Store::open(dir.path()).unwrap();
+        store
+            .apply_revocation_page(&venuecode_core::trust::RevocationDelta {
+                since: 0,
+                until: 1,
+                entries: vec![venuecode_core::trust::Revocation::Code(
+                    claims.code_id_hex().to_uppercase(),
+                )],
+                more: false,
+            })
+            .unwrap();
+        let c = check(&text, trust(), &store.revocation_check(), now);
+        assert_eq!(c.error, Some(Reason::Revoked));
+    }
+
+    #[test]
+    fn the_root_is_pinned_at_first_use_and_a_replaced_file_changes_nothing() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut store = Store::open(dir.path()).unwrap();
+        let now = Utc::now();
+        provision(dir.path(), now);
+        let first = root_key(&mut store, dir.path()).unwrap();
+        // An attacker with the file system swaps in their own root and a list signed by it.
+        let rogue_root = SecretKey::from_seed(&[66; 32]);
+        write_test_trust(
+            dir.path(),
+            &rogue_root,
+            "T-HC",
+            &SecretKey::from_seed(&[67; 32]),
+            now,
+        )
+        .unwrap();
+        assert_eq!(root_key(&mut store, dir.path()).unwrap(), first);
         assert_eq!(
-            check("hello", dir.path(), &RevocationList::default(), now).kind,
-            CodeKind::Unknown
+            station_trust(&mut store, dir.path()).unwrap_err(),
+            Reason::TrustListInvalid
+        );
+        // An older list than the highest seen is refused even when properly signed.
+        provision(dir.path(), now);
+        assert!(station_trust(&mut store, dir.path()).is_ok());
+        store.see_trust_version(2).unwrap();
+        assert_eq!(
+            station_trust(&mut store, dir.path()).unwrap_err(),
+            Reason::TrustListInvalid
         );
     }
 }

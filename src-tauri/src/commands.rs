@@ -113,15 +113,12 @@ async fn stop_scan(state: State<'_, AppState>, req: StopScan) -> Result<ScanStop
 
 #[tauri::command]
 async fn check_code(state: State<'_, AppState>, req: CheckCode) -> Result<CodeCheck, IpcError> {
-    let revocations = state
-        .store
-        .lock()
-        .map_err(|_| AppError::Poisoned)?
-        .revocations()?;
+    let mut store = state.store.lock().map_err(|_| AppError::Poisoned)?;
+    let trust = crate::checking::station_trust(&mut store, &state.config.data_dir);
     Ok(crate::checking::check(
         &req.text,
-        &state.config.data_dir,
-        &revocations,
+        trust,
+        &store.revocation_check(),
         state.sync.trusted_now(),
     ))
 }
@@ -150,12 +147,14 @@ async fn set_binding(
 #[tauri::command]
 async fn submit_scan(state: State<'_, AppState>, req: SubmitScan) -> Result<ScanVerdict, IpcError> {
     let mut store = state.store.lock().map_err(|_| AppError::Poisoned)?;
+    let fresh = crate::station::freshness(&store, &state.sync.time())?;
     let verdict = crate::station::submit(
         &mut store,
         &state.config.data_dir,
         &req.text,
         req.temperature,
         state.sync.trusted_now(),
+        fresh,
     )?;
     if verdict.recorded {
         state.sync.wake();
@@ -238,6 +237,7 @@ async fn enrol_station(
         .or_else(|| state.config.server_url.clone())
         .ok_or_else(|| AppError::Invalid("no server address".into()))?;
     let data_dir = state.config.data_dir.clone();
+    let time = state.sync.time();
     // The HTTP client blocks: run the enrolment on a blocking thread with its own connection.
     let binding = tauri::async_runtime::spawn_blocking(move || {
         let mut store = crate::store::Store::open(&data_dir)?;
@@ -247,11 +247,15 @@ async fn enrol_station(
             .unwrap_or(venuecode_core::gate::Direction::Entry);
         crate::sync::enrol(
             &mut store,
-            &server,
-            req.declaration_code.trim(),
-            req.inspector.trim(),
-            req.checkpoint_id.as_deref().filter(|c| !c.is_empty()),
-            direction,
+            &data_dir,
+            &time,
+            &crate::sync::Enrolment {
+                server_url: &server,
+                declaration_code: req.declaration_code.trim(),
+                inspector: req.inspector.trim(),
+                checkpoint_id: req.checkpoint_id.as_deref().filter(|c| !c.is_empty()),
+                direction,
+            },
         )?;
         Ok::<_, IpcError>(store.binding()?)
     })
@@ -268,14 +272,14 @@ async fn get_sync_status(
     req: GetSyncStatus,
 ) -> Result<SyncStatus, IpcError> {
     let _ = req;
-    Ok(state.sync.status().to_wire(chrono::Utc::now()))
+    Ok(state.sync.status().to_wire(state.sync.trusted_now()))
 }
 
 #[tauri::command]
 async fn sync_now(state: State<'_, AppState>, req: SyncNow) -> Result<SyncStatus, IpcError> {
     let _ = req;
     state.sync.sync_now();
-    Ok(state.sync.status().to_wire(chrono::Utc::now()))
+    Ok(state.sync.status().to_wire(state.sync.trusted_now()))
 }
 
 #[cfg(test)]

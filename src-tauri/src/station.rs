@@ -129,6 +129,30 @@ pub fn policy(store: &Store) -> Result<Policy, AppError> {
         .unwrap_or_default())
 }
 
+/// The station's freshness at trusted time: the time reading, when the last complete pull
+/// happened, the policy's freshness rules, whether the station is enrolled.
+pub fn freshness(
+    store: &Store,
+    time: &crate::sync::TimeKeeper,
+) -> Result<venuecode_core::sync::Freshness, AppError> {
+    let policy = store
+        .sync_value("policy")?
+        .and_then(|v| serde_json::from_str::<PolicyWire>(&v).ok())
+        .map(|p| p.freshness())
+        .unwrap_or_default();
+    let pulled_at = store
+        .sync_value("trust_fetched_at")?
+        .and_then(|v| DateTime::parse_from_rfc3339(&v).ok())
+        .map(|t| t.with_timezone(&Utc));
+    let enrolled = store.device()?.is_some_and(|d| d.venue_id.is_some());
+    Ok(venuecode_core::sync::freshness(
+        &time.reading(policy.max_unsigned),
+        pulled_at,
+        &policy,
+        enrolled,
+    ))
+}
+
 /// The number to call when someone is refused, from the venue's synced registry entry.
 pub fn venue_phone(store: &Store) -> Result<Option<String>, AppError> {
     Ok(store
@@ -151,16 +175,26 @@ pub fn counters(store: &Store, now: DateTime<Utc>) -> Result<StationCounters, Ap
     })
 }
 
-/// Verifies, decides and records one scan at trusted time `now`.
+/// Verifies, decides and records one scan at trusted time `now`; a station the freshness rule
+/// blocks refuses without deciding (nothing is recorded: the person is asked to wait while the
+/// station syncs).
 pub fn submit(
     store: &mut Store,
     data_dir: &Path,
     text: &str,
     t: TemperatureInput,
     now: DateTime<Utc>,
+    fresh: venuecode_core::sync::Freshness,
 ) -> Result<ScanVerdict, AppError> {
     let binding = store.binding()?.ok_or(AppError::NotBound)?;
-    let trust = match crate::checking::load_trust(data_dir) {
+    if fresh.blocked {
+        return Ok(ScanVerdict {
+            reasons: vec![venuecode_ipc::Reason::StationStale],
+            counters: counters(store, now)?,
+            ..ScanVerdict::default()
+        });
+    }
+    let trust = match crate::checking::station_trust(store, data_dir) {
         Ok(t) => t,
         Err(code) => {
             return Ok(ScanVerdict {
@@ -170,7 +204,7 @@ pub fn submit(
             })
         }
     };
-    let code = health_code::verify(text, &trust, &store.revocations()?, now);
+    let code = health_code::verify(text, &trust, &store.revocation_check(), now);
     let presence = match &code {
         Ok(v) => store.presence_of(
             &v.claims.subject.to_hex(),
@@ -241,10 +275,10 @@ pub fn register_manual(
             // The proxy named by their own scanned code (masked already), or typed in.
             let (name, phone) = match p.code.as_deref().map(str::trim).filter(|c| !c.is_empty()) {
                 Some(text) => {
-                    let verified = crate::checking::load_trust(data_dir)
+                    let verified = crate::checking::station_trust(store, data_dir)
                         .ok()
                         .and_then(|trust| {
-                            health_code::verify(text, &trust, &store.revocations().ok()?, now).ok()
+                            health_code::verify(text, &trust, &store.revocation_check(), now).ok()
                         });
                     let Some(v) = verified else {
                         return invalid(ManualField::ProxyCode);
@@ -354,6 +388,14 @@ pub fn today(store: &Store, now: DateTime<Utc>, limit: u32) -> Result<Vec<CheckI
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A fresh station: nothing blocks the gate rule.
+    const OPEN: venuecode_core::sync::Freshness = venuecode_core::sync::Freshness {
+        set_back: false,
+        unverified: false,
+        stale: false,
+        blocked: false,
+    };
     use venuecode_core::health_code::{Color, HealthClaims, Pseudonym};
     use venuecode_core::keys::SecretKey;
 
@@ -422,14 +464,30 @@ mod tests {
         let mut f = fixture(venuecode_ipc::Direction::Entry);
         let green = code(&f, Color::Green, 1);
         let dir = f.dir.path().to_path_buf();
-        let v = submit(&mut f.store, &dir, &green, TemperatureInput::Normal, f.now).unwrap();
+        let v = submit(
+            &mut f.store,
+            &dir,
+            &green,
+            TemperatureInput::Normal,
+            f.now,
+            OPEN,
+        )
+        .unwrap();
         assert!(v.pass && v.recorded && !v.alert, "{v:?}");
         assert_eq!(v.counters.entries, 1);
         assert_eq!(v.counters.inside, 1);
         assert_eq!(f.store.count("check_ins").unwrap(), 1);
         assert_eq!(f.store.count("outbox").unwrap(), 1);
 
-        let again = submit(&mut f.store, &dir, &green, TemperatureInput::Normal, f.now).unwrap();
+        let again = submit(
+            &mut f.store,
+            &dir,
+            &green,
+            TemperatureInput::Normal,
+            f.now,
+            OPEN,
+        )
+        .unwrap();
         assert!(again.pass && !again.recorded);
         assert_eq!(again.reasons, vec![venuecode_ipc::Reason::AlreadyInside]);
         assert_eq!(f.store.count("check_ins").unwrap(), 1);
@@ -447,7 +505,15 @@ mod tests {
             )])
             .unwrap();
         let red = code(&f, Color::Red, 2);
-        let v = submit(&mut f.store, &dir, &red, TemperatureInput::Normal, f.now).unwrap();
+        let v = submit(
+            &mut f.store,
+            &dir,
+            &red,
+            TemperatureInput::Normal,
+            f.now,
+            OPEN,
+        )
+        .unwrap();
         assert!(!v.pass && v.alert && v.recorded);
         assert_eq!(v.venue_phone.as_deref(), Some("0997-4612345"));
         assert_eq!(v.reasons, vec![venuecode_ipc::Reason::RedCode]);
@@ -466,13 +532,42 @@ mod tests {
             &fever,
             TemperatureInput::Celsius(38.0),
             f.now,
+            OPEN,
         )
         .unwrap();
         assert!(!v.pass && v.alert);
         assert_eq!(v.counters.fevers, 1);
 
-        let junk = submit(&mut f.store, &dir, "hello", TemperatureInput::Normal, f.now).unwrap();
+        let junk = submit(
+            &mut f.store,
+            &dir,
+            "hello",
+            TemperatureInput::Normal,
+            f.now,
+            OPEN,
+        )
+        .unwrap();
         assert!(!junk.pass && !junk.recorded);
+        assert_eq!(f.store.count("check_ins").unwrap(), 3);
+
+        // A station the freshness rule blocks refuses a good code and records nothing.
+        let blocked = venuecode_core::sync::Freshness {
+            stale: true,
+            blocked: true,
+            ..OPEN
+        };
+        let green = code(&f, Color::Green, 9);
+        let v = submit(
+            &mut f.store,
+            &dir,
+            &green,
+            TemperatureInput::Normal,
+            f.now,
+            blocked,
+        )
+        .unwrap();
+        assert!(!v.pass && !v.recorded);
+        assert_eq!(v.reasons, vec![venuecode_ipc::Reason::StationStale]);
         assert_eq!(f.store.count("check_ins").unwrap(), 3);
     }
 
@@ -481,7 +576,15 @@ mod tests {
         let mut f = fixture(venuecode_ipc::Direction::Entry);
         let dir = f.dir.path().to_path_buf();
         let green = code(&f, Color::Green, 7);
-        submit(&mut f.store, &dir, &green, TemperatureInput::Normal, f.now).unwrap();
+        submit(
+            &mut f.store,
+            &dir,
+            &green,
+            TemperatureInput::Normal,
+            f.now,
+            OPEN,
+        )
+        .unwrap();
         let mut b = f.store.binding().unwrap().unwrap();
         b.direction = Direction::Exit;
         f.store.set_binding(&b).unwrap();
@@ -491,13 +594,22 @@ mod tests {
             &green,
             TemperatureInput::NotTaken,
             f.now,
+            OPEN,
         )
         .unwrap();
         assert!(out.pass && out.recorded);
         assert_eq!(out.counters.inside, 0);
         b.direction = Direction::Entry;
         f.store.set_binding(&b).unwrap();
-        let back = submit(&mut f.store, &dir, &green, TemperatureInput::Normal, f.now).unwrap();
+        let back = submit(
+            &mut f.store,
+            &dir,
+            &green,
+            TemperatureInput::Normal,
+            f.now,
+            OPEN,
+        )
+        .unwrap();
         assert!(back.pass && back.recorded, "{back:?}");
         assert_eq!(f.store.count("presence").unwrap(), 2);
         assert_eq!(back.counters.inside, 1);
@@ -595,7 +707,15 @@ mod tests {
         let mut f = fixture(venuecode_ipc::Direction::Entry);
         let dir = f.dir.path().to_path_buf();
         let green = code(&f, Color::Green, 9);
-        submit(&mut f.store, &dir, &green, TemperatureInput::Normal, f.now).unwrap();
+        submit(
+            &mut f.store,
+            &dir,
+            &green,
+            TemperatureInput::Normal,
+            f.now,
+            OPEN,
+        )
+        .unwrap();
         let later = f.now + Duration::hours(3);
         assert!(matches!(
             set_options(&mut f.store, 5, false, 0),
@@ -642,7 +762,8 @@ mod tests {
                 dir.path(),
                 "x",
                 TemperatureInput::Normal,
-                Utc::now()
+                Utc::now(),
+                OPEN
             ),
             Err(AppError::NotBound)
         ));

@@ -126,11 +126,12 @@ pub fn sqlite_count(db: &Path, sql: &str) -> Result<i64> {
     Ok(conn.query_row(sql, [], |r| r.get(0))?)
 }
 
-/// Makes a deployment key directory (`venuecode keygen`) at `dir/keys`.
+/// Makes a demo deployment key directory (`venuecode keygen --demo`) at `dir/keys`: the server
+/// gets `keys/server`, the demo issuer `keys/demo-issuer`, stations `keys/root.pub`.
 pub fn keygen(dir: &Path) -> Result<PathBuf> {
     let keys = dir.join("keys");
     let status = Command::new(binary("venuecode")?)
-        .arg("keygen")
+        .args(["keygen", "--demo"])
         .arg("--out")
         .arg(&keys)
         .stdout(Stdio::null())
@@ -142,14 +143,14 @@ pub fn keygen(dir: &Path) -> Result<PathBuf> {
 }
 
 /// Starts `venuecode-server` on `127.0.0.1:port` over `database` (a SQLite path or a
-/// PostgreSQL URL) with the demo venues and the deployment keys in `keys`, plus `extra`
-/// arguments, and waits until it answers its health check.
+/// PostgreSQL URL) with the demo venues and the server part of the deployment in `keys`
+/// (`keys/server`), plus `extra` arguments, and waits until it answers its health check.
 pub fn start_server(port: u16, database: &str, keys: &Path, extra: &[&str]) -> Result<ProcGuard> {
     let mut cmd = Command::new(binary("venuecode-server")?);
     cmd.args(["--listen", &format!("127.0.0.1:{port}")])
         .args(["--database", database])
         .arg("--keys")
-        .arg(keys)
+        .arg(keys.join("server"))
         .arg("--demo")
         .args(extra)
         // Request logs would drown the test output; warnings and errors still show.
@@ -179,11 +180,15 @@ impl Server {
         let port = free_port()?;
         let keys = keygen(dir)?;
         let database = dir.join("server.db");
+        let demo_issuer = keys.join("demo-issuer");
         let proc = start_server(
             port,
             database.to_str().context("non-UTF-8 temp path")?,
             &keys,
-            &["--demo-issuer"],
+            &[
+                "--demo-issuer",
+                demo_issuer.to_str().context("non-UTF-8 temp path")?,
+            ],
         )?;
         Ok(Server {
             url: format!("http://127.0.0.1:{port}"),

@@ -18,6 +18,7 @@
 //! check), `batch.rs` (the rules an upload must meet), `clock.rs` (backoff, clock offset,
 //! staleness).
 
+mod answer;
 mod auth;
 mod batch;
 mod clock;
@@ -25,6 +26,7 @@ mod wire;
 
 use chrono::Duration;
 
+pub use answer::*;
 pub use auth::*;
 pub use batch::*;
 pub use clock::*;
@@ -352,7 +354,20 @@ mod tests {
             accept_yellow: true,
             require_nat_within_hours: Some(48),
             max_code_age_hours: Some(-3),
+            max_unsigned_time_hours: 0,
+            stale_after_hours: 12,
+            when_stale: "warn".into(),
         };
+        let f = wire.freshness();
+        assert_eq!(f.max_unsigned, Duration::hours(24));
+        assert_eq!(f.stale_after, Duration::hours(12));
+        assert!(!f.refuse_when_stale);
+        // A policy from before these fields existed reads with the defaults (refuse).
+        let old: PolicyWire = serde_json::from_str(
+            r#"{"fever_threshold_c":37.3,"accept_yellow":false,"require_nat_within_hours":null,"max_code_age_hours":null}"#,
+        )
+        .unwrap();
+        assert_eq!(old.freshness(), FreshnessPolicy::default());
         let p = wire.to_policy();
         assert_eq!(p.fever_threshold_c, Policy::default().fever_threshold_c);
         assert!(p.accept_yellow);

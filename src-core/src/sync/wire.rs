@@ -8,6 +8,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::gate::Policy;
 use crate::keys::PublicKey;
+use crate::trust::RevocationDelta;
 
 /// The format version of outbox records this build writes and the server accepts. A station
 /// stamps it on every record when the record is made, so a record queued by an older or newer
@@ -167,6 +168,48 @@ pub struct PolicyWire {
     pub accept_yellow: bool,
     pub require_nat_within_hours: Option<i64>,
     pub max_code_age_hours: Option<i64>,
+    /// Hours a station may go without a signed server time before its time counts as
+    /// unverified (a blocking warning).
+    #[serde(default = "default_max_unsigned_hours")]
+    pub max_unsigned_time_hours: i64,
+    /// Hours after the last complete pull (trust list, revocations) that a station is stale.
+    #[serde(default = "default_stale_after_hours")]
+    pub stale_after_hours: i64,
+    /// What a stale station, or one whose time is unverified, does: `refuse` every scan (the
+    /// default: fail closed) or `warn` and go on deciding.
+    #[serde(default = "default_when_stale")]
+    pub when_stale: String,
+}
+
+fn default_max_unsigned_hours() -> i64 {
+    24
+}
+
+fn default_stale_after_hours() -> i64 {
+    48
+}
+
+fn default_when_stale() -> String {
+    "refuse".into()
+}
+
+/// What a station does about its own freshness, from the policy.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct FreshnessPolicy {
+    pub max_unsigned: Duration,
+    pub stale_after: Duration,
+    /// Refuse every scan while stale or unverified (otherwise warn).
+    pub refuse_when_stale: bool,
+}
+
+impl Default for FreshnessPolicy {
+    fn default() -> FreshnessPolicy {
+        FreshnessPolicy {
+            max_unsigned: Duration::hours(default_max_unsigned_hours()),
+            stale_after: Duration::hours(default_stale_after_hours()),
+            refuse_when_stale: true,
+        }
+    }
 }
 
 impl From<&Policy> for PolicyWire {
@@ -176,11 +219,32 @@ impl From<&Policy> for PolicyWire {
             accept_yellow: p.accept_yellow,
             require_nat_within_hours: p.require_nat_within.map(|d| d.num_hours()),
             max_code_age_hours: p.max_code_age.map(|d| d.num_hours()),
+            max_unsigned_time_hours: default_max_unsigned_hours(),
+            stale_after_hours: default_stale_after_hours(),
+            when_stale: default_when_stale(),
         }
     }
 }
 
 impl PolicyWire {
+    /// The freshness rules, with implausible values (under an hour, over 30 days) replaced by
+    /// the defaults and anything but `warn` read as `refuse`.
+    pub fn freshness(&self) -> FreshnessPolicy {
+        let d = FreshnessPolicy::default();
+        let hours = |h: i64, default: Duration| {
+            if (1..=24 * 30).contains(&h) {
+                Duration::hours(h)
+            } else {
+                default
+            }
+        };
+        FreshnessPolicy {
+            max_unsigned: hours(self.max_unsigned_time_hours, d.max_unsigned),
+            stale_after: hours(self.stale_after_hours, d.stale_after),
+            refuse_when_stale: self.when_stale != "warn",
+        }
+    }
+
     /// The policy, with implausible values replaced by the defaults.
     pub fn to_policy(&self) -> Policy {
         let d = Policy::default();
@@ -201,6 +265,9 @@ impl PolicyWire {
     }
 }
 
+/// Most revocations one pull answer carries; more arrive page by page.
+pub const REVOCATION_PAGE: usize = 5_000;
+
 /// `GET /api/v1/sync/pull?trust_version=V&revocations_since=N`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct PullResponse {
@@ -213,9 +280,9 @@ pub struct PullResponse {
     pub trust_version: u64,
     /// The signed trust list (base64 of the COSE bytes), when newer than the station's.
     pub trust_list: Option<String>,
-    /// The signed revocation delta from the station's cursor (base64 of the COSE bytes); absent
-    /// when the server holds no root key to sign with.
-    pub revocations: Option<String>,
+    /// One page of revocations from the station's cursor (the whole answer is signed); when
+    /// `more` is set the station pulls again from `until`.
+    pub revocations: RevocationDelta,
 }
 
 /// `GET /api/v1/time`.

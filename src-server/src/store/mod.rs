@@ -101,6 +101,16 @@ pub struct NewDevice<'a> {
     pub public_key: &'a str,
 }
 
+/// One page of revocations.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RevocationPage {
+    /// The cursor after the last entry (the request's cursor when there are none).
+    pub until: u64,
+    pub entries: Vec<Revocation>,
+    /// Revocations after `until` exist.
+    pub more: bool,
+}
+
 /// How many records the server holds.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct Counts {
@@ -142,8 +152,9 @@ pub trait Store: Send + Sync {
     ) -> Result<u64, StoreError>;
     /// A venue's registry entry and policy.
     fn venue_info(&self, venue_id: &str) -> Result<Option<(VenueInfo, PolicyWire)>, StoreError>;
-    /// Revocations after `cursor`, and the cursor after them.
-    fn revocations_since(&self, cursor: u64) -> Result<(u64, Vec<Revocation>), StoreError>;
+    /// At most `limit` revocations after `cursor`, in order, the cursor after them, and whether
+    /// more follow.
+    fn revocations_since(&self, cursor: u64, limit: usize) -> Result<RevocationPage, StoreError>;
     /// Adds a revocation; returns its cursor.
     fn revoke(&self, r: &Revocation, now: DateTime<Utc>) -> Result<u64, StoreError>;
     /// Every check-in id held, sorted (audits and the sync fault tests).
@@ -231,11 +242,15 @@ pub(crate) struct VenueRow {
 
 impl VenueRow {
     pub(crate) fn into_wire(self, checkpoints: Vec<(String, String)>) -> (VenueInfo, PolicyWire) {
+        // Freshness rules are not per venue yet: the defaults (24 h without a signed time,
+        // stale after 48 h, refuse when stale).
+        let defaults = PolicyWire::from(&venuecode_core::gate::Policy::default());
         let policy = PolicyWire {
             fever_threshold_c: self.fever_threshold_c,
             accept_yellow: self.accept_yellow,
             require_nat_within_hours: self.require_nat_hours,
             max_code_age_hours: self.max_code_age_hours,
+            ..defaults
         };
         let info = VenueInfo {
             venue_id: self.venue_id,

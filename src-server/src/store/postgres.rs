@@ -17,8 +17,8 @@ use venuecode_core::sync::{PolicyWire, Record, VenueInfo};
 use venuecode_core::trust::Revocation;
 
 use super::{
-    join_reasons, revocation_from, revocation_parts, Counts, Device, NewDevice, Store, StoreError,
-    VenueRow, DEMO_VENUES,
+    join_reasons, revocation_from, revocation_parts, Counts, Device, NewDevice, RevocationPage,
+    Store, StoreError, VenueRow, DEMO_VENUES,
 };
 
 const MIGRATIONS: &[&str] = &[
@@ -527,21 +527,28 @@ impl Store for PgStore {
         })
     }
 
-    fn revocations_since(&self, cursor: u64) -> Result<(u64, Vec<Revocation>), StoreError> {
+    fn revocations_since(&self, cursor: u64, limit: usize) -> Result<RevocationPage, StoreError> {
         self.with(|c| {
-            let mut until = cursor;
-            let entries = c
+            let mut entries: Vec<(u64, Revocation)> = c
                 .query(
-                    "SELECT seq, kind, target FROM revocations WHERE seq > $1 ORDER BY seq",
-                    &[&(cursor as i64)],
+                    "SELECT seq, kind, target FROM revocations WHERE seq > $1 ORDER BY seq LIMIT $2",
+                    &[&(cursor as i64), &(limit as i64 + 1)],
                 )?
                 .into_iter()
                 .map(|r| {
-                    until = until.max(r.get::<_, i64>(0) as u64);
-                    revocation_from(r.get(1), r.get(2))
+                    (
+                        r.get::<_, i64>(0) as u64,
+                        revocation_from(r.get(1), r.get(2)),
+                    )
                 })
                 .collect();
-            Ok((until, entries))
+            let more = entries.len() > limit;
+            entries.truncate(limit);
+            Ok(RevocationPage {
+                until: entries.last().map_or(cursor, |(seq, _)| *seq),
+                entries: entries.into_iter().map(|(_, r)| r).collect(),
+                more,
+            })
         })
     }
 

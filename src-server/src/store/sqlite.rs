@@ -17,8 +17,8 @@ use venuecode_core::sync::{PolicyWire, Record, VenueInfo};
 use venuecode_core::trust::Revocation;
 
 use super::{
-    join_reasons, revocation_from, revocation_parts, Counts, Device, NewDevice, Store, StoreError,
-    VenueRow, DEMO_VENUES,
+    join_reasons, revocation_from, revocation_parts, Counts, Device, NewDevice, RevocationPage,
+    Store, StoreError, VenueRow, DEMO_VENUES,
 };
 
 const MIGRATIONS: &[&str] = &[
@@ -446,22 +446,28 @@ impl Store for SqliteStore {
         Ok(Some(row.into_wire(checkpoints)))
     }
 
-    fn revocations_since(&self, cursor: u64) -> Result<(u64, Vec<Revocation>), StoreError> {
+    fn revocations_since(&self, cursor: u64, limit: usize) -> Result<RevocationPage, StoreError> {
         let conn = self.conn()?;
         let mut until = cursor;
-        let entries = conn
-            .prepare("SELECT seq, kind, target FROM revocations WHERE seq > ?1 ORDER BY seq")?
-            .query_map([cursor as i64], |r| {
+        let mut entries = conn
+            .prepare(
+                "SELECT seq, kind, target FROM revocations WHERE seq > ?1 ORDER BY seq LIMIT ?2",
+            )?
+            .query_map(params![cursor as i64, limit as i64 + 1], |r| {
                 Ok((r.get::<_, i64>(0)?, r.get::<_, String>(1)?, r.get(2)?))
             })?
-            .map(|row| {
-                row.map(|(seq, kind, target)| {
-                    until = until.max(seq as u64);
-                    revocation_from(&kind, target)
-                })
-            })
+            .map(|row| row.map(|(seq, kind, target)| (seq as u64, revocation_from(&kind, target))))
             .collect::<Result<Vec<_>, _>>()?;
-        Ok((until, entries))
+        let more = entries.len() > limit;
+        entries.truncate(limit);
+        if let Some((seq, _)) = entries.last() {
+            until = *seq;
+        }
+        Ok(RevocationPage {
+            until,
+            entries: entries.into_iter().map(|(_, r)| r).collect(),
+            more,
+        })
     }
 
     fn revoke(&self, r: &Revocation, now: DateTime<Utc>) -> Result<u64, StoreError> {

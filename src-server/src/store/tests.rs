@@ -140,8 +140,10 @@ fn concurrent_batches_are_each_counted_and_stored_once(store: &dyn Store) {
     );
 }
 
-fn revocations_come_in_cursor_order(store: &dyn Store) {
-    assert_eq!(store.revocations_since(0).unwrap(), (0, vec![]));
+fn revocations_come_in_cursor_order_and_pages(store: &dyn Store) {
+    let page = |cursor, limit| store.revocations_since(cursor, limit).unwrap();
+    let none = page(0, 10);
+    assert_eq!((none.until, none.entries.len(), none.more), (0, 0, false));
     let a = store
         .revoke(&Revocation::Code("AABB".into()), at(NOW))
         .unwrap();
@@ -149,20 +151,31 @@ fn revocations_come_in_cursor_order(store: &dyn Store) {
         .revoke(&Revocation::Subject("ccdd".into()), at(NOW))
         .unwrap();
     assert!(b > a);
-    let (until, all) = store.revocations_since(0).unwrap();
-    assert_eq!(until, b);
+    let all = page(0, 10);
+    assert_eq!((all.until, all.more), (b, false));
     assert_eq!(
-        all,
+        all.entries,
         vec![
             Revocation::Code("aabb".into()),
             Revocation::Subject("ccdd".into())
         ]
     );
+    // One per page: the first page says more follow, the second ends there.
+    let first = page(0, 1);
     assert_eq!(
-        store.revocations_since(a).unwrap(),
-        (b, vec![Revocation::Subject("ccdd".into())])
+        (first.until, first.entries.clone(), first.more),
+        (a, vec![Revocation::Code("aabb".into())], true)
     );
-    assert_eq!(store.revocations_since(b).unwrap(), (b, vec![]));
+    let second = page(first.until, 1);
+    assert_eq!(
+        (second.until, second.entries, second.more),
+        (b, vec![Revocation::Subject("ccdd".into())], false)
+    );
+    let after = page(b, 1);
+    assert_eq!(
+        (after.until, after.entries.len(), after.more),
+        (b, 0, false)
+    );
 }
 
 const SUITE: &[Scenario] = &[
@@ -184,8 +197,8 @@ const SUITE: &[Scenario] = &[
         &concurrent_batches_are_each_counted_and_stored_once,
     ),
     (
-        "revocations_come_in_cursor_order",
-        &revocations_come_in_cursor_order,
+        "revocations_come_in_cursor_order_and_pages",
+        &revocations_come_in_cursor_order_and_pages,
     ),
 ];
 

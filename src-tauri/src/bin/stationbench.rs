@@ -121,6 +121,8 @@ fn main() -> Result<()> {
             &code.text,
             TemperatureInput::Normal,
             Utc::now(),
+            // Measures the gate path itself: a fresh station.
+            venuecode_core::sync::Freshness::default(),
         )?;
         let done = t.elapsed().as_secs_f64() * 1000.0;
         if v.recorded {

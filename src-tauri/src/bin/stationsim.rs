@@ -183,14 +183,19 @@ fn main() -> Result<()> {
     // Enrol (through whatever the network does), unless a previous run did.
     let started = Instant::now();
     let mut attempt = 0;
+    let time = std::sync::Arc::new(sync::TimeKeeper::start(Some(&store), sync::system_clock()));
     while store.device()?.and_then(|d| d.venue_id).is_none() {
         match sync::enrol(
             &mut store,
-            &a.server,
-            &a.declaration,
-            &a.inspector,
-            None,
-            Direction::Entry,
+            &a.data,
+            &time,
+            &sync::Enrolment {
+                server_url: &a.server,
+                declaration_code: &a.declaration,
+                inspector: &a.inspector,
+                checkpoint_id: None,
+                direction: Direction::Entry,
+            },
         ) {
             Ok(_) => break,
             Err(e) if started.elapsed() < StdDuration::from_secs(120) => {

@@ -21,7 +21,7 @@ use crate::error::AppError;
 
 pub use checkins::{CheckInLine, Counters};
 pub use outbox::PendingRecord;
-pub use sync_state::DeviceRow;
+pub use sync_state::{DeviceRow, StoredRevocations};
 
 /// The migrations, in order; index + 1 is the schema version each one produces.
 const MIGRATIONS: &[&str] = &[

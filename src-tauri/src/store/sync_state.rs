@@ -1,14 +1,18 @@
-//! Sync state: the device identity and binding from enrolment, sync cursors and times, and the
-//! revocation list pulled from the server.
+//! Sync state: the device identity and binding from enrolment, sync cursors and times, the
+//! pinned root key, the highest trust-list version seen, the time floor, and the revocation list
+//! pulled from the server (checked by lookup, never loaded whole for a scan).
 
 use chrono::{DateTime, Utc};
 use rusqlite::{params, OptionalExtension};
 use venuecode_core::checkin::Binding;
-use venuecode_core::trust::{Revocation, RevocationList};
+use venuecode_core::trust::{Revocation, RevocationDelta, RevocationList, Revocations};
 
 use super::settings::binding_pairs;
 use super::{upsert, KeyValueTable, Store};
 use crate::error::AppError;
+
+/// The persisted time floor and the last signed server time.
+pub type TimeFloor = (Option<DateTime<Utc>>, Option<DateTime<Utc>>);
 
 /// This device's identity and enrolment.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -120,6 +124,118 @@ impl Store {
         Ok(RevocationList::restore(cursor, entries))
     }
 
+    /// The revocation cursor held.
+    pub fn revocation_cursor(&self) -> Result<u64, AppError> {
+        Ok(self
+            .sync_value("revocations_cursor")?
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(0))
+    }
+
+    /// Adds one page of revocations cut from exactly the cursor held, and moves the cursor to its
+    /// end, in one transaction.
+    pub fn apply_revocation_page(&mut self, page: &RevocationDelta) -> Result<(), AppError> {
+        let held = self.revocation_cursor()?;
+        // The same rule as the in-memory list: no gap, no going back.
+        RevocationList::restore(held, [])
+            .apply(&RevocationDelta {
+                entries: vec![],
+                ..page.clone()
+            })
+            .map_err(|e| AppError::Invalid(format!("revocations: {e}")))?;
+        let tx = self.conn.transaction()?;
+        {
+            let mut stmt = tx.prepare_cached(
+                "INSERT INTO revocations (kind, target) VALUES (?1, ?2) ON CONFLICT DO NOTHING",
+            )?;
+            for r in &page.entries {
+                match r {
+                    Revocation::Code(t) => stmt.execute(params!["code", t.to_ascii_lowercase()])?,
+                    Revocation::Subject(t) => {
+                        stmt.execute(params!["subject", t.to_ascii_lowercase()])?
+                    }
+                };
+            }
+        }
+        upsert(
+            &tx,
+            KeyValueTable::SyncState,
+            "revocations_cursor",
+            &page.until.to_string(),
+        )?;
+        tx.commit()?;
+        Ok(())
+    }
+
+    /// The revocations as verification asks for them: one indexed lookup per question.
+    pub fn revocation_check(&self) -> StoredRevocations<'_> {
+        StoredRevocations { store: self }
+    }
+
+    /// The root public key pinned at first provisioning (hex), if any.
+    pub fn pinned_root(&self) -> Result<Option<String>, AppError> {
+        self.sync_value("root_pub")
+    }
+
+    /// Pins the root public key (hex); a key already pinned is never replaced.
+    pub fn pin_root(&mut self, hex: &str) -> Result<String, AppError> {
+        self.conn.execute(
+            "INSERT INTO sync_state (key, value) VALUES ('root_pub', ?1) ON CONFLICT DO NOTHING",
+            [hex],
+        )?;
+        self.pinned_root()?
+            .ok_or_else(|| AppError::Invalid("the root key was not pinned".into()))
+    }
+
+    /// The highest trust-list version this station has accepted (kept apart from the file).
+    pub fn trust_version_seen(&self) -> Result<u64, AppError> {
+        Ok(self
+            .sync_value("trust_version_seen")?
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(0))
+    }
+
+    /// Raises the highest trust-list version seen.
+    pub fn see_trust_version(&mut self, version: u64) -> Result<(), AppError> {
+        let held = self.trust_version_seen()?;
+        if version > held {
+            self.put_sync_values(&[("trust_version_seen", version.to_string())])?;
+        }
+        Ok(())
+    }
+
+    /// The persisted time floor and the last signed server time (Unix milliseconds), raised to
+    /// the newest local check-in.
+    pub fn time_floor(&self) -> Result<TimeFloor, AppError> {
+        let ms = |key: &str| -> Result<Option<DateTime<Utc>>, AppError> {
+            Ok(self
+                .sync_value(key)?
+                .and_then(|v| v.parse::<i64>().ok())
+                .and_then(DateTime::from_timestamp_millis))
+        };
+        let newest: Option<String> =
+            self.conn
+                .query_row("SELECT max(at) FROM check_ins", [], |r| r.get(0))?;
+        let newest = newest
+            .and_then(|t| DateTime::parse_from_rfc3339(&t).ok())
+            .map(|t| t.with_timezone(&Utc));
+        let floor = ms("time_floor_ms")?.into_iter().chain(newest).max();
+        Ok((floor, ms("last_signed_ms")?))
+    }
+
+    /// Persists the time floor and the last signed server time.
+    pub fn put_time_floor(
+        &mut self,
+        floor: DateTime<Utc>,
+        last_signed: Option<DateTime<Utc>>,
+    ) -> Result<(), AppError> {
+        let mut pairs = vec![("time_floor_ms", floor.timestamp_millis().to_string())];
+        if let Some(t) = last_signed {
+            pairs.push(("last_signed_ms", t.timestamp_millis().to_string()));
+        }
+        self.put_sync_values(&pairs)
+    }
+
     /// Keeps a revocation list (after a delta was applied to it) and its cursor.
     pub fn put_revocations(&mut self, list: &RevocationList) -> Result<(), AppError> {
         let tx = self.conn.transaction()?;
@@ -142,5 +258,31 @@ impl Store {
         )?;
         tx.commit()?;
         Ok(())
+    }
+}
+
+/// The station's revocations, looked up in its database. A failed lookup counts as revoked: a
+/// station that cannot tell refuses rather than admits.
+pub struct StoredRevocations<'a> {
+    store: &'a Store,
+}
+
+impl StoredRevocations<'_> {
+    fn holds(&self, kind: &str, target: &str) -> bool {
+        self.store
+            .conn
+            .prepare_cached("SELECT 1 FROM revocations WHERE kind = ?1 AND target = ?2")
+            .and_then(|mut s| s.exists(params![kind, target.to_ascii_lowercase()]))
+            .unwrap_or(true)
+    }
+}
+
+impl Revocations for StoredRevocations<'_> {
+    fn code_revoked(&self, code_id_hex: &str) -> bool {
+        self.holds("code", code_id_hex)
+    }
+
+    fn subject_revoked(&self, subject_hex: &str) -> bool {
+        self.holds("subject", subject_hex)
     }
 }

@@ -1,16 +1,24 @@
 //! The HTTP side of sync: one device's signed requests (fresh nonce from the OS generator,
-//! clock-corrected time), `/time` for the clock offset, upload, pull, and the enrolment use case.
+//! trusted time), `/time` for the clock offset, upload, pull, and the enrolment use case.
+//!
+//! Invariants: every answer — success or error, `/time` included — is verified against the
+//! root key (delegation, signed time, signature over this request's nonce, path, status and
+//! body) before anything in it is read; a signed time older than one seen before is refused; no
+//! redirect is followed; an acknowledgement counts only for ids in the batch that was sent.
 
-use std::sync::Mutex;
+use std::collections::HashSet;
+use std::path::Path;
+use std::sync::{Arc, Mutex};
 use std::time::Duration as StdDuration;
 
-use chrono::{DateTime, Duration, Utc};
-use venuecode_core::keys::{hex, SecretKey};
+use chrono::{Duration, Utc};
+use venuecode_core::gate::Direction;
+use venuecode_core::keys::{hex, PublicKey, SecretKey};
 use venuecode_core::sync::{
-    self as wire, ClockSample, EnrolRequest, EnrolResponse, ErrorBody, PullResponse, ServerTime,
-    UploadAck,
+    self as wire, ClockSample, EnrolRequest, EnrolResponse, ErrorBody, PullResponse, UploadAck,
 };
 
+use super::time::TimeKeeper;
 use super::SyncError;
 use crate::store::{PendingRecord, Store};
 
@@ -30,11 +38,13 @@ pub(super) fn unit_random() -> f64 {
         .unwrap_or(0.5)
 }
 
-/// The HTTP side: signs and sends requests for one device.
+/// The HTTP side: signs and sends requests for one device and verifies the answers.
 pub struct Client {
     http: reqwest::blocking::Client,
     base: String,
     key: SecretKey,
+    root: PublicKey,
+    time: Arc<TimeKeeper>,
     offset: Mutex<Duration>,
 }
 
@@ -47,17 +57,27 @@ pub struct UploadOutcome {
 }
 
 impl Client {
-    /// A client for `base` (no trailing slash) signing with `key`.
-    pub fn new(base: &str, key: SecretKey, timeout: StdDuration) -> Result<Client, SyncError> {
+    /// A client for `base` (no trailing slash) signing with `key`, trusting answers signed under
+    /// `root`, keeping trusted time in `time`.
+    pub fn new(
+        base: &str,
+        key: SecretKey,
+        root: PublicKey,
+        time: Arc<TimeKeeper>,
+        timeout: StdDuration,
+    ) -> Result<Client, SyncError> {
         let http = reqwest::blocking::Client::builder()
             .connect_timeout(StdDuration::from_secs(3))
             .timeout(timeout)
+            .redirect(reqwest::redirect::Policy::none())
             .build()
             .map_err(|e| SyncError::Network(e.to_string()))?;
         Ok(Client {
             http,
             base: base.trim_end_matches('/').to_string(),
             key,
+            root,
+            time,
             offset: Mutex::new(Duration::zero()),
         })
     }
@@ -70,23 +90,24 @@ impl Client {
             .unwrap_or_else(|_| Duration::zero())
     }
 
-    /// Measures the clock offset against `/time` and keeps it for signing.
+    /// Measures the OS clock's offset against the server's signed time (`/time`, answered over
+    /// a fresh nonce), which also anchors trusted time.
     pub fn measure_clock(&self) -> Result<ClockSample, SyncError> {
-        let sent = Utc::now();
+        let nonce = hex(&random_bytes::<16>()?);
+        let path = "/api/v1/time";
+        let sent = self.time.os_now();
         let res = self
             .http
-            .get(format!("{}/api/v1/time", self.base))
+            .get(format!("{}{path}", self.base))
+            .header(wire::HEADER_NONCE, &nonce)
             .send()
             .map_err(|e| SyncError::Network(e.to_string()))?;
-        let body = Self::read(res)?;
-        let received = Utc::now();
-        let t: ServerTime =
-            serde_json::from_slice(&body).map_err(|e| SyncError::Decode(e.to_string()))?;
+        let (server, _) = self.read(res, path, &nonce)?;
+        let received = self.time.os_now();
         let sample = ClockSample {
             sent,
             received,
-            server: DateTime::from_timestamp_millis(t.unix_ms)
-                .ok_or_else(|| SyncError::Decode("server time out of range".into()))?,
+            server,
         };
         if let (Some(o), Ok(mut held)) = (sample.offset(), self.offset.lock()) {
             *held = o;
@@ -94,13 +115,29 @@ impl Client {
         Ok(sample)
     }
 
-    fn read(res: reqwest::blocking::Response) -> Result<Vec<u8>, SyncError> {
+    /// Verifies an answer to the request with `nonce` at `path`, takes its signed time, and
+    /// returns that time and the body of a 2xx answer (a verified error answer becomes
+    /// `SyncError::Server`).
+    fn read(
+        &self,
+        res: reqwest::blocking::Response,
+        path: &str,
+        nonce: &str,
+    ) -> Result<(chrono::DateTime<Utc>, Vec<u8>), SyncError> {
         let status = res.status();
+        let headers = res.headers().clone();
         let bytes = res
             .bytes()
             .map_err(|e| SyncError::Network(format!("reading the answer: {e}")))?;
+        let untrusted = |e: String| SyncError::Untrusted(format!("{path} ({status}): {e}"));
+        let signed =
+            wire::parse_answer_headers(|name| headers.get(name).and_then(|v| v.to_str().ok()))
+                .map_err(|e| untrusted(e.to_string()))?;
+        let at = wire::verify_answer(&self.root, path, nonce, status.as_u16(), &signed, &bytes)
+            .map_err(|e| untrusted(e.to_string()))?;
+        self.time.signed(at).map_err(|e| untrusted(e.to_string()))?;
         if status.is_success() {
-            return Ok(bytes.to_vec());
+            return Ok((at, bytes.to_vec()));
         }
         let body = serde_json::from_slice::<ErrorBody>(&bytes).unwrap_or_else(|_| ErrorBody {
             error: format!("http_{}", status.as_u16()),
@@ -113,6 +150,12 @@ impl Client {
         })
     }
 
+    /// The server's signed time of the last answer is kept by the time keeper; this is the
+    /// trusted time requests are signed with.
+    fn now_ms(&self) -> i64 {
+        self.time.now().timestamp_millis()
+    }
+
     /// Sends a signed request (fresh nonce, corrected time) and returns the body of a 2xx answer.
     fn send(
         &self,
@@ -121,12 +164,11 @@ impl Client {
         body: Vec<u8>,
     ) -> Result<Vec<u8>, SyncError> {
         let nonce = hex(&random_bytes::<16>()?);
-        let now = Utc::now() + self.offset();
         let h = wire::sign_request(
             &self.key,
             method,
             path_and_query,
-            now.timestamp_millis(),
+            self.now_ms(),
             &nonce,
             &body,
         );
@@ -139,11 +181,11 @@ impl Client {
             .header("content-type", "application/json")
             .header(wire::HEADER_DEVICE, h.device)
             .header(wire::HEADER_TIME, h.unix_ms.to_string())
-            .header(wire::HEADER_NONCE, h.nonce)
+            .header(wire::HEADER_NONCE, &h.nonce)
             .header(wire::HEADER_SIGNATURE, h.signature)
             .send()
             .map_err(|e| SyncError::Network(e.to_string()))?;
-        Self::read(res)
+        self.read(res, path_and_query, &nonce).map(|(_, body)| body)
     }
 
     /// Enrols this device with a venue's declaration code.
@@ -185,20 +227,28 @@ impl Client {
         }
         body.extend_from_slice(b"]}");
         match self.send("POST", "/api/v1/sync/upload", body) {
+            // Only ids that were in this batch count, whatever the answer lists.
             Ok(bytes) => {
                 let ack: UploadAck =
                     serde_json::from_slice(&bytes).map_err(|e| SyncError::Decode(e.to_string()))?;
+                let sent: HashSet<&str> = records.iter().map(|r| r.record_id.as_str()).collect();
                 Ok(UploadOutcome {
-                    acked: ack.acked,
+                    acked: ack
+                        .acked
+                        .into_iter()
+                        .filter(|id| sent.contains(id.as_str()))
+                        .collect(),
                     rejected: vec![],
                 })
             }
             Err(SyncError::Server { status: 422, body }) if !body.rejected.is_empty() => {
+                let sent: HashSet<&str> = records.iter().map(|r| r.record_id.as_str()).collect();
                 Ok(UploadOutcome {
                     acked: vec![],
                     rejected: body
                         .rejected
                         .iter()
+                        .filter(|id| sent.contains(id.as_str()))
                         .map(|id| (id.clone(), format!("{}: {}", body.error, body.message)))
                         .collect(),
                 })
@@ -215,30 +265,54 @@ pub fn new_device_key() -> Result<(String, String), SyncError> {
     Ok((key.to_hex(), id))
 }
 
+/// What an enrolment asks for.
+#[derive(Debug, Clone)]
+pub struct Enrolment<'a> {
+    pub server_url: &'a str,
+    pub declaration_code: &'a str,
+    pub inspector: &'a str,
+    pub checkpoint_id: Option<&'a str>,
+    pub direction: Direction,
+}
+
+/// The root key the station trusts (built in or pinned), as a sync error when missing.
+pub fn station_root(store: &mut Store, data_dir: &Path) -> Result<PublicKey, SyncError> {
+    crate::checking::root_key(store, data_dir).map_err(|r| {
+        SyncError::Trust(format!(
+            "{r:?}: the station has no root key (provision trust/root.pub before enrolling)"
+        ))
+    })
+}
+
 /// Enrols the station: makes (or reuses) its key pair, asks the server, binds the station.
 pub fn enrol(
     store: &mut Store,
-    server_url: &str,
-    declaration_code: &str,
-    inspector: &str,
-    checkpoint_id: Option<&str>,
-    direction: venuecode_core::gate::Direction,
+    data_dir: &Path,
+    time: &Arc<TimeKeeper>,
+    e: &Enrolment<'_>,
 ) -> Result<EnrolResponse, SyncError> {
+    let root = station_root(store, data_dir)?;
     let (secret, id) = new_device_key()?;
-    let device = store.create_device(&secret, &id, server_url)?;
+    let device = store.create_device(&secret, &id, e.server_url)?;
     let key = SecretKey::from_hex(&device.secret_key)
         .map_err(|_| SyncError::Decode("stored device key is damaged".into()))?;
-    let client = Client::new(server_url, key, StdDuration::from_secs(20))?;
+    let client = Client::new(
+        e.server_url,
+        key,
+        root,
+        time.clone(),
+        StdDuration::from_secs(20),
+    )?;
     client.measure_clock()?;
-    let res = client.enrol(declaration_code, inspector, checkpoint_id)?;
+    let res = client.enrol(e.declaration_code, e.inspector, e.checkpoint_id)?;
     let binding = venuecode_core::checkin::Binding {
         venue_id: res.venue.venue_id.clone(),
         venue_name: res.venue.name.clone(),
         checkpoint_id: res.checkpoint_id.clone(),
         inspector: res.inspector.clone(),
-        direction,
+        direction: e.direction,
     };
-    store.set_enrolment(&binding, Utc::now())?;
+    store.set_enrolment(&binding, time.now())?;
     store.put_sync_values(&[(
         "venue",
         serde_json::to_string(&res.venue).map_err(|e| SyncError::Decode(e.to_string()))?,

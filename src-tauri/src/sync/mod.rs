@@ -14,6 +14,7 @@
 
 mod client;
 mod status;
+mod time;
 mod worker;
 
 use std::time::Duration as StdDuration;
@@ -24,8 +25,9 @@ use venuecode_ipc::SyncProblem;
 
 use crate::error::AppError;
 
-pub use client::{enrol, new_device_key, Client, UploadOutcome};
+pub use client::{enrol, new_device_key, station_root, Client, Enrolment, UploadOutcome};
 pub use status::SyncStatus;
+pub use time::{system_clock, OsClock, TimeKeeper};
 pub use worker::SyncHandle;
 
 /// How the worker paces itself.
@@ -80,6 +82,8 @@ pub enum SyncError {
     Decode(String),
     #[error("{0}")]
     Trust(String),
+    #[error("an answer failed verification (altered, replayed or forged on the way): {0}")]
+    Untrusted(String),
     #[error(transparent)]
     Store(#[from] AppError),
 }
@@ -106,6 +110,7 @@ impl SyncError {
             SyncError::Random(_) => SyncProblem::Internal,
             SyncError::Decode(_) => SyncProblem::BadAnswer,
             SyncError::Trust(_) => SyncProblem::TrustInvalid,
+            SyncError::Untrusted(_) => SyncProblem::Untrusted,
             SyncError::Store(_) => SyncProblem::Storage,
             SyncError::Server { status, body } => match (body.error.as_str(), status) {
                 ("unknown_device", _) => SyncProblem::UnknownDevice,
@@ -126,6 +131,7 @@ impl SyncError {
             SyncError::Server { body, .. } => body.error.clone(),
             SyncError::Decode(_) => "bad_answer".into(),
             SyncError::Trust(_) => "trust_invalid".into(),
+            SyncError::Untrusted(_) => "untrusted_answer".into(),
             SyncError::Store(_) => "storage".into(),
             SyncError::Random(_) => "internal".into(),
         }

@@ -22,6 +22,8 @@ pub struct SyncStatus {
     pub waiting: i64,
     pub rejected: i64,
     pub sent_total: u64,
+    /// The station's freshness (time set back, unverified, stale, blocked), as last computed.
+    pub freshness: venuecode_core::sync::Freshness,
 }
 
 impl SyncStatus {
@@ -38,9 +40,12 @@ impl SyncStatus {
             trust_age_secs: self
                 .trust_fetched_at
                 .map(|t| (now - t).num_seconds().max(0)),
-            trust_stale: wire::trust_is_stale(self.trust_fetched_at, now),
+            trust_stale: wire::trust_is_stale(self.trust_fetched_at, now) || self.freshness.stale,
             clock_offset_secs: self.clock_offset.num_seconds(),
             clock_warn: wire::clock_offset_warns(self.clock_offset),
+            clock_set_back: self.freshness.set_back,
+            time_unverified: self.freshness.unverified && self.enrolled,
+            blocked: self.freshness.blocked,
             last_error: self.last_problem,
             last_error_code: self.last_error.clone(),
         }

@@ -10,14 +10,16 @@ use base64::Engine;
 use chrono::{DateTime, Duration, Utc};
 use venuecode_core::keys::SecretKey;
 use venuecode_core::sync::backoff_delay;
-use venuecode_core::trust::{RevocationDelta, TrustList};
+use venuecode_core::trust::TrustList;
 
-use super::client::unit_random;
+use super::client::{station_root, unit_random};
+use super::time::{system_clock, OsClock, TimeKeeper};
 use super::{Client, SyncConfig, SyncError, SyncStatus};
 use crate::store::{PendingRecord, Store};
 
 struct Shared {
     status: Mutex<SyncStatus>,
+    time: Arc<TimeKeeper>,
     wake: Mutex<bool>,
     cv: Condvar,
     stop: AtomicBool,
@@ -34,11 +36,23 @@ pub struct SyncHandle {
 impl SyncHandle {
     /// Starts the worker over the store in `data_dir`.
     pub fn start(data_dir: &Path, server_url: Option<String>, config: SyncConfig) -> SyncHandle {
+        SyncHandle::start_with_clock(data_dir, server_url, config, system_clock())
+    }
+
+    /// Starts the worker reading the operating system's clock through `os` (tests fake it).
+    pub fn start_with_clock(
+        data_dir: &Path,
+        server_url: Option<String>,
+        config: SyncConfig,
+        os: OsClock,
+    ) -> SyncHandle {
+        let time = Arc::new(TimeKeeper::start(Store::open(data_dir).ok().as_ref(), os));
         let shared = Arc::new(Shared {
             status: Mutex::new(SyncStatus {
                 server_url: server_url.clone(),
                 ..SyncStatus::default()
             }),
+            time,
             wake: Mutex::new(false),
             cv: Condvar::new(),
             stop: AtomicBool::new(false),
@@ -79,9 +93,15 @@ impl SyncHandle {
             .unwrap_or_default()
     }
 
-    /// The station's clock corrected by the measured offset: the trusted time for verification.
+    /// Trusted time: the last signed server time advanced by a monotonic clock, never below the
+    /// persisted floor (see `time.rs`).
     pub fn trusted_now(&self) -> DateTime<Utc> {
-        Utc::now() + self.status().clock_offset
+        self.shared.time.now()
+    }
+
+    /// The time keeper (enrolment signs and verifies with it).
+    pub fn time(&self) -> Arc<TimeKeeper> {
+        self.shared.time.clone()
     }
 
     /// Stops the worker after its current step.
@@ -154,12 +174,22 @@ fn worker(shared: Arc<Shared>, data_dir: PathBuf, server_url: Option<String>, co
                 s.rejected = rejected;
             });
         }
+        if let Ok(f) = crate::station::freshness(&store, &shared.time) {
+            shared.update(|s| s.freshness = f);
+        }
+        // The floor survives restarts: trusted time now, the last signed time.
+        if let Err(e) = shared.time.persist(&mut store) {
+            shared.update(|s| {
+                s.last_error = Some(format!("storage: {e}"));
+                s.last_problem = Some(venuecode_ipc::SyncProblem::Storage);
+            });
+        }
         let pause = match result {
             Ok(()) => {
                 attempt = 0;
                 // Retention: acknowledged records older than the policy window leave the
                 // station, checked at most hourly.
-                let now = Utc::now();
+                let now = shared.time.now();
                 if last_purge.is_none_or(|t| now - t > Duration::hours(1)) {
                     last_purge = Some(now);
                     if let Err(e) = store.purge_synced(now - venuecode_core::checkin::RETENTION) {
@@ -171,7 +201,7 @@ fn worker(shared: Arc<Shared>, data_dir: PathBuf, server_url: Option<String>, co
                 }
                 shared.update(|s| {
                     s.online = true;
-                    s.last_success = Some(Utc::now());
+                    s.last_success = Some(now);
                     s.last_error = None;
                     s.last_problem = None;
                 });
@@ -236,7 +266,11 @@ fn round(
     if client.as_ref().is_none_or(|(u, _)| *u != url) {
         let key = SecretKey::from_hex(&device.secret_key)
             .map_err(|_| SyncError::Decode("stored device key is damaged".into()))?;
-        *client = Some((url.clone(), Client::new(&url, key, config.request_timeout)?));
+        let root = station_root(store, data_dir)?;
+        *client = Some((
+            url.clone(),
+            Client::new(&url, key, root, shared.time.clone(), config.request_timeout)?,
+        ));
     }
     let Some((_, c)) = client.as_ref() else {
         return Err(SyncError::NoServer);
@@ -256,7 +290,7 @@ fn round(
             return Err(SyncError::Decode("the server acknowledged nothing".into()));
         }
     }
-    let now = Utc::now() + c.offset();
+    let now = shared.time.now();
     let forced = shared.force_pull.swap(false, Ordering::SeqCst);
     if forced || last_pull.is_none_or(|t| now - t >= config.pull_every) {
         pull(shared, store, data_dir, c)?;
@@ -287,7 +321,7 @@ fn settle(
             for (id, reason) in &out.rejected {
                 store.mark_rejected(id, reason)?;
             }
-            let n = store.mark_sent(&out.acked, Utc::now())?;
+            let n = store.mark_sent(&out.acked, shared.time.now())?;
             shared.update(|s| s.sent_total += n as u64);
             Ok(out.acked.len() + out.rejected.len())
         }
@@ -310,50 +344,69 @@ fn json<T: serde::Serialize>(v: &T) -> String {
     serde_json::to_string(v).unwrap_or_default()
 }
 
-/// Pulls and keeps what the server has for this station.
+/// Most revocation pages one pull round fetches before it yields (the next round goes on from
+/// the cursor reached): 100 pages of 5,000.
+const MAX_PAGES_PER_ROUND: usize = 100;
+
+/// Pulls and keeps what the server has for this station: every page of revocations from the
+/// cursor held (each page applied and its cursor kept in one transaction), the trust list when
+/// newer (never older than the highest version seen), the venue entry and policy.
 fn pull(shared: &Shared, store: &mut Store, data_dir: &Path, c: &Client) -> Result<(), SyncError> {
-    let root = crate::checking::root_key(data_dir)
-        .map_err(|code| SyncError::Trust(format!("{code:?}: the station has no valid root.pub")))?;
-    let held = crate::checking::load_trust(data_dir).ok();
-    let revocations = store.revocations()?;
-    let res = c.pull(held.as_ref().map_or(0, |t| t.version), revocations.cursor())?;
+    let root = station_root(store, data_dir)?;
+    let seen = store.trust_version_seen()?;
+    let held = crate::checking::load_trust(data_dir, &root, seen).ok();
+    // Ask from the highest version seen, so a deleted file brings back only a list at least as
+    // new as the one the station had.
+    let ask_version = held.as_ref().map_or(0, |h| h.version.max(seen));
+    let mut res = c.pull(ask_version, store.revocation_cursor()?)?;
     let b64 = base64::engine::general_purpose::STANDARD;
     if let Some(list) = &res.trust_list {
         let bytes = b64
             .decode(list)
             .map_err(|e| SyncError::Decode(format!("trust list: {e}")))?;
-        let list = match &held {
-            Some(h) => h.update(&bytes, &root),
-            None => TrustList::verify(&bytes, &root),
+        let list = TrustList::verify(&bytes, &root)
+            .map_err(|e| SyncError::Trust(format!("trust list from the server: {e}")))?;
+        if list.version < seen {
+            return Err(SyncError::Trust(format!(
+                "the server sent trust list version {}, older than version {seen} this station already accepted",
+                list.version
+            )));
         }
-        .map_err(|e| SyncError::Trust(format!("trust list from the server: {e}")))?;
         crate::checking::save_trust(data_dir, &bytes)?;
+        store.see_trust_version(list.version)?;
         shared.update(|s| s.trust_version = list.version);
     } else if let Some(h) = &held {
         shared.update(|s| s.trust_version = h.version);
+    } else {
+        return Err(SyncError::Trust(
+            "the station has no trust list and the server sent none".into(),
+        ));
     }
-    if let Some(delta) = &res.revocations {
-        let bytes = b64
-            .decode(delta)
-            .map_err(|e| SyncError::Decode(format!("revocations: {e}")))?;
-        let delta = RevocationDelta::verify(&bytes, &root)
-            .map_err(|e| SyncError::Trust(format!("revocations from the server: {e}")))?;
-        let mut list = revocations;
-        list.apply(&delta)
-            .map_err(|e| SyncError::Decode(format!("revocations: {e}")))?;
-        store.put_revocations(&list)?;
+    let mut pages = 0;
+    loop {
+        store
+            .apply_revocation_page(&res.revocations)
+            .map_err(|e| SyncError::Decode(format!("{e}")))?;
+        pages += 1;
+        if !res.revocations.more {
+            break;
+        }
+        if pages >= MAX_PAGES_PER_ROUND {
+            // Not up to date yet: the fetch time is not refreshed, so staleness stays honest.
+            return Err(SyncError::Decode(format!(
+                "revocations still arriving after {pages} pages; continuing next round"
+            )));
+        }
+        res = c.pull(
+            ask_version.max(store.trust_version_seen()?),
+            res.revocations.until,
+        )?;
     }
-    let fetched = Utc::now();
+    let fetched = shared.time.now();
     store.put_sync_values(&[
         ("venue", json(&res.venue)),
         ("policy", json(&res.policy)),
         ("trust_fetched_at", fetched.to_rfc3339()),
-        (
-            "server_time_offset_ms",
-            (res.server_time - Utc::now())
-                .num_milliseconds()
-                .to_string(),
-        ),
     ])?;
     if let Some(mut b) = store.binding()? {
         if b.venue_id == res.venue.venue_id && b.venue_name != res.venue.name {

@@ -160,6 +160,15 @@ pub(super) fn text(key: Key) -> &'static str {
         Key::SyncRejected => "条记录被服务器拒收（已保留）",
         Key::SyncNow => "立即同步",
         Key::ClockBanner => "本机时钟与服务器相差超过 5 分钟，核验已按服务器时间校正：",
+        Key::ClockSetBack => {
+            "本机时钟被调慢（早于已验证的时间）：核验仍按可信时间进行，请校正本机时钟"
+        }
+        Key::TimeUnverified => "长时间未获得服务器签名时间：请联网同步以校验时间",
+        Key::StationBlocked => "本机数据已过期：联网同步前，所有扫码一律不予通行",
+        Key::SyncUntrusted => {
+            "服务器应答校验失败（可能被篡改）：已拒收，请检查网络环境并联系管理员"
+        }
+        Key::ReasonStationStale => "本机长时间未同步：请联网同步后再核验",
         Key::CallNumber => "报告电话：",
         Key::AgoSeconds => "秒前",
         Key::AgoMinutes => "分钟前",

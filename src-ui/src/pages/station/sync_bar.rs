@@ -1,5 +1,6 @@
 //! Sync status: online or offline, records waiting, age of the last sync and of the trust list,
-//! with warnings for a stale trust list and a clock more than 5 minutes off.
+//! with warnings for a stale trust list, a clock more than 5 minutes off or set back, time not
+//! verified by the server for too long, a tampered answer, and the blocking state.
 
 use leptos::prelude::*;
 use leptos::task::spawn_local;
@@ -45,6 +46,7 @@ pub(super) fn SyncBar() -> impl IntoView {
             let problem = s.last_error.and_then(|p| match p {
                 SyncProblem::NotEnrolled | SyncProblem::NoServer => Some(Key::SyncNotEnrolled),
                 SyncProblem::DeviceRevoked | SyncProblem::UnknownDevice => Some(Key::SyncRevoked),
+                SyncProblem::Untrusted => Some(Key::SyncUntrusted),
                 SyncProblem::Offline
                 | SyncProblem::BadAnswer
                 | SyncProblem::TrustInvalid
@@ -71,6 +73,9 @@ pub(super) fn SyncBar() -> impl IntoView {
                 {problem.map(|k| view! { <div class="banner warn" id="sync-problem">{move || i18n.t(k)}</div> })}
                 {(s.rejected > 0).then(|| view! { <div class="banner warn" id="sync-rejected">{s.rejected}" "{move || i18n.t(Key::SyncRejected)}</div> })}
                 {(s.trust_stale && s.enrolled).then(|| view! { <div class="banner warn" id="sync-trust-stale">{move || i18n.t(Key::SyncTrustStale)}</div> })}
+                {s.blocked.then(|| view! { <div class="banner block" id="station-blocked">{move || i18n.t(Key::StationBlocked)}</div> })}
+                {s.time_unverified.then(|| view! { <div class="banner warn" id="time-unverified">{move || i18n.t(Key::TimeUnverified)}</div> })}
+                {s.clock_set_back.then(|| view! { <div class="banner warn" id="clock-set-back">{move || i18n.t(Key::ClockSetBack)}</div> })}
                 {s.clock_warn.then(|| view! {
                     <div class="banner warn" id="clock-banner">{move || i18n.t(Key::ClockBanner)}{format!("{:+} min", offset / 60)}</div>
                 })}
