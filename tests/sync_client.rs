@@ -8,89 +8,14 @@ use std::time::Duration;
 
 use anyhow::{ensure, Context, Result};
 use chrono::Utc;
-use venuecode_app::station::zone;
 use venuecode_app::store::Store;
-use venuecode_app::sync::{self, SyncConfig, SyncHandle};
-use venuecode_core::checkin::CheckInDraft;
-use venuecode_core::gate::{Direction, PresenceEffect, Verdict};
+use venuecode_core::gate::PresenceEffect;
 use venuecode_core::trust::Revocation;
 use venuecode_tests::harness::{tempdir::TempDir, Server};
 use venuecode_tests::procs::wait_for;
+use venuecode_tests::station::{draft, enrol, fast_sync, provisioned_station};
 
 const WAIT: Duration = Duration::from_secs(30);
-
-fn draft(venue: &str, at: chrono::DateTime<Utc>, n: u32) -> CheckInDraft {
-    CheckInDraft {
-        venue_id: venue.into(),
-        checkpoint_id: "main".into(),
-        inspector: "王五".into(),
-        direction: Direction::Entry,
-        at,
-        day: at.with_timezone(&zone()).format("%Y-%m-%d").to_string(),
-        temperature: "normal",
-        celsius: None,
-        verdict: Verdict::Pass,
-        reasons: vec![],
-        fever: false,
-        code_id: Some(format!("{n:016x}")),
-        subject: Some(format!("{n:024x}")),
-        name_masked: Some("张*".into()),
-        phone_masked: None,
-        id_masked: None,
-        color: Some("green"),
-        alert: false,
-        manual: false,
-        proxy_name: None,
-        proxy_phone: None,
-        proxy_relation: None,
-    }
-}
-
-/// A station data directory provisioned with the server's root key.
-fn provisioned_station(tmp: &std::path::Path, server: &Server) -> Result<std::path::PathBuf> {
-    let data = tmp.join("station");
-    std::fs::create_dir_all(data.join("trust"))?;
-    std::fs::copy(server.keys.join("root.pub"), data.join("trust/root.pub"))?;
-    Ok(data)
-}
-
-/// Enrols the station in `data` with a declaration code, inspector 王五.
-fn enrol(
-    store: &mut Store,
-    data: &std::path::Path,
-    server: &Server,
-    code: &str,
-) -> Result<venuecode_core::sync::EnrolResponse, sync::SyncError> {
-    let time = std::sync::Arc::new(sync::TimeKeeper::start(Some(store), sync::system_clock()));
-    sync::enrol(
-        store,
-        data,
-        &time,
-        &sync::Enrolment {
-            server_url: &server.url,
-            declaration_code: code,
-            inspector: "王五",
-            checkpoint_id: None,
-            direction: Direction::Entry,
-        },
-    )
-}
-
-/// A sync worker that retries and polls fast, uploading `batch_size` records at a time.
-fn fast_sync(data: &std::path::Path, server: &Server, batch_size: usize) -> SyncHandle {
-    SyncHandle::start(
-        data,
-        Some(server.url.clone()),
-        SyncConfig {
-            batch_size,
-            backoff_base: Duration::from_millis(50),
-            backoff_cap: Duration::from_millis(500),
-            offline_probe: Duration::from_millis(200),
-            idle: Duration::from_millis(200),
-            ..SyncConfig::default()
-        },
-    )
-}
 
 fn server_ids(server: &Server) -> Result<Vec<String>> {
     let store = venuecode_server::store::open(server.database.to_str().context("path")?)?;
@@ -101,14 +26,14 @@ fn server_ids(server: &Server) -> Result<Vec<String>> {
 fn station_sync_sets_aside_refused_records_and_survives_revocation() -> Result<()> {
     let tmp = TempDir::new("venuecode-sync-client-")?;
     let server = Server::start(tmp.path())?;
-    let data = provisioned_station(tmp.path(), &server)?;
+    let data = provisioned_station(tmp.path(), &server.keys)?;
 
     let mut store = Store::open(&data)?;
     // A wrong declaration code is refused with the server's reason, and binds nothing.
-    let err = enrol(&mut store, &data, &server, "999999").expect_err("unknown declaration code");
+    let err = enrol(&mut store, &data, &server.url, "999999").expect_err("unknown declaration code");
     ensure!(err.code() == "unknown_declaration_code", "{err}");
     ensure!(store.binding()?.is_none());
-    let res = enrol(&mut store, &data, &server, "100003")?;
+    let res = enrol(&mut store, &data, &server.url, "100003")?;
     ensure!(res.venue.name == "幸福路农贸市场");
     let venue = store.binding()?.context("bound")?.venue_id;
 
@@ -122,7 +47,7 @@ fn station_sync_sets_aside_refused_records_and_survives_revocation() -> Result<(
         PresenceEffect::Keep,
     )?;
 
-    let handle = fast_sync(&data, &server, 4);
+    let handle = fast_sync(&data, &server.url, 4);
     wait_for("the outbox to drain", WAIT, || {
         let s = handle.status();
         (s.waiting == 0 && s.rejected == 1 && s.trust_fetched_at.is_some()).then_some(())
@@ -175,9 +100,9 @@ fn station_sync_sets_aside_refused_records_and_survives_revocation() -> Result<(
 fn a_poison_record_is_set_aside_and_the_rest_of_its_batch_delivered() -> Result<()> {
     let tmp = TempDir::new("venuecode-sync-poison-")?;
     let server = Server::start(tmp.path())?;
-    let data = provisioned_station(tmp.path(), &server)?;
+    let data = provisioned_station(tmp.path(), &server.keys)?;
     let mut store = Store::open(&data)?;
-    enrol(&mut store, &data, &server, "100001")?;
+    enrol(&mut store, &data, &server.url, "100001")?;
     let venue = store.binding()?.context("bound")?.venue_id;
     let now = Utc::now();
     let mut ids = Vec::new();
@@ -198,7 +123,7 @@ fn a_poison_record_is_set_aside_and_the_rest_of_its_batch_delivered() -> Result<
     ensure!(damaged == 1, "the poison payload was not written");
     drop(conn);
 
-    let handle = fast_sync(&data, &server, 100);
+    let handle = fast_sync(&data, &server.url, 100);
     wait_for("the outbox to settle", WAIT, || {
         let s = handle.status();
         (s.waiting == 0 && s.rejected == 1).then_some(())

@@ -272,13 +272,13 @@ impl Shared {
 
 /// One request from a client: its path (no query) and its bytes, rewritten to
 /// `Connection: close`.
-struct Request {
-    path: String,
-    bytes: Vec<u8>,
+pub struct Request {
+    pub path: String,
+    pub bytes: Vec<u8>,
 }
 
-/// Reads one HTTP/1.1 request (headers + Content-Length body).
-fn read_request(conn: &mut TcpStream) -> Result<Request> {
+/// Reads one HTTP/1.1 request (headers + Content-Length body); shared with the tampering proxy.
+pub fn read_request(conn: &mut TcpStream) -> Result<Request> {
     let mut buf = Vec::new();
     let mut chunk = [0u8; 16 * 1024];
     let head_end = loop {
@@ -350,7 +350,7 @@ fn body_of(resp: &[u8]) -> String {
 }
 
 /// Sends `req` upstream and reads the whole answer (the server closes after it).
-fn forward(upstream: SocketAddr, req: &[u8]) -> Result<Vec<u8>> {
+pub fn forward(upstream: SocketAddr, req: &[u8]) -> Result<Vec<u8>> {
     let mut up = TcpStream::connect_timeout(&upstream, Duration::from_secs(3))?;
     up.set_read_timeout(Some(Duration::from_secs(30)))?;
     up.write_all(req)?;

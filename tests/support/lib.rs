@@ -9,4 +9,6 @@ pub mod faultproxy;
 pub mod fit;
 pub mod harness;
 pub mod procs;
+pub mod station;
+pub mod tamperproxy;
 pub mod webdriver;

@@ -13,6 +13,8 @@ pub struct SyncStatus {
     pub online: bool,
     pub last_success: Option<DateTime<Utc>>,
     pub last_error: Option<String>,
+    /// The failure in full, for logs and support (not shown to inspectors).
+    pub last_detail: Option<String>,
     /// What the UI says about `last_error`.
     pub last_problem: Option<venuecode_ipc::SyncProblem>,
     /// Server clock minus station clock.
@@ -22,6 +24,10 @@ pub struct SyncStatus {
     pub waiting: i64,
     pub rejected: i64,
     pub sent_total: u64,
+    /// Answers refused because they did not verify (tampering on the way), since start.
+    pub refused_answers: u64,
+    /// The last refused answer: when, and why in full.
+    pub last_refused: Option<(DateTime<Utc>, String)>,
     /// The station's freshness (time set back, unverified, stale, blocked), as last computed.
     pub freshness: venuecode_core::sync::Freshness,
 }
@@ -46,7 +52,14 @@ impl SyncStatus {
             clock_set_back: self.freshness.set_back,
             time_unverified: self.freshness.unverified && self.enrolled,
             blocked: self.freshness.blocked,
-            last_error: self.last_problem,
+            // A refused (tampered) answer stays on screen for ten minutes even when rounds in
+            // between succeed: an attacker who tampers now and then must not go unseen.
+            last_error: self.last_problem.or_else(|| {
+                self.last_refused
+                    .as_ref()
+                    .filter(|(at, _)| now - *at < Duration::minutes(10))
+                    .map(|_| venuecode_ipc::SyncProblem::Untrusted)
+            }),
             last_error_code: self.last_error.clone(),
         }
     }

@@ -203,6 +203,7 @@ fn worker(shared: Arc<Shared>, data_dir: PathBuf, server_url: Option<String>, co
                     s.online = true;
                     s.last_success = Some(now);
                     s.last_error = None;
+                    s.last_detail = None;
                     s.last_problem = None;
                 });
                 config.idle
@@ -216,6 +217,11 @@ fn worker(shared: Arc<Shared>, data_dir: PathBuf, server_url: Option<String>, co
                         SyncError::Network(_) | SyncError::NoServer | SyncError::NotEnrolled
                     );
                     s.last_error = Some(e.code());
+                    s.last_detail = Some(e.to_string());
+                    if matches!(e, SyncError::Untrusted(_)) {
+                        s.refused_answers += 1;
+                        s.last_refused = Some((shared.time.now(), e.to_string()));
+                    }
                     s.last_problem = Some(e.problem());
                 });
                 if person {

@@ -1,0 +1,96 @@
+//! A headless station for the sync tests: a data directory provisioned with a deployment's root
+//! key, enrolment, a fast-polling sync worker, and check-in drafts to fill its outbox.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::Result;
+use chrono::{DateTime, Utc};
+use venuecode_app::station::zone;
+use venuecode_app::store::Store;
+use venuecode_app::sync::{self, OsClock, SyncConfig, SyncHandle};
+use venuecode_core::checkin::CheckInDraft;
+use venuecode_core::gate::{Direction, Verdict};
+
+/// A check-in draft at `venue` and `at`, numbered `n` (its code id and subject derive from `n`).
+pub fn draft(venue: &str, at: DateTime<Utc>, n: u32) -> CheckInDraft {
+    CheckInDraft {
+        venue_id: venue.into(),
+        checkpoint_id: "main".into(),
+        inspector: "王五".into(),
+        direction: Direction::Entry,
+        at,
+        day: at.with_timezone(&zone()).format("%Y-%m-%d").to_string(),
+        temperature: "normal",
+        celsius: None,
+        verdict: Verdict::Pass,
+        reasons: vec![],
+        fever: false,
+        code_id: Some(format!("{n:016x}")),
+        subject: Some(format!("{n:024x}")),
+        name_masked: Some("张*".into()),
+        phone_masked: None,
+        id_masked: None,
+        color: Some("green"),
+        alert: false,
+        manual: false,
+        proxy_name: None,
+        proxy_phone: None,
+        proxy_relation: None,
+    }
+}
+
+/// A station data directory under `tmp` provisioned with the root key of the deployment in
+/// `keys` (`keys/root.pub`).
+pub fn provisioned_station(tmp: &Path, keys: &Path) -> Result<PathBuf> {
+    let data = tmp.join("station");
+    std::fs::create_dir_all(data.join("trust"))?;
+    std::fs::copy(keys.join("root.pub"), data.join("trust/root.pub"))?;
+    Ok(data)
+}
+
+/// Enrols the station in `data` at `url` with a declaration code, inspector 王五.
+pub fn enrol(
+    store: &mut Store,
+    data: &Path,
+    url: &str,
+    code: &str,
+) -> Result<venuecode_core::sync::EnrolResponse, sync::SyncError> {
+    let time = Arc::new(sync::TimeKeeper::start(Some(store), sync::system_clock()));
+    sync::enrol(
+        store,
+        data,
+        &time,
+        &sync::Enrolment {
+            server_url: url,
+            declaration_code: code,
+            inspector: "王五",
+            checkpoint_id: None,
+            direction: Direction::Entry,
+        },
+    )
+}
+
+/// A sync worker that retries and polls fast, uploading `batch_size` records at a time, reading
+/// the OS clock through `os`.
+pub fn fast_sync_with_clock(data: &Path, url: &str, batch_size: usize, os: OsClock) -> SyncHandle {
+    SyncHandle::start_with_clock(
+        data,
+        Some(url.to_string()),
+        SyncConfig {
+            batch_size,
+            backoff_base: Duration::from_millis(50),
+            backoff_cap: Duration::from_millis(500),
+            offline_probe: Duration::from_millis(200),
+            idle: Duration::from_millis(200),
+            ..SyncConfig::default()
+        },
+        os,
+    )
+}
+
+/// [`fast_sync_with_clock`] on the real clock.
+pub fn fast_sync(data: &Path, url: &str, batch_size: usize) -> SyncHandle {
+    fast_sync_with_clock(data, url, batch_size, sync::system_clock())
+}
