@@ -30,7 +30,8 @@ fn station_sync_sets_aside_refused_records_and_survives_revocation() -> Result<(
 
     let mut store = Store::open(&data)?;
     // A wrong declaration code is refused with the server's reason, and binds nothing.
-    let err = enrol(&mut store, &data, &server.url, "999999").expect_err("unknown declaration code");
+    let err =
+        enrol(&mut store, &data, &server.url, "999999").expect_err("unknown declaration code");
     ensure!(err.code() == "unknown_declaration_code", "{err}");
     ensure!(store.binding()?.is_none());
     let res = enrol(&mut store, &data, &server.url, "100003")?;
@@ -84,7 +85,7 @@ fn station_sync_sets_aside_refused_records_and_survives_revocation() -> Result<(
 
     // The device is revoked on the server: uploads are refused, records stay on the station.
     let device = store.device()?.context("device")?.device_id;
-    ensure!(server_store.set_revoked(&device, true)?);
+    ensure!(server_store.set_revoked(&device, true, "test", Utc::now())?);
     store.record(&draft(&venue, Utc::now(), 7), PresenceEffect::Keep)?;
     handle.wake();
     wait_for("the refusal to show", WAIT, || {

@@ -26,7 +26,9 @@ use venuecode_ipc::{Reason, SyncProblem, TemperatureInput};
 use venuecode_keys::IssuerKeys;
 use venuecode_tests::harness::{keygen, start_server, tempdir::TempDir};
 use venuecode_tests::procs::{free_port, wait_for};
-use venuecode_tests::station::{draft, enrol, fast_sync, fast_sync_with_clock, provisioned_station};
+use venuecode_tests::station::{
+    draft, enrol, fast_sync, fast_sync_with_clock, provisioned_station,
+};
 use venuecode_tests::tamperproxy::{Tamper, TamperProxy};
 
 const WAIT: Duration = Duration::from_secs(30);
@@ -87,14 +89,24 @@ fn wait_untrusted(h: &SyncHandle, proxy: &TamperProxy, kind: &str, path: &str) -
     let before = h.status().refused_answers;
     h.sync_now();
     let last = std::cell::RefCell::new(String::new());
-    wait_for(&format!("{kind}: the answer to {path} refused"), WAIT, || {
-        let s = h.status();
-        let (_, detail) = s.last_refused.clone().unwrap_or_default();
-        *last.borrow_mut() = format!("{:?} {:?}", s.last_problem, s.last_detail);
-        (proxy.hits(kind) > 0 && s.refused_answers > before && detail.contains(path))
-            .then(|| eprintln!("{kind}: {detail}"))
-    })
-    .with_context(|| format!("last status: {}; attacks: {}", last.borrow(), proxy.hits_text()))?;
+    wait_for(
+        &format!("{kind}: the answer to {path} refused"),
+        WAIT,
+        || {
+            let s = h.status();
+            let (_, detail) = s.last_refused.clone().unwrap_or_default();
+            *last.borrow_mut() = format!("{:?} {:?}", s.last_problem, s.last_detail);
+            (proxy.hits(kind) > 0 && s.refused_answers > before && detail.contains(path))
+                .then(|| eprintln!("{kind}: {detail}"))
+        },
+    )
+    .with_context(|| {
+        format!(
+            "last status: {}; attacks: {}",
+            last.borrow(),
+            proxy.hits_text()
+        )
+    })?;
     // The warning stays on screen after the round that refused it.
     let wire = h.status().to_wire(h.trusted_now());
     ensure!(wire.last_error == Some(SyncProblem::Untrusted), "{wire:?}");
@@ -156,7 +168,10 @@ fn a_tampering_network_steers_nothing() -> Result<()> {
     proxy.set(Tamper::RelaxPolicy);
     wait_untrusted(&handle, &proxy, "relax_policy", "/api/v1/sync/pull")?;
     let policy = station::policy(&store)?;
-    ensure!(!policy.accept_yellow && policy.fever_threshold_c < 38.0, "{policy:?}");
+    ensure!(
+        !policy.accept_yellow && policy.fever_threshold_c < 38.0,
+        "{policy:?}"
+    );
     ensure!(station::venue_phone(&store)?.as_deref() == Some("0997-4612345"));
     let fresh = station::freshness(&store, &handle.time())?;
     let v = station::submit(
@@ -175,19 +190,29 @@ fn a_tampering_network_steers_nothing() -> Result<()> {
     proxy.set(Tamper::AckEverything);
     let mut ids = Vec::new();
     for n in 0..3 {
-        ids.push(store.record(&draft(&venue, handle.trusted_now(), n), PresenceEffect::Keep)?);
+        ids.push(store.record(
+            &draft(&venue, handle.trusted_now(), n),
+            PresenceEffect::Keep,
+        )?);
     }
     wait_untrusted(&handle, &proxy, "ack_everything", "/api/v1/sync/upload")?;
     let server_store = venuecode_server::store::open(&db_text)?;
     let held = server_store.check_in_ids()?;
-    ensure!(ids.iter().all(|i| !held.contains(i)), "a record reached the server");
+    ensure!(
+        ids.iter().all(|i| !held.contains(i)),
+        "a record reached the server"
+    );
     let (waiting, _) = store.outbox_counts()?;
     ensure!(waiting >= 3, "records were marked sent: {waiting} waiting");
     proxy.set(Tamper::Honest);
-    wait_for("the records to arrive once the network is honest", WAIT, || {
-        let held = server_store.check_in_ids().ok()?;
-        ids.iter().all(|i| held.contains(i)).then_some(())
-    })?;
+    wait_for(
+        "the records to arrive once the network is honest",
+        WAIT,
+        || {
+            let held = server_store.check_in_ids().ok()?;
+            ids.iter().all(|i| held.contains(i)).then_some(())
+        },
+    )?;
 
     // 4. A revocation stripped from the pull: refused, the cursor stays; honest again, it lands.
     let (revoked, code_id) = issue(&keys, Color::Green, 0, 24)?;
@@ -195,7 +220,10 @@ fn a_tampering_network_steers_nothing() -> Result<()> {
     let cursor = store.revocation_cursor()?;
     proxy.set(Tamper::StripRevocations);
     wait_untrusted(&handle, &proxy, "strip_revocations", "/api/v1/sync/pull")?;
-    ensure!(store.revocation_cursor()? == cursor, "the cursor moved past a stripped page");
+    ensure!(
+        store.revocation_cursor()? == cursor,
+        "the cursor moved past a stripped page"
+    );
     proxy.set(Tamper::Honest);
     wait_healthy(&handle, "an honest pull")?;
     ensure!(check(&mut store, &data, &revoked, &handle).error == Some(Reason::Revoked));
@@ -206,7 +234,10 @@ fn a_tampering_network_steers_nothing() -> Result<()> {
     let b64 = base64::engine::general_purpose::STANDARD;
     proxy.set(Tamper::OldTrustList(b64.encode(&v1)));
     wait_untrusted(&handle, &proxy, "old_trust_list", "/api/v1/sync/pull")?;
-    ensure!(!data.join("trust/trust.cose").exists(), "the old list was saved");
+    ensure!(
+        !data.join("trust/trust.cose").exists(),
+        "the old list was saved"
+    );
     ensure!(check(&mut store, &data, &green, &handle).error == Some(Reason::NoTrustList));
     // A rolled-back server signing the old list is refused as a downgrade, too.
     proxy.set(Tamper::Honest);
@@ -218,14 +249,20 @@ fn a_tampering_network_steers_nothing() -> Result<()> {
         let s = handle.status().to_wire(handle.trusted_now());
         (s.last_error == Some(SyncProblem::TrustInvalid)).then_some(())
     })?;
-    ensure!(!data.join("trust/trust.cose").exists(), "the old list was saved");
+    ensure!(
+        !data.join("trust/trust.cose").exists(),
+        "the old list was saved"
+    );
     drop(server);
     std::fs::write(keys.join("server/trust.cose"), &v2)?;
     let _server = start_server(port, &db_text, &keys, &extra)?;
     wait_healthy(&handle, "the current list to come back")?;
     ensure!(check(&mut store, &data, &green, &handle).valid);
     let wire = handle.status().to_wire(handle.trusted_now());
-    ensure!(!wire.blocked && !wire.clock_set_back && !wire.time_unverified, "{wire:?}");
+    ensure!(
+        !wire.blocked && !wire.clock_set_back && !wire.time_unverified,
+        "{wire:?}"
+    );
 
     // 6. Offline, the OS clock turned back a day across a restart: trusted time stays at the
     // floor the first run persisted; the set-back shows; the expired code stays refused.
@@ -236,7 +273,10 @@ fn a_tampering_network_steers_nothing() -> Result<()> {
     let closed = format!("http://127.0.0.1:{}", free_port()?);
     let offline = fast_sync_with_clock(&data, &closed, 100, day_back);
     let off = (offline.trusted_now() - Utc::now()).num_seconds();
-    ensure!(off.abs() < 60, "trusted time is {off} s from real time after the set-back");
+    ensure!(
+        off.abs() < 60,
+        "trusted time is {off} s from real time after the set-back"
+    );
     let mut store = Store::open(&data)?;
     ensure!(check(&mut store, &data, &expired, &offline).error == Some(Reason::Expired));
     wait_for("the set-back warning", WAIT, || {

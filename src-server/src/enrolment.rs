@@ -3,16 +3,26 @@
 //! to the venue's checkpoint.
 //!
 //! Invariants: shapes are checked first (400), then possession (401: a key that is not one, a
-//! device header that is not its id, a bad signature or time), then the nonce is spent, and only
-//! then is anything written; a device enrolled at another venue is refused, not moved.
+//! device header that is not its id, a bad signature or time), then the nonce is spent, then the
+//! lockouts (429: too many wrong codes from this source, too many enrolments for this venue),
+//! and only then is anything written; every attempt past possession is in the audit log with its
+//! outcome; every wrong code gets one answer; a device enrolled at another venue is refused, not
+//! moved; a revoked key never re-enrols (an administrator re-activates it, logged).
 
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, Duration, Utc};
 use venuecode_core::keys::PublicKey;
 use venuecode_core::sync::{self, is_declaration_code, EnrolRequest, EnrolResponse, SignedHeaders};
 
 use crate::auth;
 use crate::error::ApiError;
-use crate::store::{NewDevice, Store};
+use crate::store::{AttemptKey, AttemptOutcome, EnrolAttempt, NewDevice, Store, StoreError};
+
+/// The window the lockouts count in.
+pub const LOCKOUT_WINDOW: Duration = Duration::minutes(15);
+/// Wrong declaration codes one source may send within the window.
+pub const MAX_WRONG_PER_SOURCE: i64 = 5;
+/// Enrolments one venue accepts within the window (a leaked code cannot enrol a fleet).
+pub const MAX_ENROLMENTS_PER_VENUE: i64 = 20;
 
 /// The signed request an enrolment arrived in.
 pub struct Signed<'a> {
@@ -27,6 +37,7 @@ pub fn enrol(
     store: &dyn Store,
     req: &EnrolRequest,
     signed: &Signed<'_>,
+    source: &str,
     now: DateTime<Utc>,
 ) -> Result<EnrolResponse, ApiError> {
     if !is_declaration_code(&req.declaration_code) {
@@ -67,7 +78,32 @@ pub fn enrol(
         now,
     )?;
     auth::spend_nonce(store, &device_id, &signed.headers.nonce)?;
-    let device = store.enrol(
+    let log = |outcome| {
+        store.record_enrolment_attempt(
+            &EnrolAttempt {
+                source,
+                declaration_code: &req.declaration_code,
+                device_id: &device_id,
+                outcome,
+            },
+            now,
+        )
+    };
+    let since = now - LOCKOUT_WINDOW;
+    let wrong =
+        store.enrolment_attempts(AttemptKey::Source(source), AttemptOutcome::Refused, since)?;
+    let enrolled = store.enrolment_attempts(
+        AttemptKey::DeclarationCode(&req.declaration_code),
+        AttemptOutcome::Enrolled,
+        since,
+    )?;
+    if wrong >= MAX_WRONG_PER_SOURCE || enrolled >= MAX_ENROLMENTS_PER_VENUE {
+        log(AttemptOutcome::Locked)?;
+        return Err(ApiError::TooManyAttempts {
+            retry_after_secs: LOCKOUT_WINDOW.num_seconds(),
+        });
+    }
+    let device = match store.enrol(
         &NewDevice {
             declaration_code: &req.declaration_code,
             checkpoint_id: req.checkpoint_id.as_deref(),
@@ -76,7 +112,20 @@ pub fn enrol(
             public_key: &key.to_hex(),
         },
         now,
-    )?;
+    ) {
+        Ok(d) => {
+            log(AttemptOutcome::Enrolled)?;
+            d
+        }
+        Err(e) => {
+            match &e {
+                StoreError::UnknownDeclaration(_) => log(AttemptOutcome::Refused)?,
+                StoreError::DeviceRevoked(_) => log(AttemptOutcome::Revoked)?,
+                _ => {}
+            }
+            return Err(e.into());
+        }
+    };
     let venue = store
         .venue_info(&device.venue_id)?
         .ok_or_else(|| ApiError::NotFound("the venue vanished".into()))?;

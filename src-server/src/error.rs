@@ -33,6 +33,8 @@ pub enum ApiError {
     Replayed,
     #[error("{0}")]
     Batch(#[from] BatchError),
+    #[error("too many failed enrolment attempts from here or for this venue: wait {retry_after_secs} s, then check the declaration code")]
+    TooManyAttempts { retry_after_secs: i64 },
     #[error("{0}")]
     NotFound(String),
     #[error("{0}")]
@@ -61,6 +63,9 @@ impl IntoResponse for ApiError {
                 rejected.extend(e.record_id().map(str::to_string));
                 (StatusCode::UNPROCESSABLE_ENTITY, e.code())
             }
+            ApiError::TooManyAttempts { .. } => {
+                (StatusCode::TOO_MANY_REQUESTS, "too_many_attempts")
+            }
             ApiError::NotFound(_) => (StatusCode::NOT_FOUND, "not_found"),
             ApiError::Disabled(_) => (StatusCode::NOT_FOUND, "disabled"),
             ApiError::Store(StoreError::UnknownDeclaration(_)) => {
@@ -68,6 +73,9 @@ impl IntoResponse for ApiError {
             }
             ApiError::Store(StoreError::UnknownCheckpoint { .. }) => {
                 (StatusCode::NOT_FOUND, "unknown_checkpoint")
+            }
+            ApiError::Store(StoreError::DeviceRevoked(_)) => {
+                (StatusCode::FORBIDDEN, "device_revoked")
             }
             ApiError::Store(StoreError::EnrolledElsewhere(_)) => {
                 (StatusCode::CONFLICT, "enrolled_elsewhere")
@@ -81,6 +89,10 @@ impl IntoResponse for ApiError {
                 (StatusCode::INTERNAL_SERVER_ERROR, "internal")
             }
         };
+        let retry_after = match &self {
+            ApiError::TooManyAttempts { retry_after_secs } => Some(*retry_after_secs),
+            _ => None,
+        };
         let message = match status {
             StatusCode::INTERNAL_SERVER_ERROR => {
                 "internal error; the server log has the cause".to_string()
@@ -90,7 +102,7 @@ impl IntoResponse for ApiError {
             }
             _ => self.to_string(),
         };
-        (
+        let mut res = (
             status,
             Json(ErrorBody {
                 error: code.to_string(),
@@ -98,6 +110,11 @@ impl IntoResponse for ApiError {
                 rejected,
             }),
         )
-            .into_response()
+            .into_response();
+        if let Some(secs) = retry_after {
+            res.headers_mut()
+                .insert(axum::http::header::RETRY_AFTER, secs.max(1).into());
+        }
+        res
     }
 }

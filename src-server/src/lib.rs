@@ -175,8 +175,16 @@ fn json<T: serde::de::DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
     })
 }
 
+/// The peer address of a request, when the server was started with connection info.
+fn source(ext: &axum::http::Extensions) -> String {
+    ext.get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
+        .map(|c| c.0.ip().to_string())
+        .unwrap_or_else(|| "unknown".into())
+}
+
 async fn enrol(
     State(state): State<AppState>,
+    ext: axum::http::Extensions,
     method: Method,
     OriginalUri(uri): OriginalUri,
     headers: HeaderMap,
@@ -191,6 +199,7 @@ async fn enrol(
         .unwrap_or("")
         .to_string();
     let store = state.store.clone();
+    let source = source(&ext);
     blocking(move || {
         let request = enrolment::Signed {
             method: method.as_str(),
@@ -202,6 +211,7 @@ async fn enrol(
             store.as_ref(),
             &req,
             &request,
+            &source,
             Utc::now(),
         )?))
     })

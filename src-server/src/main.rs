@@ -2,7 +2,8 @@
 //! PostgreSQL (`--database postgres://…`).
 //!
 //! Usage (arguments parsed by clap; `--help` lists them): `venuecode-server [--listen ADDR]
-//! [--database PATH|URL] [--keys DIR] [--demo] [--demo-issuer DIR]`, or `venuecode-server revoke-device --database PATH|URL DEVICE_ID`. Prints one
+//! [--database PATH|URL] [--keys DIR] [--demo] [--demo-issuer DIR]`, or one of the device
+//! commands: `revoke-device`, `reactivate-device --by NAME`, `devices`, `device-log`. Prints one
 //! line `listening on http://ADDR` once it accepts connections, so scripts can wait for it.
 
 use std::path::PathBuf;
@@ -45,11 +46,26 @@ struct Args {
 
 #[derive(Debug, Subcommand)]
 enum Command {
-    /// Revoke an enrolled device: its requests are refused from now on.
+    /// Revoke an enrolled device: its requests are refused from now on and it cannot enrol
+    /// again; logged with the operator's name.
     RevokeDevice {
         /// The device id (16 hex characters, shown in the station's Settings).
         device_id: String,
+        /// Who revokes it (for the device's log).
+        #[arg(long, default_value = "command line")]
+        by: String,
     },
+    /// Re-activate a revoked device (an administrator's decision, logged with their name).
+    ReactivateDevice {
+        device_id: String,
+        /// Who re-activates it (for the device's log).
+        #[arg(long)]
+        by: String,
+    },
+    /// List enrolled devices: id, venue, checkpoint, inspector, enrolled, status.
+    Devices,
+    /// A device's log: enrolled, revoked, reactivated — when and by whom.
+    DeviceLog { device_id: String },
 }
 
 fn main() -> anyhow::Result<()> {
@@ -67,12 +83,44 @@ fn main() -> anyhow::Result<()> {
     // one-off work, before the async runtime starts.
     let store = store::open(&args.database)
         .with_context(|| format!("opening database {}", args.database))?;
-    if let Some(Command::RevokeDevice { device_id: id }) = &args.command {
-        if !store.set_revoked(id, true)? {
-            bail!("no device {id} is enrolled");
+    let now = chrono::Utc::now();
+    match &args.command {
+        Some(Command::RevokeDevice { device_id: id, by }) => {
+            if !store.set_revoked(id, true, by, now)? {
+                bail!("no device {id} is enrolled");
+            }
+            println!("device {id} revoked");
+            return Ok(());
         }
-        println!("device {id} revoked");
-        return Ok(());
+        Some(Command::ReactivateDevice { device_id: id, by }) => {
+            if !store.set_revoked(id, false, by, now)? {
+                bail!("no device {id} is enrolled");
+            }
+            println!("device {id} re-activated by {by}");
+            return Ok(());
+        }
+        Some(Command::Devices) => {
+            for d in store.devices()? {
+                let x = &d.device;
+                println!(
+                    "{}\t{}\t{}\t{}\t{}\t{}",
+                    x.device_id,
+                    x.venue_id,
+                    x.checkpoint_id,
+                    x.inspector,
+                    d.enrolled_at.to_rfc3339(),
+                    if x.revoked { "revoked" } else { "active" }
+                );
+            }
+            return Ok(());
+        }
+        Some(Command::DeviceLog { device_id }) => {
+            for e in store.device_events(device_id)? {
+                println!("{}\t{}\t{}", e.at.to_rfc3339(), e.action, e.actor);
+            }
+            return Ok(());
+        }
+        None => {}
     }
     if args.demo {
         store.seed_demo(chrono::Utc::now())?;
@@ -106,11 +154,15 @@ fn main() -> anyhow::Result<()> {
                 .await
                 .with_context(|| format!("binding {}", args.listen))?;
             println!("listening on http://{}", listener.local_addr()?);
-            axum::serve(listener, app(state))
-                .with_graceful_shutdown(async {
-                    let _ = tokio::signal::ctrl_c().await;
-                })
-                .await?;
+            // Connection info gives the enrolment lockout its source address.
+            axum::serve(
+                listener,
+                app(state).into_make_service_with_connect_info::<std::net::SocketAddr>(),
+            )
+            .with_graceful_shutdown(async {
+                let _ = tokio::signal::ctrl_c().await;
+            })
+            .await?;
             Ok(())
         })
 }

@@ -199,63 +199,6 @@ async fn health_time_openapi_and_unknown_routes() {
 }
 
 #[tokio::test]
-async fn enrolment_binds_a_device_and_refuses_bad_input() {
-    let f = fixture(false);
-    let s = Station::new(9);
-    let (status, body) = send(&f.app, s.enrol_request("100001", &nonce(1))).await;
-    assert_eq!(status, StatusCode::OK, "{body}");
-    assert_eq!(body["venue"]["venue_id"], VENUE);
-    assert_eq!(body["venue"]["phone"], "0997-4612345");
-    assert_eq!(body["checkpoint_id"], "main");
-    assert_eq!(body["device_id"], sync::device_id(&s.key.public()));
-    // The same request again is a replay.
-    let (status, body) = send(&f.app, s.enrol_request("100001", &nonce(1))).await;
-    assert_eq!(
-        (status, body["error"].as_str()),
-        (StatusCode::CONFLICT, Some("replayed"))
-    );
-    let (status, body) = send(&f.app, s.enrol_request("12345", &nonce(2))).await;
-    assert_eq!(
-        (status, body["error"].as_str()),
-        (StatusCode::BAD_REQUEST, Some("bad_declaration_code"))
-    );
-    let (status, body) = send(&f.app, Station::new(10).enrol_request("999999", &nonce(3))).await;
-    assert_eq!(
-        (status, body["error"].as_str()),
-        (StatusCode::NOT_FOUND, Some("unknown_declaration_code"))
-    );
-    // Signed by another key than the one enrolled: no proof of possession.
-    let other = Station::new(11);
-    let body = serde_json::to_vec(&EnrolRequest {
-        declaration_code: "100001".into(),
-        inspector: "x".into(),
-        checkpoint_id: None,
-        public_key: s.key.public().to_hex(),
-    })
-    .unwrap();
-    let (status, body) = send(
-        &f.app,
-        other.request("POST", "/api/v1/devices/enrol", body, &nonce(4)),
-    )
-    .await;
-    assert_eq!(
-        (status, body["error"].as_str()),
-        (StatusCode::UNAUTHORIZED, Some("bad_device_id"))
-    );
-    let (status, body) = send(
-        &f.app,
-        Request::post("/api/v1/devices/enrol")
-            .body(Body::from("{not json"))
-            .unwrap(),
-    )
-    .await;
-    assert_eq!(
-        (status, body["error"].as_str()),
-        (StatusCode::BAD_REQUEST, Some("bad_json"))
-    );
-}
-
-#[tokio::test]
 async fn upload_is_idempotent_and_acks_every_id() {
     let f = fixture(false);
     let s = enrolled(&f, 20).await;
@@ -427,7 +370,7 @@ async fn bad_uploads_get_a_clear_4xx_and_store_nothing() {
     assert_eq!(f.store.counts().unwrap().check_ins, 0, "nothing stored");
     // A revoked device is refused.
     f.store
-        .set_revoked(&sync::device_id(&s.key.public()), true)
+        .set_revoked(&sync::device_id(&s.key.public()), true, "test", Utc::now())
         .unwrap();
     let (status, body) = send(&f.app, s.request("POST", path, good, &nonce(11))).await;
     assert_eq!(
@@ -575,3 +518,5 @@ async fn time_is_signed_over_the_station_nonce_and_a_bad_nonce_gets_no_signature
     .await;
     assert_eq!(status, StatusCode::UNAUTHORIZED);
 }
+
+mod enrolment;

@@ -34,7 +34,8 @@ pub enum StoreError {
     SchemaTooNew { found: i64, known: i64 },
     #[error("the database lock was poisoned by an earlier failure")]
     Poisoned,
-    #[error("no approved venue has declaration code {0}")]
+    /// One answer for every wrong code (unknown, or a venue not approved): nothing tells them apart.
+    #[error("declaration code {0} was not accepted: check the venue's 6 digits")]
     UnknownDeclaration(String),
     #[error("venue {venue} has no checkpoint {checkpoint:?}")]
     UnknownCheckpoint { venue: String, checkpoint: String },
@@ -42,6 +43,8 @@ pub enum StoreError {
     Ingest(String),
     #[error("device {0} is enrolled at another venue; revoke it there first")]
     EnrolledElsewhere(String),
+    #[error("device {0} is revoked; only an administrator can re-activate it")]
+    DeviceRevoked(String),
     #[error("{0}")]
     NotDurable(String),
     #[error("all {0} database connections are busy; retry shortly")]
@@ -118,21 +121,88 @@ pub struct Counts {
     pub alerts: i64,
 }
 
-/// The server's store, on either engine.
-pub trait Store: Send + Sync {
-    /// `sqlite` or `postgres`.
-    fn engine(&self) -> &'static str;
-    /// Number of venues in the registry.
-    fn venue_count(&self) -> Result<i64, StoreError>;
-    /// Inserts the demo venues and checkpoints if they are not there yet (idempotent).
-    fn seed_demo(&self, now: DateTime<Utc>) -> Result<(), StoreError>;
+/// What an enrolment attempt came to, as the audit log keeps it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AttemptOutcome {
+    Enrolled,
+    /// A wrong declaration code (or a venue that is not approved): the one uniform refusal.
+    Refused,
+    /// Refused unheard: the source or the venue is locked out.
+    Locked,
+    /// A revoked key tried to enrol again.
+    Revoked,
+}
+
+impl AttemptOutcome {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            AttemptOutcome::Enrolled => "enrolled",
+            AttemptOutcome::Refused => "refused",
+            AttemptOutcome::Locked => "locked",
+            AttemptOutcome::Revoked => "revoked",
+        }
+    }
+}
+
+/// One enrolment attempt for the audit log.
+#[derive(Debug, Clone)]
+pub struct EnrolAttempt<'a> {
+    /// Where it came from (the peer address; `unknown` when the server cannot tell).
+    pub source: &'a str,
+    pub declaration_code: &'a str,
+    pub device_id: &'a str,
+    pub outcome: AttemptOutcome,
+}
+
+/// What attempts are counted by.
+#[derive(Debug, Clone, Copy)]
+pub enum AttemptKey<'a> {
+    Source(&'a str),
+    DeclarationCode(&'a str),
+}
+
+impl<'a> AttemptKey<'a> {
+    /// The column and the value (the column name is one of two constants, never input).
+    pub(crate) fn column(self) -> (&'static str, &'a str) {
+        match self {
+            AttemptKey::Source(s) => ("source", s),
+            AttemptKey::DeclarationCode(c) => ("declaration_code", c),
+        }
+    }
+}
+
+/// A device as an administrator lists it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DeviceListing {
+    pub device: Device,
+    pub enrolled_at: DateTime<Utc>,
+}
+
+/// One event in a device's life: enrolled, revoked, reactivated — when and by whom.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DeviceEvent {
+    pub at: DateTime<Utc>,
+    pub action: String,
+    pub actor: String,
+}
+
+/// The device side of the store: enrolment, lookup, revocation, nonces and the audit logs.
+pub trait Devices {
     /// Binds a device to the venue with the declaration code; re-enrolling the same key at the
-    /// same venue updates the inspector and checkpoint and re-activates it.
+    /// same venue updates the inspector and checkpoint. A revoked key is refused
+    /// ([`StoreError::DeviceRevoked`]): only an administrator re-activates it.
     fn enrol(&self, d: &NewDevice<'_>, now: DateTime<Utc>) -> Result<Device, StoreError>;
     /// The device with this id, if enrolled.
     fn device(&self, device_id: &str) -> Result<Option<Device>, StoreError>;
-    /// Revokes (or re-activates) a device; false when there is no such device.
-    fn set_revoked(&self, device_id: &str, revoked: bool) -> Result<bool, StoreError>;
+    /// Revokes (or re-activates) a device, logging who did it as a device event; false when
+    /// there is no such device.
+    fn set_revoked(
+        &self,
+        device_id: &str,
+        revoked: bool,
+        actor: &str,
+        now: DateTime<Utc>,
+    ) -> Result<bool, StoreError>;
     /// Records a request nonce; false when this device used it before (a replay). Forgets nonces
     /// older than `forget_before`.
     fn use_nonce(
@@ -142,6 +212,34 @@ pub trait Store: Send + Sync {
         now: DateTime<Utc>,
         forget_before: DateTime<Utc>,
     ) -> Result<bool, StoreError>;
+    /// Appends an enrolment attempt to the audit log.
+    fn record_enrolment_attempt(
+        &self,
+        a: &EnrolAttempt<'_>,
+        now: DateTime<Utc>,
+    ) -> Result<(), StoreError>;
+    /// How many attempts with `outcome` came from a source (or named a declaration code) since
+    /// `since`.
+    fn enrolment_attempts(
+        &self,
+        key: AttemptKey<'_>,
+        outcome: AttemptOutcome,
+        since: DateTime<Utc>,
+    ) -> Result<i64, StoreError>;
+    /// Every enrolled device, by venue and enrolment time.
+    fn devices(&self) -> Result<Vec<DeviceListing>, StoreError>;
+    /// A device's events, oldest first.
+    fn device_events(&self, device_id: &str) -> Result<Vec<DeviceEvent>, StoreError>;
+}
+
+/// The server's store, on either engine.
+pub trait Store: Devices + Send + Sync {
+    /// `sqlite` or `postgres`.
+    fn engine(&self) -> &'static str;
+    /// Number of venues in the registry.
+    fn venue_count(&self) -> Result<i64, StoreError>;
+    /// Inserts the demo venues and checkpoints if they are not there yet (idempotent).
+    fn seed_demo(&self, now: DateTime<Utc>) -> Result<(), StoreError>;
     /// Stores a validated batch from `device` in one transaction, skipping ids already held;
     /// returns how many were new.
     fn ingest(

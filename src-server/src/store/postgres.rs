@@ -17,13 +17,16 @@ use venuecode_core::sync::{PolicyWire, Record, VenueInfo};
 use venuecode_core::trust::Revocation;
 
 use super::{
-    join_reasons, revocation_from, revocation_parts, Counts, Device, NewDevice, RevocationPage,
-    Store, StoreError, VenueRow, DEMO_VENUES,
+    join_reasons, revocation_from, revocation_parts, Counts, Device, RevocationPage, Store,
+    StoreError, VenueRow, DEMO_VENUES,
 };
+
+mod devices;
 
 const MIGRATIONS: &[&str] = &[
     include_str!("../../../migrations/server/postgres/0001_init.sql"),
     include_str!("../../../migrations/server/postgres/0002_sync.sql"),
+    include_str!("../../../migrations/server/postgres/0003_devices_audit.sql"),
 ];
 
 /// Connections kept open between requests.
@@ -162,20 +165,6 @@ fn migrate(c: &mut Client) -> Result<(), StoreError> {
     Ok(())
 }
 
-fn device_row(r: &postgres::Row) -> Device {
-    Device {
-        device_id: r.get(0),
-        public_key: r.get(1),
-        venue_id: r.get(2),
-        checkpoint_id: r.get(3),
-        inspector: r.get(4),
-        revoked: r.get::<_, &str>(5) == "revoked",
-    }
-}
-
-const DEVICE_COLUMNS: &str =
-    "SELECT device_id, public_key, venue_id, checkpoint_id, inspector, status FROM devices";
-
 const INSERT_CHECK_INS: &str = "
     INSERT INTO check_ins (venue_id, id, device_id, checkpoint_id, inspector, direction, at_ms,
         temperature, celsius, verdict, reasons, fever, code_id, subject, name_masked, phone_masked,
@@ -285,101 +274,6 @@ impl Store for PgStore {
             }
             tx.commit()?;
             Ok(())
-        })
-    }
-
-    fn enrol(&self, d: &NewDevice<'_>, now: DateTime<Utc>) -> Result<Device, StoreError> {
-        self.with(|c| {
-            let mut tx = c.transaction()?;
-            let venue: String = tx
-                .query_opt(
-                    "SELECT venue_id FROM venues WHERE declaration_code = $1
-                     AND status = 'approved'",
-                    &[&d.declaration_code],
-                )?
-                .map(|r| r.get(0))
-                .ok_or_else(|| StoreError::UnknownDeclaration(d.declaration_code.to_string()))?;
-            let checkpoint: Option<String> = match d.checkpoint_id {
-                Some(cp) => tx.query_opt(
-                    "SELECT checkpoint_id FROM checkpoints WHERE venue_id = $1
-                     AND checkpoint_id = $2",
-                    &[&venue, &cp],
-                )?,
-                None => tx.query_opt(
-                    "SELECT checkpoint_id FROM checkpoints WHERE venue_id = $1
-                     ORDER BY checkpoint_id = 'main' DESC, checkpoint_id LIMIT 1",
-                    &[&venue],
-                )?,
-            }
-            .map(|r| r.get(0));
-            let checkpoint = checkpoint.ok_or_else(|| StoreError::UnknownCheckpoint {
-                venue: venue.clone(),
-                checkpoint: d.checkpoint_id.unwrap_or("").to_string(),
-            })?;
-            let existing: Option<String> = tx
-                .query_opt(
-                    "SELECT venue_id FROM devices WHERE device_id = $1 FOR UPDATE",
-                    &[&d.device_id],
-                )?
-                .map(|r| r.get(0));
-            if existing.as_deref().is_some_and(|v| v != venue) {
-                return Err(StoreError::EnrolledElsewhere(d.device_id.to_string()));
-            }
-            let row = tx.query_one(
-                "INSERT INTO devices (device_id, public_key, venue_id, checkpoint_id, inspector,
-                     status, enrolled_ms)
-                 VALUES ($1, $2, $3, $4, $5, 'active', $6)
-                 ON CONFLICT (device_id) DO UPDATE SET checkpoint_id = excluded.checkpoint_id,
-                     inspector = excluded.inspector, status = 'active'
-                 RETURNING device_id, public_key, venue_id, checkpoint_id, inspector, status",
-                &[
-                    &d.device_id,
-                    &d.public_key,
-                    &venue,
-                    &checkpoint,
-                    &d.inspector,
-                    &now.timestamp_millis(),
-                ],
-            )?;
-            tx.commit()?;
-            Ok(device_row(&row))
-        })
-    }
-
-    fn device(&self, device_id: &str) -> Result<Option<Device>, StoreError> {
-        self.with(|c| {
-            let stmt = c.prepare(&format!("{DEVICE_COLUMNS} WHERE device_id = $1"))?;
-            Ok(c.query_opt(&stmt, &[&device_id])?.map(|r| device_row(&r)))
-        })
-    }
-
-    fn set_revoked(&self, device_id: &str, revoked: bool) -> Result<bool, StoreError> {
-        let status = if revoked { "revoked" } else { "active" };
-        self.with(|c| {
-            Ok(c.execute(
-                "UPDATE devices SET status = $2 WHERE device_id = $1",
-                &[&device_id, &status],
-            )? == 1)
-        })
-    }
-
-    fn use_nonce(
-        &self,
-        device_id: &str,
-        nonce: &str,
-        now: DateTime<Utc>,
-        forget_before: DateTime<Utc>,
-    ) -> Result<bool, StoreError> {
-        self.with(|c| {
-            c.execute(
-                "DELETE FROM request_nonces WHERE seen_ms < $1",
-                &[&forget_before.timestamp_millis()],
-            )?;
-            Ok(c.execute(
-                "INSERT INTO request_nonces (device_id, nonce, seen_ms) VALUES ($1, $2, $3)
-                 ON CONFLICT DO NOTHING",
-                &[&device_id, &nonce, &now.timestamp_millis()],
-            )? == 1)
         })
     }
 

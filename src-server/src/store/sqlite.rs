@@ -17,13 +17,16 @@ use venuecode_core::sync::{PolicyWire, Record, VenueInfo};
 use venuecode_core::trust::Revocation;
 
 use super::{
-    join_reasons, revocation_from, revocation_parts, Counts, Device, NewDevice, RevocationPage,
-    Store, StoreError, VenueRow, DEMO_VENUES,
+    join_reasons, revocation_from, revocation_parts, Counts, Device, RevocationPage, Store,
+    StoreError, VenueRow, DEMO_VENUES,
 };
+
+mod devices;
 
 const MIGRATIONS: &[&str] = &[
     include_str!("../../../migrations/server/sqlite/0001_init.sql"),
     include_str!("../../../migrations/server/sqlite/0002_sync.sql"),
+    include_str!("../../../migrations/server/sqlite/0003_devices_audit.sql"),
 ];
 
 /// The server's SQLite store.
@@ -206,20 +209,6 @@ impl SqliteStore {
     }
 }
 
-fn device_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Device> {
-    Ok(Device {
-        device_id: r.get(0)?,
-        public_key: r.get(1)?,
-        venue_id: r.get(2)?,
-        checkpoint_id: r.get(3)?,
-        inspector: r.get(4)?,
-        revoked: r.get::<_, String>(5)? == "revoked",
-    })
-}
-
-const DEVICE_COLUMNS: &str =
-    "SELECT device_id, public_key, venue_id, checkpoint_id, inspector, status FROM devices";
-
 impl Store for SqliteStore {
     fn engine(&self) -> &'static str {
         "sqlite"
@@ -264,107 +253,6 @@ impl Store for SqliteStore {
         }
         tx.commit()?;
         Ok(())
-    }
-
-    fn enrol(&self, d: &NewDevice<'_>, now: DateTime<Utc>) -> Result<Device, StoreError> {
-        let mut conn = self.conn()?;
-        let tx = conn.transaction()?;
-        let venue: String = tx
-            .query_row(
-                "SELECT venue_id FROM venues WHERE declaration_code = ?1 AND status = 'approved'",
-                [d.declaration_code],
-                |r| r.get(0),
-            )
-            .optional()?
-            .ok_or_else(|| StoreError::UnknownDeclaration(d.declaration_code.to_string()))?;
-        let checkpoint: Option<String> = match d.checkpoint_id {
-            Some(cp) => tx
-                .query_row(
-                    "SELECT checkpoint_id FROM checkpoints WHERE venue_id = ?1 AND checkpoint_id = ?2",
-                    [&venue, cp],
-                    |r| r.get(0),
-                )
-                .optional()?,
-            None => tx
-                .query_row(
-                    "SELECT checkpoint_id FROM checkpoints WHERE venue_id = ?1
-                     ORDER BY checkpoint_id = 'main' DESC, checkpoint_id LIMIT 1",
-                    [&venue],
-                    |r| r.get(0),
-                )
-                .optional()?,
-        };
-        let checkpoint = checkpoint.ok_or_else(|| StoreError::UnknownCheckpoint {
-            venue: venue.clone(),
-            checkpoint: d.checkpoint_id.unwrap_or("").to_string(),
-        })?;
-        let existing: Option<String> = tx
-            .query_row(
-                "SELECT venue_id FROM devices WHERE device_id = ?1",
-                [d.device_id],
-                |r| r.get(0),
-            )
-            .optional()?;
-        if existing.as_deref().is_some_and(|v| v != venue) {
-            return Err(StoreError::EnrolledElsewhere(d.device_id.to_string()));
-        }
-        tx.execute(
-            "INSERT INTO devices (device_id, public_key, venue_id, checkpoint_id, inspector, status,
-                 enrolled_ms)
-             VALUES (?1, ?2, ?3, ?4, ?5, 'active', ?6)
-             ON CONFLICT (device_id) DO UPDATE SET checkpoint_id = excluded.checkpoint_id,
-                 inspector = excluded.inspector, status = 'active'",
-            params![
-                d.device_id,
-                d.public_key,
-                venue,
-                checkpoint,
-                d.inspector,
-                now.timestamp_millis()
-            ],
-        )?;
-        let device = tx.query_row(
-            &format!("{DEVICE_COLUMNS} WHERE device_id = ?1"),
-            [d.device_id],
-            device_row,
-        )?;
-        tx.commit()?;
-        Ok(device)
-    }
-
-    fn device(&self, device_id: &str) -> Result<Option<Device>, StoreError> {
-        Ok(self
-            .conn()?
-            .prepare_cached(&format!("{DEVICE_COLUMNS} WHERE device_id = ?1"))?
-            .query_row([device_id], device_row)
-            .optional()?)
-    }
-
-    fn set_revoked(&self, device_id: &str, revoked: bool) -> Result<bool, StoreError> {
-        let n = self.conn()?.execute(
-            "UPDATE devices SET status = ?2 WHERE device_id = ?1",
-            params![device_id, if revoked { "revoked" } else { "active" }],
-        )?;
-        Ok(n == 1)
-    }
-
-    fn use_nonce(
-        &self,
-        device_id: &str,
-        nonce: &str,
-        now: DateTime<Utc>,
-        forget_before: DateTime<Utc>,
-    ) -> Result<bool, StoreError> {
-        let conn = self.conn()?;
-        conn.prepare_cached("DELETE FROM request_nonces WHERE seen_ms < ?1")?
-            .execute([forget_before.timestamp_millis()])?;
-        let n = conn
-            .prepare_cached(
-                "INSERT INTO request_nonces (device_id, nonce, seen_ms) VALUES (?1, ?2, ?3)
-                 ON CONFLICT DO NOTHING",
-            )?
-            .execute(params![device_id, nonce, now.timestamp_millis()])?;
-        Ok(n == 1)
     }
 
     fn ingest(

@@ -56,12 +56,83 @@ fn enrolment_binds_and_refuses_what_it_must(store: &dyn Store) {
         enrol(store, "dev1", "100002"),
         Err(StoreError::EnrolledElsewhere(_))
     ));
-    assert!(store.set_revoked("dev1", true).unwrap());
+    assert!(store
+        .set_revoked("dev1", true, "管理员甲", at(NOW + 1))
+        .unwrap());
     assert!(store.device("dev1").unwrap().unwrap().revoked);
-    // Re-enrolling at the same venue re-activates.
+    // A revoked key never re-enrols itself, even at its own venue with the right code.
+    assert!(matches!(
+        enrol(store, "dev1", "100001"),
+        Err(StoreError::DeviceRevoked(_))
+    ));
+    assert!(store.device("dev1").unwrap().unwrap().revoked);
+    // Only an administrator re-activates it, and the log says who and when.
+    assert!(store
+        .set_revoked("dev1", false, "管理员乙", at(NOW + 2))
+        .unwrap());
     assert!(!enrol(store, "dev1", "100001").unwrap().revoked);
-    assert!(!store.set_revoked("ghost", true).unwrap());
+    let log: Vec<(String, String)> = store
+        .device_events("dev1")
+        .unwrap()
+        .into_iter()
+        .map(|e| (e.action, e.actor))
+        .collect();
+    let actions: Vec<&str> = log.iter().map(|(a, _)| a.as_str()).collect();
+    // In time order (the helper enrols at NOW; the revocation and re-activation came after).
+    assert_eq!(actions, ["enrolled", "enrolled", "revoked", "reactivated"]);
+    assert_eq!(log[2].1, "管理员甲");
+    assert_eq!(log[3].1, "管理员乙");
+    assert!(!store.set_revoked("ghost", true, "x", at(NOW)).unwrap());
     assert!(store.device("ghost").unwrap().is_none());
+    let listed = store.devices().unwrap();
+    assert_eq!(listed.len(), 1);
+    assert_eq!(listed[0].device.device_id, "dev1");
+}
+
+fn enrolment_attempts_are_counted_by_source_and_code(store: &dyn Store) {
+    use super::{AttemptKey, AttemptOutcome, EnrolAttempt};
+    let attempt = |source, code, outcome, t| {
+        store
+            .record_enrolment_attempt(
+                &EnrolAttempt {
+                    source,
+                    declaration_code: code,
+                    device_id: "d",
+                    outcome,
+                },
+                at(t),
+            )
+            .unwrap()
+    };
+    attempt("10.0.0.1", "111111", AttemptOutcome::Refused, NOW);
+    attempt("10.0.0.1", "222222", AttemptOutcome::Refused, NOW + 1);
+    attempt("10.0.0.2", "333333", AttemptOutcome::Refused, NOW + 2);
+    attempt("10.0.0.1", "100001", AttemptOutcome::Enrolled, NOW + 3);
+    let count = |key, outcome, since| store.enrolment_attempts(key, outcome, at(since)).unwrap();
+    assert_eq!(
+        count(AttemptKey::Source("10.0.0.1"), AttemptOutcome::Refused, NOW),
+        2
+    );
+    assert_eq!(
+        count(
+            AttemptKey::Source("10.0.0.1"),
+            AttemptOutcome::Refused,
+            NOW + 1
+        ),
+        1
+    );
+    assert_eq!(
+        count(AttemptKey::Source("10.0.0.3"), AttemptOutcome::Refused, NOW),
+        0
+    );
+    assert_eq!(
+        count(
+            AttemptKey::DeclarationCode("100001"),
+            AttemptOutcome::Enrolled,
+            NOW
+        ),
+        1
+    );
 }
 
 fn nonces_are_single_use_within_the_window(store: &dyn Store) {
@@ -195,6 +266,10 @@ const SUITE: &[Scenario] = &[
     (
         "concurrent_batches_are_each_counted_and_stored_once",
         &concurrent_batches_are_each_counted_and_stored_once,
+    ),
+    (
+        "enrolment_attempts_are_counted_by_source_and_code",
+        &enrolment_attempts_are_counted_by_source_and_code,
     ),
     (
         "revocations_come_in_cursor_order_and_pages",
