@@ -6,6 +6,9 @@
 //! fill the nonce table; a nonce is remembered for twice the request window, longer than any
 //! request carrying it can pass the time check.
 
+use std::collections::HashMap;
+use std::sync::Mutex;
+
 use axum::http::{HeaderMap, Method, Uri};
 use chrono::Utc;
 use venuecode_core::keys::PublicKey;
@@ -15,20 +18,62 @@ use crate::error::ApiError;
 use crate::store::{Device, Store};
 use crate::AppState;
 
+/// Signed requests one device may make per minute (a station syncs every few seconds at most;
+/// retries with backoff stay far below this).
+pub const DEVICE_REQUESTS_PER_MINUTE: u32 = 600;
+
+/// Counts each authenticated device's requests per minute (fixed windows, in memory: a limit
+/// per server process).
+pub struct DeviceLimiter {
+    per_minute: u32,
+    windows: Mutex<HashMap<String, (i64, u32)>>,
+}
+
+impl DeviceLimiter {
+    pub fn new(per_minute: u32) -> DeviceLimiter {
+        DeviceLimiter {
+            per_minute,
+            windows: Mutex::new(HashMap::new()),
+        }
+    }
+
+    /// Counts one request of `device` in minute `minute`; false when over the limit.
+    pub fn allow(&self, device: &str, minute: i64) -> bool {
+        let Ok(mut w) = self.windows.lock() else {
+            return true;
+        };
+        if w.len() > 100_000 {
+            w.retain(|_, (m, _)| *m == minute);
+        }
+        let slot = w.entry(device.to_string()).or_insert((minute, 0));
+        if slot.0 != minute {
+            *slot = (minute, 0);
+        }
+        slot.1 = slot.1.saturating_add(1);
+        slot.1 <= self.per_minute
+    }
+}
+
 /// The signing headers of a request (parsed and shape-checked in core).
 pub fn signed_headers(headers: &HeaderMap) -> Result<SignedHeaders, AuthError> {
     sync::parse_signed_headers(|name| headers.get(name).and_then(|v| v.to_str().ok()))
 }
 
-/// Authenticates a signed request and returns the device that made it.
-pub async fn authenticate(
+/// What the headers alone establish: an enrolled, active device and a request time inside the
+/// window. The body is read only after this.
+pub struct Preauthenticated {
+    device: Device,
+    key: PublicKey,
+    signed: SignedHeaders,
+}
+
+/// Checks what needs no body: header shapes, the device (enrolled, not revoked), the time.
+pub async fn preauthenticate(
     state: &AppState,
-    method: &Method,
-    uri: &Uri,
     headers: &HeaderMap,
-    body: &[u8],
-) -> Result<Device, ApiError> {
+) -> Result<Preauthenticated, ApiError> {
     let signed = signed_headers(headers)?;
+    sync::check_request_time(&signed, Utc::now())?;
     let store = state.store.clone();
     let id = signed.device.clone();
     let device = tokio::task::spawn_blocking(move || store.device(&id))
@@ -39,8 +84,51 @@ pub async fn authenticate(
     }
     let key = PublicKey::from_hex(&device.public_key)
         .map_err(|_| ApiError::UnknownDevice(device.device_id.clone()))?;
+    Ok(Preauthenticated {
+        device,
+        key,
+        signed,
+    })
+}
+
+/// Authenticates a signed request and returns the device that made it.
+pub async fn authenticate(
+    state: &AppState,
+    method: &Method,
+    uri: &Uri,
+    headers: &HeaderMap,
+    body: &[u8],
+) -> Result<Device, ApiError> {
+    let pre = preauthenticate(state, headers).await?;
+    finish(state, pre, method, uri, body).await
+}
+
+/// The rest of authentication once the body is in: the signature, the per-device request
+/// limit, then (only then) the nonce is spent.
+pub async fn finish(
+    state: &AppState,
+    pre: Preauthenticated,
+    method: &Method,
+    uri: &Uri,
+    body: &[u8],
+) -> Result<Device, ApiError> {
+    let Preauthenticated {
+        device,
+        key,
+        signed,
+    } = pre;
     let path = uri.path_and_query().map(|p| p.as_str()).unwrap_or("");
-    sync::verify_request(&key, method.as_str(), path, &signed, body, Utc::now())?;
+    let now = Utc::now();
+    sync::verify_request(&key, method.as_str(), path, &signed, body, now)?;
+    if !state
+        .device_limiter
+        .allow(&device.device_id, now.timestamp().div_euclid(60))
+    {
+        return Err(ApiError::RateLimited(
+            device.device_id.clone(),
+            DEVICE_REQUESTS_PER_MINUTE,
+        ));
+    }
     let store = state.store.clone();
     let id = device.device_id.clone();
     tokio::task::spawn_blocking(move || spend_nonce(store.as_ref(), &id, &signed.nonce)).await??;

@@ -35,6 +35,10 @@ pub enum ApiError {
     Batch(#[from] BatchError),
     #[error("too many failed enrolment attempts from here or for this venue: wait {retry_after_secs} s, then check the declaration code")]
     TooManyAttempts { retry_after_secs: i64 },
+    #[error("the server is at capacity: retry in a moment")]
+    Overloaded,
+    #[error("device {0} sent more than {1} requests in a minute: slow down")]
+    RateLimited(String, u32),
     #[error("{0}")]
     NotFound(String),
     #[error("{0}")]
@@ -66,6 +70,8 @@ impl IntoResponse for ApiError {
             ApiError::TooManyAttempts { .. } => {
                 (StatusCode::TOO_MANY_REQUESTS, "too_many_attempts")
             }
+            ApiError::Overloaded => (StatusCode::SERVICE_UNAVAILABLE, "overloaded"),
+            ApiError::RateLimited(..) => (StatusCode::TOO_MANY_REQUESTS, "rate_limited"),
             ApiError::NotFound(_) => (StatusCode::NOT_FOUND, "not_found"),
             ApiError::Disabled(_) => (StatusCode::NOT_FOUND, "disabled"),
             ApiError::Store(StoreError::UnknownDeclaration(_)) => {
@@ -97,7 +103,7 @@ impl IntoResponse for ApiError {
             StatusCode::INTERNAL_SERVER_ERROR => {
                 "internal error; the server log has the cause".to_string()
             }
-            StatusCode::SERVICE_UNAVAILABLE => {
+            StatusCode::SERVICE_UNAVAILABLE if !matches!(self, ApiError::Overloaded) => {
                 "the database is unavailable; retry shortly".to_string()
             }
             _ => self.to_string(),

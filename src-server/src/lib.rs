@@ -12,6 +12,7 @@ pub mod enrolment;
 pub mod error;
 #[cfg(any(test, feature = "test-support"))]
 pub mod pgcluster;
+pub mod serve;
 pub mod store;
 
 use std::sync::Arc;
@@ -38,6 +39,13 @@ use error::ApiError;
 use store::Store;
 use venuecode_keys::{IssuerKeys, ServerKeys};
 
+/// Requests handled at once unless told otherwise.
+pub const DEFAULT_IN_FLIGHT: usize = 512;
+/// A whole request (reading the body, handling, answering) must finish within this.
+pub const REQUEST_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(30);
+/// The body must arrive within this once the headers are in.
+pub const BODY_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(15);
+
 /// The OpenAPI description of this API (also in `docs/openapi.json`).
 pub const OPENAPI: &str = include_str!("../../docs/openapi.json");
 
@@ -53,6 +61,10 @@ pub struct AppState {
     store: Arc<dyn Store>,
     keys: Option<Arc<Keys>>,
     issuer: Option<Arc<IssuerKeys>>,
+    /// Requests in flight; when none is left, the next is shed with 503 at once.
+    in_flight: Arc<tokio::sync::Semaphore>,
+    /// Requests per device per minute (after authentication).
+    device_limiter: Arc<auth::DeviceLimiter>,
 }
 
 impl AppState {
@@ -62,7 +74,15 @@ impl AppState {
             store: Arc::from(store),
             keys: None,
             issuer: None,
+            in_flight: Arc::new(tokio::sync::Semaphore::new(DEFAULT_IN_FLIGHT)),
+            device_limiter: Arc::new(auth::DeviceLimiter::new(auth::DEVICE_REQUESTS_PER_MINUTE)),
         }
+    }
+
+    /// Handles at most `n` requests at once; more are shed with 503.
+    pub fn with_max_in_flight(mut self, n: usize) -> AppState {
+        self.in_flight = Arc::new(tokio::sync::Semaphore::new(n.max(1)));
+        self
     }
 
     /// Serves this deployment's trust list and signs every answer with the server's delegated
@@ -108,10 +128,16 @@ pub fn app(state: AppState) -> Router {
         .route("/api/v1/sync/upload", post(upload))
         .route("/api/v1/demo/codes", post(demo_code))
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
+        .layer(tower_http::timeout::RequestBodyTimeoutLayer::new(BODY_TIMEOUT))
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),
             answers::sign_answers,
         ))
+        .layer(tower_http::timeout::TimeoutLayer::with_status_code(
+            axum::http::StatusCode::REQUEST_TIMEOUT,
+            REQUEST_TIMEOUT,
+        ))
+        .layer(axum::middleware::from_fn_with_state(state.clone(), shed_load))
         // One structured log line per request: method, path (never the query or the body, so no
         // personal data and no codes), status and latency. Failures are logged with their cause
         // where they happen (error.rs).
@@ -129,24 +155,35 @@ pub fn app(state: AppState) -> Router {
         .with_state(state)
 }
 
-/// Health of the server and its database.
+/// Load shedding: a request that finds every slot taken is answered 503 at once (with
+/// Retry-After), so an overloaded server stays responsive instead of queueing without end.
+async fn shed_load(
+    State(state): State<AppState>,
+    req: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> axum::response::Response {
+    match state.in_flight.clone().try_acquire_owned() {
+        Ok(_permit) => next.run(req).await,
+        Err(_) => {
+            let mut res = ApiError::Overloaded.into_response();
+            res.headers_mut()
+                .insert(header::RETRY_AFTER, axum::http::HeaderValue::from(1));
+            res
+        }
+    }
+}
+
+/// Health of the server and its database: whether they answer, and nothing else (no version,
+/// engine or counts for strangers; `venuecode-server --version` and the logs have those).
 #[derive(Debug, Serialize)]
 pub struct Health {
     pub status: &'static str,
-    pub version: &'static str,
-    pub engine: &'static str,
-    pub venues: i64,
 }
 
 async fn health(State(state): State<AppState>) -> Result<Json<Health>, ApiError> {
     let store = state.store.clone();
-    let venues = blocking(move || Ok(store.venue_count()?)).await?;
-    Ok(Json(Health {
-        status: "ok",
-        version: env!("CARGO_PKG_VERSION"),
-        engine: state.store.engine(),
-        venues,
-    }))
+    blocking(move || Ok(store.venue_count()?)).await?;
+    Ok(Json(Health { status: "ok" }))
 }
 
 async fn time() -> Json<ServerTime> {
@@ -279,10 +316,20 @@ async fn upload(
     method: Method,
     OriginalUri(uri): OriginalUri,
     headers: HeaderMap,
-    body: Result<Bytes, BytesRejection>,
+    body: axum::body::Body,
 ) -> Result<Json<UploadAck>, ApiError> {
-    let body = body_bytes(body)?;
-    let device = auth::authenticate(&state, &method, &uri, &headers, &body).await?;
+    // Up to 4 MiB of body is read only for an enrolled, active device with a current time.
+    let pre = auth::preauthenticate(&state, &headers).await?;
+    let body = axum::body::to_bytes(body, MAX_BODY_BYTES)
+        .await
+        .map_err(|e| {
+            if e.to_string().contains("length limit") {
+                ApiError::TooLarge(MAX_BODY_BYTES)
+            } else {
+                ApiError::BadRequest("bad_body", format!("the body could not be read: {e}"))
+            }
+        })?;
+    let device = auth::finish(&state, pre, &method, &uri, &body).await?;
     let batch: UploadBatch = json(&body)?;
     let now = Utc::now();
     sync::validate_batch(&batch, &device.venue_id, now)?;

@@ -40,6 +40,12 @@ struct Args {
     /// (`OUT/demo-issuer`); only on a loopback address.
     #[arg(long, value_name = "DIR")]
     demo_issuer: Option<PathBuf>,
+    /// Seconds a client has to send its request headers before the connection is closed.
+    #[arg(long, default_value_t = 10, value_name = "SECS")]
+    header_timeout_secs: u64,
+    /// Requests handled at once; beyond that the server answers 503 at once (load shedding).
+    #[arg(long, default_value_t = 512, value_name = "N")]
+    max_in_flight: usize,
     #[command(subcommand)]
     command: Option<Command>,
 }
@@ -125,7 +131,7 @@ fn main() -> anyhow::Result<()> {
     if args.demo {
         store.seed_demo(chrono::Utc::now())?;
     }
-    let mut state = AppState::new(store);
+    let mut state = AppState::new(store).with_max_in_flight(args.max_in_flight);
     if let Some(dir) = &args.keys {
         state = state.with_keys(
             ServerKeys::load(dir).with_context(|| format!("key directory {}", dir.display()))?,
@@ -154,15 +160,16 @@ fn main() -> anyhow::Result<()> {
                 .await
                 .with_context(|| format!("binding {}", args.listen))?;
             println!("listening on http://{}", listener.local_addr()?);
-            // Connection info gives the enrolment lockout its source address.
-            axum::serve(
+            // Our own accept loop: header-read timeout, peer address for the enrolment lockout.
+            venuecode_server::serve::serve(
                 listener,
-                app(state).into_make_service_with_connect_info::<std::net::SocketAddr>(),
+                app(state),
+                std::time::Duration::from_secs(args.header_timeout_secs.max(1)),
+                async {
+                    let _ = tokio::signal::ctrl_c().await;
+                },
             )
-            .with_graceful_shutdown(async {
-                let _ = tokio::signal::ctrl_c().await;
-            })
-            .await?;
+            .await;
             Ok(())
         })
 }
