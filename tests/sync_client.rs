@@ -150,3 +150,52 @@ fn a_poison_record_is_set_aside_and_the_rest_of_its_batch_delivered() -> Result<
     ensure!(reason.starts_with("bad_json"), "reason: {reason}");
     Ok(())
 }
+
+#[test]
+fn a_new_station_receives_100000_revocations_page_by_page() -> Result<()> {
+    let tmp = TempDir::new("venuecode-sync-revocations-")?;
+    let server = Server::start(tmp.path())?;
+    // 100,000 revocations at once, as a health authority's bulk list would arrive (written
+    // straight into the server's database in one transaction: the store revokes one at a time).
+    let n: u64 = 100_000;
+    let mut conn = rusqlite::Connection::open(&server.database)?;
+    conn.busy_timeout(Duration::from_secs(10))?;
+    let tx = conn.transaction()?;
+    {
+        let mut stmt = tx.prepare(
+            "INSERT INTO revocations (kind, target, made_ms) VALUES (?1, ?2, ?3)",
+        )?;
+        for i in 0..n {
+            let kind = if i % 10 == 0 { "subject" } else { "code" };
+            stmt.execute(rusqlite::params![kind, format!("{i:016x}"), 0i64])?;
+        }
+    }
+    tx.commit()?;
+    drop(conn);
+
+    let data = provisioned_station(tmp.path(), &server.keys)?;
+    let mut store = Store::open(&data)?;
+    enrol(&mut store, &data, &server.url, "100002")?;
+    let started = std::time::Instant::now();
+    let handle = fast_sync(&data, &server.url, 100);
+    wait_for("every revocation", Duration::from_secs(180), || {
+        (store.revocation_cursor().ok()? == n).then_some(())
+    })?;
+    let took = started.elapsed();
+    let held: i64 = rusqlite::Connection::open(data.join("station.db"))?.query_row(
+        "SELECT count(*) FROM revocations",
+        [],
+        |r| r.get(0),
+    )?;
+    ensure!(held == n as i64, "the station holds {held} of {n}");
+    use venuecode_core::trust::Revocations;
+    let check = store.revocation_check();
+    ensure!(check.code_revoked(&format!("{:016x}", n - 1)));
+    ensure!(check.subject_revoked(&format!("{:016x}", 10)));
+    ensure!(!check.code_revoked(&format!("{:016x}", n + 1)));
+    let wire = handle.status().to_wire(handle.trusted_now());
+    ensure!(!wire.trust_stale && wire.last_error.is_none(), "{wire:?}");
+    eprintln!("{n} revocations reached a new station in {took:?} (pages of 5,000)");
+    handle.stop();
+    Ok(())
+}
