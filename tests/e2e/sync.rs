@@ -1,7 +1,9 @@
 //! Enrolment and sync in the real window: the station enrols from Settings with the venue's
 //! declaration code, pulls the trust list and the venue's entry, shows itself online; a red code
 //! scanned at the gate names the venue's phone number and reaches the server with its alert; a code
-//! revoked on the server is refused after "sync now".
+//! revoked on the server is refused after "sync now". Then an attacker between station and server
+//! relaxes the policy: the answer is refused and the warning shows; while the attacker keeps the
+//! station from syncing past the staleness limit, the station refuses every scan.
 
 use std::time::Duration;
 
@@ -9,6 +11,7 @@ use anyhow::{ensure, Context, Result};
 use venuecode_core::trust::Revocation;
 use venuecode_tests::harness::{serial, sqlite_count, Env};
 use venuecode_tests::procs::wait_for;
+use venuecode_tests::tamperproxy::Tamper;
 
 const WAIT: Duration = Duration::from_secs(30);
 
@@ -31,7 +34,7 @@ fn demo_code(env: &Env, name: &str, id: &str, color: &str) -> Result<(String, St
 #[test]
 fn enrol_sync_alert_and_revocation() -> Result<()> {
     let _serial = serial();
-    let env = Env::start()?;
+    let env = Env::start_behind_proxy()?;
     // Provisioning: the station is built with the deployment's root key, nothing more.
     std::fs::create_dir_all(env.data_dir.join("trust"))?;
     std::fs::copy(
@@ -107,6 +110,46 @@ fn enrol_sync_alert_and_revocation() -> Result<()> {
     s.wait_text("#verdict-word", "禁止", WAIT)?;
     s.wait_contains("#verdict-reasons", "已被撤销", WAIT)?;
     env.check_fit(&s, "station-zh-revoked")?;
+    s.click("#verdict-screen")?;
+
+    // An attacker on the network relaxes the policy: the answer does not verify, is refused,
+    // and the warning shows.
+    let proxy = env.proxy.as_ref().context("proxy")?;
+    proxy.set(Tamper::RelaxPolicy);
+    s.click("#sync-now")?;
+    s.wait_contains("#sync-problem", "校验失败", WAIT)?;
+    ensure!(proxy.hits("relax_policy") > 0, "the attack never happened");
+    env.check_fit(&s, "station-zh-answer-refused")?;
+    // Kept from syncing past the staleness limit (the last complete pull set three days back),
+    // the station refuses everyone until it syncs.
+    let conn = rusqlite::Connection::open(env.data_dir.join("station.db"))?;
+    conn.busy_timeout(Duration::from_secs(5))?;
+    let three_days_ago = (chrono::Utc::now() - chrono::Duration::days(3)).to_rfc3339();
+    conn.execute(
+        "UPDATE sync_state SET value = ?1 WHERE key = 'trust_fetched_at'",
+        [&three_days_ago],
+    )?;
+    drop(conn);
+    s.click("#sync-now")?;
+    s.wait_contains("#station-blocked", "一律不予通行", WAIT)?;
+    env.check_fit(&s, "station-zh-blocked")?;
+    let (green2, _) = demo_code(&env, "王二", "110105198001010032", "green")?;
+    s.key_burst(&green2, 3)?;
+    s.wait_text("#verdict-word", "禁止", WAIT)?;
+    s.wait_contains("#verdict-reasons", "长时间未同步", WAIT)?;
+    env.check_fit(&s, "station-zh-blocked-stale")?;
+    s.click("#verdict-screen")?;
+    // Honest again: the station syncs and admits again.
+    proxy.set(Tamper::Honest);
+    s.click("#sync-now")?;
+    wait_for("the block to lift", WAIT, || {
+        let gone = s
+            .execute("return document.querySelector('#station-blocked') === null")
+            .ok()?;
+        (gone.as_bool() == Some(true)).then_some(())
+    })?;
+    s.key_burst(&green2, 3)?;
+    s.wait_text("#verdict-word", "通行", WAIT)?;
     s.quit()?;
     Ok(())
 }

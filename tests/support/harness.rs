@@ -203,6 +203,8 @@ impl Server {
 pub struct Env {
     pub data_dir: PathBuf,
     pub server: Server,
+    /// The attacker between app and server, when started with [`Env::start_behind_proxy`].
+    pub proxy: Option<crate::tamperproxy::TamperProxy>,
     driver_url: String,
     app: PathBuf,
     // Field order is drop order: the driver (and the app under it) goes before the display.
@@ -236,12 +238,33 @@ pub mod tempdir {
 impl Env {
     /// Starts Xvfb, the server and tauri-driver; the app starts with [`Env::open_app`].
     pub fn start() -> Result<Env> {
+        Env::start_with(false)
+    }
+
+    /// [`Env::start`] with a tampering proxy (honest until told otherwise) between the app and
+    /// the server: the app's server address is the proxy's.
+    pub fn start_behind_proxy() -> Result<Env> {
+        Env::start_with(true)
+    }
+
+    fn start_with(behind_proxy: bool) -> Result<Env> {
         let tmp = tempdir::TempDir::new("venuecode-e2e")?;
         let data_dir = tmp.path().join("station");
         std::fs::create_dir_all(&data_dir)?;
         let data_dir = data_dir.canonicalize()?;
         let app = binary("venuecode-app")?;
         let server = Server::start(tmp.path())?;
+        let proxy = if behind_proxy {
+            let upstream = server
+                .url
+                .trim_start_matches("http://")
+                .parse()
+                .context("server address")?;
+            Some(crate::tamperproxy::TamperProxy::start(upstream)?)
+        } else {
+            None
+        };
+        let app_server_url = proxy.as_ref().map_or(server.url.clone(), |p| p.url());
         let xvfb = Xvfb::start()?;
         let port = free_port()?;
         let native_port = free_port()?;
@@ -256,7 +279,7 @@ impl Env {
         ])
         .env("DISPLAY", &xvfb.display)
         .env("VENUECODE_DATA_DIR", &data_dir)
-        .env("VENUECODE_SERVER_URL", &server.url)
+        .env("VENUECODE_SERVER_URL", &app_server_url)
         .env("WEBKIT_DISABLE_COMPOSITING_MODE", "1")
         .env("NO_AT_BRIDGE", "1")
         .stdout(Stdio::null());
@@ -277,6 +300,7 @@ impl Env {
         Ok(Env {
             data_dir,
             server,
+            proxy,
             driver_url,
             app,
             _driver: driver,
