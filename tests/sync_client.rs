@@ -162,9 +162,8 @@ fn a_new_station_receives_100000_revocations_page_by_page() -> Result<()> {
     conn.busy_timeout(Duration::from_secs(10))?;
     let tx = conn.transaction()?;
     {
-        let mut stmt = tx.prepare(
-            "INSERT INTO revocations (kind, target, made_ms) VALUES (?1, ?2, ?3)",
-        )?;
+        let mut stmt =
+            tx.prepare("INSERT INTO revocations (kind, target, made_ms) VALUES (?1, ?2, ?3)")?;
         for i in 0..n {
             let kind = if i % 10 == 0 { "subject" } else { "code" };
             stmt.execute(rusqlite::params![kind, format!("{i:016x}"), 0i64])?;
