@@ -71,6 +71,27 @@ fn station_sync_sets_aside_refused_records_and_survives_revocation() -> Result<(
     ensure!(wire.clock_offset_secs.abs() < 5);
     ensure!(venuecode_app::station::venue_phone(&store)?.as_deref() == Some("0997-4655555"));
 
+    // The door and the inspector on the server are the device's binding, whatever a record
+    // claims.
+    let mut claimed = draft(&venue, Utc::now(), 50);
+    claimed.checkpoint_id = "roof".into();
+    claimed.inspector = "冒名顶替".into();
+    let claimed = store.record(&claimed, PresenceEffect::Keep)?;
+    handle.wake();
+    wait_for("the claimed record on the server", WAIT, || {
+        server_ids(&server).ok()?.contains(&claimed).then_some(())
+    })?;
+    let (cp, inspector): (String, String) = rusqlite::Connection::open(&server.database)?
+        .query_row(
+            "SELECT checkpoint_id, inspector FROM check_ins WHERE id = ?1",
+            [&claimed],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )?;
+    ensure!(
+        (cp.as_str(), inspector.as_str()) == ("main", "王五"),
+        "stored {cp} / {inspector}"
+    );
+
     // A revocation made on the server arrives with the next pull.
     let server_store = venuecode_server::store::open(server.database.to_str().context("path")?)?;
     server_store.revoke(&Revocation::Subject("ab".repeat(12)), Utc::now())?;
@@ -92,7 +113,7 @@ fn station_sync_sets_aside_refused_records_and_survives_revocation() -> Result<(
         (handle.status().last_error.as_deref() == Some("device_revoked")).then_some(())
     })?;
     ensure!(store.outbox_counts()?.0 == 1, "the new record waits, kept");
-    ensure!(server_ids(&server)?.len() == 5);
+    ensure!(server_ids(&server)?.len() == 6);
     handle.stop();
     Ok(())
 }

@@ -141,9 +141,15 @@ pub fn temperature_kind(t: Temperature) -> (&'static str, Option<f32>) {
         Temperature::NotTaken => ("not_taken", None),
         Temperature::Normal => ("normal", None),
         Temperature::Fever => ("fever", None),
+        // A reading no person gives (the gate asked to measure again) is kept as "not taken":
+        // the record stands (a red code must still reach the authority) without the bad number.
+        Temperature::Celsius(c) if !RECORDED_CELSIUS.contains(&c) => ("not_taken", None),
         Temperature::Celsius(c) => ("celsius", Some(c)),
     }
 }
+
+/// Readings (°C) a record may carry; the server refuses records outside it.
+pub const RECORDED_CELSIUS: std::ops::RangeInclusive<f32> = 30.0..=45.0;
 
 /// Builds the record of one scan. `zone` is the venue's UTC offset (China: +08:00).
 pub fn draft(
@@ -172,6 +178,26 @@ mod tests {
     use super::*;
     use crate::gate::{decide, GateInput, Policy, Presence};
     use crate::health_code::testutil::{claims, now};
+
+    #[test]
+    fn a_reading_no_person_gives_is_recorded_as_not_taken() {
+        assert_eq!(
+            temperature_kind(Temperature::Celsius(36.6)),
+            ("celsius", Some(36.6))
+        );
+        assert_eq!(
+            temperature_kind(Temperature::Celsius(25.0)),
+            ("not_taken", None)
+        );
+        assert_eq!(
+            temperature_kind(Temperature::Celsius(f32::NAN)),
+            ("not_taken", None)
+        );
+        assert_eq!(
+            temperature_kind(Temperature::Celsius(45.0)),
+            ("celsius", Some(45.0))
+        );
+    }
 
     #[test]
     fn a_fever_at_the_gate_is_recorded_masked_with_its_reasons() {

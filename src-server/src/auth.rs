@@ -22,6 +22,10 @@ use crate::AppState;
 /// retries with backoff stay far below this).
 pub const DEVICE_REQUESTS_PER_MINUTE: u32 = 600;
 
+/// Records one device may upload per hour: a busy gate scans a few thousand people an hour;
+/// a device sending more is a rogue (or a benchmark, which raises it).
+pub const DEVICE_RECORDS_PER_HOUR: u32 = 20_000;
+
 /// Counts each authenticated device's requests per minute (fixed windows, in memory: a limit
 /// per server process).
 pub struct DeviceLimiter {
@@ -37,8 +41,15 @@ impl DeviceLimiter {
         }
     }
 
-    /// Counts one request of `device` in minute `minute`; false when over the limit.
+    /// Counts one request of `device` in window `minute`; false when over the limit.
     pub fn allow(&self, device: &str, minute: i64) -> bool {
+        self.allow_n(device, minute, 1)
+    }
+
+    /// Counts `n` units (requests, records) of `device` in window `window`; false when that
+    /// takes it over the limit (the units are counted either way).
+    pub fn allow_n(&self, device: &str, window: i64, n: usize) -> bool {
+        let minute = window;
         let Ok(mut w) = self.windows.lock() else {
             return true;
         };
@@ -49,7 +60,7 @@ impl DeviceLimiter {
         if slot.0 != minute {
             *slot = (minute, 0);
         }
-        slot.1 = slot.1.saturating_add(1);
+        slot.1 = slot.1.saturating_add(u32::try_from(n).unwrap_or(u32::MAX));
         slot.1 <= self.per_minute
     }
 }

@@ -65,6 +65,8 @@ pub struct AppState {
     in_flight: Arc<tokio::sync::Semaphore>,
     /// Requests per device per minute (after authentication).
     device_limiter: Arc<auth::DeviceLimiter>,
+    /// Records per device per hour.
+    record_limiter: Arc<auth::DeviceLimiter>,
 }
 
 impl AppState {
@@ -76,7 +78,14 @@ impl AppState {
             issuer: None,
             in_flight: Arc::new(tokio::sync::Semaphore::new(DEFAULT_IN_FLIGHT)),
             device_limiter: Arc::new(auth::DeviceLimiter::new(auth::DEVICE_REQUESTS_PER_MINUTE)),
+            record_limiter: Arc::new(auth::DeviceLimiter::new(auth::DEVICE_RECORDS_PER_HOUR)),
         }
+    }
+
+    /// Accepts at most `n` records per device per hour (benchmarks raise it).
+    pub fn with_records_per_device_hour(mut self, n: u32) -> AppState {
+        self.record_limiter = Arc::new(auth::DeviceLimiter::new(n));
+        self
     }
 
     /// Handles at most `n` requests at once; more are shed with 503.
@@ -330,9 +339,28 @@ async fn upload(
             }
         })?;
     let device = auth::finish(&state, pre, &method, &uri, &body).await?;
-    let batch: UploadBatch = json(&body)?;
+    let mut batch: UploadBatch = json(&body)?;
     let now = Utc::now();
-    sync::validate_batch(&batch, &device.venue_id, now)?;
+    sync::validate_batch(
+        &batch,
+        sync::BatchSource {
+            venue_id: &device.venue_id,
+            enrolled_at: device.enrolled_at,
+        },
+        now,
+    )?;
+    if !state.record_limiter.allow_n(
+        &device.device_id,
+        now.timestamp().div_euclid(3600),
+        batch.records.len(),
+    ) {
+        return Err(ApiError::RateLimited(
+            device.device_id.clone(),
+            auth::DEVICE_RECORDS_PER_HOUR,
+        ));
+    }
+    // The door and the inspector are the device's binding, whatever the record says.
+    sync::stamp_binding(&mut batch, &device.checkpoint_id, &device.inspector);
     let store = state.store.clone();
     let acked = batch.records.iter().map(|r| r.id().to_string()).collect();
     blocking(move || {

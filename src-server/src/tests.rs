@@ -11,6 +11,13 @@ use venuecode_core::trust::{KeyRole, Revocation, RevocationList, TrustList, Trus
 
 use crate::store::testutil::{alert, check_in};
 
+/// A check-in made a minute ago (the API refuses records older than the device's enrolment).
+fn fresh(n: u64, venue: &str) -> venuecode_core::sync::CheckInWire {
+    let mut c = check_in(n, venue);
+    c.at = Utc::now() - Duration::seconds(60);
+    c
+}
+
 struct Station {
     key: SecretKey,
 }
@@ -202,11 +209,11 @@ async fn health_time_openapi_and_unknown_routes() {
 async fn upload_is_idempotent_and_acks_every_id() {
     let f = fixture(false);
     let s = enrolled(&f, 20).await;
-    let c1 = check_in(1, VENUE);
+    let c1 = fresh(1, VENUE);
     let records = vec![
         alert(1, &c1),
         Record::CheckIn(c1),
-        Record::CheckIn(check_in(2, VENUE)),
+        Record::CheckIn(fresh(2, VENUE)),
     ];
     let req = || {
         s.request(
@@ -250,8 +257,30 @@ async fn bad_uploads_get_a_clear_4xx_and_store_nothing() {
     let f = fixture(false);
     let s = enrolled(&f, 30).await;
     let path = "/api/v1/sync/upload";
-    let good = batch(vec![Record::CheckIn(check_in(1, VENUE))]);
+    let good = batch(vec![Record::CheckIn(fresh(1, VENUE))]);
     let mut cases: Vec<(&str, Request<Body>, StatusCode, &str)> = Vec::new();
+    let mut planted = fresh(20, VENUE);
+    planted.at = Utc::now() - Duration::days(2);
+    cases.push((
+        "a record from before the device enrolled (planting a past visit)",
+        s.request(
+            "POST",
+            path,
+            batch(vec![Record::CheckIn(planted)]),
+            &nonce(20),
+        ),
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "too_old",
+    ));
+    let mut hot = fresh(21, VENUE);
+    hot.temperature = "celsius".into();
+    hot.celsius = Some(52.0);
+    cases.push((
+        "a reading no person gives",
+        s.request("POST", path, batch(vec![Record::CheckIn(hot)]), &nonce(21)),
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "bad_record",
+    ));
     cases.push((
         "malformed JSON",
         s.request("POST", path, b"{\"records\": [".to_vec(), &nonce(1)),
@@ -271,7 +300,7 @@ async fn bad_uploads_get_a_clear_4xx_and_store_nothing() {
             path,
             batch(
                 (0..2001)
-                    .map(|n| Record::CheckIn(check_in(n, VENUE)))
+                    .map(|n| Record::CheckIn(fresh(n, VENUE)))
                     .collect(),
             ),
             &nonce(3),
@@ -285,7 +314,7 @@ async fn bad_uploads_get_a_clear_4xx_and_store_nothing() {
         StatusCode::PAYLOAD_TOO_LARGE,
         "too_large",
     ));
-    let mut future = check_in(5, VENUE);
+    let mut future = fresh(5, VENUE);
     future.at = Utc::now() + Duration::hours(2);
     cases.push((
         "a record from the future among good ones",
@@ -293,7 +322,7 @@ async fn bad_uploads_get_a_clear_4xx_and_store_nothing() {
             "POST",
             path,
             batch(vec![
-                Record::CheckIn(check_in(6, VENUE)),
+                Record::CheckIn(fresh(6, VENUE)),
                 Record::CheckIn(future),
             ]),
             &nonce(5),
@@ -306,14 +335,14 @@ async fn bad_uploads_get_a_clear_4xx_and_store_nothing() {
         s.request(
             "POST",
             path,
-            batch(vec![Record::CheckIn(check_in(7, "demo-venue-0002"))]),
+            batch(vec![Record::CheckIn(fresh(7, "demo-venue-0002"))]),
             &nonce(6),
         ),
         StatusCode::UNPROCESSABLE_ENTITY,
         "wrong_venue",
     ));
     let mut tampered = s.request("POST", path, good.clone(), &nonce(7));
-    *tampered.body_mut() = Body::from(batch(vec![Record::CheckIn(check_in(8, VENUE))]));
+    *tampered.body_mut() = Body::from(batch(vec![Record::CheckIn(fresh(8, VENUE))]));
     cases.push((
         "body changed after signing",
         tampered,
@@ -354,7 +383,7 @@ async fn bad_uploads_get_a_clear_4xx_and_store_nothing() {
         assert!(!body["message"].as_str().unwrap_or("").is_empty(), "{what}");
     }
     // The future record is named, so the station can set it aside.
-    let mut future = check_in(5, VENUE);
+    let mut future = fresh(5, VENUE);
     future.at = Utc::now() + Duration::hours(2);
     let (_, body) = send(
         &f.app,
@@ -366,7 +395,7 @@ async fn bad_uploads_get_a_clear_4xx_and_store_nothing() {
         ),
     )
     .await;
-    assert_eq!(body["rejected"][0], check_in(5, VENUE).id);
+    assert_eq!(body["rejected"][0], fresh(5, VENUE).id);
     assert_eq!(f.store.counts().unwrap().check_ins, 0, "nothing stored");
     // A revoked device is refused.
     f.store

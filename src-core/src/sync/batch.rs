@@ -2,7 +2,8 @@
 //!
 //! Invariant: a batch that passes [`validate_batch`] names only the device's venue, holds at most
 //! [`MAX_BATCH_RECORDS`](super::MAX_BATCH_RECORDS) records in the known format with well-formed,
-//! distinct ids, bounded fields and no time beyond `now + FUTURE_SKEW`.
+//! distinct ids, bounded fields, readings of 30–45 °C, and times no later than
+//! `now + FUTURE_SKEW` and no earlier than the device's enrolment or the retention window.
 
 use chrono::{DateTime, Utc};
 
@@ -41,6 +42,12 @@ pub enum BatchError {
     BadValue { id: String, field: &'static str },
     #[error("record {id:?} is in format {format}; this server reads format {known}")]
     UnknownFormat { id: String, format: u32, known: u32 },
+    #[error("record {id:?} is dated {at}, before {not_before} (this device's enrolment, or the retention window)")]
+    TooOld {
+        id: String,
+        at: DateTime<Utc>,
+        not_before: DateTime<Utc>,
+    },
 }
 
 impl BatchError {
@@ -51,6 +58,7 @@ impl BatchError {
             BatchError::FromTheFuture { .. } => "future_timestamp",
             BatchError::WrongVenue { .. } => "wrong_venue",
             BatchError::UnknownFormat { .. } => "unknown_format",
+            BatchError::TooOld { .. } => "too_old",
             _ => "bad_record",
         }
     }
@@ -65,7 +73,8 @@ impl BatchError {
             | BatchError::FromTheFuture { id, .. }
             | BatchError::FieldTooLong { id, .. }
             | BatchError::BadValue { id, .. }
-            | BatchError::UnknownFormat { id, .. } => Some(id),
+            | BatchError::UnknownFormat { id, .. }
+            | BatchError::TooOld { id, .. } => Some(id),
         }
     }
 }
@@ -123,7 +132,9 @@ fn check_check_in(c: &CheckInWire, id: &str) -> Result<(), BatchError> {
     ) {
         return Err(bad("temperature"));
     }
-    if c.celsius.is_some_and(|t| !t.is_finite()) {
+    if c.celsius
+        .is_some_and(|t| !crate::checkin::RECORDED_CELSIUS.contains(&t))
+    {
         return Err(bad("celsius"));
     }
     if c.reasons.len() > 16 || c.reasons.iter().any(|r| r.len() > 40) {
@@ -132,12 +143,25 @@ fn check_check_in(c: &CheckInWire, id: &str) -> Result<(), BatchError> {
     Ok(())
 }
 
-/// Checks a batch from a device bound to `venue_id` against the server's clock `now`.
+/// The device a batch came from, as the server knows it.
+#[derive(Debug, Clone, Copy)]
+pub struct BatchSource<'a> {
+    /// The venue the device is bound to.
+    pub venue_id: &'a str,
+    /// When the device enrolled (server clock): nothing it sends can be older (less the skew).
+    pub enrolled_at: DateTime<Utc>,
+}
+
+/// Checks a batch from `source` against the server's clock `now`: records dated before the
+/// device's enrolment (less [`FUTURE_SKEW`]) or before the retention window are refused, as are
+/// readings outside 30–45 °C.
 pub fn validate_batch(
     batch: &UploadBatch,
-    venue_id: &str,
+    source: BatchSource<'_>,
     now: DateTime<Utc>,
 ) -> Result<(), BatchError> {
+    let venue_id = source.venue_id;
+    let not_before = (source.enrolled_at - FUTURE_SKEW).max(now - crate::checkin::RETENTION);
     if batch.records.is_empty() {
         return Err(BatchError::Empty);
     }
@@ -163,6 +187,13 @@ pub fn validate_batch(
             return Err(BatchError::WrongVenue {
                 id: id.to_string(),
                 venue: r.venue_id().chars().take(40).collect(),
+            });
+        }
+        if r.at() < not_before {
+            return Err(BatchError::TooOld {
+                id: id.to_string(),
+                at: r.at(),
+                not_before,
             });
         }
         if r.at() > limit {
@@ -209,4 +240,17 @@ pub fn validate_batch(
         }
     }
     Ok(())
+}
+
+/// Sets every record's checkpoint and inspector to the device's binding on the server: a station
+/// cannot claim another door or another person's name.
+pub fn stamp_binding(batch: &mut UploadBatch, checkpoint_id: &str, inspector: &str) {
+    for r in &mut batch.records {
+        let c = match r {
+            Record::CheckIn(c) => c,
+            Record::Alert(a) => &mut a.check_in,
+        };
+        c.checkpoint_id = checkpoint_id.to_string();
+        c.inspector = inspector.to_string();
+    }
 }

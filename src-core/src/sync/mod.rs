@@ -87,6 +87,14 @@ mod tests {
         }
     }
 
+    /// A device of venue `v1`, enrolled a day before NOW.
+    fn v1() -> BatchSource<'static> {
+        BatchSource {
+            venue_id: "v1",
+            enrolled_at: at(NOW - 86_400),
+        }
+    }
+
     fn uuid(n: u32) -> String {
         format!("0190f0e0-0000-7000-8000-{n:012x}")
     }
@@ -104,7 +112,7 @@ mod tests {
         let b = UploadBatch {
             records: vec![Record::CheckIn(check_in(&uuid(1), "v1", NOW)), alert],
         };
-        validate_batch(&b, "v1", at(NOW)).unwrap();
+        validate_batch(&b, v1(), at(NOW)).unwrap();
         let text = serde_json::to_string(&b).unwrap();
         assert!(text.contains(r#""kind":"check_in""#) && text.contains(r#""kind":"alert""#));
         assert_eq!(serde_json::from_str::<UploadBatch>(&text).unwrap(), b);
@@ -114,7 +122,7 @@ mod tests {
     fn bad_batches_are_refused_with_the_record_named() {
         let ok = |n| Record::CheckIn(check_in(&uuid(n), "v1", NOW));
         let err = |records: Vec<Record>| {
-            validate_batch(&UploadBatch { records }, "v1", at(NOW)).unwrap_err()
+            validate_batch(&UploadBatch { records }, v1(), at(NOW)).unwrap_err()
         };
         assert_eq!(err(vec![]), BatchError::Empty);
         assert!(matches!(
@@ -148,10 +156,51 @@ mod tests {
             &UploadBatch {
                 records: vec![Record::CheckIn(check_in(&uuid(3), "v1", NOW + 299))],
             },
-            "v1",
+            v1(),
             at(NOW),
         )
         .unwrap();
+        // Before the device's enrolment (less the skew), or before the retention window: refused.
+        let before = err(vec![Record::CheckIn(check_in(
+            &uuid(12),
+            "v1",
+            NOW - 86_400 - 301,
+        ))]);
+        assert_eq!(before.code(), "too_old");
+        assert_eq!(before.record_id(), Some(uuid(12).as_str()));
+        let late_enrolled = BatchSource {
+            venue_id: "v1",
+            enrolled_at: at(NOW - 100 * 86_400),
+        };
+        let ancient = UploadBatch {
+            records: vec![Record::CheckIn(check_in(
+                &uuid(13),
+                "v1",
+                NOW - 29 * 86_400,
+            ))],
+        };
+        assert_eq!(
+            validate_batch(&ancient, late_enrolled, at(NOW))
+                .unwrap_err()
+                .code(),
+            "too_old"
+        );
+        // Readings outside 30–45 °C.
+        for t in [29.9, 45.1, f32::INFINITY] {
+            let mut c = check_in(&uuid(14), "v1", NOW);
+            c.temperature = "celsius".into();
+            c.celsius = Some(t);
+            assert!(
+                matches!(
+                    err(vec![Record::CheckIn(c)]),
+                    BatchError::BadValue {
+                        field: "celsius",
+                        ..
+                    }
+                ),
+                "{t}"
+            );
+        }
         let mut long = check_in(&uuid(4), "v1", NOW);
         long.inspector = "x".repeat(MAX_FIELD_CHARS + 1);
         assert!(matches!(
@@ -196,6 +245,37 @@ mod tests {
         old.as_object_mut().unwrap().remove("format");
         let old: Record = serde_json::from_value(old).unwrap();
         assert!(matches!(&old, Record::CheckIn(c) if c.format == 1));
+    }
+
+    #[test]
+    fn the_binding_is_stamped_on_every_record() {
+        let mut c = check_in(&uuid(1), "v1", NOW);
+        c.checkpoint_id = "roof".into();
+        c.inspector = "someone else".into();
+        let mut b = UploadBatch {
+            records: vec![
+                Record::CheckIn(c.clone()),
+                Record::Alert(AlertWire {
+                    format: RECORD_FORMAT,
+                    id: uuid(2),
+                    venue_id: "v1".into(),
+                    at: at(NOW),
+                    reasons: vec![],
+                    check_in: c,
+                }),
+            ],
+        };
+        stamp_binding(&mut b, "main", "王五");
+        for r in &b.records {
+            let c = match r {
+                Record::CheckIn(c) => c,
+                Record::Alert(a) => &a.check_in,
+            };
+            assert_eq!(
+                (c.checkpoint_id.as_str(), c.inspector.as_str()),
+                ("main", "王五")
+            );
+        }
     }
 
     #[test]

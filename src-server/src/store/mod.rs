@@ -92,6 +92,8 @@ pub struct Device {
     pub checkpoint_id: String,
     pub inspector: String,
     pub revoked: bool,
+    /// When it first enrolled (server clock): no record it sends can be older.
+    pub enrolled_at: DateTime<Utc>,
 }
 
 /// What an enrolment asks for.

@@ -18,11 +18,12 @@ pub(super) fn device_row(r: &postgres::Row) -> Device {
         checkpoint_id: r.get(3),
         inspector: r.get(4),
         revoked: r.get::<_, &str>(5) == "revoked",
+        enrolled_at: DateTime::from_timestamp_millis(r.get(6)).unwrap_or_default(),
     }
 }
 
 pub(super) const DEVICE_COLUMNS: &str =
-    "SELECT device_id, public_key, venue_id, checkpoint_id, inspector, status FROM devices";
+    "SELECT device_id, public_key, venue_id, checkpoint_id, inspector, status, enrolled_ms FROM devices";
 
 impl Devices for PgStore {
     fn enrol(&self, d: &NewDevice<'_>, now: DateTime<Utc>) -> Result<Device, StoreError> {
@@ -71,7 +72,8 @@ impl Devices for PgStore {
                  VALUES ($1, $2, $3, $4, $5, 'active', $6)
                  ON CONFLICT (device_id) DO UPDATE SET checkpoint_id = excluded.checkpoint_id,
                      inspector = excluded.inspector
-                 RETURNING device_id, public_key, venue_id, checkpoint_id, inspector, status",
+                 RETURNING device_id, public_key, venue_id, checkpoint_id, inspector, status,
+                     enrolled_ms",
                 &[
                     &d.device_id,
                     &d.public_key,

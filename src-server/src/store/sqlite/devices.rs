@@ -19,11 +19,12 @@ pub(super) fn device_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Device> {
         checkpoint_id: r.get(3)?,
         inspector: r.get(4)?,
         revoked: r.get::<_, String>(5)? == "revoked",
+        enrolled_at: DateTime::from_timestamp_millis(r.get(6)?).unwrap_or_default(),
     })
 }
 
 pub(super) const DEVICE_COLUMNS: &str =
-    "SELECT device_id, public_key, venue_id, checkpoint_id, inspector, status FROM devices";
+    "SELECT device_id, public_key, venue_id, checkpoint_id, inspector, status, enrolled_ms FROM devices";
 
 impl Devices for SqliteStore {
     fn enrol(&self, d: &NewDevice<'_>, now: DateTime<Utc>) -> Result<Device, StoreError> {
