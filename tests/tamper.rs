@@ -79,7 +79,7 @@ fn resign_trust(keys: &Path, version: u64) -> Result<Vec<u8>> {
 
 /// What the station says about a scanned code now.
 fn check(store: &mut Store, data: &Path, text: &str, h: &SyncHandle) -> venuecode_ipc::CodeCheck {
-    let trust = venuecode_app::checking::station_trust(store, data);
+    let trust = venuecode_app::checking::station_trust(store, data, h.trusted_now());
     venuecode_app::checking::check(text, trust, &store.revocation_check(), h.trusted_now())
 }
 

@@ -13,6 +13,7 @@ pub fn trust() -> TrustList {
     TrustList {
         version: 1,
         issued_at: t(1_780_000_000),
+        expires_at: t(1_900_000_000),
         keys: vec![
             TrustedKey {
                 issuer: "FUZZ-HC".into(),

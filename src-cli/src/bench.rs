@@ -31,6 +31,7 @@ pub fn verify(n: u32) -> Result<()> {
     let trust = TrustList {
         version: 1,
         issued_at: now,
+        expires_at: now + chrono::Duration::days(30),
         keys: vec![TrustedKey {
             issuer: "BENCH-HC".into(),
             key: key.public(),

@@ -66,6 +66,16 @@ enum Command {
         #[arg(long, default_value_t = venuecode_keys::DELEGATION_DAYS)]
         days: i64,
     },
+    /// Re-sign the trust list (same keys, version + 1, a new expiry) with the root key; give
+    /// the server the new `server/trust.cose` before the old list expires.
+    RenewTrust {
+        /// The deployment directory made by keygen.
+        #[arg(long)]
+        keys: PathBuf,
+        /// How many days the list lasts.
+        #[arg(long, default_value_t = venuecode_keys::TRUST_LIST_DAYS)]
+        days: i64,
+    },
     /// Health codes (健康码).
     Code {
         #[command(subcommand)]
@@ -249,6 +259,18 @@ fn run(cli: Cli) -> Result<ExitCode> {
             println!(
                 "new server key and delegation for {days} days written to {}; restart the server",
                 keys.join("server").display()
+            );
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::RenewTrust { keys, days } => {
+            if !(1..=365).contains(&days) {
+                bail!("--days must be 1 to 365");
+            }
+            let v = venuecode_keys::renew_trust(&keys, Utc::now(), days)?;
+            println!(
+                "trust list version {v}, valid {days} days, written to {} and {}",
+                keys.join("trust.cose").display(),
+                keys.join("server/trust.cose").display()
             );
             Ok(ExitCode::SUCCESS)
         }

@@ -468,6 +468,7 @@ pub(crate) mod testutil {
         TrustList {
             version: 1,
             issued_at: at(1_780_000_000),
+            expires_at: at(1_900_000_000),
             keys: vec![TrustedKey {
                 issuer: ISSUER.into(),
                 key: issuer_key().public(),

@@ -1,7 +1,8 @@
 //! Trust list (which issuer keys may sign which codes, and when) and revocation list.
 //!
 //! A trust list is a COSE_Sign1 signed by the root key that stations are built with. Its payload is
-//! the CBOR map `{1: version, 2: issued_at, 3: [entry…]}`, each entry
+//! the CBOR map `{1: version, 2: issued_at, 3: [entry…], 4: expires_at}` (a list past its expiry
+//! verifies nothing: the root re-signs it before then), each entry
 //! `{1: issuer, 2: kid, 3: public key, 4: role, 5: not_before, 6: not_after}` (times in Unix
 //! seconds). The revocation list holds revoked code ids and subject pseudonyms and advances by
 //! deltas from a `since` cursor.
@@ -86,6 +87,8 @@ pub struct TrustList {
     pub version: u64,
     pub issued_at: DateTime<Utc>,
     pub keys: Vec<TrustedKey>,
+    /// After this instant the list is expired: stations refuse to verify with it.
+    pub expires_at: DateTime<Utc>,
 }
 
 impl TrustList {
@@ -109,6 +112,7 @@ impl TrustList {
             cbor::entry(1, Value::Integer(self.version.into())),
             cbor::entry(2, cbor::time(self.issued_at)),
             cbor::entry(3, Value::Array(entries)),
+            cbor::entry(4, cbor::time(self.expires_at)),
         ]));
         cose::sign(root, &payload)
     }
@@ -149,10 +153,12 @@ impl TrustList {
                 not_after,
             });
         }
+        let expires_at = map.time(4).ok_or(TrustError::Malformed("expires_at"))?;
         Ok(TrustList {
             version,
             issued_at,
             keys,
+            expires_at,
         })
     }
 
@@ -166,6 +172,11 @@ impl TrustList {
             });
         }
         Ok(new)
+    }
+
+    /// Whether the list has expired at `now`.
+    pub fn expired(&self, now: DateTime<Utc>) -> bool {
+        now > self.expires_at
     }
 
     /// Whether any key is listed for `issuer` in `role`.
@@ -333,6 +344,7 @@ mod tests {
         let list = TrustList {
             version: 3,
             issued_at: at(1_790_000_000),
+            expires_at: at(1_792_592_000),
             keys: vec![TrustedKey {
                 issuer: "CN-XJ".into(),
                 key: SecretKey::from_seed(&[9; 32]).public(),
@@ -378,6 +390,13 @@ mod tests {
             Err(TrustError::Downgrade { held: 9, found: 3 })
         ));
         assert!(list.update(&bytes, &root.public()).is_ok());
+    }
+
+    #[test]
+    fn a_list_expires() {
+        let (list, _) = sample(&SecretKey::from_seed(&[1; 32]));
+        assert!(!list.expired(at(1_792_592_000)));
+        assert!(list.expired(at(1_792_592_001)));
     }
 
     #[test]

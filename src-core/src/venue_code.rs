@@ -151,6 +151,7 @@ mod tests {
         TrustList {
             version: 1,
             issued_at: at(1_780_000_000),
+            expires_at: at(1_900_000_000),
             keys: vec![TrustedKey {
                 issuer: "XJBT-VA".into(),
                 key: key().public(),

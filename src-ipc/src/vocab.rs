@@ -29,6 +29,8 @@ pub enum Reason {
     // The station cannot check at all.
     NoTrustList,
     TrustListInvalid,
+    /// The trust list is past its expiry: sync to get the renewed one.
+    TrustListExpired,
     /// The station has not synced within the policy's limits (or its time is unverified) and
     /// the policy says refuse: sync before admitting anyone.
     StationStale,

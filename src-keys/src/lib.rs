@@ -86,6 +86,10 @@ fn secret_key(path: &Path) -> Result<SecretKey, DeploymentError> {
 /// The name the demo issuer signs as; a production trust list never lists it.
 pub const DEMO_ISSUER: &str = "DEMO-ISSUER（演示）";
 
+/// How long a trust list lasts unless told otherwise (the root re-signs it before then:
+/// [`renew_trust`]).
+pub const TRUST_LIST_DAYS: i64 = 30;
+
 /// How long a server key delegation lasts unless told otherwise.
 pub const DELEGATION_DAYS: i64 = 14;
 
@@ -296,6 +300,7 @@ pub fn keygen(out: &Path, o: &KeygenOptions<'_>) -> Result<(), DeploymentError> 
         version: 1,
         issued_at: o.now,
         keys,
+        expires_at: o.now + Duration::days(TRUST_LIST_DAYS),
     };
     let server = out.join("server");
     mkdir(&server)?;
@@ -323,6 +328,31 @@ pub fn delegate(out: &Path, now: DateTime<Utc>, days: i64) -> Result<(), Deploym
     // match, which the server refuses at start with a message naming `venuecode delegate`.
     write_bytes(&server.join("delegation.cose"), &delegation.sign(&root))?;
     write(&server.join("server.key"), &key.to_hex(), true)
+}
+
+/// Re-signs the deployment's trust list with the root key in `out`: the same keys, version + 1,
+/// issued `now`, expiring `days` later; written to `out/trust.cose` and `out/server/trust.cose`.
+/// Returns the new version.
+pub fn renew_trust(out: &Path, now: DateTime<Utc>, days: i64) -> Result<u64, DeploymentError> {
+    let root = secret_key(&out.join("root.key"))?;
+    let path = out.join("trust.cose");
+    let held = TrustList::verify(&read_bytes(&path)?, &root.public()).map_err(|source| {
+        DeploymentError::Trust {
+            path: path.clone(),
+            source,
+        }
+    })?;
+    let list = TrustList {
+        version: held.version + 1,
+        issued_at: now,
+        expires_at: now + Duration::days(days),
+        ..held
+    };
+    let bytes = list.sign(&root);
+    write_bytes(&path, &bytes)?;
+    mkdir(&out.join("server"))?;
+    write_bytes(&out.join("server/trust.cose"), &bytes)?;
+    Ok(list.version)
 }
 
 /// Reads and verifies a trust list against the root key (`root`, or `root.pub` beside it).
@@ -431,6 +461,28 @@ mod tests {
         std::fs::write(server.join("delegation.cose"), old_delegation).unwrap();
         let e = ServerKeys::load(&server).err().unwrap();
         assert!(e.to_string().contains("venuecode delegate"), "{e}");
+    }
+
+    #[test]
+    fn the_trust_list_is_renewed_with_a_higher_version_and_a_new_expiry() {
+        let dir = tempfile::tempdir().unwrap();
+        let now = Utc::now();
+        keygen(dir.path(), &options(true)).unwrap();
+        let first = ServerKeys::load(&dir.path().join("server")).unwrap().trust;
+        assert_eq!(
+            first.expires_at,
+            first.issued_at + Duration::days(TRUST_LIST_DAYS)
+        );
+        let v = renew_trust(dir.path(), now + Duration::days(20), 30).unwrap();
+        assert_eq!(v, 2);
+        let second = ServerKeys::load(&dir.path().join("server")).unwrap().trust;
+        assert_eq!(second.version, 2);
+        assert_eq!(second.keys, first.keys);
+        assert!(second.expires_at > first.expires_at);
+        assert_eq!(
+            load_trust(&dir.path().join("trust.cose"), None).unwrap(),
+            second
+        );
     }
 
     #[test]

@@ -133,9 +133,21 @@ fn main() -> anyhow::Result<()> {
     }
     let mut state = AppState::new(store).with_max_in_flight(args.max_in_flight);
     if let Some(dir) = &args.keys {
-        state = state.with_keys(
-            ServerKeys::load(dir).with_context(|| format!("key directory {}", dir.display()))?,
-        );
+        let keys =
+            ServerKeys::load(dir).with_context(|| format!("key directory {}", dir.display()))?;
+        if keys.trust.expired(now) {
+            tracing::warn!(
+                "the trust list expired at {}: stations will refuse it; run venuecode renew-trust and give the server the new server/trust.cose",
+                keys.trust.expires_at
+            );
+        }
+        if keys.delegation.not_after < now {
+            bail!(
+                "the server key's delegation ended at {}: run venuecode delegate where the root key is kept",
+                keys.delegation.not_after
+            );
+        }
+        state = state.with_keys(keys);
     }
     if let Some(dir) = &args.demo_issuer {
         let addr: std::net::SocketAddr = args

@@ -114,6 +114,7 @@ fn server_keys(root: &SecretKey, issuer: &SecretKey) -> ServerKeys {
     let trust = TrustList {
         version: 7,
         issued_at: now,
+        expires_at: now + Duration::days(30),
         keys: vec![TrustedKey {
             issuer: "CN-DEMO".into(),
             key: issuer.public(),

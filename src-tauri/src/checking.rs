@@ -60,13 +60,22 @@ pub fn load_trust(
     Ok(list)
 }
 
-/// The station's trust list: root from [`root_key`], version at least the highest seen.
-pub fn station_trust(store: &mut Store, data_dir: &Path) -> Result<TrustList, Reason> {
+/// The station's trust list at trusted time `now`: root from [`root_key`], version at least the
+/// highest seen, not expired.
+pub fn station_trust(
+    store: &mut Store,
+    data_dir: &Path,
+    now: DateTime<Utc>,
+) -> Result<TrustList, Reason> {
     let root = root_key(store, data_dir)?;
     let seen = store
         .trust_version_seen()
         .map_err(|_| Reason::TrustListInvalid)?;
-    load_trust(data_dir, &root, seen)
+    let list = load_trust(data_dir, &root, seen)?;
+    if list.expired(now) {
+        return Err(Reason::TrustListExpired);
+    }
+    Ok(list)
 }
 
 /// Replaces the trust list file atomically (write beside it, fsync, rename), so a crash leaves
@@ -100,6 +109,7 @@ pub fn write_test_trust(
     let list = TrustList {
         version: 1,
         issued_at: now,
+        expires_at: now + chrono::Duration::days(30),
         keys: vec![TrustedKey {
             issuer: name.into(),
             key: issuer.public(),
@@ -199,7 +209,7 @@ mod tests {
         assert_eq!(
             check(
                 "JKM1:ABC",
-                station_trust(&mut store, dir.path()),
+                station_trust(&mut store, dir.path(), now),
                 &none,
                 now
             )
@@ -222,7 +232,7 @@ mod tests {
             guardian: None,
         };
         let text = health_code::issue(&issuer, &claims);
-        let trust = || station_trust(&mut Store::open(dir.path()).unwrap(), dir.path());
+        let trust = || station_trust(&mut Store::open(dir.path()).unwrap(), dir.path(), now);
         let c = check(&text, trust(), &none, now);
         assert!(c.valid, "{c:?}");
         assert_eq!(c.color, Some(venuecode_ipc::CodeColor::Green));
@@ -265,15 +275,15 @@ mod tests {
         .unwrap();
         assert_eq!(root_key(&mut store, dir.path()).unwrap(), first);
         assert_eq!(
-            station_trust(&mut store, dir.path()).unwrap_err(),
+            station_trust(&mut store, dir.path(), now).unwrap_err(),
             Reason::TrustListInvalid
         );
         // An older list than the highest seen is refused even when properly signed.
         provision(dir.path(), now);
-        assert!(station_trust(&mut store, dir.path()).is_ok());
+        assert!(station_trust(&mut store, dir.path(), now).is_ok());
         store.see_trust_version(2).unwrap();
         assert_eq!(
-            station_trust(&mut store, dir.path()).unwrap_err(),
+            station_trust(&mut store, dir.path(), now).unwrap_err(),
             Reason::TrustListInvalid
         );
     }

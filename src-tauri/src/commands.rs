@@ -114,12 +114,13 @@ async fn stop_scan(state: State<'_, AppState>, req: StopScan) -> Result<ScanStop
 #[tauri::command]
 async fn check_code(state: State<'_, AppState>, req: CheckCode) -> Result<CodeCheck, IpcError> {
     let mut store = state.store.lock().map_err(|_| AppError::Poisoned)?;
-    let trust = crate::checking::station_trust(&mut store, &state.config.data_dir);
+    let now = state.sync.trusted_now();
+    let trust = crate::checking::station_trust(&mut store, &state.config.data_dir, now);
     Ok(crate::checking::check(
         &req.text,
         trust,
         &store.revocation_check(),
-        state.sync.trusted_now(),
+        now,
     ))
 }
 

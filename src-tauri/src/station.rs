@@ -194,7 +194,7 @@ pub fn submit(
             ..ScanVerdict::default()
         });
     }
-    let trust = match crate::checking::station_trust(store, data_dir) {
+    let trust = match crate::checking::station_trust(store, data_dir, now) {
         Ok(t) => t,
         Err(code) => {
             return Ok(ScanVerdict {
@@ -275,7 +275,7 @@ pub fn register_manual(
             // The proxy named by their own scanned code (masked already), or typed in.
             let (name, phone) = match p.code.as_deref().map(str::trim).filter(|c| !c.is_empty()) {
                 Some(text) => {
-                    let verified = crate::checking::station_trust(store, data_dir)
+                    let verified = crate::checking::station_trust(store, data_dir, now)
                         .ok()
                         .and_then(|trust| {
                             health_code::verify(text, &trust, &store.revocation_check(), now).ok()

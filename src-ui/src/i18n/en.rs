@@ -165,6 +165,7 @@ pub(super) fn text(key: Key) -> &'static str {
         Key::StationBlocked => "This station is out of date: every scan is refused until it syncs",
         Key::SyncUntrusted => "A server answer failed verification (possibly tampered with) and was refused: check the network and tell the administrator",
         Key::ReasonStationStale => "This station has not synced for too long: sync before checking anyone",
+        Key::ReasonTrustExpired => "This station's trust list has expired and cannot verify: sync to renew it",
         Key::CallNumber => "Call: ",
         Key::AgoSeconds => " s ago",
         Key::AgoMinutes => " min ago",

@@ -169,6 +169,7 @@ pub(super) fn text(key: Key) -> &'static str {
             "服务器应答校验失败（可能被篡改）：已拒收，请检查网络环境并联系管理员"
         }
         Key::ReasonStationStale => "本机长时间未同步：请联网同步后再核验",
+        Key::ReasonTrustExpired => "本机信任列表已过期，无法核验：请联网同步",
         Key::CallNumber => "报告电话：",
         Key::AgoSeconds => "秒前",
         Key::AgoMinutes => "分钟前",
