@@ -12,6 +12,13 @@ use chrono::{DateTime, Duration, Utc};
 use crate::codes::CodeError;
 use crate::health_code::{Color, NatOutcome, VerifiedHealthCode};
 
+/// An entry scan of a code whose holder entered less than this long ago is recorded and raises
+/// an alert: the same code twice within minutes is how a shared screenshot looks.
+pub const REENTRY_ALERT: Duration = Duration::minutes(30);
+
+/// Codes issued longer ago than this are refused unless the venue's policy says otherwise.
+pub const DEFAULT_MAX_CODE_AGE: Duration = Duration::hours(24);
+
 /// Temperatures outside this range (°C) are measuring errors, not readings.
 pub const PLAUSIBLE_CELSIUS: (f32, f32) = (34.0, 43.0);
 
@@ -24,7 +31,8 @@ pub struct Policy {
     pub accept_yellow: bool,
     /// If set, a negative nucleic-acid test no older than this is required. Default off.
     pub require_nat_within: Option<Duration>,
-    /// If set, a code issued longer ago than this is refused (screenshots). Default off.
+    /// If set, a code issued longer ago than this is refused (screenshots). Default
+    /// [`DEFAULT_MAX_CODE_AGE`].
     pub max_code_age: Option<Duration>,
 }
 
@@ -34,7 +42,7 @@ impl Default for Policy {
             fever_threshold_c: 37.3,
             accept_yellow: false,
             require_nat_within: None,
-            max_code_age: None,
+            max_code_age: Some(DEFAULT_MAX_CODE_AGE),
         }
     }
 }
@@ -204,7 +212,7 @@ pub fn decide_manual(
 ) -> Decision {
     let mut reasons = Vec::new();
     temperature_reasons(temperature, policy, &mut reasons);
-    finish(reasons, direction, presence)
+    finish(reasons, direction, presence, None)
 }
 
 fn temperature_reasons(temperature: Temperature, p: &Policy, reasons: &mut Vec<Reason>) {
@@ -222,8 +230,15 @@ fn temperature_reasons(temperature: Temperature, p: &Policy, reasons: &mut Vec<R
     }
 }
 
-fn finish(mut reasons: Vec<Reason>, direction: Direction, presence: Presence) -> Decision {
-    let alert = reasons.iter().any(Reason::alerts);
+/// The verdict from the reasons, direction and presence. With `scanned_at` (a code scan, not a
+/// manual registration), an entry by someone who entered less than [`REENTRY_ALERT`] ago alerts.
+fn finish(
+    mut reasons: Vec<Reason>,
+    direction: Direction,
+    presence: Presence,
+    scanned_at: Option<DateTime<Utc>>,
+) -> Decision {
+    let mut alert = reasons.iter().any(Reason::alerts);
     let blocked = reasons.iter().any(Reason::blocks);
     let (verdict, presence) = match (direction, presence) {
         (Direction::Exit, Presence::Inside { .. }) => (Verdict::Pass, PresenceEffect::Close),
@@ -234,6 +249,7 @@ fn finish(mut reasons: Vec<Reason>, direction: Direction, presence: Presence) ->
         (Direction::Entry, _) if blocked => (Verdict::Refuse, PresenceEffect::Keep),
         (Direction::Entry, Presence::Inside { since }) => {
             reasons.push(Reason::AlreadyInside { since });
+            alert |= scanned_at.is_some_and(|now| now - since < REENTRY_ALERT);
             (Verdict::Pass, PresenceEffect::Keep)
         }
         (Direction::Entry, Presence::Outside) => (Verdict::Pass, PresenceEffect::Open),
@@ -288,7 +304,7 @@ pub fn decide(input: GateInput<'_>) -> Decision {
         }
     }
     temperature_reasons(input.temperature, p, &mut reasons);
-    finish(reasons, input.direction, input.presence)
+    finish(reasons, input.direction, input.presence, Some(input.now))
 }
 
 #[cfg(test)]
@@ -501,6 +517,33 @@ mod tests {
             (Verdict::Pass, PresenceEffect::Keep)
         );
         assert_eq!(codes(&d), vec!["already_inside"]);
+        assert!(
+            !d.alert,
+            "an hour after entering: a second scan, not a shared code"
+        );
+        // The same code again minutes after its holder entered: passes, and alerts.
+        let d = decide(GateInput {
+            code: &code,
+            temperature: Temperature::Normal,
+            direction: Direction::Entry,
+            presence: Presence::Inside {
+                since: now() - Duration::minutes(3),
+            },
+            policy: &policy,
+            now: now(),
+        });
+        assert_eq!(d.verdict, Verdict::Pass);
+        assert!(d.alert && codes(&d) == vec!["already_inside"]);
+        // A manual registration of someone inside never alerts on that alone.
+        let m = decide_manual(
+            Temperature::Normal,
+            Direction::Entry,
+            Presence::Inside {
+                since: now() - Duration::minutes(3),
+            },
+            &policy,
+        );
+        assert!(!m.alert);
 
         let red = ok(HealthClaims {
             color: Color::Red,

@@ -224,8 +224,10 @@ pub fn submit(
         policy: &policy,
         now,
     });
+    // Every scan of a code is recorded, "already inside" too: a shared screenshot must leave a
+    // trace (and alerts when the holder entered minutes ago: the gate rule says so).
     let no_code = matches!(code, Err(CodeError::NotACode { .. }));
-    let recorded = !no_code && !already_inside(&decision);
+    let recorded = !no_code;
     if recorded {
         let draft = checkin::draft(&binding, &code, temp, &decision, now, zone());
         store.record(&draft, decision.presence)?;
@@ -488,9 +490,13 @@ mod tests {
             OPEN,
         )
         .unwrap();
-        assert!(again.pass && !again.recorded);
+        // The same code again at once: passes (already inside), but is recorded and alerts —
+        // a shared screenshot leaves a trace; the day's entries do not count it twice.
+        assert!(again.pass && again.recorded && again.alert);
         assert_eq!(again.reasons, vec![venuecode_ipc::Reason::AlreadyInside]);
-        assert_eq!(f.store.count("check_ins").unwrap(), 1);
+        assert_eq!(f.store.count("check_ins").unwrap(), 2);
+        assert_eq!(again.counters.entries, 1);
+        assert_eq!(again.counters.inside, 1);
 
         // The venue's synced registry entry names the number to call.
         f.store
@@ -517,11 +523,15 @@ mod tests {
         assert!(!v.pass && v.alert && v.recorded);
         assert_eq!(v.venue_phone.as_deref(), Some("0997-4612345"));
         assert_eq!(v.reasons, vec![venuecode_ipc::Reason::RedCode]);
-        assert_eq!(f.store.count("alerts").unwrap(), 1);
+        assert_eq!(
+            f.store.count("alerts").unwrap(),
+            2,
+            "the re-entry and the red code"
+        );
         assert_eq!(
             f.store.count("outbox").unwrap(),
-            3,
-            "check-in + check-in + alert"
+            5,
+            "check-in, check-in + its alert, check-in + its alert"
         );
         assert_eq!(v.counters.refusals, 1);
 
@@ -548,7 +558,7 @@ mod tests {
         )
         .unwrap();
         assert!(!junk.pass && !junk.recorded);
-        assert_eq!(f.store.count("check_ins").unwrap(), 3);
+        assert_eq!(f.store.count("check_ins").unwrap(), 4);
 
         // A station the freshness rule blocks refuses a good code and records nothing.
         let blocked = venuecode_core::sync::Freshness {
@@ -568,7 +578,7 @@ mod tests {
         .unwrap();
         assert!(!v.pass && !v.recorded);
         assert_eq!(v.reasons, vec![venuecode_ipc::Reason::StationStale]);
-        assert_eq!(f.store.count("check_ins").unwrap(), 3);
+        assert_eq!(f.store.count("check_ins").unwrap(), 4);
     }
 
     #[test]

@@ -1,6 +1,7 @@
 //! The station screen end to end: set-up, a health code fed through the folder frame source
 //! decoded, outlined on the live preview (≥ 15 fps), verified, decided and recorded with its outbox
-//! row; refusals (red, expired, forged) with their reasons and the alert; "already inside"; the USB
+//! row; refusals (red, expired, forged) with their reasons and the alert; "already inside" (recorded,
+//! with an alert minutes after entering); the USB
 //! scanner's keystroke bursts vs a person typing; a check-in surviving kill -9.
 
 use std::path::{Path, PathBuf};
@@ -172,11 +173,14 @@ fn gate_flow_through_the_folder_source_and_the_usb_scanner() -> Result<()> {
     ensure!(count(&st.db, "SELECT count(*) FROM alerts")? == 1);
     ensure!(count(&st.db, "SELECT count(*) FROM outbox WHERE lane = 0")? == 1);
 
-    // The same person again at entry: 已在场内, no second row.
+    // The same code again at entry minutes after its holder entered: 已在场内 — recorded, and
+    // an alert goes out (this is how a shared screenshot looks).
     let before = count(&st.db, "SELECT count(*) FROM check_ins")?;
     s.key_burst(&green, 3)?;
     s.wait_text("#verdict-word", "已在场内", WAIT)?;
-    ensure!(count(&st.db, "SELECT count(*) FROM check_ins")? == before);
+    s.wait_contains("#verdict-alert", "截图转借", WAIT)?;
+    ensure!(count(&st.db, "SELECT count(*) FROM check_ins")? == before + 1);
+    ensure!(count(&st.db, "SELECT count(*) FROM alerts")? == 2);
     st.env.check_fit(&s, "station-zh-already-inside")?;
 
     // Expired and forged codes: refused with the reason.

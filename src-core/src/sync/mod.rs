@@ -452,7 +452,7 @@ mod tests {
         assert_eq!(p.fever_threshold_c, Policy::default().fever_threshold_c);
         assert!(p.accept_yellow);
         assert_eq!(p.require_nat_within, Some(Duration::hours(48)));
-        assert_eq!(p.max_code_age, None);
+        assert_eq!(p.max_code_age, Some(crate::gate::DEFAULT_MAX_CODE_AGE));
         assert_eq!(PolicyWire::from(&p).to_policy(), p);
         assert!(is_declaration_code("123456"));
         assert!(!is_declaration_code("12345"));

@@ -260,7 +260,8 @@ impl PolicyWire {
             },
             accept_yellow: self.accept_yellow,
             require_nat_within: hours(self.require_nat_within_hours),
-            max_code_age: hours(self.max_code_age_hours),
+            // On by default: absent or implausible means the default age, never off.
+            max_code_age: hours(self.max_code_age_hours).or(d.max_code_age),
         }
     }
 }

@@ -217,7 +217,8 @@ impl Store {
         )?;
         let (entries, refusals, fevers): (i64, i64, i64) = self.conn.query_row(
             "SELECT
-                coalesce(sum(direction = 'entry' AND verdict = 'pass'), 0),
+                coalesce(sum(direction = 'entry' AND verdict = 'pass'
+                    AND instr(reasons, 'already_inside') = 0), 0),
                 coalesce(sum(verdict = 'refuse'), 0),
                 coalesce(sum(fever), 0)
              FROM check_ins WHERE venue_id = ?1 AND day = ?2",

@@ -166,6 +166,7 @@ pub(super) fn text(key: Key) -> &'static str {
         Key::SyncUntrusted => "A server answer failed verification (possibly tampered with) and was refused: check the network and tell the administrator",
         Key::ReasonStationStale => "This station has not synced for too long: sync before checking anyone",
         Key::ReasonTrustExpired => "This station's trust list has expired and cannot verify: sync to renew it",
+        Key::ReentryInstructions => "The same code entered minutes ago: check that this person matches the code (it may be a shared screenshot); reported",
         Key::CallNumber => "Call: ",
         Key::AgoSeconds => " s ago",
         Key::AgoMinutes => " min ago",

@@ -38,6 +38,7 @@ pub enum Key {
     SyncNow,
     ClockBanner,
     ClockSetBack,
+    ReentryInstructions,
     TimeUnverified,
     StationBlocked,
     SyncUntrusted,

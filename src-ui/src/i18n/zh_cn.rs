@@ -170,6 +170,9 @@ pub(super) fn text(key: Key) -> &'static str {
         }
         Key::ReasonStationStale => "本机长时间未同步：请联网同步后再核验",
         Key::ReasonTrustExpired => "本机信任列表已过期，无法核验：请联网同步",
+        Key::ReentryInstructions => {
+            "同一健康码几分钟内再次进场：请核对本人与码上信息是否一致（可能是截图转借），已上报"
+        }
         Key::CallNumber => "报告电话：",
         Key::AgoSeconds => "秒前",
         Key::AgoMinutes => "分钟前",

@@ -49,6 +49,13 @@ pub(super) fn VerdictScreen(last: RwSignal<Option<LastScan>>) -> impl IntoView {
                 Via::Manual => Key::ViaManual,
             };
             let alert = v.alert;
+            // An alert on a pass is a re-entry minutes after entering (a shared code): check
+            // the person, don't send them to isolation.
+            let instructions = if v.pass {
+                Key::ReentryInstructions
+            } else {
+                Key::AlertInstructions
+            };
             let text: String = l.text.chars().take(48).collect();
             view! {
                 <div id="verdict-screen" class="verdict-screen" class:pass=v.pass && !inside class:inside=inside class:refuse=!v.pass
@@ -69,8 +76,8 @@ pub(super) fn VerdictScreen(last: RwSignal<Option<LastScan>>) -> impl IntoView {
                     <ul class="reasons" id="verdict-reasons">
                         {reasons.into_iter().map(|k| view! { <li>{move || i18n.t(k)}</li> }).collect_view()}
                     </ul>
-                    {alert.then(|| view! { <p class="instructions" id="verdict-alert">{move || i18n.t(Key::AlertInstructions)}</p> })}
-                    {alert.then(|| v.venue_phone.clone()).flatten().map(|p| view! {
+                    {alert.then(|| view! { <p class="instructions" id="verdict-alert">{move || i18n.t(instructions)}</p> })}
+                    {(alert && !v.pass).then(|| v.venue_phone.clone()).flatten().map(|p| view! {
                         <p class="instructions call" id="verdict-call">{move || i18n.t(Key::CallNumber)}{p}</p>
                     })}
                     <p class="via" id="verdict-via">{move || i18n.t(via)}</p>
