@@ -76,6 +76,18 @@ enum Command {
         #[arg(long, default_value_t = venuecode_keys::TRUST_LIST_DAYS)]
         days: i64,
     },
+    /// Replace an issuing key (`issuer` or `venue-authority`): a new key, a trust list (version
+    /// + 1) listing it, the old key kept only for codes issued before now.
+    Rotate {
+        /// The deployment directory made by keygen.
+        #[arg(long)]
+        keys: PathBuf,
+        /// `issuer` or `venue-authority`.
+        which: String,
+        /// How many days the new key stays valid.
+        #[arg(long, default_value_t = 365)]
+        valid_days: i64,
+    },
     /// Health codes (健康码).
     Code {
         #[command(subcommand)]
@@ -270,6 +282,23 @@ fn run(cli: Cli) -> Result<ExitCode> {
             println!(
                 "trust list version {v}, valid {days} days, written to {} and {}",
                 keys.join("trust.cose").display(),
+                keys.join("server/trust.cose").display()
+            );
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Rotate {
+            keys,
+            which,
+            valid_days,
+        } => {
+            let which = match which.as_str() {
+                "issuer" => venuecode_keys::Issuing::Health,
+                "venue-authority" => venuecode_keys::Issuing::Venue,
+                other => bail!("rotate issuer or venue-authority, not {other:?}"),
+            };
+            let v = venuecode_keys::rotate(&keys, which, Utc::now(), valid_days)?;
+            println!(
+                "new key written; trust list version {v}: give the server {}",
                 keys.join("server/trust.cose").display()
             );
             Ok(ExitCode::SUCCESS)

@@ -355,6 +355,82 @@ pub fn renew_trust(out: &Path, now: DateTime<Utc>, days: i64) -> Result<u64, Dep
     Ok(list.version)
 }
 
+/// Which issuing key [`rotate`] replaces.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Issuing {
+    /// The health authority's key (`issuer/`).
+    Health,
+    /// The venue authority's key (`venue-authority/`).
+    Venue,
+}
+
+/// Replaces an issuing key: a new key from the OS generator in its directory, and a trust list
+/// (version + 1) that lists it from an hour before `now` for `valid_days`, while the old key
+/// stays listed only for codes issued up to `now` (codes already out keep verifying until they
+/// expire; nothing new can be signed with the old key). Returns the new list's version.
+pub fn rotate(
+    out: &Path,
+    which: Issuing,
+    now: DateTime<Utc>,
+    valid_days: i64,
+) -> Result<u64, DeploymentError> {
+    let root = secret_key(&out.join("root.key"))?;
+    let path = out.join("trust.cose");
+    let held = TrustList::verify(&read_bytes(&path)?, &root.public()).map_err(|source| {
+        DeploymentError::Trust {
+            path: path.clone(),
+            source,
+        }
+    })?;
+    let (dir, key_file, name_file, role) = match which {
+        Issuing::Health => ("issuer", "issuer", "issuer.name", KeyRole::HealthIssuer),
+        Issuing::Venue => (
+            "venue-authority",
+            "venue",
+            "venue-authority.name",
+            KeyRole::VenueAuthority,
+        ),
+    };
+    let dir = out.join(dir);
+    let name = read_text(&dir.join(name_file))?;
+    let key = SecretKey::from_seed(&random_bytes()?);
+    let mut keys: Vec<TrustedKey> = held
+        .keys
+        .into_iter()
+        .map(|mut k| {
+            if k.issuer == name && k.role == role {
+                k.not_after = k.not_after.min(now);
+            }
+            k
+        })
+        .collect();
+    keys.push(TrustedKey {
+        issuer: name,
+        key: key.public(),
+        role,
+        not_before: now - Duration::hours(1),
+        not_after: now + Duration::days(valid_days),
+    });
+    let list = TrustList {
+        version: held.version + 1,
+        issued_at: now,
+        keys,
+        expires_at: now + Duration::days(TRUST_LIST_DAYS),
+    };
+    let bytes = list.sign(&root);
+    // The list first: a crash after it leaves the old key able to sign codes that no longer
+    // verify (visible at once), never a new key no list knows.
+    write_bytes(&path, &bytes)?;
+    write_bytes(&out.join("server/trust.cose"), &bytes)?;
+    write(&dir.join(format!("{key_file}.key")), &key.to_hex(), true)?;
+    write(
+        &dir.join(format!("{key_file}.pub")),
+        &key.public().to_hex(),
+        false,
+    )?;
+    Ok(list.version)
+}
+
 /// Reads and verifies a trust list against the root key (`root`, or `root.pub` beside it).
 pub fn load_trust(trust: &Path, root: Option<&Path>) -> Result<TrustList, DeploymentError> {
     let root_path: PathBuf = match root {
@@ -483,6 +559,60 @@ mod tests {
             load_trust(&dir.path().join("trust.cose"), None).unwrap(),
             second
         );
+    }
+
+    #[test]
+    fn an_issuing_key_rotates_codes_already_out_still_verify_and_the_old_key_signs_nothing_new() {
+        use venuecode_core::health_code::{self, Color, NewCode};
+        use venuecode_core::idnumber::IdNumber;
+        use venuecode_core::trust::RevocationList;
+        let dir = tempfile::tempdir().unwrap();
+        let now = Utc::now();
+        keygen(dir.path(), &options(false)).unwrap();
+        let id = IdNumber::parse("11010519491231002X", now.date_naive()).unwrap();
+        let issue = |keys: &IssuerKeys, at| {
+            let claims = NewCode {
+                issuer: &keys.issuer,
+                subject_secret: &keys.subject_secret,
+                name: "张三",
+                phone: "13800138000",
+                id: &id,
+                color: Color::Green,
+                color_since: None,
+                nat: None,
+                guardian: None,
+                issued_at: at,
+                valid_for: Duration::hours(24),
+                code_id: [7; 8],
+            }
+            .claims();
+            health_code::issue(&keys.issuer_key, &claims)
+        };
+        let old = IssuerKeys::load(&dir.path().join("issuer")).unwrap();
+        let before = issue(&old, now - Duration::minutes(5));
+        let v = rotate(dir.path(), Issuing::Health, now, 365).unwrap();
+        assert_eq!(v, 2);
+        let list = ServerKeys::load(&dir.path().join("server")).unwrap().trust;
+        let new = IssuerKeys::load(&dir.path().join("issuer")).unwrap();
+        assert!(new.issuer_key.public() != old.issuer_key.public());
+        let verify = |text: &str| {
+            health_code::verify(
+                text,
+                &list,
+                &RevocationList::default(),
+                now + Duration::minutes(1),
+            )
+        };
+        verify(&before).expect("a code issued before the rotation still verifies");
+        verify(&issue(&new, now + Duration::seconds(30))).expect("the new key signs");
+        assert!(
+            verify(&issue(&old, now + Duration::seconds(30))).is_err(),
+            "the old key signs nothing new"
+        );
+        // The venue authority's key rotates the same way.
+        assert_eq!(rotate(dir.path(), Issuing::Venue, now, 365).unwrap(), 3);
+        let list = ServerKeys::load(&dir.path().join("server")).unwrap().trust;
+        assert_eq!(list.keys.len(), 4);
     }
 
     #[test]
