@@ -195,10 +195,24 @@ async fn health(State(state): State<AppState>) -> Result<Json<Health>, ApiError>
     Ok(Json(Health { status: "ok" }))
 }
 
-async fn time() -> Json<ServerTime> {
-    Json(ServerTime {
+/// The server's time; the answer is signed over the station's `x-vc-nonce` (the signed
+/// answer-time header is what stations trust). A nonce that is there but malformed is refused.
+async fn time(headers: HeaderMap) -> Result<Json<ServerTime>, ApiError> {
+    if let Some(v) = headers.get(sync::HEADER_NONCE) {
+        let ok = v
+            .to_str()
+            .ok()
+            .is_some_and(|n| sync::check_nonce(n).is_ok());
+        if !ok {
+            return Err(ApiError::BadRequest(
+                "bad_nonce",
+                "x-vc-nonce must be 16 to 64 hex characters, fresh per request".into(),
+            ));
+        }
+    }
+    Ok(Json(ServerTime {
         unix_ms: Utc::now().timestamp_millis(),
-    })
+    }))
 }
 
 async fn openapi() -> impl IntoResponse {

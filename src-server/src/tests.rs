@@ -526,7 +526,7 @@ async fn time_is_signed_over_the_station_nonce_and_a_bad_nonce_gets_no_signature
     let (status, body) = send(&f.app, req).await;
     assert_eq!(status, StatusCode::OK);
     assert!(body["unix_ms"].as_i64().is_some());
-    // A malformed nonce is not signed over (nothing to bind the answer to).
+    // A malformed nonce is refused, unsigned (nothing to bind the answer to).
     let res = f
         .app
         .clone()
@@ -538,6 +538,7 @@ async fn time_is_signed_over_the_station_nonce_and_a_bad_nonce_gets_no_signature
         )
         .await
         .unwrap();
+    assert_eq!(res.status(), StatusCode::BAD_REQUEST);
     assert!(res.headers().get(sync::HEADER_ANSWER_SIGNATURE).is_none());
     // Error answers are signed too: an unknown device's refusal.
     let stranger = Station::new(99);
