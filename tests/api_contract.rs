@@ -41,6 +41,9 @@ fn the_served_api_description_matches_what_the_server_does() -> Result<()> {
         .arg("run")
         .arg(format!("{}/api/v1/openapi.json", server.url))
         .args(["--url", &server.url])
+        // The server speaks TLS with the deployment's own CA.
+        .arg("--tls-verify")
+        .arg(server.keys.join("ca.pem"))
         .args([
             "--checks",
             "not_a_server_error,status_code_conformance,content_type_conformance,\

@@ -19,7 +19,7 @@ fn a_slow_client_is_cut_off_while_others_are_served() -> Result<()> {
         port,
         db.to_str().context("path")?,
         &keys,
-        &["--header-timeout-secs", "2"],
+        &["--header-timeout-secs", "2", "--plain-http"],
     )?;
     // The slow client: half a request line, then nothing.
     let mut slow = TcpStream::connect(("127.0.0.1", port))?;

@@ -65,7 +65,13 @@ impl ServerProc {
     }
 
     fn restart(&mut self) -> Result<()> {
-        self.proc = Some(start_server(self.port, &self.database, &self.keys, &[])?);
+        // The fault proxy reads HTTP: the server runs plain behind it (stations --allow-http).
+        self.proc = Some(start_server(
+            self.port,
+            &self.database,
+            &self.keys,
+            &["--plain-http"],
+        )?);
         Ok(())
     }
 
@@ -102,6 +108,7 @@ impl Station {
             .args(["--inspector", &format!("检测员{}", self.n + 1)])
             .arg("--root-pub")
             .arg(&self.root_pub)
+            .arg("--allow-http")
             .arg("--created-log")
             .arg(self.created_log())
             .args(["--pace-ms", &PACE_MS[self.n].to_string()])

@@ -134,7 +134,13 @@ fn a_tampering_network_steers_nothing() -> Result<()> {
     let db = tmp.path().join("server.db");
     let db_text = db.to_str().context("path")?.to_string();
     let demo_issuer = keys.join("demo-issuer");
-    let extra = ["--demo-issuer", demo_issuer.to_str().context("path")?];
+    // The attacker reads HTTP: server and station run plain (the station's development flag);
+    // what is tested is that signed answers hold even when the channel does not.
+    let extra = [
+        "--demo-issuer",
+        demo_issuer.to_str().context("path")?,
+        "--plain-http",
+    ];
     let mut server = start_server(port, &db_text, &keys, &extra)?;
     let upstream: SocketAddr = format!("127.0.0.1:{port}").parse()?;
     let proxy = TamperProxy::start(upstream)?;

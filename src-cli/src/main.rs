@@ -46,6 +46,10 @@ enum Command {
         /// Also make a demo issuer (demo-issuer/) and list it: never for production.
         #[arg(long)]
         demo: bool,
+        /// A host name or address the server's TLS certificate names (repeat for several);
+        /// stations connect to one of them.
+        #[arg(long = "server-name", default_values_t = ["localhost".to_string(), "127.0.0.1".to_string()])]
+        server_names: Vec<String>,
         /// Name of the health-code issuer on the trust list.
         #[arg(long, default_value = "DEMO-HC")]
         issuer: String,
@@ -245,7 +249,9 @@ fn run(cli: Cli) -> Result<ExitCode> {
             venue_authority,
             valid_days,
             demo,
+            server_names,
         } => {
+            let names: Vec<&str> = server_names.iter().map(String::as_str).collect();
             venuecode_keys::keygen(
                 &out,
                 &venuecode_keys::KeygenOptions {
@@ -254,6 +260,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
                     now: Utc::now(),
                     valid_days,
                     demo,
+                    server_names: &names,
                 },
             )?;
             println!(

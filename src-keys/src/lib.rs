@@ -12,13 +12,19 @@
 //!   pseudonym secret `subject.secret` (it lives with the issuer, not with the sync server);
 //! - `OUT/venue-authority/` — `venue.key`, `venue-authority.name`;
 //! - `OUT/demo-issuer/` (only with `demo`) — a separate issuer, listed on the trust list as
-//!   [`DEMO_ISSUER`]; a production list (made without `demo`) never contains it.
+//!   [`DEMO_ISSUER`]; a production list (made without `demo`) never contains it;
+//! - `OUT/tls-ca.key` (offline), `OUT/ca.pem` (stations pin it), `OUT/server/tls.crt` and
+//!   `tls.key` — the deployment's own TLS (`tls.rs`).
 //!
 //! Invariants: secret files are written with mode 0600; every secret comes from the operating
 //! system's random generator; [`ServerKeys`] refuses a directory holding `root.key`, and only
 //! exists when its delegation and trust list verify against `root.pub`.
 
+mod tls;
+
 use std::path::{Path, PathBuf};
+
+pub use tls::{make_tls, CA_DAYS, SERVER_CERT_DAYS};
 
 use chrono::{DateTime, Duration, Utc};
 use venuecode_core::keys::{parse_hex, PublicKey, SecretKey};
@@ -55,6 +61,8 @@ pub enum DeploymentError {
         #[source]
         source: AnswerError,
     },
+    #[error("TLS certificate in {path}: {what}")]
+    Tls { path: PathBuf, what: String },
     #[error("reading the system random generator: {0}")]
     Random(String),
 }
@@ -203,7 +211,7 @@ pub fn random_bytes<const N: usize>() -> Result<[u8; N], DeploymentError> {
     Ok(b)
 }
 
-fn write(path: &Path, text: &str, secret: bool) -> Result<(), DeploymentError> {
+pub(crate) fn write(path: &Path, text: &str, secret: bool) -> Result<(), DeploymentError> {
     let err = |source| DeploymentError::Write {
         path: path.to_path_buf(),
         source,
@@ -259,6 +267,8 @@ pub struct KeygenOptions<'a> {
     pub valid_days: i64,
     /// Also make the demo issuer and list it (never for production).
     pub demo: bool,
+    /// Host names and addresses the server's TLS certificate names (stations connect to one).
+    pub server_names: &'a [&'a str],
 }
 
 /// Creates a deployment's keys, its trust list (keys valid from a day before `now` for
@@ -308,6 +318,7 @@ pub fn keygen(out: &Path, o: &KeygenOptions<'_>) -> Result<(), DeploymentError> 
     let bytes = list.sign(&root);
     write_bytes(&out.join("trust.cose"), &bytes)?;
     write_bytes(&server.join("trust.cose"), &bytes)?;
+    make_tls(out, o.server_names, o.now)?;
     delegate(out, o.now, DELEGATION_DAYS)
 }
 
@@ -456,8 +467,11 @@ mod tests {
             now: Utc::now(),
             valid_days: 30,
             demo,
+            server_names: NAMES,
         }
     }
+
+    const NAMES: &[&str] = &["localhost", "127.0.0.1"];
 
     #[test]
     fn a_made_directory_reads_back_keeps_secrets_private_and_the_server_part_holds_no_root() {
@@ -502,6 +516,8 @@ mod tests {
                 "venue-authority/venue.key",
                 "server/server.key",
                 "demo-issuer/issuer.key",
+                "tls-ca.key",
+                "server/tls.key",
             ] {
                 let mode = std::fs::metadata(dir.path().join(f))
                     .unwrap()
@@ -510,6 +526,15 @@ mod tests {
                 assert_eq!(mode & 0o077, 0, "{f} is readable by others");
             }
         }
+        // The deployment's TLS: the CA stations pin, a server certificate and key (secret).
+        for f in ["ca.pem", "server/ca.pem", "server/tls.crt"] {
+            let pem = std::fs::read_to_string(dir.path().join(f)).unwrap();
+            assert!(pem.starts_with("-----BEGIN CERTIFICATE-----"), "{f}");
+        }
+        assert!(
+            !names.iter().any(|n| n == "tls-ca.key"),
+            "the CA key in server/"
+        );
         // Two directories never share a key.
         let other = tempfile::tempdir().unwrap();
         keygen(other.path(), &options(false)).unwrap();

@@ -3,8 +3,10 @@
 //!
 //! Usage (arguments parsed by clap; `--help` lists them): `venuecode-server [--listen ADDR]
 //! [--database PATH|URL] [--keys DIR] [--demo] [--demo-issuer DIR]`, or one of the device
-//! commands: `revoke-device`, `reactivate-device --by NAME`, `devices`, `device-log`. Prints one
-//! line `listening on http://ADDR` once it accepts connections, so scripts can wait for it.
+//! commands: `revoke-device`, `reactivate-device --by NAME`, `devices`, `device-log`. Serves
+//! HTTPS when the key directory holds `tls.crt`/`tls.key` (`--plain-http` for development).
+//! Prints one line `listening on https://ADDR` (or `http://`) once it accepts connections, so
+//! scripts can wait for it.
 
 use std::path::PathBuf;
 
@@ -43,6 +45,10 @@ struct Args {
     /// Seconds a client has to send its request headers before the connection is closed.
     #[arg(long, default_value_t = 10, value_name = "SECS")]
     header_timeout_secs: u64,
+    /// Serve plain HTTP even when the key directory holds a TLS certificate (development and the
+    /// network-fault tests, whose proxies read HTTP; never in production).
+    #[arg(long)]
+    plain_http: bool,
     /// Requests handled at once; beyond that the server answers 503 at once (load shedding).
     #[arg(long, default_value_t = 512, value_name = "N")]
     max_in_flight: usize,
@@ -132,6 +138,15 @@ fn main() -> anyhow::Result<()> {
         store.seed_demo(chrono::Utc::now())?;
     }
     let mut state = AppState::new(store).with_max_in_flight(args.max_in_flight);
+    // TLS when the server's key directory holds a certificate (venuecode keygen makes one).
+    let tls = match &args.keys {
+        Some(dir) if !args.plain_http && dir.join("tls.crt").exists() => Some(
+            venuecode_server::serve::tls_config(&dir.join("tls.crt"), &dir.join("tls.key"))
+                .context("TLS certificate")?,
+        ),
+        _ => None,
+    };
+    let scheme = if tls.is_some() { "https" } else { "http" };
     if let Some(dir) = &args.keys {
         let keys =
             ServerKeys::load(dir).with_context(|| format!("key directory {}", dir.display()))?;
@@ -171,12 +186,13 @@ fn main() -> anyhow::Result<()> {
             let listener = tokio::net::TcpListener::bind(&args.listen)
                 .await
                 .with_context(|| format!("binding {}", args.listen))?;
-            println!("listening on http://{}", listener.local_addr()?);
+            println!("listening on {scheme}://{}", listener.local_addr()?);
             // Our own accept loop: header-read timeout, peer address for the enrolment lockout.
             venuecode_server::serve::serve(
                 listener,
                 app(state),
                 std::time::Duration::from_secs(args.header_timeout_secs.max(1)),
+                tls,
                 async {
                     let _ = tokio::signal::ctrl_c().await;
                 },

@@ -44,6 +44,25 @@ pub fn root_key(store: &mut Store, data_dir: &Path) -> Result<PublicKey, Reason>
     PublicKey::from_hex(&pinned).map_err(|_| Reason::TrustListInvalid)
 }
 
+/// The deployment's TLS CA (PEM) the station trusts: pinned in the store at first use from
+/// `<data dir>/trust/ca.pem`; `None` before provisioning. Like the root key, a replaced file
+/// changes nothing once pinned.
+pub fn pinned_ca(store: &mut Store, data_dir: &Path) -> Result<Option<Vec<u8>>, AppError> {
+    if let Some(pem) = store.sync_value("ca_pem")? {
+        return Ok(Some(pem.into_bytes()));
+    }
+    let Ok(pem) = std::fs::read_to_string(data_dir.join("trust/ca.pem")) else {
+        return Ok(None);
+    };
+    if !pem.contains("-----BEGIN CERTIFICATE-----") {
+        return Err(AppError::Invalid(
+            "trust/ca.pem is not a PEM certificate".into(),
+        ));
+    }
+    store.pin_value("ca_pem", pem.trim())?;
+    Ok(store.sync_value("ca_pem")?.map(String::into_bytes))
+}
+
 /// Loads the trust list of a data directory against `root`, refusing one older than
 /// `min_version`, or says why not.
 pub fn load_trust(

@@ -238,6 +238,7 @@ async fn enrol_station(
         .or_else(|| state.config.server_url.clone())
         .ok_or_else(|| AppError::Invalid("no server address".into()))?;
     let data_dir = state.config.data_dir.clone();
+    let allow_http = state.config.allow_http;
     let time = state.sync.time();
     // The HTTP client blocks: run the enrolment on a blocking thread with its own connection.
     let binding = tauri::async_runtime::spawn_blocking(move || {
@@ -256,6 +257,7 @@ async fn enrol_station(
                 inspector: req.inspector.trim(),
                 checkpoint_id: req.checkpoint_id.as_deref().filter(|c| !c.is_empty()),
                 direction,
+                allow_http,
             },
         )?;
         Ok::<_, IpcError>(store.binding()?)
@@ -360,6 +362,7 @@ mod tests {
                 data_dir: dir.path().to_path_buf(),
                 server_url: None,
                 sync_batch: crate::config::DEFAULT_SYNC_BATCH,
+                allow_http: false,
             },
             store: Mutex::new(Store::open(dir.path()).unwrap()),
             scan: Mutex::new(None),

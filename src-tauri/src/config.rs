@@ -2,7 +2,9 @@
 //!
 //! `VENUECODE_DATA_DIR` overrides the platform's app data directory (tests use a throwaway one);
 //! `VENUECODE_SERVER_URL` names the central server (the run script starts one on loopback);
-//! `VENUECODE_SYNC_BATCH` sets how many records one upload carries (1–2000, default 500).
+//! `VENUECODE_SYNC_BATCH` sets how many records one upload carries (1–2000, default 500);
+//! `VENUECODE_ALLOW_HTTP=1` lets the station talk plain HTTP (development only: by default it
+//! refuses anything but https to a server certified by the deployment's CA).
 
 use std::path::PathBuf;
 
@@ -17,6 +19,8 @@ pub struct AppConfig {
     pub server_url: Option<String>,
     /// Records per upload batch.
     pub sync_batch: usize,
+    /// Plain HTTP allowed (development flag).
+    pub allow_http: bool,
 }
 
 /// Records per upload unless `VENUECODE_SYNC_BATCH` says otherwise.
@@ -48,6 +52,7 @@ impl AppConfig {
             default_data_dir,
         )?;
         config.sync_batch = batch_size(std::env::var("VENUECODE_SYNC_BATCH").ok().as_deref())?;
+        config.allow_http = std::env::var("VENUECODE_ALLOW_HTTP").is_ok_and(|v| v == "1");
         Ok(config)
     }
 
@@ -76,6 +81,7 @@ impl AppConfig {
             data_dir,
             server_url,
             sync_batch: DEFAULT_SYNC_BATCH,
+            allow_http: false,
         })
     }
 }

@@ -43,6 +43,7 @@ pub fn run() {
                 config.server_url.clone(),
                 sync::SyncConfig {
                     batch_size: config.sync_batch,
+                    allow_http: config.allow_http,
                     ..sync::SyncConfig::default()
                 },
             );

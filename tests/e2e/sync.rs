@@ -35,12 +35,11 @@ fn demo_code(env: &Env, name: &str, id: &str, color: &str) -> Result<(String, St
 fn enrol_sync_alert_and_revocation() -> Result<()> {
     let _serial = serial();
     let env = Env::start_behind_proxy()?;
-    // Provisioning: the station is built with the deployment's root key, nothing more.
+    // Provisioning: the station is given the deployment's root key and TLS CA, nothing more.
     std::fs::create_dir_all(env.data_dir.join("trust"))?;
-    std::fs::copy(
-        env.server.keys.join("root.pub"),
-        env.data_dir.join("trust/root.pub"),
-    )?;
+    for f in ["root.pub", "ca.pem"] {
+        std::fs::copy(env.server.keys.join(f), env.data_dir.join("trust").join(f))?;
+    }
     let s = env.open_app()?;
 
     // Before enrolment the station says so.

@@ -111,12 +111,23 @@ impl Xvfb {
 }
 
 /// A `venuecode-server` on a free loopback port with demo data, a deployment key directory
-/// (`keys`, from `venuecode keygen`) and the demo issuer on.
+/// (`keys`, from `venuecode keygen`) and the demo issuer on; over https with the deployment's
+/// own CA (`keys/ca.pem`), unless started plain for a test proxy that reads HTTP.
 pub struct Server {
     pub url: String,
     pub keys: PathBuf,
     pub database: PathBuf,
     _proc: ProcGuard,
+}
+
+/// A blocking HTTP client that trusts the deployment CA in `keys/ca.pem` (and only it).
+pub fn client_for(keys: &Path) -> Result<reqwest::blocking::Client> {
+    let ca = reqwest::Certificate::from_pem(&std::fs::read(keys.join("ca.pem"))?)?;
+    Ok(reqwest::blocking::Client::builder()
+        .timeout(Duration::from_secs(10))
+        .tls_built_in_root_certs(false)
+        .add_root_certificate(ca)
+        .build()?)
 }
 
 /// Runs a `SELECT count(*) …` on a SQLite file, read-only (the app or server may be writing it).
@@ -144,7 +155,8 @@ pub fn keygen(dir: &Path) -> Result<PathBuf> {
 
 /// Starts `venuecode-server` on `127.0.0.1:port` over `database` (a SQLite path or a
 /// PostgreSQL URL) with the demo venues and the server part of the deployment in `keys`
-/// (`keys/server`), plus `extra` arguments, and waits until it answers its health check.
+/// (`keys/server`), plus `extra` arguments, and waits until it answers its health check —
+/// over https (the deployment's TLS), or http when `extra` holds `--plain-http`.
 pub fn start_server(port: u16, database: &str, keys: &Path, extra: &[&str]) -> Result<ProcGuard> {
     let mut cmd = Command::new(binary("venuecode-server")?);
     cmd.args(["--listen", &format!("127.0.0.1:{port}")])
@@ -157,10 +169,10 @@ pub fn start_server(port: u16, database: &str, keys: &Path, extra: &[&str]) -> R
         .env("RUST_LOG", "warn")
         .stdout(Stdio::null());
     let mut proc = ProcGuard::spawn("venuecode-server", cmd)?;
-    let http = reqwest::blocking::Client::builder()
-        .timeout(Duration::from_secs(2))
-        .build()?;
-    let url = format!("http://127.0.0.1:{port}/api/v1/health");
+    let plain = extra.contains(&"--plain-http");
+    let http = client_for(keys)?;
+    let scheme = if plain { "http" } else { "https" };
+    let url = format!("{scheme}://127.0.0.1:{port}/api/v1/health");
     wait_for("server health", Duration::from_secs(30), || {
         if proc.check_alive().is_err() {
             return Some(Err(anyhow::anyhow!("venuecode-server exited")));
@@ -175,27 +187,48 @@ pub fn start_server(port: u16, database: &str, keys: &Path, extra: &[&str]) -> R
 }
 
 impl Server {
-    /// Starts the server with its database and keys in `dir` and waits until it answers.
+    /// Starts the server over https with its database and keys in `dir` and waits until it
+    /// answers.
     pub fn start(dir: &Path) -> Result<Server> {
+        Server::start_with(dir, false)
+    }
+
+    /// [`Server::start`] over plain HTTP, for a test proxy that reads HTTP between station and
+    /// server (the station then runs with its development flag).
+    pub fn start_plain(dir: &Path) -> Result<Server> {
+        Server::start_with(dir, true)
+    }
+
+    fn start_with(dir: &Path, plain: bool) -> Result<Server> {
         let port = free_port()?;
         let keys = keygen(dir)?;
         let database = dir.join("server.db");
         let demo_issuer = keys.join("demo-issuer");
+        let mut extra = vec![
+            "--demo-issuer",
+            demo_issuer.to_str().context("non-UTF-8 temp path")?,
+        ];
+        if plain {
+            extra.push("--plain-http");
+        }
         let proc = start_server(
             port,
             database.to_str().context("non-UTF-8 temp path")?,
             &keys,
-            &[
-                "--demo-issuer",
-                demo_issuer.to_str().context("non-UTF-8 temp path")?,
-            ],
+            &extra,
         )?;
+        let scheme = if plain { "http" } else { "https" };
         Ok(Server {
-            url: format!("http://127.0.0.1:{port}"),
+            url: format!("{scheme}://127.0.0.1:{port}"),
             keys,
             database,
             _proc: proc,
         })
+    }
+
+    /// A client that trusts this server's certificate.
+    pub fn http(&self) -> Result<reqwest::blocking::Client> {
+        client_for(&self.keys)
     }
 }
 
@@ -253,7 +286,11 @@ impl Env {
         std::fs::create_dir_all(&data_dir)?;
         let data_dir = data_dir.canonicalize()?;
         let app = binary("venuecode-app")?;
-        let server = Server::start(tmp.path())?;
+        let server = if behind_proxy {
+            Server::start_plain(tmp.path())?
+        } else {
+            Server::start(tmp.path())?
+        };
         let proxy = if behind_proxy {
             let upstream = server
                 .url
@@ -280,6 +317,8 @@ impl Env {
         .env("DISPLAY", &xvfb.display)
         .env("VENUECODE_DATA_DIR", &data_dir)
         .env("VENUECODE_SERVER_URL", &app_server_url)
+        // Behind the (plain HTTP) tampering proxy the app runs with its development flag.
+        .env("VENUECODE_ALLOW_HTTP", if behind_proxy { "1" } else { "0" })
         .env("WEBKIT_DISABLE_COMPOSITING_MODE", "1")
         .env("NO_AT_BRIDGE", "1")
         .stdout(Stdio::null());

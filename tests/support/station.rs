@@ -41,13 +41,20 @@ pub fn draft(venue: &str, at: DateTime<Utc>, n: u32) -> CheckInDraft {
     }
 }
 
-/// A station data directory under `tmp` provisioned with the root key of the deployment in
-/// `keys` (`keys/root.pub`).
+/// A station data directory under `tmp` provisioned with the root key and the TLS CA of the
+/// deployment in `keys` (`keys/root.pub`, `keys/ca.pem`).
 pub fn provisioned_station(tmp: &Path, keys: &Path) -> Result<PathBuf> {
     let data = tmp.join("station");
     std::fs::create_dir_all(data.join("trust"))?;
     std::fs::copy(keys.join("root.pub"), data.join("trust/root.pub"))?;
+    std::fs::copy(keys.join("ca.pem"), data.join("trust/ca.pem"))?;
     Ok(data)
+}
+
+/// A test talks plain HTTP only on purpose (through a proxy that reads HTTP): the station's
+/// development flag follows the URL.
+fn plain(url: &str) -> bool {
+    url.starts_with("http://")
 }
 
 /// Enrols the station in `data` at `url` with a declaration code, inspector 王五.
@@ -68,6 +75,7 @@ pub fn enrol(
             inspector: "王五",
             checkpoint_id: None,
             direction: Direction::Entry,
+            allow_http: plain(url),
         },
     )
 }
@@ -84,6 +92,7 @@ pub fn fast_sync_with_clock(data: &Path, url: &str, batch_size: usize, os: OsClo
             backoff_cap: Duration::from_millis(500),
             offline_probe: Duration::from_millis(200),
             idle: Duration::from_millis(200),
+            allow_http: plain(url),
             ..SyncConfig::default()
         },
         os,

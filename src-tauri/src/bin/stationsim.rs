@@ -36,6 +36,8 @@ struct Args {
     batch: usize,
     alert_every: i64,
     root_pub: Option<PathBuf>,
+    ca: Option<PathBuf>,
+    allow_http: bool,
     created_log: Option<PathBuf>,
     pace_ms: u64,
 }
@@ -50,6 +52,8 @@ fn parse() -> Result<Args> {
         batch: 500,
         alert_every: 25,
         root_pub: None,
+        ca: None,
+        allow_http: false,
         created_log: None,
         pace_ms: 0,
     };
@@ -65,13 +69,15 @@ fn parse() -> Result<Args> {
             "--batch" => a.batch = v()?.parse().context("--batch")?,
             "--alert-every" => a.alert_every = v()?.parse().context("--alert-every")?,
             "--root-pub" => a.root_pub = Some(v()?.into()),
+            "--ca" => a.ca = Some(v()?.into()),
+            "--allow-http" => a.allow_http = true,
             "--created-log" => a.created_log = Some(v()?.into()),
             "--pace-ms" => a.pace_ms = v()?.parse().context("--pace-ms")?,
             other => bail!("unknown argument {other:?}"),
         }
     }
     if a.data.as_os_str().is_empty() || a.server.is_empty() || a.declaration.is_empty() {
-        bail!("usage: stationsim --data DIR --server URL --declaration CODE --count N [--batch B] [--alert-every K] [--root-pub FILE] [--created-log FILE] [--pace-ms MS]");
+        bail!("usage: stationsim --data DIR --server URL --declaration CODE --count N [--batch B] [--alert-every K] [--root-pub FILE] [--ca FILE] [--allow-http] [--created-log FILE] [--pace-ms MS]");
     }
     Ok(a)
 }
@@ -179,6 +185,9 @@ fn main() -> Result<()> {
     if let Some(p) = &a.root_pub {
         std::fs::copy(p, a.data.join("trust/root.pub")).context("copying --root-pub")?;
     }
+    if let Some(p) = &a.ca {
+        std::fs::copy(p, a.data.join("trust/ca.pem")).context("copying --ca")?;
+    }
     let mut store = Store::open(&a.data)?;
     // Enrol (through whatever the network does), unless a previous run did.
     let started = Instant::now();
@@ -195,6 +204,7 @@ fn main() -> Result<()> {
                 inspector: &a.inspector,
                 checkpoint_id: None,
                 direction: Direction::Entry,
+                allow_http: a.allow_http,
             },
         ) {
             Ok(_) => break,
@@ -220,6 +230,7 @@ fn main() -> Result<()> {
             idle: StdDuration::from_millis(300),
             pull_every: Duration::seconds(5),
             request_timeout: StdDuration::from_secs(5),
+            allow_http: a.allow_http,
         },
     );
     let log_path = a

@@ -187,6 +187,15 @@ impl Store {
             .ok_or_else(|| AppError::Invalid("the root key was not pinned".into()))
     }
 
+    /// Keeps `value` under `key` unless a value is already there (pinning: first one wins).
+    pub fn pin_value(&mut self, key: &str, value: &str) -> Result<(), AppError> {
+        self.conn.execute(
+            "INSERT INTO sync_state (key, value) VALUES (?1, ?2) ON CONFLICT DO NOTHING",
+            [key, value],
+        )?;
+        Ok(())
+    }
+
     /// The highest trust-list version this station has accepted (kept apart from the file).
     pub fn trust_version_seen(&self) -> Result<u64, AppError> {
         Ok(self

@@ -38,6 +38,30 @@ pub(super) fn unit_random() -> f64 {
         .unwrap_or(0.5)
 }
 
+/// How the station reaches its server: https to a server certified by the deployment's CA
+/// (the only CA trusted), or plain HTTP under the development flag.
+#[derive(Debug, Clone, Default)]
+pub struct Transport {
+    /// The deployment's CA certificate (PEM), pinned at provisioning.
+    pub ca_pem: Option<Vec<u8>>,
+    /// Plain HTTP allowed (development flag).
+    pub allow_http: bool,
+}
+
+impl Transport {
+    /// The station's transport: the CA pinned in the store (from `trust/ca.pem` at first use).
+    pub fn for_station(
+        store: &mut Store,
+        data_dir: &Path,
+        allow_http: bool,
+    ) -> Result<Transport, SyncError> {
+        Ok(Transport {
+            ca_pem: crate::checking::pinned_ca(store, data_dir)?,
+            allow_http,
+        })
+    }
+}
+
 /// The HTTP side: signs and sends requests for one device and verifies the answers.
 pub struct Client {
     http: reqwest::blocking::Client,
@@ -65,11 +89,36 @@ impl Client {
         root: PublicKey,
         time: Arc<TimeKeeper>,
         timeout: StdDuration,
+        transport: &Transport,
     ) -> Result<Client, SyncError> {
-        let http = reqwest::blocking::Client::builder()
+        let https = base.starts_with("https://");
+        if !https && !transport.allow_http {
+            return Err(SyncError::Trust(format!(
+                "{base}: the station talks to its server over https only (VENUECODE_ALLOW_HTTP=1 is for development)"
+            )));
+        }
+        let mut builder = reqwest::blocking::Client::builder()
             .connect_timeout(StdDuration::from_secs(3))
             .timeout(timeout)
             .redirect(reqwest::redirect::Policy::none())
+            .https_only(!transport.allow_http)
+            // Only the deployment's CA: a certificate from any public CA proves nothing here.
+            .tls_built_in_root_certs(false);
+        match &transport.ca_pem {
+            Some(pem) => {
+                let ca = reqwest::Certificate::from_pem(pem).map_err(|e| {
+                    SyncError::Trust(format!("the pinned deployment CA is damaged: {e}"))
+                })?;
+                builder = builder.add_root_certificate(ca);
+            }
+            None if https => {
+                return Err(SyncError::Trust(
+                    "no deployment CA: provision trust/ca.pem before enrolling".into(),
+                ))
+            }
+            None => {}
+        }
+        let http = builder
             .build()
             .map_err(|e| SyncError::Network(e.to_string()))?;
         Ok(Client {
@@ -273,6 +322,8 @@ pub struct Enrolment<'a> {
     pub inspector: &'a str,
     pub checkpoint_id: Option<&'a str>,
     pub direction: Direction,
+    /// Plain HTTP allowed (development flag).
+    pub allow_http: bool,
 }
 
 /// The root key the station trusts (built in or pinned), as a sync error when missing.
@@ -292,6 +343,7 @@ pub fn enrol(
     e: &Enrolment<'_>,
 ) -> Result<EnrolResponse, SyncError> {
     let root = station_root(store, data_dir)?;
+    let transport = Transport::for_station(store, data_dir, e.allow_http)?;
     let (secret, id) = new_device_key()?;
     let device = store.create_device(&secret, &id, e.server_url)?;
     let key = SecretKey::from_hex(&device.secret_key)
@@ -302,6 +354,7 @@ pub fn enrol(
         root,
         time.clone(),
         StdDuration::from_secs(20),
+        &transport,
     )?;
     client.measure_clock()?;
     let res = client.enrol(e.declaration_code, e.inspector, e.checkpoint_id)?;

@@ -25,7 +25,9 @@ use venuecode_ipc::SyncProblem;
 
 use crate::error::AppError;
 
-pub use client::{enrol, new_device_key, station_root, Client, Enrolment, UploadOutcome};
+pub use client::{
+    enrol, new_device_key, station_root, Client, Enrolment, Transport, UploadOutcome,
+};
 pub use status::SyncStatus;
 pub use time::{system_clock, OsClock, TimeKeeper};
 pub use worker::SyncHandle;
@@ -48,6 +50,8 @@ pub struct SyncConfig {
     pub pull_every: Duration,
     /// Per-request time limit.
     pub request_timeout: StdDuration,
+    /// Plain HTTP allowed (development flag `VENUECODE_ALLOW_HTTP=1`; never in production).
+    pub allow_http: bool,
 }
 
 impl Default for SyncConfig {
@@ -60,6 +64,7 @@ impl Default for SyncConfig {
             idle: StdDuration::from_secs(30),
             pull_every: Duration::minutes(5),
             request_timeout: StdDuration::from_secs(20),
+            allow_http: false,
         }
     }
 }

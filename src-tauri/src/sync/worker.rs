@@ -273,9 +273,17 @@ fn round(
         let key = SecretKey::from_hex(&device.secret_key)
             .map_err(|_| SyncError::Decode("stored device key is damaged".into()))?;
         let root = station_root(store, data_dir)?;
+        let transport = super::Transport::for_station(store, data_dir, config.allow_http)?;
         *client = Some((
             url.clone(),
-            Client::new(&url, key, root, shared.time.clone(), config.request_timeout)?,
+            Client::new(
+                &url,
+                key,
+                root,
+                shared.time.clone(),
+                config.request_timeout,
+                &transport,
+            )?,
         ));
     }
     let Some((_, c)) = client.as_ref() else {
