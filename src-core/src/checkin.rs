@@ -56,6 +56,8 @@ pub struct CheckInDraft {
     /// What the person who vouched is to the person registered; from a family code's guardian
     /// link, or typed in.
     pub proxy_relation: Option<&'static str>,
+    /// The scanned code's text, uploaded so the server can verify it again (scans only).
+    pub code: Option<String>,
 }
 
 /// The person who registers someone else (an elder, a child) and vouches for them.
@@ -108,6 +110,7 @@ fn base(
         proxy_name: None,
         proxy_phone: None,
         proxy_relation: None,
+        code: None,
     }
 }
 

@@ -373,6 +373,10 @@ async fn upload(
             auth::DEVICE_RECORDS_PER_HOUR,
         ));
     }
+    // Every scanned code is verified again against the issuer, and must bear the record out.
+    if let Some(keys) = &state.keys {
+        sync::check_codes(&batch, &keys.server.trust)?;
+    }
     // The door and the inspector are the device's binding, whatever the record says.
     sync::stamp_binding(&mut batch, &device.checkpoint_id, &device.inspector);
     let store = state.store.clone();

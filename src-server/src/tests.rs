@@ -11,10 +11,42 @@ use venuecode_core::trust::{KeyRole, Revocation, RevocationList, TrustList, Trus
 
 use crate::store::testutil::{alert, check_in};
 
-/// A check-in made a minute ago (the API refuses records older than the device's enrolment).
+/// A check-in made a minute ago (the API refuses records older than the device's enrolment): a
+/// manual registration, since every scanned code is verified again (see `scan`).
 fn fresh(n: u64, venue: &str) -> venuecode_core::sync::CheckInWire {
     let mut c = check_in(n, venue);
     c.at = Utc::now() - Duration::seconds(60);
+    c.manual = true;
+    c.code_id = None;
+    c.color = None;
+    c.subject = Some(format!("local:{n:024x}"));
+    c
+}
+
+/// A scan a minute ago of a real code from the fixture's issuer, as a station records it.
+fn scan(n: u64, venue: &str, issuer: &SecretKey) -> venuecode_core::sync::CheckInWire {
+    use venuecode_core::health_code::{HealthClaims, Pseudonym};
+    let now = Utc::now();
+    let claims = HealthClaims {
+        issuer: "CN-DEMO".into(),
+        issued_at: now - Duration::minutes(5),
+        expires_at: now + Duration::hours(1),
+        code_id: [n as u8; 8],
+        subject: Pseudonym([7; 12]),
+        name_masked: "张*".into(),
+        phone_masked: "138****8000".into(),
+        id_masked: "1101**********002X".into(),
+        color: Color::Green,
+        color_since: now - Duration::days(3),
+        nat: None,
+        guardian: None,
+    };
+    let mut c = check_in(n, venue);
+    c.at = now - Duration::seconds(60);
+    c.code = Some(health_code::issue(issuer, &claims));
+    c.code_id = Some(claims.code_id_hex());
+    c.subject = Some(claims.subject.to_hex());
+    c.color = Some("green".into());
     c
 }
 
@@ -210,7 +242,8 @@ async fn health_time_openapi_and_unknown_routes() {
 async fn upload_is_idempotent_and_acks_every_id() {
     let f = fixture(false);
     let s = enrolled(&f, 20).await;
-    let c1 = fresh(1, VENUE);
+    // A real scan (its code verified again by the server) and a manual registration.
+    let c1 = scan(1, VENUE, &f.issuer);
     let records = vec![
         alert(1, &c1),
         Record::CheckIn(c1),
@@ -272,6 +305,27 @@ async fn bad_uploads_get_a_clear_4xx_and_store_nothing() {
         ),
         StatusCode::UNPROCESSABLE_ENTITY,
         "too_old",
+    ));
+    let mut planted = scan(22, VENUE, &f.issuer);
+    planted.subject = Some("ff".repeat(12));
+    cases.push((
+        "a scan whose code names someone else (planting a person)",
+        s.request(
+            "POST",
+            path,
+            batch(vec![Record::CheckIn(planted)]),
+            &nonce(22),
+        ),
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "code_mismatch",
+    ));
+    let mut bare = scan(23, VENUE, &f.issuer);
+    bare.code = None;
+    cases.push((
+        "a scan without its code",
+        s.request("POST", path, batch(vec![Record::CheckIn(bare)]), &nonce(23)),
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "code_mismatch",
     ));
     let mut hot = fresh(21, VENUE);
     hot.temperature = "celsius".into();

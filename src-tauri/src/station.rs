@@ -229,7 +229,9 @@ pub fn submit(
     let no_code = matches!(code, Err(CodeError::NotACode { .. }));
     let recorded = !no_code;
     if recorded {
-        let draft = checkin::draft(&binding, &code, temp, &decision, now, zone());
+        let mut draft = checkin::draft(&binding, &code, temp, &decision, now, zone());
+        // The code itself goes with the record: the server verifies it again.
+        draft.code = Some(text.trim().to_string());
         store.record(&draft, decision.presence)?;
     }
     let claims = code.as_ref().ok().map(|v| &v.claims);

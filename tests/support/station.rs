@@ -13,7 +13,8 @@ use venuecode_app::sync::{self, OsClock, SyncConfig, SyncHandle};
 use venuecode_core::checkin::CheckInDraft;
 use venuecode_core::gate::{Direction, Verdict};
 
-/// A check-in draft at `venue` and `at`, numbered `n` (its code id and subject derive from `n`).
+/// A check-in draft at `venue` and `at`, numbered `n`: a manual registration (its local subject
+/// derives from `n`), since the server verifies every scanned code again and these have none.
 pub fn draft(venue: &str, at: DateTime<Utc>, n: u32) -> CheckInDraft {
     CheckInDraft {
         venue_id: venue.into(),
@@ -27,17 +28,18 @@ pub fn draft(venue: &str, at: DateTime<Utc>, n: u32) -> CheckInDraft {
         verdict: Verdict::Pass,
         reasons: vec![],
         fever: false,
-        code_id: Some(format!("{n:016x}")),
-        subject: Some(format!("{n:024x}")),
+        code_id: None,
+        subject: Some(format!("local:{n:024x}")),
         name_masked: Some("张*".into()),
         phone_masked: None,
         id_masked: None,
-        color: Some("green"),
+        color: None,
         alert: false,
-        manual: false,
+        manual: true,
         proxy_name: None,
         proxy_phone: None,
         proxy_relation: None,
+        code: None,
     }
 }
 

@@ -11,6 +11,10 @@ use super::{
     CheckInWire, Record, UploadBatch, FUTURE_SKEW, MAX_BATCH_RECORDS, MAX_FIELD_CHARS,
     RECORD_FORMAT,
 };
+use crate::trust::{RevocationList, TrustList};
+
+/// Longest code text a record may carry.
+pub const MAX_CODE_CHARS: usize = 1024;
 
 /// Why a batch was refused as a whole (nothing of it is stored).
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -42,6 +46,8 @@ pub enum BatchError {
     BadValue { id: String, field: &'static str },
     #[error("record {id:?} is in format {format}; this server reads format {known}")]
     UnknownFormat { id: String, format: u32, known: u32 },
+    #[error("record {id:?}: the scanned code does not bear out the record ({what})")]
+    CodeMismatch { id: String, what: &'static str },
     #[error("record {id:?} is dated {at}, before {not_before} (this device's enrolment, or the retention window)")]
     TooOld {
         id: String,
@@ -59,6 +65,7 @@ impl BatchError {
             BatchError::WrongVenue { .. } => "wrong_venue",
             BatchError::UnknownFormat { .. } => "unknown_format",
             BatchError::TooOld { .. } => "too_old",
+            BatchError::CodeMismatch { .. } => "code_mismatch",
             _ => "bad_record",
         }
     }
@@ -74,7 +81,8 @@ impl BatchError {
             | BatchError::FieldTooLong { id, .. }
             | BatchError::BadValue { id, .. }
             | BatchError::UnknownFormat { id, .. }
-            | BatchError::TooOld { id, .. } => Some(id),
+            | BatchError::TooOld { id, .. }
+            | BatchError::CodeMismatch { id, .. } => Some(id),
         }
     }
 }
@@ -106,6 +114,13 @@ fn check_check_in(c: &CheckInWire, id: &str) -> Result<(), BatchError> {
         field,
     };
     long("checkpoint_id", &c.checkpoint_id)?;
+    if c.code.as_ref().is_some_and(|t| t.len() > MAX_CODE_CHARS) {
+        return Err(BatchError::FieldTooLong {
+            id: id.to_string(),
+            field: "code",
+            max: MAX_CODE_CHARS,
+        });
+    }
     long("inspector", &c.inspector)?;
     for (field, v) in [
         ("code_id", &c.code_id),
@@ -207,7 +222,7 @@ pub fn validate_batch(
             Record::CheckIn(c) => c.format,
             Record::Alert(a) => a.format.max(a.check_in.format),
         };
-        if format != RECORD_FORMAT {
+        if !(1..=RECORD_FORMAT).contains(&format) {
             return Err(BatchError::UnknownFormat {
                 id: id.to_string(),
                 format,
@@ -253,4 +268,63 @@ pub fn stamp_binding(batch: &mut UploadBatch, checkpoint_id: &str, inspector: &s
         c.checkpoint_id = checkpoint_id.to_string();
         c.inspector = inspector.to_string();
     }
+}
+
+/// Checks every record's scanned code against the issuer (`trust`), as the server does after
+/// [`validate_batch`]: a format-2 record of a scan carries its code; the code must verify at the
+/// record's time and name the record's code id, subject and colour — or, when it does not verify,
+/// the record must be a refusal (the station refused it too). A manual registration carries no
+/// code and a station-local subject (`local:…`), never an issuer's pseudonym. Revocations are not
+/// checked: a code revoked later was the code scanned then.
+pub fn check_codes(batch: &UploadBatch, trust: &TrustList) -> Result<(), BatchError> {
+    let none = RevocationList::default();
+    for r in &batch.records {
+        let c = match r {
+            Record::CheckIn(c) => c,
+            Record::Alert(a) => &a.check_in,
+        };
+        let id = r.id();
+        let mismatch = |what| BatchError::CodeMismatch {
+            id: id.to_string(),
+            what,
+        };
+        let format = match r {
+            Record::CheckIn(c) => c.format,
+            Record::Alert(a) => a.format.max(a.check_in.format),
+        };
+        if c.manual {
+            if c.code.is_some()
+                || c.subject
+                    .as_deref()
+                    .is_some_and(|s| !s.starts_with("local:"))
+            {
+                return Err(mismatch(
+                    "a manual registration names a code or an issuer's subject",
+                ));
+            }
+            continue;
+        }
+        let Some(text) = c.code.as_deref() else {
+            if format >= 2 {
+                return Err(mismatch("a scan without its code"));
+            }
+            continue;
+        };
+        match crate::health_code::verify(text, trust, &none, c.at) {
+            Ok(v) => {
+                if c.code_id.as_deref() != Some(v.claims.code_id_hex().as_str()) {
+                    return Err(mismatch("code id"));
+                }
+                if c.subject.as_deref() != Some(v.claims.subject.to_hex().as_str()) {
+                    return Err(mismatch("subject"));
+                }
+                if c.color.as_deref() != Some(v.claims.color.as_str()) {
+                    return Err(mismatch("colour"));
+                }
+            }
+            Err(_) if c.verdict == "refuse" => {}
+            Err(_) => return Err(mismatch("a pass on a code that does not verify")),
+        }
+    }
+    Ok(())
 }

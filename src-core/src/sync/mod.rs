@@ -84,6 +84,7 @@ mod tests {
             proxy_name: None,
             proxy_phone: None,
             proxy_relation: None,
+            code: None,
         }
     }
 
@@ -245,6 +246,64 @@ mod tests {
         old.as_object_mut().unwrap().remove("format");
         let old: Record = serde_json::from_value(old).unwrap();
         assert!(matches!(&old, Record::CheckIn(c) if c.format == 1));
+    }
+
+    #[test]
+    fn the_scanned_code_must_bear_out_the_record() {
+        use crate::health_code::testutil::{claims, issuer_key, now, trust};
+        use crate::health_code::{issue, Color};
+        let c = claims();
+        let text = issue(&issuer_key(), &c);
+        let t = now().timestamp();
+        let scan = |text: &str, verdict: &str| {
+            let mut w = check_in(&uuid(1), "v1", t);
+            w.format = RECORD_FORMAT;
+            w.code = Some(text.to_string());
+            w.code_id = Some(c.code_id_hex());
+            w.subject = Some(c.subject.to_hex());
+            w.color = Some(c.color.as_str().into());
+            w.verdict = verdict.into();
+            w
+        };
+        let check = |w: CheckInWire| {
+            check_codes(
+                &UploadBatch {
+                    records: vec![Record::CheckIn(w)],
+                },
+                &trust(),
+            )
+        };
+        check(scan(&text, "pass")).unwrap();
+        // Another person's subject, another colour, another code id: refused.
+        let mut planted = scan(&text, "pass");
+        planted.subject = Some("ff".repeat(12));
+        assert_eq!(check(planted).unwrap_err().code(), "code_mismatch");
+        let mut recoloured = scan(&text, "pass");
+        recoloured.color = Some(Color::Red.as_str().into());
+        assert_eq!(check(recoloured).unwrap_err().code(), "code_mismatch");
+        let mut other_id = scan(&text, "pass");
+        other_id.code_id = Some("00".repeat(8));
+        assert_eq!(check(other_id).unwrap_err().code(), "code_mismatch");
+        // A forged code: a pass is refused, a refusal is what the station did too.
+        let forged = issue(&crate::keys::SecretKey::from_seed(&[99; 32]), &c);
+        assert_eq!(
+            check(scan(&forged, "pass")).unwrap_err().code(),
+            "code_mismatch"
+        );
+        check(scan(&forged, "refuse")).unwrap();
+        // A format-2 scan without its code; a format-1 record from an older build is read.
+        let mut bare = scan(&text, "pass");
+        bare.code = None;
+        assert_eq!(check(bare.clone()).unwrap_err().code(), "code_mismatch");
+        bare.format = 1;
+        check(bare).unwrap();
+        // A manual registration never names an issuer's pseudonym.
+        let mut manual = check_in(&uuid(2), "v1", t);
+        manual.manual = true;
+        manual.subject = Some(c.subject.to_hex());
+        assert_eq!(check(manual.clone()).unwrap_err().code(), "code_mismatch");
+        manual.subject = Some(format!("local:{}", "ab".repeat(16)));
+        check(manual).unwrap();
     }
 
     #[test]

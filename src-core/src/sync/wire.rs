@@ -13,7 +13,10 @@ use crate::trust::RevocationDelta;
 /// The format version of outbox records this build writes and the server accepts. A station
 /// stamps it on every record when the record is made, so a record queued by an older or newer
 /// build is recognised (and set aside by the server, not misread).
-pub const RECORD_FORMAT: u32 = 1;
+///
+/// Format 2 adds the scanned code's text (`code`), which the server verifies again; format 1
+/// records (queued by an older build) are still read.
+pub const RECORD_FORMAT: u32 = 2;
 
 fn record_format_v1() -> u32 {
     1
@@ -55,6 +58,10 @@ pub struct CheckInWire {
     pub proxy_name: Option<String>,
     pub proxy_phone: Option<String>,
     pub proxy_relation: Option<String>,
+    /// The scanned code's text (format 2): the server verifies it again against the issuer and
+    /// checks code id, subject and colour against the record. Absent for manual registrations.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub code: Option<String>,
 }
 
 /// An alert (a refusal that must reach the authority first), carrying the check-in it is about.

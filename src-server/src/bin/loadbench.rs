@@ -74,6 +74,7 @@ fn check_in(venue: &str, n: u64) -> Record {
         proxy_name: None,
         proxy_phone: None,
         proxy_relation: None,
+        code: None,
     })
 }
 

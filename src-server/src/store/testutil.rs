@@ -37,6 +37,7 @@ pub fn check_in(n: u64, venue: &str) -> CheckInWire {
         proxy_name: None,
         proxy_phone: None,
         proxy_relation: None,
+        code: None,
     }
 }
 

@@ -1,6 +1,6 @@
 //! `stationsim`: a headless station for the sync fault tests and demos. It enrols with a venue's
 //! declaration code, records check-ins through the real local store (one fsync'd transaction
-//! each, outbox row included; every Kth is a refusal with an alert), and runs the real sync
+//! each, outbox row included; manual registrations, every Kth a fever refusal with an alert), and runs the real sync
 //! worker until its outbox is empty. Each check-in's id is appended to an append-only log
 //! (`--created-log`, default `DIR/created.log`) and fsync'd right after its transaction commits:
 //! that log, not the store, is what the station created, so a record the store loses is caught.
@@ -100,19 +100,22 @@ fn draft(venue: &str, checkpoint: &str, inspector: &str, n: i64, alert_every: i6
         } else {
             Verdict::Pass
         },
-        reasons: if refuse { vec!["red_code"] } else { vec![] },
-        fever: false,
-        code_id: Some(subject[..16].to_string()),
-        subject: Some(subject[..24].to_string()),
+        reasons: if refuse { vec!["fever"] } else { vec![] },
+        fever: refuse,
+        // Manual registrations: a simulated station has no issuer to make real codes, and the
+        // server verifies every scanned code again.
+        code_id: None,
+        subject: Some(format!("local:{}", &subject[..24])),
         name_masked: Some("张*".into()),
         phone_masked: Some("138****0000".into()),
         id_masked: Some("1101**********002X".into()),
-        color: Some(if refuse { "red" } else { "green" }),
+        color: None,
         alert: refuse,
-        manual: false,
+        manual: true,
         proxy_name: None,
         proxy_phone: None,
         proxy_relation: None,
+        code: None,
     }
 }
 

@@ -205,6 +205,7 @@ mod tests {
             proxy_name: None,
             proxy_phone: None,
             proxy_relation: None,
+            code: None,
         }
     }
 
