@@ -1,6 +1,7 @@
 //! Sync through faults: three headless stations (`stationsim`, the real store and sync worker)
-//! send 10,000 check-ins through a TCP fault proxy (dropped connections, delays, requests and
-//! answers cut half-way, answers lost after the server acted, replayed requests, an outage) while
+//! send 10,000 check-ins over TLS through a fault proxy (it terminates the stations' TLS and
+//! opens its own to the server: dropped connections, delays, requests and answers cut half-way,
+//! answers lost after the server acted, replayed requests, an outage) while
 //! the server is killed -9 and restarted mid-batch, one station is killed -9 mid-sync and
 //! restarted, and (PostgreSQL) the database itself is restarted. Afterwards the server must hold
 //! exactly the records the stations created — the union of the append-only logs each station
@@ -65,13 +66,8 @@ impl ServerProc {
     }
 
     fn restart(&mut self) -> Result<()> {
-        // The fault proxy reads HTTP: the server runs plain behind it (stations --allow-http).
-        self.proc = Some(start_server(
-            self.port,
-            &self.database,
-            &self.keys,
-            &["--plain-http"],
-        )?);
+        // Over TLS: the fault proxy terminates the stations' TLS and opens its own to the server.
+        self.proc = Some(start_server(self.port, &self.database, &self.keys, &[])?);
         Ok(())
     }
 
@@ -108,7 +104,8 @@ impl Station {
             .args(["--inspector", &format!("检测员{}", self.n + 1)])
             .arg("--root-pub")
             .arg(&self.root_pub)
-            .arg("--allow-http")
+            .arg("--ca")
+            .arg(self.root_pub.with_file_name("ca.pem"))
             .arg("--created-log")
             .arg(self.created_log())
             .args(["--pace-ms", &PACE_MS[self.n].to_string()])
@@ -251,7 +248,12 @@ fn scenario(name: &str, seed: u64, db: Db) -> Result<Tally> {
     let tmp = TempDir::new(&format!("venuecode-sync-{name}-"))?;
     let keys = keygen(tmp.path())?;
     let mut server = ServerProc::start(database, &keys)?;
-    let proxy = FaultProxy::start(server.addr(), Mix::default(), seed)?;
+    let proxy = FaultProxy::start_tls(
+        server.addr(),
+        Mix::default(),
+        seed,
+        venuecode_tests::proxytls::ProxyTls::from_keys(&keys)?,
+    )?;
     let mut stations: Vec<Station> = (0..3)
         .map(|n| Station {
             n,

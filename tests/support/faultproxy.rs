@@ -21,6 +21,8 @@ use std::time::Duration;
 
 use anyhow::{bail, Context, Result};
 
+use crate::proxytls::{Conn, ProxyTls};
+
 /// What the proxy does to one request.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub enum Fault {
@@ -139,6 +141,8 @@ struct Shared {
     down: AtomicBool,
     stop: AtomicBool,
     tally: Mutex<Tally>,
+    /// TLS on both sides, or plain HTTP.
+    tls: Option<Arc<ProxyTls>>,
 }
 
 /// A running fault proxy; stops accepting when dropped.
@@ -151,6 +155,26 @@ impl FaultProxy {
     /// Starts a proxy on a free loopback port in front of `upstream`; `seed` fixes the sequence
     /// of faults.
     pub fn start(upstream: SocketAddr, mix: Mix, seed: u64) -> Result<FaultProxy> {
+        FaultProxy::start_with(upstream, mix, seed, None)
+    }
+
+    /// [`FaultProxy::start`] over TLS on both sides (see `proxytls.rs`): clients connect with
+    /// https and trust the deployment CA; the proxy trusts it towards the server.
+    pub fn start_tls(
+        upstream: SocketAddr,
+        mix: Mix,
+        seed: u64,
+        tls: ProxyTls,
+    ) -> Result<FaultProxy> {
+        FaultProxy::start_with(upstream, mix, seed, Some(Arc::new(tls)))
+    }
+
+    fn start_with(
+        upstream: SocketAddr,
+        mix: Mix,
+        seed: u64,
+        tls: Option<Arc<ProxyTls>>,
+    ) -> Result<FaultProxy> {
         let listener = TcpListener::bind("127.0.0.1:0")?;
         let addr = listener.local_addr()?;
         let shared = Arc::new(Shared {
@@ -161,6 +185,7 @@ impl FaultProxy {
             down: AtomicBool::new(false),
             stop: AtomicBool::new(false),
             tally: Mutex::new(Tally::default()),
+            tls,
         });
         let s = shared.clone();
         std::thread::Builder::new()
@@ -184,7 +209,12 @@ impl FaultProxy {
 
     /// The base URL to give clients.
     pub fn url(&self) -> String {
-        format!("http://{}", self.addr)
+        let scheme = if self.shared.tls.is_some() {
+            "https"
+        } else {
+            "http"
+        };
+        format!("{scheme}://{}", self.addr)
     }
 
     /// Points the proxy at another upstream (a restarted server on a new port).
@@ -278,7 +308,7 @@ pub struct Request {
 }
 
 /// Reads one HTTP/1.1 request (headers + Content-Length body); shared with the tampering proxy.
-pub fn read_request(conn: &mut TcpStream) -> Result<Request> {
+pub fn read_request(conn: &mut dyn Read) -> Result<Request> {
     let mut buf = Vec::new();
     let mut chunk = [0u8; 16 * 1024];
     let head_end = loop {
@@ -351,57 +381,90 @@ fn body_of(resp: &[u8]) -> String {
 
 /// Sends `req` upstream and reads the whole answer (the server closes after it).
 pub fn forward(upstream: SocketAddr, req: &[u8]) -> Result<Vec<u8>> {
-    let mut up = TcpStream::connect_timeout(&upstream, Duration::from_secs(3))?;
-    up.set_read_timeout(Some(Duration::from_secs(30)))?;
+    forward_over(None, upstream, req)
+}
+
+/// Opens a connection upstream, over TLS when `tls` is given.
+fn connect(tls: Option<&ProxyTls>, upstream: SocketAddr) -> Result<Box<dyn Conn>> {
+    let tcp = TcpStream::connect_timeout(&upstream, Duration::from_secs(3))?;
+    tcp.set_read_timeout(Some(Duration::from_secs(30)))?;
+    tcp.set_write_timeout(Some(Duration::from_secs(30)))?;
+    match tls {
+        Some(t) => t.connect(tcp),
+        None => Ok(Box::new(tcp)),
+    }
+}
+
+/// [`forward`], over TLS when `tls` is given. A TLS server that closes without close_notify
+/// after a whole answer ends the answer there.
+fn forward_over(tls: Option<&ProxyTls>, upstream: SocketAddr, req: &[u8]) -> Result<Vec<u8>> {
+    let mut up = connect(tls, upstream)?;
     up.write_all(req)?;
+    up.flush()?;
     let mut resp = Vec::new();
-    up.read_to_end(&mut resp)?;
+    let mut chunk = [0u8; 16 * 1024];
+    loop {
+        match up.read(&mut chunk) {
+            Ok(0) => break,
+            Ok(n) => resp.extend_from_slice(&chunk[..n]),
+            Err(e) if e.kind() == std::io::ErrorKind::UnexpectedEof && !resp.is_empty() => break,
+            Err(e) => return Err(e.into()),
+        }
+    }
+    up.close();
     if resp.is_empty() {
         bail!("the server closed without answering");
     }
     Ok(resp)
 }
 
-fn handle(s: &Shared, mut conn: TcpStream) -> Result<()> {
+fn handle(s: &Shared, tcp: TcpStream) -> Result<()> {
     if s.down.load(Ordering::SeqCst) {
         s.with(|t| t.refused_while_down += 1);
-        let _ = conn.shutdown(Shutdown::Both);
+        let _ = tcp.shutdown(Shutdown::Both);
         return Ok(());
     }
-    conn.set_read_timeout(Some(Duration::from_secs(30)))?;
+    tcp.set_read_timeout(Some(Duration::from_secs(30)))?;
+    tcp.set_write_timeout(Some(Duration::from_secs(30)))?;
+    let tls = s.tls.as_deref();
+    let mut conn: Box<dyn Conn> = match tls {
+        Some(t) => t.accept(tcp)?,
+        None => Box::new(tcp),
+    };
     let fault = s.pick();
     let upstream = *s.upstream.lock().map_err(|_| anyhow::anyhow!("poisoned"))?;
-    let req = read_request(&mut conn)?;
+    let req = read_request(&mut *conn)?;
     let path = req.path.as_str();
     s.with(|t| t.requests += 1);
     match fault {
         Fault::DropConnection => {
             // Nothing reaches the server; the client sees the connection closed.
             s.fault(path, fault);
-            let _ = conn.shutdown(Shutdown::Both);
+            conn.close();
             return Ok(());
         }
         Fault::CutRequest => {
-            match TcpStream::connect_timeout(&upstream, Duration::from_secs(3)) {
+            match connect(tls, upstream) {
                 Ok(mut up) => {
-                    if up.write_all(&req.bytes[..req.bytes.len() / 2]).is_ok() {
+                    if up.write_all(&req.bytes[..req.bytes.len() / 2]).is_ok() && up.flush().is_ok()
+                    {
                         s.fault(path, fault);
                     }
-                    let _ = up.shutdown(Shutdown::Both);
+                    up.close();
                 }
                 Err(_) => s.with(|t| t.upstream_failed += 1),
             }
-            let _ = conn.shutdown(Shutdown::Both);
+            conn.close();
             return Ok(());
         }
         Fault::Delay => std::thread::sleep(Duration::from_millis(200 + s.next() % 1300)),
         _ => {}
     }
-    let resp = match forward(upstream, &req.bytes) {
+    let resp = match forward_over(tls, upstream, &req.bytes) {
         Ok(r) => r,
         Err(_) => {
             s.with(|t| t.upstream_failed += 1);
-            let _ = conn.shutdown(Shutdown::Both);
+            conn.close();
             return Ok(());
         }
     };
@@ -414,8 +477,8 @@ fn handle(s: &Shared, mut conn: TcpStream) -> Result<()> {
         Fault::DropResponse => s.fault(path, fault),
         Fault::Replay => {
             let _ = conn.write_all(&resp);
-            let _ = conn.shutdown(Shutdown::Both);
-            if let Ok(again) = forward(upstream, &req.bytes) {
+            conn.close();
+            if let Ok(again) = forward_over(tls, upstream, &req.bytes) {
                 s.status(path, &again);
                 s.fault(path, fault);
                 let (status, body) = (status_of(&again), body_of(&again));
@@ -432,6 +495,6 @@ fn handle(s: &Shared, mut conn: TcpStream) -> Result<()> {
             let _ = conn.write_all(&resp);
         }
     }
-    let _ = conn.shutdown(Shutdown::Both);
+    conn.close();
     Ok(())
 }

@@ -9,6 +9,7 @@ pub mod faultproxy;
 pub mod fit;
 pub mod harness;
 pub mod procs;
+pub mod proxytls;
 pub mod station;
 pub mod tamperproxy;
 pub mod webdriver;
