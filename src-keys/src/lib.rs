@@ -315,9 +315,7 @@ pub fn keygen(out: &Path, o: &KeygenOptions<'_>) -> Result<(), DeploymentError> 
     let server = out.join("server");
     mkdir(&server)?;
     write(&server.join("root.pub"), &root.public().to_hex(), false)?;
-    let bytes = list.sign(&root);
-    write_bytes(&out.join("trust.cose"), &bytes)?;
-    write_bytes(&server.join("trust.cose"), &bytes)?;
+    publish_trust(out, &root, &list)?;
     make_tls(out, o.server_names, o.now)?;
     delegate(out, o.now, DELEGATION_DAYS)
 }
@@ -345,25 +343,33 @@ pub fn delegate(out: &Path, now: DateTime<Utc>, days: i64) -> Result<(), Deploym
 /// issued `now`, expiring `days` later; written to `out/trust.cose` and `out/server/trust.cose`.
 /// Returns the new version.
 pub fn renew_trust(out: &Path, now: DateTime<Utc>, days: i64) -> Result<u64, DeploymentError> {
-    let root = secret_key(&out.join("root.key"))?;
-    let path = out.join("trust.cose");
-    let held = TrustList::verify(&read_bytes(&path)?, &root.public()).map_err(|source| {
-        DeploymentError::Trust {
-            path: path.clone(),
-            source,
-        }
-    })?;
+    let (root, held) = held_trust(out)?;
     let list = TrustList {
         version: held.version + 1,
         issued_at: now,
         expires_at: now + Duration::days(days),
         ..held
     };
-    let bytes = list.sign(&root);
-    write_bytes(&path, &bytes)?;
-    mkdir(&out.join("server"))?;
-    write_bytes(&out.join("server/trust.cose"), &bytes)?;
+    publish_trust(out, &root, &list)?;
     Ok(list.version)
+}
+
+/// The deployment's root key and the trust list it last signed (`out/trust.cose`).
+fn held_trust(out: &Path) -> Result<(SecretKey, TrustList), DeploymentError> {
+    let root = secret_key(&out.join("root.key"))?;
+    let path = out.join("trust.cose");
+    let held = TrustList::verify(&read_bytes(&path)?, &root.public())
+        .map_err(|source| DeploymentError::Trust { path, source })?;
+    Ok((root, held))
+}
+
+/// Signs `list` with the root key and writes it where the command (`out/trust.cose`) and the
+/// server (`out/server/trust.cose`) read it.
+fn publish_trust(out: &Path, root: &SecretKey, list: &TrustList) -> Result<(), DeploymentError> {
+    let bytes = list.sign(root);
+    write_bytes(&out.join("trust.cose"), &bytes)?;
+    mkdir(&out.join("server"))?;
+    write_bytes(&out.join("server/trust.cose"), &bytes)
 }
 
 /// Which issuing key [`rotate`] replaces.
@@ -385,14 +391,7 @@ pub fn rotate(
     now: DateTime<Utc>,
     valid_days: i64,
 ) -> Result<u64, DeploymentError> {
-    let root = secret_key(&out.join("root.key"))?;
-    let path = out.join("trust.cose");
-    let held = TrustList::verify(&read_bytes(&path)?, &root.public()).map_err(|source| {
-        DeploymentError::Trust {
-            path: path.clone(),
-            source,
-        }
-    })?;
+    let (root, held) = held_trust(out)?;
     let (dir, key_file, name_file, role) = match which {
         Issuing::Health => ("issuer", "issuer", "issuer.name", KeyRole::HealthIssuer),
         Issuing::Venue => (
@@ -428,11 +427,9 @@ pub fn rotate(
         keys,
         expires_at: now + Duration::days(TRUST_LIST_DAYS),
     };
-    let bytes = list.sign(&root);
     // The list first: a crash after it leaves the old key able to sign codes that no longer
     // verify (visible at once), never a new key no list knows.
-    write_bytes(&path, &bytes)?;
-    write_bytes(&out.join("server/trust.cose"), &bytes)?;
+    publish_trust(out, &root, &list)?;
     write(&dir.join(format!("{key_file}.key")), &key.to_hex(), true)?;
     write(
         &dir.join(format!("{key_file}.pub")),

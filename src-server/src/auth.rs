@@ -26,17 +26,18 @@ pub const DEVICE_REQUESTS_PER_MINUTE: u32 = 600;
 /// a device sending more is a rogue (or a benchmark, which raises it).
 pub const DEVICE_RECORDS_PER_HOUR: u32 = 20_000;
 
-/// Counts each authenticated device's requests per minute (fixed windows, in memory: a limit
-/// per server process).
+/// Counts what each authenticated device sends per fixed window (requests per minute, records
+/// per hour: the caller numbers the windows), in memory: a limit per server process.
 pub struct DeviceLimiter {
-    per_minute: u32,
+    limit: u32,
     windows: Mutex<HashMap<String, (i64, u32)>>,
 }
 
 impl DeviceLimiter {
-    pub fn new(per_minute: u32) -> DeviceLimiter {
+    /// At most `limit` units per device per window.
+    pub fn new(limit: u32) -> DeviceLimiter {
         DeviceLimiter {
-            per_minute,
+            limit,
             windows: Mutex::new(HashMap::new()),
         }
     }
@@ -49,19 +50,18 @@ impl DeviceLimiter {
     /// Counts `n` units (requests, records) of `device` in window `window`; false when that
     /// takes it over the limit (the units are counted either way).
     pub fn allow_n(&self, device: &str, window: i64, n: usize) -> bool {
-        let minute = window;
         let Ok(mut w) = self.windows.lock() else {
             return true;
         };
         if w.len() > 100_000 {
-            w.retain(|_, (m, _)| *m == minute);
+            w.retain(|_, (at, _)| *at == window);
         }
-        let slot = w.entry(device.to_string()).or_insert((minute, 0));
-        if slot.0 != minute {
-            *slot = (minute, 0);
+        let slot = w.entry(device.to_string()).or_insert((window, 0));
+        if slot.0 != window {
+            *slot = (window, 0);
         }
         slot.1 = slot.1.saturating_add(u32::try_from(n).unwrap_or(u32::MAX));
-        slot.1 <= self.per_minute
+        slot.1 <= self.limit
     }
 }
 

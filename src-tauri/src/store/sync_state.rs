@@ -177,12 +177,10 @@ impl Store {
         self.sync_value("root_pub")
     }
 
-    /// Pins the root public key (hex); a key already pinned is never replaced.
+    /// Pins the root public key (hex); a key already pinned is never replaced. Returns the key
+    /// pinned.
     pub fn pin_root(&mut self, hex: &str) -> Result<String, AppError> {
-        self.conn.execute(
-            "INSERT INTO sync_state (key, value) VALUES ('root_pub', ?1) ON CONFLICT DO NOTHING",
-            [hex],
-        )?;
+        self.pin_value("root_pub", hex)?;
         self.pinned_root()?
             .ok_or_else(|| AppError::Invalid("the root key was not pinned".into()))
     }
@@ -222,9 +220,16 @@ impl Store {
                 .and_then(|v| v.parse::<i64>().ok())
                 .and_then(DateTime::from_timestamp_millis))
         };
-        let newest: Option<String> =
-            self.conn
-                .query_row("SELECT max(at) FROM check_ins", [], |r| r.get(0))?;
+        // The last check-in made (records are made at trusted time, which only a signed time
+        // moves back): one row by rowid, not a scan of every check-in at start-up.
+        let newest: Option<String> = self
+            .conn
+            .query_row(
+                "SELECT at FROM check_ins ORDER BY rowid DESC LIMIT 1",
+                [],
+                |r| r.get(0),
+            )
+            .optional()?;
         let newest = newest
             .and_then(|t| DateTime::parse_from_rfc3339(&t).ok())
             .map(|t| t.with_timezone(&Utc));
