@@ -110,6 +110,21 @@ fn enrol_sync_alert_and_revocation() -> Result<()> {
     s.wait_contains("#verdict-reasons", "已被撤销", WAIT)?;
     env.check_fit(&s, "station-zh-revoked")?;
     s.click("#verdict-screen")?;
+    // Every record so far reaches the server, the revoked code's refusal and its alert included:
+    // none is set aside.
+    wait_for("the outbox to drain", WAIT, || {
+        let waiting = sqlite_count(
+            &env.data_dir.join("station.db"),
+            "SELECT count(*) FROM outbox WHERE sent_at IS NULL AND rejected IS NULL",
+        )
+        .ok()?;
+        (waiting == 0).then_some(())
+    })?;
+    let rejected = sqlite_count(
+        &env.data_dir.join("station.db"),
+        "SELECT count(*) FROM outbox WHERE rejected IS NOT NULL",
+    )?;
+    ensure!(rejected == 0, "{rejected} records set aside by the server");
 
     // An attacker on the network relaxes the policy: the answer does not verify, is refused,
     // and the warning shows.

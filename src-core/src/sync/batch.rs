@@ -271,9 +271,10 @@ pub fn stamp_binding(batch: &mut UploadBatch, checkpoint_id: &str, inspector: &s
 }
 
 /// Checks every record's scanned code against the issuer (`trust`), as the server does after
-/// [`validate_batch`]: a format-2 record of a scan carries its code; the code must verify at the
-/// record's time and name the record's code id, subject and colour — or, when it does not verify,
-/// the record must be a refusal (the station refused it too). A manual registration carries no
+/// [`validate_batch`]: a format-2 record of a scan carries its code; a record naming the code's
+/// identity (code id, subject, colour) must be borne out by the code verified at the record's
+/// time — or, when it does not verify there, be a refusal; a record without that identity (the
+/// station could not verify the code: revoked, expired, forged) must be a refusal. A manual registration carries no
 /// code and a station-local subject (`local:…`), never an issuer's pseudonym. Revocations are not
 /// checked: a code revoked later was the code scanned then.
 pub fn check_codes(batch: &UploadBatch, trust: &TrustList) -> Result<(), BatchError> {
@@ -310,6 +311,15 @@ pub fn check_codes(batch: &UploadBatch, trust: &TrustList) -> Result<(), BatchEr
             }
             continue;
         };
+        // A record without the code's identity is one the station could not verify (revoked,
+        // expired, forged…): whatever the server finds, only a refusal bears it out.
+        let unverified_at_gate = c.code_id.is_none() && c.subject.is_none() && c.color.is_none();
+        if unverified_at_gate {
+            if c.verdict != "refuse" {
+                return Err(mismatch("a pass on a code the station could not verify"));
+            }
+            continue;
+        }
         match crate::health_code::verify(text, trust, &none, c.at) {
             Ok(v) => {
                 if c.code_id.as_deref() != Some(v.claims.code_id_hex().as_str()) {

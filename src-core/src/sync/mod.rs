@@ -291,6 +291,15 @@ mod tests {
             "code_mismatch"
         );
         check(scan(&forged, "refuse")).unwrap();
+        // A code the station refused unverified (here: revoked, which the server does not
+        // check): no identity on the record; a refusal stands, a pass does not.
+        let mut revoked = scan(&text, "refuse");
+        revoked.code_id = None;
+        revoked.subject = None;
+        revoked.color = None;
+        check(revoked.clone()).unwrap();
+        revoked.verdict = "pass".into();
+        assert_eq!(check(revoked).unwrap_err().code(), "code_mismatch");
         // A format-2 scan without its code; a format-1 record from an older build is read.
         let mut bare = scan(&text, "pass");
         bare.code = None;
