@@ -220,6 +220,10 @@ fn a_tampering_network_steers_nothing() -> Result<()> {
         },
     )?;
 
+    // A forced pull left pending by the refused round must not fetch the next revocation
+    // honestly before the attack starts: settle with one honest, complete pull first.
+    wait_healthy(&handle, "an honest round")?;
+
     // 4. A revocation stripped from the pull: refused, the cursor stays; honest again, it lands.
     let (revoked, code_id) = issue(&keys, Color::Green, 0, 24)?;
     server_store.revoke(&Revocation::Code(code_id), Utc::now())?;
