@@ -76,6 +76,9 @@ pub struct TempCluster {
     dir: tempfile::TempDir,
     port: u16,
     as_postgres: bool,
+    /// Set by [`TempCluster::require_tls`]: server options and the `pg_hba.conf` that refuses
+    /// plain connections over TCP.
+    tls: bool,
 }
 
 fn is_root() -> bool {
@@ -117,6 +120,7 @@ impl TempCluster {
             dir,
             port,
             as_postgres,
+            tls: false,
         };
         let data = cluster.data_dir();
         cluster.run(
@@ -175,12 +179,15 @@ impl TempCluster {
     pub fn start_server(&self) -> Result<(), ClusterError> {
         let data = self.data_dir();
         let log = self.dir.path().join("server.log");
-        let options = format!(
+        let mut options = format!(
             "-p {} -k {} -c listen_addresses=127.0.0.1 -c max_connections=60 \
              -c shared_buffers=128MB -c synchronous_commit=on",
             self.port,
             self.dir.path().display()
         );
+        if self.tls {
+            options.push_str(" -c ssl=on -c ssl_cert_file=server.crt -c ssl_key_file=server.key");
+        }
         self.run(
             "pg_ctl",
             &[
@@ -199,10 +206,19 @@ impl TempCluster {
         self.wait_ready(Duration::from_secs(30))
     }
 
+    /// A URL over the cluster's local socket (set-up keeps working when TCP requires TLS).
+    fn socket_url(&self) -> String {
+        format!(
+            "host={} port={} user=postgres dbname=postgres connect_timeout=5",
+            self.dir.path().display(),
+            self.port
+        )
+    }
+
     fn wait_ready(&self, limit: Duration) -> Result<(), ClusterError> {
         let start = Instant::now();
         loop {
-            if postgres::Client::connect(&self.url(), postgres::NoTls).is_ok() {
+            if postgres::Client::connect(&self.socket_url(), postgres::NoTls).is_ok() {
                 return Ok(());
             }
             if start.elapsed() > limit {
@@ -225,12 +241,13 @@ impl TempCluster {
 
     /// Creates an empty database and returns its URL.
     pub fn create_database(&self, name: &str) -> Result<String, ClusterError> {
-        let mut c = postgres::Client::connect(&self.url(), postgres::NoTls).map_err(|e| {
-            ClusterError::Step {
-                step: "connecting",
-                message: e.to_string(),
-            }
-        })?;
+        let mut c =
+            postgres::Client::connect(&self.socket_url(), postgres::NoTls).map_err(|e| {
+                ClusterError::Step {
+                    step: "connecting",
+                    message: e.to_string(),
+                }
+            })?;
         c.batch_execute(&format!("CREATE DATABASE \"{name}\""))
             .map_err(|e| ClusterError::Step {
                 step: "creating a database",
@@ -240,6 +257,43 @@ impl TempCluster {
             "postgres://postgres@127.0.0.1:{}/{name}?connect_timeout=5",
             self.port
         ))
+    }
+
+    /// Restarts the cluster serving TLS with `cert` and `key` (PEM) and refusing plain TCP
+    /// connections (`hostssl` only in `pg_hba.conf`; the local socket stays open for set-up).
+    pub fn require_tls(&mut self, cert: &Path, key: &Path) -> Result<(), ClusterError> {
+        self.stop("fast")?;
+        let data = self.data_dir();
+        std::fs::copy(cert, data.join("server.crt")).map_err(step("copying the certificate"))?;
+        std::fs::copy(key, data.join("server.key")).map_err(step("copying the key"))?;
+        std::fs::write(
+            data.join("pg_hba.conf"),
+            "local all all trust\nhostssl all all 127.0.0.1/32 trust\n",
+        )
+        .map_err(step("writing pg_hba.conf"))?;
+        let key_path = data.join("server.key");
+        {
+            use std::os::unix::fs::PermissionsExt;
+            std::fs::set_permissions(&key_path, std::fs::Permissions::from_mode(0o600))
+                .map_err(step("chmod server.key"))?;
+        }
+        if self.as_postgres {
+            let status = Command::new("chown")
+                .args(["postgres:postgres"])
+                .arg(data.join("server.crt"))
+                .arg(&key_path)
+                .arg(data.join("pg_hba.conf"))
+                .status()
+                .map_err(step("chown to postgres"))?;
+            if !status.success() {
+                return Err(ClusterError::Step {
+                    step: "chown to postgres",
+                    message: status.to_string(),
+                });
+            }
+        }
+        self.tls = true;
+        self.start_server()
     }
 
     /// Stops the server abruptly (as a crash would) and starts it again on the same port.

@@ -49,6 +49,8 @@ pub enum StoreError {
     NotDurable(String),
     #[error("all {0} database connections are busy; retry shortly")]
     Busy(usize),
+    #[error("database TLS: {0}")]
+    PgTls(#[from] postgres::pgtls::PgTlsError),
 }
 
 impl StoreError {
@@ -79,7 +81,12 @@ impl StoreError {
 fn pg_message(e: &::postgres::Error) -> String {
     match e.as_db_error() {
         Some(db) => format!("{} ({})", db.message(), db.code().code()),
-        None => e.to_string(),
+        // Below SQL the cause is what a person can act on ("invalid peer certificate:
+        // UnknownIssuer", "connection refused"): name it.
+        None => match std::error::Error::source(e) {
+            Some(cause) => format!("{e}: {cause}"),
+            None => e.to_string(),
+        },
     }
 }
 

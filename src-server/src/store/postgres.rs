@@ -13,6 +13,8 @@ use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 use postgres::{Client, NoTls};
+
+use pgtls::PgTls;
 use venuecode_core::sync::{PolicyWire, Record, VenueInfo};
 use venuecode_core::trust::Revocation;
 
@@ -22,6 +24,7 @@ use super::{
 };
 
 mod devices;
+pub mod pgtls;
 
 const MIGRATIONS: &[&str] = &[
     include_str!("../../../migrations/server/postgres/0001_init.sql"),
@@ -41,6 +44,8 @@ const MIGRATION_LOCK: i64 = 0x5643_4d49_4752;
 /// The server's PostgreSQL store.
 pub struct PgStore {
     config: postgres::Config,
+    /// Plain or verified TLS, as the URL's `sslmode` asks ([`pgtls`]).
+    tls: PgTls,
     idle: Mutex<Vec<Client>>,
     /// Connections in use or being opened; at most [`MAX_CONNECTIONS`].
     in_use: Mutex<usize>,
@@ -60,14 +65,16 @@ impl Drop for Slot<'_> {
 }
 
 impl PgStore {
-    /// Connects to `url` and migrates the schema.
+    /// Connects to `url` and migrates the schema. `sslmode=verify-full&sslrootcert=CA.pem` (or
+    /// `verify-ca`, `require`) connects over TLS only, verified against that CA ([`pgtls`]).
     pub fn open(url: &str) -> Result<PgStore, StoreError> {
-        let mut config: postgres::Config = url.parse()?;
+        let (mut config, tls) = pgtls::parse(url)?;
         if config.get_connect_timeout().is_none() {
             config.connect_timeout(Duration::from_secs(5));
         }
         let store = PgStore {
             config,
+            tls,
             idle: Mutex::new(Vec::new()),
             in_use: Mutex::new(0),
             freed: Condvar::new(),
@@ -95,7 +102,10 @@ impl PgStore {
         let mut client = match pooled {
             Some(c) if !c.is_closed() => c,
             _ => {
-                let mut c = self.config.connect(NoTls)?;
+                let mut c = match &self.tls {
+                    PgTls::Plain => self.config.connect(NoTls)?,
+                    PgTls::Tls(tls) => self.config.connect(tls.clone())?,
+                };
                 // Whatever the cluster's default, a commit returns only once it is on disk.
                 c.batch_execute("SET synchronous_commit = on")?;
                 c
