@@ -9,7 +9,7 @@ use chrono::{DateTime, Utc};
 
 use super::{
     CheckInWire, Record, UploadBatch, FUTURE_SKEW, MAX_BATCH_RECORDS, MAX_FIELD_CHARS,
-    RECORD_FORMAT,
+    MIN_RECORD_FORMAT, RECORD_FORMAT,
 };
 use crate::trust::{RevocationList, TrustList};
 
@@ -44,8 +44,16 @@ pub enum BatchError {
     },
     #[error("record {id:?}: field {field} has a value the server does not know")]
     BadValue { id: String, field: &'static str },
-    #[error("record {id:?} is in format {format}; this server reads format {known}")]
-    UnknownFormat { id: String, format: u32, known: u32 },
+    #[error(
+        "record {id:?} is in format {format}; this server reads formats {oldest} to {known} \
+         (a station on an older build must be updated; the record is set aside)"
+    )]
+    UnknownFormat {
+        id: String,
+        format: u32,
+        oldest: u32,
+        known: u32,
+    },
     #[error("record {id:?}: the scanned code does not bear out the record ({what})")]
     CodeMismatch { id: String, what: &'static str },
     #[error("record {id:?} is dated {at}, before {not_before} (this device's enrolment, or the retention window)")]
@@ -218,14 +226,16 @@ pub fn validate_batch(
                 skew_min: FUTURE_SKEW.num_minutes(),
             });
         }
+        let outside = |f: &u32| !(MIN_RECORD_FORMAT..=RECORD_FORMAT).contains(f);
         let format = match r {
-            Record::CheckIn(c) => c.format,
-            Record::Alert(a) => a.format.max(a.check_in.format),
+            Record::CheckIn(c) => Some(c.format),
+            Record::Alert(a) => [a.format, a.check_in.format].into_iter().find(outside),
         };
-        if !(1..=RECORD_FORMAT).contains(&format) {
+        if let Some(format) = format.filter(outside) {
             return Err(BatchError::UnknownFormat {
                 id: id.to_string(),
                 format,
+                oldest: MIN_RECORD_FORMAT,
                 known: RECORD_FORMAT,
             });
         }
@@ -289,10 +299,6 @@ pub fn check_codes(batch: &UploadBatch, trust: &TrustList) -> Result<(), BatchEr
             id: id.to_string(),
             what,
         };
-        let format = match r {
-            Record::CheckIn(c) => c.format,
-            Record::Alert(a) => a.format.max(a.check_in.format),
-        };
         if c.manual {
             if c.code.is_some()
                 || c.subject
@@ -305,11 +311,9 @@ pub fn check_codes(batch: &UploadBatch, trust: &TrustList) -> Result<(), BatchEr
             }
             continue;
         }
+        // Every accepted format carries the code ([`MIN_RECORD_FORMAT`] is 2).
         let Some(text) = c.code.as_deref() else {
-            if format >= 2 {
-                return Err(mismatch("a scan without its code"));
-            }
-            continue;
+            return Err(mismatch("a scan without its code"));
         };
         // A record without the code's identity is one the station could not verify (revoked,
         // expired, forged…): whatever the server finds, only a refusal bears it out.

@@ -240,12 +240,27 @@ mod tests {
         let e = err(vec![ok(10), Record::CheckIn(newer)]);
         assert_eq!(e.code(), "unknown_format");
         assert_eq!(e.record_id(), Some(uuid(9).as_str()));
-        // Records queued before formats existed read as format 1.
+        // Records queued before formats existed read as format 1, which carries no code the
+        // server could check: refused, named, whether on its own or inside an alert.
         let mut old =
             serde_json::to_value(Record::CheckIn(check_in(&uuid(11), "v1", NOW))).unwrap();
         old.as_object_mut().unwrap().remove("format");
         let old: Record = serde_json::from_value(old).unwrap();
         assert!(matches!(&old, Record::CheckIn(c) if c.format == 1));
+        let e = err(vec![ok(12), old]);
+        assert_eq!(e.code(), "unknown_format");
+        assert_eq!(e.record_id(), Some(uuid(11).as_str()));
+        let mut inner = check_in(&uuid(13), "v1", NOW);
+        inner.format = 1;
+        let wrapped = Record::Alert(AlertWire {
+            format: RECORD_FORMAT,
+            id: uuid(14),
+            venue_id: "v1".into(),
+            at: at(NOW),
+            reasons: vec![],
+            check_in: inner,
+        });
+        assert_eq!(err(vec![wrapped]).code(), "unknown_format");
     }
 
     #[test]
@@ -300,12 +315,13 @@ mod tests {
         check(revoked.clone()).unwrap();
         revoked.verdict = "pass".into();
         assert_eq!(check(revoked).unwrap_err().code(), "code_mismatch");
-        // A format-2 scan without its code; a format-1 record from an older build is read.
+        // A scan without its code is refused, whatever format it claims (format 1 is refused
+        // earlier, by `validate_batch`; here it gains nothing either).
         let mut bare = scan(&text, "pass");
         bare.code = None;
         assert_eq!(check(bare.clone()).unwrap_err().code(), "code_mismatch");
         bare.format = 1;
-        check(bare).unwrap();
+        assert_eq!(check(bare).unwrap_err().code(), "code_mismatch");
         // A manual registration never names an issuer's pseudonym.
         let mut manual = check_in(&uuid(2), "v1", t);
         manual.manual = true;

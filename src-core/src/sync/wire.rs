@@ -14,9 +14,12 @@ use crate::trust::RevocationDelta;
 /// stamps it on every record when the record is made, so a record queued by an older or newer
 /// build is recognised (and set aside by the server, not misread).
 ///
-/// Format 2 adds the scanned code's text (`code`), which the server verifies again; format 1
-/// records (queued by an older build) are still read.
+/// Format 2 adds the scanned code's text (`code`), which the server verifies again. Format 1
+/// (queued by builds before it, no code) is refused: a record the server cannot check would let
+/// a rogue device claim any subject and colour by writing `"format": 1`.
 pub const RECORD_FORMAT: u32 = 2;
+/// The oldest format the server accepts.
+pub const MIN_RECORD_FORMAT: u32 = 2;
 
 fn record_format_v1() -> u32 {
     1
