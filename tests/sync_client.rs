@@ -219,3 +219,68 @@ fn a_new_station_receives_100000_revocations_page_by_page() -> Result<()> {
     handle.stop();
     Ok(())
 }
+
+/// One person's code scanned at 阿拉尔市人民医院 and, moments later, at 幸福路农贸市场 (1.4 km
+/// away) by two real stations: after both sync, the server's `sighting-alerts` command lists
+/// the pair — once, though each station's upload ran the detection.
+#[test]
+fn one_code_at_two_venues_at_once_is_listed_by_the_server() -> Result<()> {
+    use venuecode_app::station;
+    use venuecode_core::health_code::Color;
+    use venuecode_ipc::TemperatureInput;
+    use venuecode_tests::station::demo_code;
+    let tmp = TempDir::new("venuecode-sightings-")?;
+    let server = Server::start(tmp.path())?;
+    let (text, _) = demo_code(&server.keys, Color::Green, 0, 24)?;
+    let mut stations = Vec::new();
+    for (dir, declaration) in [("hospital", "100001"), ("market", "100003")] {
+        let data = provisioned_station(&tmp.path().join(dir), &server.keys)?;
+        let mut store = Store::open(&data)?;
+        enrol(&mut store, &data, &server.url, declaration)?;
+        let handle = fast_sync(&data, &server.url, 50);
+        wait_for("the first pull", WAIT, || {
+            handle.status().trust_fetched_at.is_some().then_some(())
+        })?;
+        stations.push((data, store, handle));
+    }
+    for (data, store, handle) in &mut stations {
+        let fresh = station::freshness(store, &handle.time())?;
+        let v = station::submit(
+            store,
+            data,
+            &text,
+            TemperatureInput::Normal,
+            handle.trusted_now(),
+            fresh,
+        )?;
+        ensure!(v.pass, "the green code passes at each gate: {v:?}");
+        handle.sync_now();
+    }
+    wait_for("both scans to reach the server", WAIT, || {
+        (server_ids(&server).ok()?.len() == 2).then_some(())
+    })?;
+    for (_, _, handle) in &stations {
+        ensure!(handle.status().rejected == 0, "{:?}", handle.status());
+    }
+    let out = std::process::Command::new(venuecode_tests::harness::binary("venuecode-server")?)
+        .arg("--database")
+        .arg(&server.database)
+        .args(["sighting-alerts", "--hours", "1"])
+        .output()?;
+    ensure!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let listed = String::from_utf8(out.stdout)?;
+    let lines: Vec<&str> = listed.lines().collect();
+    ensure!(lines.len() == 1, "one pair, listed once: {listed}");
+    let cols: Vec<&str> = lines[0].split('\t').collect();
+    ensure!(
+        cols.get(1) == Some(&"two_places")
+            && cols.get(3) == Some(&"demo-venue-0001")
+            && cols.get(5) == Some(&"demo-venue-0003"),
+        "{listed}"
+    );
+    Ok(())
+}

@@ -18,55 +18,21 @@ use venuecode_app::station;
 use venuecode_app::store::Store;
 use venuecode_app::sync::SyncHandle;
 use venuecode_core::gate::PresenceEffect;
-use venuecode_core::health_code::{self, Color, NewCode};
-use venuecode_core::idnumber::IdNumber;
+use venuecode_core::health_code::Color;
 use venuecode_core::keys::SecretKey;
 use venuecode_core::trust::{Revocation, TrustList};
 use venuecode_ipc::{Reason, SyncProblem, TemperatureInput};
-use venuecode_keys::IssuerKeys;
 use venuecode_tests::harness::{keygen, start_server, tempdir::TempDir};
 use venuecode_tests::procs::{free_port, wait_for};
 use venuecode_tests::station::{
-    draft, enrol, fast_sync, fast_sync_with_clock, provisioned_station,
+    demo_code, draft, enrol, fast_sync, fast_sync_with_clock, provisioned_station,
 };
 use venuecode_tests::tamperproxy::{Tamper, TamperProxy};
 
 const WAIT: Duration = Duration::from_secs(30);
 
-/// A demo-issuer health code: `color`, issued `issued_hours_ago`, valid `valid_hours`; its text
-/// and code id.
-fn issue(
-    keys: &Path,
-    color: Color,
-    issued_hours_ago: i64,
-    valid_hours: i64,
-) -> Result<(String, String)> {
-    let k = IssuerKeys::load(&keys.join("demo-issuer"))?;
-    let now = Utc::now();
-    let id = IdNumber::parse("11010519491231002X", now.date_naive())?;
-    let claims = NewCode {
-        issuer: &k.issuer,
-        subject_secret: &k.subject_secret,
-        name: "张三",
-        phone: "13800138000",
-        id: &id,
-        color,
-        color_since: None,
-        nat: None,
-        guardian: None,
-        issued_at: now - chrono::Duration::hours(issued_hours_ago),
-        valid_for: chrono::Duration::hours(valid_hours),
-        code_id: venuecode_keys::random_bytes()?,
-    }
-    .claims();
-    Ok((
-        health_code::issue(&k.issuer_key, &claims),
-        claims.code_id_hex(),
-    ))
-}
-
 fn code(keys: &Path, color: Color, issued_hours_ago: i64, valid_hours: i64) -> Result<String> {
-    Ok(issue(keys, color, issued_hours_ago, valid_hours)?.0)
+    Ok(demo_code(keys, color, issued_hours_ago, valid_hours)?.0)
 }
 
 /// Signs the deployment's trust list again as `version` (the offline root's job) and returns
@@ -225,7 +191,7 @@ fn a_tampering_network_steers_nothing() -> Result<()> {
     wait_healthy(&handle, "an honest round")?;
 
     // 4. A revocation stripped from the pull: refused, the cursor stays; honest again, it lands.
-    let (revoked, code_id) = issue(&keys, Color::Green, 0, 24)?;
+    let (revoked, code_id) = demo_code(&keys, Color::Green, 0, 24)?;
     server_store.revoke(&Revocation::Code(code_id), Utc::now())?;
     let cursor = store.revocation_cursor()?;
     proxy.set(Tamper::StripRevocations);

@@ -16,6 +16,7 @@ pub mod keys;
 pub mod mask;
 pub mod pin;
 pub mod qr;
+pub mod sightings;
 pub mod sync;
 pub mod trust;
 pub mod venue;

@@ -13,6 +13,7 @@ pub mod error;
 #[cfg(any(test, feature = "test-support"))]
 pub mod pgcluster;
 pub mod serve;
+pub mod sightings;
 pub mod store;
 
 use std::sync::Arc;
@@ -381,8 +382,13 @@ async fn upload(
     sync::stamp_binding(&mut batch, &device.checkpoint_id, &device.inspector);
     let store = state.store.clone();
     let acked = batch.records.iter().map(|r| r.id().to_string()).collect();
+    let entries = sightings::BatchEntries::of(&batch.records);
     blocking(move || {
+        let venue_id = device.venue_id.clone();
         let stored = store.ingest(&device, batch.records, now)?;
+        // The same person at two venues closer than travel allows, or again through another
+        // station: found after the commit, on every upload of these ids.
+        sightings::detect(store.as_ref(), &venue_id, &entries, now)?;
         Ok(Json(UploadAck { acked, stored }))
     })
     .await

@@ -78,6 +78,14 @@ enum Command {
     Devices,
     /// A device's log: enrolled, revoked, reactivated — when and by whom.
     DeviceLog { device_id: String },
+    /// Sighting alerts (one person entering two venues closer in time than travel allows, or
+    /// one venue again through another station) detected in the last HOURS, newest first:
+    /// detected, kind, subject, first venue and time, second venue and time, metres, seconds
+    /// needed.
+    SightingAlerts {
+        #[arg(long, default_value_t = 24, value_name = "HOURS")]
+        hours: u32,
+    },
 }
 
 fn main() -> anyhow::Result<()> {
@@ -129,6 +137,24 @@ fn main() -> anyhow::Result<()> {
         Some(Command::DeviceLog { device_id }) => {
             for e in store.device_events(device_id)? {
                 println!("{}\t{}\t{}", e.at.to_rfc3339(), e.action, e.actor);
+            }
+            return Ok(());
+        }
+        Some(Command::SightingAlerts { hours }) => {
+            let since = now - chrono::Duration::hours(i64::from(*hours));
+            for a in store.sighting_alerts(since, 10_000)? {
+                println!(
+                    "{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}",
+                    a.detected_at.to_rfc3339(),
+                    a.kind.as_str(),
+                    a.subject,
+                    a.first_venue_id,
+                    a.first_at.to_rfc3339(),
+                    a.second_venue_id,
+                    a.second_at.to_rfc3339(),
+                    a.distance_m.map_or("-".into(), |m| m.to_string()),
+                    a.needed_s
+                );
             }
             return Ok(());
         }

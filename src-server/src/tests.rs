@@ -369,4 +369,5 @@ fn a_device_is_limited_per_minute_and_the_next_minute_starts_afresh() {
 }
 
 mod enrolment;
+mod sightings;
 mod upload;

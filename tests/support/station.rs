@@ -12,6 +12,9 @@ use venuecode_app::store::Store;
 use venuecode_app::sync::{self, OsClock, SyncConfig, SyncHandle};
 use venuecode_core::checkin::CheckInDraft;
 use venuecode_core::gate::{Direction, Verdict};
+use venuecode_core::health_code::{self, Color, NewCode};
+use venuecode_core::idnumber::IdNumber;
+use venuecode_keys::IssuerKeys;
 
 /// A check-in draft at `venue` and `at`, numbered `n`: a manual registration (its local subject
 /// derives from `n`), since the server verifies every scanned code again and these have none.
@@ -41,6 +44,39 @@ pub fn draft(venue: &str, at: DateTime<Utc>, n: u32) -> CheckInDraft {
         proxy_relation: None,
         code: None,
     }
+}
+
+/// A demo-issuer health code from the deployment in `keys` (`keys/demo-issuer`) for one
+/// person (张三, always the same subject): `color`, issued `issued_hours_ago`, valid
+/// `valid_hours`; its text and code id.
+pub fn demo_code(
+    keys: &Path,
+    color: Color,
+    issued_hours_ago: i64,
+    valid_hours: i64,
+) -> Result<(String, String)> {
+    let k = IssuerKeys::load(&keys.join("demo-issuer"))?;
+    let now = Utc::now();
+    let id = IdNumber::parse("11010519491231002X", now.date_naive())?;
+    let claims = NewCode {
+        issuer: &k.issuer,
+        subject_secret: &k.subject_secret,
+        name: "张三",
+        phone: "13800138000",
+        id: &id,
+        color,
+        color_since: None,
+        nat: None,
+        guardian: None,
+        issued_at: now - chrono::Duration::hours(issued_hours_ago),
+        valid_for: chrono::Duration::hours(valid_hours),
+        code_id: venuecode_keys::random_bytes()?,
+    }
+    .claims();
+    Ok((
+        health_code::issue(&k.issuer_key, &claims),
+        claims.code_id_hex(),
+    ))
 }
 
 /// A station data directory under `tmp` provisioned with the root key and the TLS CA of the

@@ -7,7 +7,10 @@
 //! blocking threads.
 
 pub mod postgres;
+pub mod sightings;
 pub mod sqlite;
+
+pub use sightings::{SightingAlertRow, Sightings};
 
 use std::path::PathBuf;
 
@@ -242,7 +245,7 @@ pub trait Devices {
 }
 
 /// The server's store, on either engine.
-pub trait Store: Devices + Send + Sync {
+pub trait Store: Devices + Sightings + Send + Sync {
     /// `sqlite` or `postgres`.
     fn engine(&self) -> &'static str;
     /// Number of venues in the registry.
@@ -292,6 +295,8 @@ pub(crate) struct DemoVenue {
     pub declaration_code: &'static str,
     pub phone: &'static str,
     pub checkpoints: &'static [(&'static str, &'static str)],
+    /// Map point (latitude, longitude) in millionths of a degree.
+    pub point: (i32, i32),
 }
 
 /// The demo deployment's venues (declaration codes 100001–100003).
@@ -305,6 +310,7 @@ pub(crate) const DEMO_VENUES: &[DemoVenue] = &[
         declaration_code: "100001",
         phone: "0997-4612345",
         checkpoints: &[("main", "正门"), ("east", "东门")],
+        point: (40_547_000, 81_277_000),
     },
     DemoVenue {
         venue_id: "demo-venue-0002",
@@ -315,6 +321,7 @@ pub(crate) const DEMO_VENUES: &[DemoVenue] = &[
         declaration_code: "100002",
         phone: "0997-4680000",
         checkpoints: &[("main", "正门")],
+        point: (40_544_000, 81_303_000),
     },
     DemoVenue {
         venue_id: "demo-venue-0003",
@@ -325,6 +332,7 @@ pub(crate) const DEMO_VENUES: &[DemoVenue] = &[
         declaration_code: "100003",
         phone: "0997-4655555",
         checkpoints: &[("main", "北门"), ("south", "南门")],
+        point: (40_556_000, 81_266_000),
     },
 ];
 

@@ -25,11 +25,13 @@ use super::{
 
 mod devices;
 pub mod pgtls;
+mod sightings;
 
 const MIGRATIONS: &[&str] = &[
     include_str!("../../../migrations/server/postgres/0001_init.sql"),
     include_str!("../../../migrations/server/postgres/0002_sync.sql"),
     include_str!("../../../migrations/server/postgres/0003_devices_audit.sql"),
+    include_str!("../../../migrations/server/postgres/0004_sightings.sql"),
 ];
 
 /// Connections kept open between requests.
@@ -273,6 +275,11 @@ impl Store for PgStore {
                         &v.phone,
                         &now.timestamp_millis(),
                     ],
+                )?;
+                tx.execute(
+                    "UPDATE venues SET lat_e6 = $2, lon_e6 = $3
+                     WHERE venue_id = $1 AND lat_e6 IS NULL",
+                    &[&v.venue_id, &v.point.0, &v.point.1],
                 )?;
                 for (cp, name) in v.checkpoints {
                     tx.execute(

@@ -22,11 +22,13 @@ use super::{
 };
 
 mod devices;
+mod sightings;
 
 const MIGRATIONS: &[&str] = &[
     include_str!("../../../migrations/server/sqlite/0001_init.sql"),
     include_str!("../../../migrations/server/sqlite/0002_sync.sql"),
     include_str!("../../../migrations/server/sqlite/0003_devices_audit.sql"),
+    include_str!("../../../migrations/server/sqlite/0004_sightings.sql"),
 ];
 
 /// The server's SQLite store.
@@ -242,6 +244,10 @@ impl Store for SqliteStore {
                     v.phone,
                     now.timestamp_millis()
                 ],
+            )?;
+            tx.execute(
+                "UPDATE venues SET lat_e6 = ?2, lon_e6 = ?3 WHERE venue_id = ?1 AND lat_e6 IS NULL",
+                params![v.venue_id, v.point.0, v.point.1],
             )?;
             for (cp, name) in v.checkpoints {
                 tx.execute(

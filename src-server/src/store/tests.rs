@@ -249,7 +249,68 @@ fn revocations_come_in_cursor_order_and_pages(store: &dyn Store) {
     );
 }
 
+/// One person's entries are read back with their venue's map point (passes on scanned codes
+/// only); alerts are kept once per pair and listed newest first.
+fn sightings_are_read_back_and_alerts_kept_once(store: &dyn Store) {
+    use venuecode_core::sightings;
+    store.seed_demo(at(NOW)).unwrap();
+    let hospital = enrol(store, "dev1", "100001").unwrap();
+    let market = enrol(store, "dev2", "100003").unwrap();
+    let first = check_in(1, "demo-venue-0001");
+    let mut second = check_in(2, "demo-venue-0003");
+    second.at = at(NOW - 30);
+    let mut refused = check_in(3, "demo-venue-0003");
+    refused.verdict = "refuse".into();
+    let mut manual = check_in(4, "demo-venue-0003");
+    manual.manual = true;
+    let mut exit = check_in(5, "demo-venue-0003");
+    exit.direction = "exit".into();
+    store
+        .ingest(&hospital, vec![Record::CheckIn(first)], at(NOW))
+        .unwrap();
+    let rest = [second, refused, manual, exit]
+        .map(Record::CheckIn)
+        .to_vec();
+    store.ingest(&market, rest, at(NOW)).unwrap();
+    let subject = "aabbccddeeff001122334455".to_string();
+    let mut seen = store
+        .entries_of(&[subject.clone(), "nobody".into()], at(NOW - 100), at(NOW))
+        .unwrap();
+    seen.sort_by_key(|s| s.at);
+    assert_eq!(seen.len(), 2, "{seen:#?}");
+    assert_eq!(seen[0].device_id, "dev1");
+    assert_eq!(
+        seen[1].point,
+        sightings::GeoPoint::new(40_556_000, 81_266_000)
+    );
+    assert!(store
+        .entries_of(&[subject], at(NOW - 10), at(NOW))
+        .unwrap()
+        .is_empty());
+    let alerts = sightings::find(&seen[1..], &seen);
+    assert_eq!(alerts.len(), 1);
+    assert_eq!(store.add_sighting_alerts(&alerts, at(NOW)).unwrap(), 1);
+    assert_eq!(store.add_sighting_alerts(&alerts, at(NOW + 5)).unwrap(), 0);
+    let listed = store.sighting_alerts(at(NOW - 1), 10).unwrap();
+    assert_eq!(listed.len(), 1);
+    let a = &listed[0];
+    assert_eq!(
+        (a.first_venue_id.as_str(), a.second_venue_id.as_str()),
+        ("demo-venue-0001", "demo-venue-0003")
+    );
+    assert_eq!(
+        (a.first_at, a.second_at, a.detected_at),
+        (at(NOW - 60), at(NOW - 30), at(NOW))
+    );
+    assert!(a.distance_m.is_some_and(|m| (1_000..2_000).contains(&m)));
+    assert!(store.sighting_alerts(at(NOW + 1), 10).unwrap().is_empty());
+}
+
 const SUITE: &[Scenario] = &[
+    (
+        "sightings_are_read_back_and_alerts_kept_once",
+        &sightings_are_read_back_and_alerts_kept_once,
+    ),
     ("demo_seed_is_idempotent", &demo_seed_is_idempotent),
     (
         "enrolment_binds_and_refuses_what_it_must",

@@ -16,7 +16,7 @@ fn fresh(n: u64, venue: &str) -> venuecode_core::sync::CheckInWire {
 }
 
 /// A scan a minute ago of a real code from the fixture's issuer, as a station records it.
-fn scan(n: u64, venue: &str, issuer: &SecretKey) -> venuecode_core::sync::CheckInWire {
+pub(super) fn scan(n: u64, venue: &str, issuer: &SecretKey) -> venuecode_core::sync::CheckInWire {
     use venuecode_core::health_code::{HealthClaims, Pseudonym};
     let now = Utc::now();
     let claims = HealthClaims {
