@@ -59,6 +59,7 @@ pub fn verify(n: u32) -> Result<()> {
             pseudonym: Pseudonym([3; 12]),
             relation: Relation::Child,
         }),
+        medium: venuecode_core::health_code::Medium::Screen,
     };
     let text = health_code::issue(&key, &claims);
     let revs = RevocationList::default();

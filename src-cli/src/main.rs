@@ -150,6 +150,11 @@ enum CodeCommand {
         /// Also write the code as a QR image (PNG).
         #[arg(long)]
         png: Option<PathBuf>,
+        /// A printed paper code (纸质码) for someone without a phone: stations hold it to the
+        /// venue's paper limit (7 days by default) instead of the screen limit; give it a
+        /// matching --valid-for (e.g. 7d).
+        #[arg(long)]
+        paper: bool,
     },
     /// Verify a health code; prints one line of JSON. Exit 0 valid, 1 invalid.
     Verify {
@@ -324,6 +329,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
                 guardian_id,
                 relation,
                 png,
+                paper,
             } => {
                 let now = at.unwrap_or_else(Utc::now);
                 let ks = IssuerKeys::load(&part_dir(&keys, "issuer", "issuer.key"))?;
@@ -356,6 +362,11 @@ fn run(cli: Cli) -> Result<ExitCode> {
                     issued_at: now,
                     valid_for,
                     code_id: venuecode_keys::random_bytes()?,
+                    medium: if paper {
+                        venuecode_core::health_code::Medium::Paper
+                    } else {
+                        venuecode_core::health_code::Medium::Screen
+                    },
                 }
                 .claims();
                 let text = health_code::issue(&ks.issuer_key, &claims);

@@ -10,7 +10,7 @@
 use chrono::{DateTime, Duration, Utc};
 
 use crate::codes::CodeError;
-use crate::health_code::{Color, NatOutcome, VerifiedHealthCode};
+use crate::health_code::{Color, Medium, NatOutcome, VerifiedHealthCode};
 
 /// An entry scan of a code whose holder entered less than this long ago is recorded and raises
 /// an alert: the same code twice within minutes is how a shared screenshot looks.
@@ -18,6 +18,10 @@ pub const REENTRY_ALERT: Duration = Duration::minutes(30);
 
 /// Codes issued longer ago than this are refused unless the venue's policy says otherwise.
 pub const DEFAULT_MAX_CODE_AGE: Duration = Duration::hours(24);
+
+/// Paper codes (printed for people without phones, carried for days) issued longer ago than
+/// this are refused unless the venue's policy says otherwise.
+pub const DEFAULT_MAX_PAPER_CODE_AGE: Duration = Duration::days(7);
 
 /// Temperatures outside this range (°C) are measuring errors, not readings.
 pub const PLAUSIBLE_CELSIUS: (f32, f32) = (34.0, 43.0);
@@ -34,6 +38,9 @@ pub struct Policy {
     /// If set, a code issued longer ago than this is refused (screenshots). Default
     /// [`DEFAULT_MAX_CODE_AGE`].
     pub max_code_age: Option<Duration>,
+    /// A paper code issued longer ago than this is refused; paper codes never fall under
+    /// `max_code_age`. Default [`DEFAULT_MAX_PAPER_CODE_AGE`].
+    pub max_paper_code_age: Duration,
 }
 
 impl Default for Policy {
@@ -43,6 +50,7 @@ impl Default for Policy {
             accept_yellow: false,
             require_nat_within: None,
             max_code_age: Some(DEFAULT_MAX_CODE_AGE),
+            max_paper_code_age: DEFAULT_MAX_PAPER_CODE_AGE,
         }
     }
 }
@@ -132,6 +140,11 @@ pub enum Reason {
     CodeTooOld {
         issued_at: DateTime<Utc>,
     },
+    /// A paper code printed longer ago than the policy's paper limit: reprint it, or register
+    /// the person by hand.
+    PaperCodeTooOld {
+        issued_at: DateTime<Utc>,
+    },
     /// Informational: an entry scan of someone already inside.
     AlreadyInside {
         since: DateTime<Utc>,
@@ -154,6 +167,7 @@ impl Reason {
             Reason::NatMissing => "nat_missing",
             Reason::NatTooOld { .. } => "nat_too_old",
             Reason::CodeTooOld { .. } => "code_too_old",
+            Reason::PaperCodeTooOld { .. } => "paper_code_too_old",
             Reason::AlreadyInside { .. } => "already_inside",
             Reason::NotInside => "not_inside",
         }
@@ -275,11 +289,21 @@ pub fn decide(input: GateInput<'_>) -> Decision {
                 Color::Yellow if !p.accept_yellow => reasons.push(Reason::YellowCode),
                 Color::Yellow | Color::Green => {}
             }
-            if let Some(max_age) = p.max_code_age {
-                if input.now - c.issued_at > max_age {
-                    reasons.push(Reason::CodeTooOld {
-                        issued_at: c.issued_at,
-                    });
+            let age = input.now - c.issued_at;
+            match c.medium {
+                Medium::Screen => {
+                    if p.max_code_age.is_some_and(|max| age > max) {
+                        reasons.push(Reason::CodeTooOld {
+                            issued_at: c.issued_at,
+                        });
+                    }
+                }
+                Medium::Paper => {
+                    if age > p.max_paper_code_age {
+                        reasons.push(Reason::PaperCodeTooOld {
+                            issued_at: c.issued_at,
+                        });
+                    }
                 }
             }
             match c.nat {
@@ -475,6 +499,47 @@ mod tests {
         // The sample code was issued a minute before now.
         assert_eq!(
             codes(&run(&ok(claims()), Temperature::Normal, &policy)),
+            vec!["code_too_old"]
+        );
+    }
+
+    #[test]
+    fn paper_codes_have_their_own_age_limit() {
+        let paper = |days: i64| {
+            ok(HealthClaims {
+                medium: Medium::Paper,
+                issued_at: now() - Duration::days(days),
+                expires_at: now() + Duration::days(1),
+                ..claims()
+            })
+        };
+        let p = Policy::default();
+        // Printed three days ago: past the screen limit (24 h), within the paper one (7 days).
+        assert_eq!(
+            run(&paper(3), Temperature::Normal, &p).verdict,
+            Verdict::Pass
+        );
+        let d = run(&paper(8), Temperature::Normal, &p);
+        assert_eq!(
+            (d.verdict, codes(&d)),
+            (Verdict::Refuse, vec!["paper_code_too_old"])
+        );
+        // A venue may shorten it; a screen code three days old is refused as before.
+        let strict = Policy {
+            max_paper_code_age: Duration::days(2),
+            ..Policy::default()
+        };
+        assert_eq!(
+            codes(&run(&paper(3), Temperature::Normal, &strict)),
+            vec!["paper_code_too_old"]
+        );
+        let screen = ok(HealthClaims {
+            issued_at: now() - Duration::days(3),
+            expires_at: now() + Duration::days(1),
+            ..claims()
+        });
+        assert_eq!(
+            codes(&run(&screen, Temperature::Normal, &p)),
             vec!["code_too_old"]
         );
     }

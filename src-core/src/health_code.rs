@@ -31,6 +31,19 @@ pub const PREFIX: &str = "JKM1:";
 /// Clock difference tolerated between issuer and station.
 pub const DEFAULT_SKEW: Duration = Duration::minutes(5);
 const PRIVATE_CLAIMS: i64 = -65537;
+/// The code's medium (absent: a phone screen; 1: printed on paper). Absent on every code issued
+/// before paper codes existed, so they read as before.
+const MEDIUM_CLAIM: i64 = -65539;
+
+/// What the code is shown on. A paper code (纸质码, printed for someone without a phone — at a
+/// self-service machine, by family) is carried for days, so the venue's policy gives it its own
+/// age limit; a screen code is refreshed on the phone and kept short.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+pub enum Medium {
+    #[default]
+    Screen,
+    Paper,
+}
 
 /// Health code colour.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -222,6 +235,8 @@ pub struct HealthClaims {
     pub color_since: DateTime<Utc>,
     pub nat: Option<NatResult>,
     pub guardian: Option<Guardian>,
+    /// Screen (default) or printed paper; signed like every claim.
+    pub medium: Medium,
 }
 
 impl HealthClaims {
@@ -258,13 +273,17 @@ impl HealthClaims {
                 private.push(g);
             }
         }
-        cose::to_cbor(&Value::Map(vec![
+        let mut map = vec![
             cbor::entry(1, Value::Text(self.issuer.clone())),
             cbor::entry(4, cbor::time(self.expires_at)),
             cbor::entry(6, cbor::time(self.issued_at)),
             cbor::entry(7, Value::Bytes(self.code_id.to_vec())),
             cbor::entry(PRIVATE_CLAIMS, Value::Array(private)),
-        ]))
+        ];
+        if self.medium == Medium::Paper {
+            map.push(cbor::entry(MEDIUM_CLAIM, Value::Integer(1.into())));
+        }
+        cose::to_cbor(&Value::Map(map))
     }
 
     fn from_cbor(bytes: &[u8]) -> Result<HealthClaims, CodeError> {
@@ -277,6 +296,13 @@ impl HealthClaims {
             .bytes(7)
             .and_then(|b| b.try_into().ok())
             .ok_or(bad("code id"))?;
+        let medium = match m.take(MEDIUM_CLAIM) {
+            None => Medium::Screen,
+            Some(v) => match cbor::as_u64(v) {
+                Some(1) => Medium::Paper,
+                _ => return Err(bad("medium")),
+            },
+        };
         let private = m.array(PRIVATE_CLAIMS).ok_or(bad("health claims"))?;
         if !(6..=8).contains(&private.len()) {
             return Err(bad("health claims"));
@@ -339,6 +365,7 @@ impl HealthClaims {
             color_since,
             nat,
             guardian,
+            medium,
         })
     }
 }
@@ -369,6 +396,8 @@ pub struct NewCode<'a> {
     pub valid_for: Duration,
     /// Random, from the caller (core draws no randomness).
     pub code_id: [u8; 8],
+    /// Screen, or paper for someone without a phone.
+    pub medium: Medium,
 }
 
 impl NewCode<'_> {
@@ -389,6 +418,7 @@ impl NewCode<'_> {
                 .unwrap_or(self.issued_at - Duration::days(7)),
             nat: self.nat,
             guardian: self.guardian,
+            medium: self.medium,
         }
     }
 }
@@ -499,6 +529,7 @@ pub(crate) mod testutil {
                 pseudonym: Pseudonym([0x33; 12]),
                 relation: Relation::Child,
             }),
+            medium: Medium::Screen,
         }
     }
 }
@@ -530,6 +561,7 @@ mod tests {
             issued_at: now(),
             valid_for: Duration::minutes(10),
             code_id: [1; 8],
+            medium: Medium::Screen,
         }
         .claims();
         assert_eq!(c.expires_at, now() + Duration::minutes(10));
@@ -556,6 +588,25 @@ mod tests {
             ..c
         };
         assert_eq!(check(&issue(&issuer_key(), &plain)).unwrap().claims, plain);
+        // A paper code says so, under the issuer's signature; a screen code's bytes are as
+        // before paper codes existed (no medium claim).
+        let paper = HealthClaims {
+            medium: Medium::Paper,
+            ..plain.clone()
+        };
+        assert_eq!(check(&issue(&issuer_key(), &paper)).unwrap().claims, paper);
+        // -65539 in CBOR: 0x3a 00 01 00 02.
+        assert!(!plain.to_cbor().windows(5).any(|w| w == [0x3a, 0, 1, 0, 2]));
+        assert!(paper.to_cbor().windows(5).any(|w| w == [0x3a, 0, 1, 0, 2]));
+        // Any other medium value is malformed, not read as a screen.
+        let mut bad = paper.to_cbor();
+        let at = bad.len() - 1;
+        assert_eq!(bad[at], 0x01, "the medium value is the last byte");
+        bad[at] = 0x02;
+        assert_eq!(
+            HealthClaims::from_cbor(&bad).unwrap_err(),
+            CodeError::Malformed("medium")
+        );
     }
 
     #[test]
@@ -759,6 +810,7 @@ mod proptests {
                         pseudonym: Pseudonym(p),
                         relation: Relation::from_wire(r).unwrap(),
                     }),
+                    medium: Medium::Screen,
                 },
             )
     }

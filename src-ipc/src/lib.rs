@@ -390,6 +390,10 @@ pub struct ScanVerdict {
     /// The number the inspector calls when someone is refused (from the venue's registry entry).
     #[serde(default)]
     pub venue_phone: Option<String>,
+    /// When a paper code (纸质码) was printed, RFC 3339 in the station's time zone; `None` for
+    /// a code on a screen. Its colour is as of that moment.
+    #[serde(default)]
+    pub paper_printed_at: Option<String>,
 }
 
 impl Command for SubmitScan {

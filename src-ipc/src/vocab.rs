@@ -44,6 +44,7 @@ pub enum Reason {
     NatMissing,
     NatTooOld,
     CodeTooOld,
+    PaperCodeTooOld,
     AlreadyInside,
     NotInside,
 }

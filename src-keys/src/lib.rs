@@ -606,6 +606,7 @@ mod tests {
                 issued_at: at,
                 valid_for: Duration::hours(24),
                 code_id: [7; 8],
+                medium: venuecode_core::health_code::Medium::Screen,
             }
             .claims();
             health_code::issue(&keys.issuer_key, &claims)

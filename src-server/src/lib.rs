@@ -428,6 +428,9 @@ pub struct DemoCodeRequest {
     pub valid_hours: Option<i64>,
     /// A nucleic-acid result and how many hours ago the sample was taken.
     pub nat: Option<DemoNat>,
+    /// A printed paper code (纸质码) rather than one for a phone screen.
+    #[serde(default)]
+    pub paper: bool,
 }
 
 /// A demo nucleic-acid result.
@@ -520,6 +523,11 @@ async fn demo_code(
         issued_at: now,
         valid_for: Duration::hours(valid_hours),
         code_id,
+        medium: if req.paper {
+            venuecode_core::health_code::Medium::Paper
+        } else {
+            venuecode_core::health_code::Medium::Screen
+        },
     }
     .claims();
     Ok(Json(DemoCodeResponse {

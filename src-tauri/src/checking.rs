@@ -133,7 +133,8 @@ pub fn write_test_trust(
             issuer: name.into(),
             key: issuer.public(),
             role: KeyRole::HealthIssuer,
-            not_before: now - chrono::Duration::days(1),
+            // Paper codes are printed days before they are scanned.
+            not_before: now - chrono::Duration::days(30),
             not_after: now + chrono::Duration::days(1),
         }],
     };
@@ -249,6 +250,7 @@ mod tests {
             color_since: now,
             nat: None,
             guardian: None,
+            medium: venuecode_core::health_code::Medium::Screen,
         };
         let text = health_code::issue(&issuer, &claims);
         let trust = || station_trust(&mut Store::open(dir.path()).unwrap(), dir.path(), now);

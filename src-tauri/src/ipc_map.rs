@@ -25,6 +25,7 @@ pub fn reason(r: &gate::Reason) -> ipc::Reason {
         R::NatMissing => ipc::Reason::NatMissing,
         R::NatTooOld { .. } => ipc::Reason::NatTooOld,
         R::CodeTooOld { .. } => ipc::Reason::CodeTooOld,
+        R::PaperCodeTooOld { .. } => ipc::Reason::PaperCodeTooOld,
         R::AlreadyInside { .. } => ipc::Reason::AlreadyInside,
         R::NotInside => ipc::Reason::NotInside,
     }
@@ -141,6 +142,9 @@ mod tests {
                 tested_at: chrono::DateTime::UNIX_EPOCH,
             },
             gate::Reason::CodeTooOld {
+                issued_at: chrono::DateTime::UNIX_EPOCH,
+            },
+            gate::Reason::PaperCodeTooOld {
                 issued_at: chrono::DateTime::UNIX_EPOCH,
             },
             gate::Reason::AlreadyInside {

@@ -248,6 +248,9 @@ pub fn submit(
             .map(|n| (now - n.tested_at).num_minutes() as f32 / 60.0),
         counters: counters(store, now)?,
         venue_phone: venue_phone(store)?,
+        paper_printed_at: claims
+            .filter(|c| c.medium == health_code::Medium::Paper)
+            .map(|c| c.issued_at.with_timezone(&zone()).to_rfc3339()),
         ..verdict_of(&decision, recorded)
     })
 }
@@ -459,6 +462,7 @@ mod tests {
                 color_since: f.now - Duration::days(2),
                 nat: None,
                 guardian: None,
+                medium: venuecode_core::health_code::Medium::Screen,
             },
         )
     }
@@ -581,6 +585,79 @@ mod tests {
         assert!(!v.pass && !v.recorded);
         assert_eq!(v.reasons, vec![venuecode_ipc::Reason::StationStale]);
         assert_eq!(f.store.count("check_ins").unwrap(), 4);
+    }
+
+    #[test]
+    fn a_paper_code_is_held_to_the_paper_limit_and_says_when_it_was_printed() {
+        let mut f = fixture(venuecode_ipc::Direction::Entry);
+        let dir = f.dir.path().to_path_buf();
+        let paper = |f: &Fixture, days: i64, subject: u8| {
+            health_code::issue(
+                &f.issuer,
+                &HealthClaims {
+                    issuer: "T-HC".into(),
+                    issued_at: f.now - Duration::days(days),
+                    expires_at: f.now + Duration::days(3),
+                    code_id: [subject; 8],
+                    subject: Pseudonym([subject; 12]),
+                    name_masked: "李*".into(),
+                    phone_masked: "139****0000".into(),
+                    id_masked: "1101**********0011".into(),
+                    color: Color::Green,
+                    color_since: f.now - Duration::days(days + 1),
+                    nat: None,
+                    guardian: None,
+                    medium: venuecode_core::health_code::Medium::Paper,
+                },
+            )
+        };
+        // Printed three days ago: past the screen limit, within the paper one.
+        let text = paper(&f, 3, 7);
+        let v = submit(
+            &mut f.store,
+            &dir,
+            &text,
+            TemperatureInput::Normal,
+            f.now,
+            OPEN,
+        )
+        .unwrap();
+        assert!(v.pass && v.recorded, "{v:?}");
+        let printed = v
+            .paper_printed_at
+            .expect("a paper code says when it was printed");
+        let printed = DateTime::parse_from_rfc3339(&printed).unwrap();
+        // Codes carry whole seconds.
+        assert_eq!(printed.timestamp(), (f.now - Duration::days(3)).timestamp());
+        assert_eq!(
+            printed.offset().local_minus_utc(),
+            8 * 3600,
+            "station time zone"
+        );
+        // Printed eight days ago: refused, with the paper reason; a screen code says nothing.
+        let text = paper(&f, 8, 8);
+        let v = submit(
+            &mut f.store,
+            &dir,
+            &text,
+            TemperatureInput::Normal,
+            f.now,
+            OPEN,
+        )
+        .unwrap();
+        assert!(!v.pass, "{v:?}");
+        assert_eq!(v.reasons, vec![venuecode_ipc::Reason::PaperCodeTooOld]);
+        let screen = code(&f, Color::Green, 9);
+        let v = submit(
+            &mut f.store,
+            &dir,
+            &screen,
+            TemperatureInput::Normal,
+            f.now,
+            OPEN,
+        )
+        .unwrap();
+        assert_eq!(v.paper_printed_at, None);
     }
 
     #[test]

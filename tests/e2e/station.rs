@@ -222,6 +222,19 @@ fn gate_flow_through_the_folder_source_and_the_usb_scanner() -> Result<()> {
     s.key_burst(&forged, 3)?;
     s.wait_text("#verdict-reasons", "健康码无效：已被篡改或伪造", WAIT)?;
     st.env.check_fit(&s, "station-zh-verdict-forged")?;
+    // A paper code (纸质码) printed yesterday evening: it passes, and says when it was printed
+    // (its colour is as of then).
+    let printed = (chrono::Utc::now() - chrono::Duration::hours(20)).to_rfc3339();
+    let paper = issue(
+        &st.trust,
+        "孙八",
+        "110105194912310038",
+        "green",
+        &["--paper", "--at", &printed, "--valid-for", "7d"],
+    )?;
+    burst_until(&s, &paper, "#verdict-paper", "纸质码 · 打印于")?;
+    s.wait_text("#verdict-word", "通行", WAIT)?;
+    st.env.check_fit(&s, "station-zh-verdict-paper")?;
 
     // A person typing is not a scan; the next scanner burst is. The verdict on screen is cleared
     // first, so the red verdict waited for below can only be the burst's own; were the typing

@@ -71,6 +71,7 @@ pub fn demo_code(
         issued_at: now - chrono::Duration::hours(issued_hours_ago),
         valid_for: chrono::Duration::hours(valid_hours),
         code_id: venuecode_keys::random_bytes()?,
+        medium: venuecode_core::health_code::Medium::Screen,
     }
     .claims();
     Ok((

@@ -518,6 +518,7 @@ mod tests {
             accept_yellow: true,
             require_nat_within_hours: Some(48),
             max_code_age_hours: Some(-3),
+            max_paper_code_age_hours: Some(72),
             max_unsigned_time_hours: 0,
             stale_after_hours: 12,
             when_stale: "warn".into(),
@@ -537,7 +538,13 @@ mod tests {
         assert!(p.accept_yellow);
         assert_eq!(p.require_nat_within, Some(Duration::hours(48)));
         assert_eq!(p.max_code_age, Some(crate::gate::DEFAULT_MAX_CODE_AGE));
+        assert_eq!(p.max_paper_code_age, Duration::hours(72));
         assert_eq!(PolicyWire::from(&p).to_policy(), p);
+        // A policy from before paper codes had their own limit gets the default, never "off".
+        assert_eq!(
+            old.to_policy().max_paper_code_age,
+            crate::gate::DEFAULT_MAX_PAPER_CODE_AGE
+        );
         assert!(is_declaration_code("123456"));
         assert!(!is_declaration_code("12345"));
         assert!(!is_declaration_code("12345a"));

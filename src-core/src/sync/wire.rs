@@ -178,6 +178,10 @@ pub struct PolicyWire {
     pub accept_yellow: bool,
     pub require_nat_within_hours: Option<i64>,
     pub max_code_age_hours: Option<i64>,
+    /// Hours a paper code (printed, for people without phones) stays acceptable; absent or
+    /// implausible means the default (7 days).
+    #[serde(default)]
+    pub max_paper_code_age_hours: Option<i64>,
     /// Hours a station may go without a signed server time before its time counts as
     /// unverified (a blocking warning).
     #[serde(default = "default_max_unsigned_hours")]
@@ -229,6 +233,7 @@ impl From<&Policy> for PolicyWire {
             accept_yellow: p.accept_yellow,
             require_nat_within_hours: p.require_nat_within.map(|d| d.num_hours()),
             max_code_age_hours: p.max_code_age.map(|d| d.num_hours()),
+            max_paper_code_age_hours: Some(p.max_paper_code_age.num_hours()),
             max_unsigned_time_hours: default_max_unsigned_hours(),
             stale_after_hours: default_stale_after_hours(),
             when_stale: default_when_stale(),
@@ -272,6 +277,8 @@ impl PolicyWire {
             require_nat_within: hours(self.require_nat_within_hours),
             // On by default: absent or implausible means the default age, never off.
             max_code_age: hours(self.max_code_age_hours).or(d.max_code_age),
+            max_paper_code_age: hours(self.max_paper_code_age_hours)
+                .unwrap_or(d.max_paper_code_age),
         }
     }
 }

@@ -32,6 +32,7 @@ pub(super) fn scan(n: u64, venue: &str, issuer: &SecretKey) -> venuecode_core::s
         color_since: now - Duration::days(3),
         nat: None,
         guardian: None,
+        medium: venuecode_core::health_code::Medium::Screen,
     };
     let mut c = check_in(n, venue);
     c.at = now - Duration::seconds(60);

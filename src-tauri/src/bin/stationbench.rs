@@ -100,6 +100,7 @@ fn main() -> Result<()> {
             color_since: now - Duration::days(3),
             nat: None,
             guardian: None,
+            medium: venuecode_core::health_code::Medium::Screen,
         };
         let text = health_code::issue(&issuer, &claims);
         let c = Conditions {

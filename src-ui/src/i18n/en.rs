@@ -83,6 +83,8 @@ pub(super) fn text(key: Key) -> &'static str {
         Key::RNatMissing => "No nucleic-acid test",
         Key::RNatTooOld => "Nucleic-acid test too old",
         Key::RCodeTooOld => "Code too old: refresh it",
+        Key::RPaperCodeTooOld => "Paper code printed too long ago: reprint it or register by hand",
+        Key::PaperPrinted => "Paper code · printed",
         Key::RNotInside => "No entry recorded",
         Key::AlertInstructions => "Keep the person apart in the waiting area and call it in now.",
         Key::ErrNotBound => "This station is not set up: enter the venue, checkpoint and inspector.",

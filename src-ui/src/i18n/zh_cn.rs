@@ -83,6 +83,8 @@ pub(super) fn text(key: Key) -> &'static str {
         Key::RNatMissing => "无核酸检测记录",
         Key::RNatTooOld => "核酸结果已超出时限",
         Key::RCodeTooOld => "健康码生成过久，请刷新",
+        Key::RPaperCodeTooOld => "纸质码打印已超过期限，请重新打印或人工登记",
+        Key::PaperPrinted => "纸质码 · 打印于",
         Key::RNotInside => "未登记进场",
         Key::AlertInstructions => "请引导其到临时隔离区等候，并立即电话报告。",
         Key::ErrNotBound => "本机尚未完成站点设置：请填写场所、出入口和检测员。",

@@ -33,6 +33,11 @@ pub(super) fn VerdictScreen(last: RwSignal<Option<LastScan>>) -> impl IntoView {
                 NatOutcome::Pending => Key::NatPending,
             });
             let nat_hours = v.nat_hours.map(|h| format!("{h:.0}"));
+            // "2026-12-01T09:30:00+08:00" → "12-01 09:30".
+            let printed = v
+                .paper_printed_at
+                .as_deref()
+                .map(|s| s.chars().skip(5).take(11).collect::<String>().replace('T', " "));
             // The colour line already says red or yellow; the list gives every other reason.
             let reasons: Vec<Key> = v
                 .reasons
@@ -67,6 +72,9 @@ pub(super) fn VerdictScreen(last: RwSignal<Option<LastScan>>) -> impl IntoView {
                         <p class="color" id="verdict-color">{move || i18n.t(k)}
                             {since.clone().map(|s| view! { <span class="since">{s}" "{move || i18n.t(Key::Since)}</span> })}
                         </p>
+                    })}
+                    {printed.map(|p| view! {
+                        <p class="paper" id="verdict-paper">{move || i18n.t(Key::PaperPrinted)}" "{p}</p>
                     })}
                     {nat.map(|k| view! {
                         <p class="nat" id="verdict-nat">{move || i18n.t(k)}
