@@ -284,3 +284,150 @@ fn one_code_at_two_venues_at_once_is_listed_by_the_server() -> Result<()> {
     );
     Ok(())
 }
+
+/// The deployment rotates its root (`venuecode rotate root`) while a station runs: once the
+/// server restarts with the new server part, the station follows the hand-over chain from the
+/// root it pinned, keeps the new root, loads the trust list the new root signed, and still
+/// verifies codes; after its own restart it starts from the new root. A station provisioned
+/// with the old root and enrolled only after the rotation follows the chain at enrolment.
+#[test]
+fn a_running_station_follows_a_root_rotation() -> Result<()> {
+    use venuecode_core::health_code::Color;
+    use venuecode_tests::harness::{keygen, start_server};
+    use venuecode_tests::procs::free_port;
+    use venuecode_tests::station::demo_code;
+    let tmp = TempDir::new("venuecode-root-rotation-")?;
+    let keys = keygen(tmp.path())?;
+    let old_root = std::fs::read_to_string(keys.join("root.pub"))?;
+    let port = free_port()?;
+    let url = format!("https://127.0.0.1:{port}");
+    let db = tmp.path().join("server.db");
+    let db = db.to_str().context("path")?;
+    let demo = keys.join("demo-issuer");
+    let extra = ["--demo-issuer", demo.to_str().context("path")?];
+    let server = start_server(port, db, &keys, &extra)?;
+
+    let data = provisioned_station(&tmp.path().join("a"), &keys)?;
+    let late = provisioned_station(&tmp.path().join("b"), &keys)?;
+    let mut store = Store::open(&data)?;
+    enrol(&mut store, &data, &url, "100001")?;
+    let handle = fast_sync(&data, &url, 50);
+    wait_for("the first pull", WAIT, || {
+        let s = handle.status();
+        (s.trust_version == 1 && s.last_error.is_none()).then_some(())
+    })?;
+
+    let v = venuecode_keys::rotate_root(&keys, Utc::now(), 30)?;
+    ensure!(v == 2);
+    let new_root = std::fs::read_to_string(keys.join("root.pub"))?;
+    ensure!(new_root != old_root);
+    drop(server);
+    let server = start_server(port, db, &keys, &extra)?;
+    // A pull at once (the trust list otherwise comes with the next scheduled pull).
+    handle.sync_now();
+    wait_for("the station to follow the new root", WAIT, || {
+        let s = handle.status();
+        (s.trust_version == 2 && s.last_error.is_none()).then_some(())
+    })
+    .with_context(|| format!("{:?}", handle.status()))?;
+    ensure!(store.succeeded_root()?.as_deref() == Some(new_root.trim()));
+    let (green, _) = demo_code(&keys, Color::Green, 0, 24)?;
+    let trust = venuecode_app::checking::station_trust(&mut store, &data, handle.trusted_now());
+    let check = venuecode_app::checking::check(
+        &green,
+        trust,
+        &store.revocation_check(),
+        handle.trusted_now(),
+    );
+    ensure!(check.valid, "{check:?}");
+    // After a restart the station starts from the new root (the pinned old one is outranked).
+    handle.stop();
+    drop(handle);
+    let handle = fast_sync(&data, &url, 50);
+    handle.sync_now();
+    wait_for("a round after the restart", WAIT, || {
+        let s = handle.status();
+        (s.last_success.is_some() && s.trust_version == 2 && s.last_error.is_none()).then_some(())
+    })?;
+    ensure!(
+        venuecode_app::checking::root_key(&mut store, &data)
+            .ok()
+            .map(|k| k.to_hex())
+            == Some(new_root.trim().to_string())
+    );
+    // Provisioned before the rotation (old root.pub), enrolled after it.
+    let mut late_store = Store::open(&late)?;
+    ensure!(late_store.pinned_root()?.is_none());
+    std::fs::write(late.join("trust/root.pub"), &old_root)?;
+    enrol(&mut late_store, &late, &url, "100002")?;
+    ensure!(late_store.succeeded_root()?.as_deref() == Some(new_root.trim()));
+    drop(server);
+    Ok(())
+}
+
+/// A station replaces its device key when the key is past its age: the server hands the binding
+/// to the new key and refuses the old one; records made before and after arrive. A rotation left
+/// half-done (the new key kept, the answer lost) is finished with that same key.
+#[test]
+fn a_station_rotates_its_device_key_and_keeps_delivering() -> Result<()> {
+    use venuecode_app::sync::SyncHandle;
+    use venuecode_tests::station::fast_config;
+    let tmp = TempDir::new("venuecode-key-rotation-")?;
+    let server = Server::start(tmp.path())?;
+    let data = provisioned_station(tmp.path(), &server.keys)?;
+    let mut store = Store::open(&data)?;
+    enrol(&mut store, &data, &server.url, "100003")?;
+    let first = store.device()?.context("device")?.device_id;
+    let venue = store.binding()?.context("bound")?.venue_id;
+    let mut ids = Vec::new();
+    for n in 0..3 {
+        ids.push(store.record(&draft(&venue, Utc::now(), n), PresenceEffect::Keep)?);
+    }
+    let config = venuecode_app::sync::SyncConfig {
+        key_max_age: chrono::Duration::seconds(2),
+        ..fast_config(&server.url, 50)
+    };
+    let handle = SyncHandle::start(&data, Some(server.url.clone()), config);
+    wait_for("the key to be replaced", WAIT, || {
+        let s = handle.status();
+        (s.device_id.as_deref().is_some_and(|d| d != first) && s.last_error.is_none()).then_some(())
+    })?;
+    handle.stop();
+    drop(handle);
+    let second = store.device()?.context("device")?.device_id;
+    ensure!(second != first && store.pending_device_key()?.is_none());
+    let server_store = venuecode_server::store::open(server.database.to_str().context("path")?)?;
+    ensure!(server_store.device(&first)?.context("old device")?.revoked);
+    ensure!(!server_store.device(&second)?.context("new device")?.revoked);
+
+    // A rotation left half-done: the new key is kept, the server never asked. The next round
+    // finishes it with that very key; records made meanwhile arrive under it.
+    let (pending, pending_id) = venuecode_app::sync::new_device_key()?;
+    store.set_pending_device_key(&pending)?;
+    for n in 3..6 {
+        ids.push(store.record(&draft(&venue, Utc::now(), n), PresenceEffect::Keep)?);
+    }
+    let handle = SyncHandle::start(
+        &data,
+        Some(server.url.clone()),
+        fast_config(&server.url, 50),
+    );
+    handle.sync_now();
+    wait_for(
+        "the half-done rotation to finish and the records to arrive",
+        WAIT,
+        || {
+            let held = server_ids(&server).ok()?;
+            (store.device().ok()??.device_id == pending_id && ids.iter().all(|i| held.contains(i)))
+                .then_some(())
+        },
+    )?;
+    ensure!(server_store.device(&second)?.context("second")?.revoked);
+    let log: Vec<String> = server_store
+        .device_events(&pending_id)?
+        .into_iter()
+        .map(|e| e.actor)
+        .collect();
+    ensure!(log == [format!("rotated from {second}")], "{log:?}");
+    Ok(())
+}

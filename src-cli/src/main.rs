@@ -80,13 +80,16 @@ enum Command {
         #[arg(long, default_value_t = venuecode_keys::TRUST_LIST_DAYS)]
         days: i64,
     },
-    /// Replace an issuing key (`issuer` or `venue-authority`): a new key, a trust list (version
-    /// + 1) listing it, the old key kept only for codes issued before now.
+    /// Replace a key. `issuer` or `venue-authority`: a new issuing key, a trust list (its version
+    /// raised) listing it, the old key kept only for codes issued before now. `root`: a new offline
+    /// root; the old root signs the hand-over (server/root-chain, which the server sends so
+    /// stations follow it), the trust list and the server's delegation move to the new root, the
+    /// old root key goes to retired/ for you to destroy.
     Rotate {
         /// The deployment directory made by keygen.
         #[arg(long)]
         keys: PathBuf,
-        /// `issuer` or `venue-authority`.
+        /// `issuer`, `venue-authority` or `root`.
         which: String,
         /// How many days the new key stays valid.
         #[arg(long, default_value_t = 365)]
@@ -306,7 +309,24 @@ fn run(cli: Cli) -> Result<ExitCode> {
             let which = match which.as_str() {
                 "issuer" => venuecode_keys::Issuing::Health,
                 "venue-authority" => venuecode_keys::Issuing::Venue,
-                other => bail!("rotate issuer or venue-authority, not {other:?}"),
+                "root" => {
+                    let v = venuecode_keys::rotate_root(
+                        &keys,
+                        Utc::now(),
+                        venuecode_keys::TRUST_LIST_DAYS,
+                    )?;
+                    println!(
+                        "new root written ({}); trust list version {v} and a new server delegation: \
+                         give the server {} (with root-chain, root.pub, trust.cose, delegation.cose, \
+                         server.key); new stations get {}; destroy {} once every station has synced",
+                        keys.join("root.pub").display(),
+                        keys.join("server").display(),
+                        keys.join("root.pub").display(),
+                        keys.join("retired").display()
+                    );
+                    return Ok(ExitCode::SUCCESS);
+                }
+                other => bail!("rotate issuer, venue-authority or root, not {other:?}"),
             };
             let v = venuecode_keys::rotate(&keys, which, Utc::now(), valid_days)?;
             println!(

@@ -20,15 +20,17 @@
 //! system's random generator; [`ServerKeys`] refuses a directory holding `root.key`, and only
 //! exists when its delegation and trust list verify against `root.pub`.
 
+mod root;
 mod tls;
 
 use std::path::{Path, PathBuf};
 
+pub use root::{read_chain, rotate_root, CHAIN_FILE};
 pub use tls::{make_tls, CA_DAYS, SERVER_CERT_DAYS};
 
 use chrono::{DateTime, Duration, Utc};
 use venuecode_core::keys::{parse_hex, PublicKey, SecretKey};
-use venuecode_core::sync::{AnswerError, Delegation};
+use venuecode_core::sync::{AnswerError, Delegation, Succession};
 use venuecode_core::trust::{KeyRole, TrustError, TrustList, TrustedKey};
 
 /// Why a key directory could not be used.
@@ -74,7 +76,7 @@ fn read_bytes(path: &Path) -> Result<Vec<u8>, DeploymentError> {
     })
 }
 
-fn read_text(path: &Path) -> Result<String, DeploymentError> {
+pub(crate) fn read_text(path: &Path) -> Result<String, DeploymentError> {
     let bytes = read_bytes(path)?;
     String::from_utf8(bytes)
         .map(|s| s.trim().to_string())
@@ -111,6 +113,9 @@ pub struct ServerKeys {
     /// The signed trust list, as served to stations.
     pub trust_bytes: Vec<u8>,
     pub trust: TrustList,
+    /// The root succession chain (`root-chain`, oldest first; empty before any rotation), sent
+    /// with every answer so stations holding an older root follow it.
+    pub root_chain: Vec<Vec<u8>>,
 }
 
 impl ServerKeys {
@@ -144,12 +149,40 @@ impl ServerKeys {
         let trust_bytes = read_bytes(&path)?;
         let trust = TrustList::verify(&trust_bytes, &root)
             .map_err(|source| DeploymentError::Trust { path, source })?;
+        let path = dir.join(CHAIN_FILE);
+        let root_chain = read_chain(&path)?;
+        // Each hand-over signed by the root the one before named, the last naming root.pub: a
+        // chain that does not lead here would strand every station that follows it.
+        let bad_chain = |what| DeploymentError::Bad {
+            path: path.clone(),
+            what,
+        };
+        let mut named = None;
+        for link in &root_chain {
+            let s = match named {
+                None => Succession::read_unverified(link)
+                    .map_err(|_| bad_chain("a hand-over does not decode"))?,
+                Some(prev) => Succession::verify(link, &prev)
+                    .ok()
+                    .flatten()
+                    .ok_or(bad_chain(
+                        "a hand-over is not signed by the root the one before named",
+                    ))?,
+            };
+            named = Some(s.new_root);
+        }
+        if named.is_some_and(|n| n != root) {
+            return Err(bad_chain(
+                "the last hand-over names another root than root.pub",
+            ));
+        }
         Ok(ServerKeys {
             key,
             delegation_bytes,
             delegation,
             trust_bytes,
             trust,
+            root_chain,
         })
     }
 }
@@ -227,7 +260,7 @@ pub(crate) fn write(path: &Path, text: &str, secret: bool) -> Result<(), Deploym
     Ok(())
 }
 
-fn mkdir(dir: &Path) -> Result<(), DeploymentError> {
+pub(crate) fn mkdir(dir: &Path) -> Result<(), DeploymentError> {
     std::fs::create_dir_all(dir).map_err(|source| DeploymentError::Write {
         path: dir.to_path_buf(),
         source,
@@ -355,7 +388,7 @@ pub fn renew_trust(out: &Path, now: DateTime<Utc>, days: i64) -> Result<u64, Dep
 }
 
 /// The deployment's root key and the trust list it last signed (`out/trust.cose`).
-fn held_trust(out: &Path) -> Result<(SecretKey, TrustList), DeploymentError> {
+pub(crate) fn held_trust(out: &Path) -> Result<(SecretKey, TrustList), DeploymentError> {
     let root = secret_key(&out.join("root.key"))?;
     let path = out.join("trust.cose");
     let held = TrustList::verify(&read_bytes(&path)?, &root.public())
@@ -365,7 +398,11 @@ fn held_trust(out: &Path) -> Result<(SecretKey, TrustList), DeploymentError> {
 
 /// Signs `list` with the root key and writes it where the command (`out/trust.cose`) and the
 /// server (`out/server/trust.cose`) read it.
-fn publish_trust(out: &Path, root: &SecretKey, list: &TrustList) -> Result<(), DeploymentError> {
+pub(crate) fn publish_trust(
+    out: &Path,
+    root: &SecretKey,
+    list: &TrustList,
+) -> Result<(), DeploymentError> {
     let bytes = list.sign(root);
     write_bytes(&out.join("trust.cose"), &bytes)?;
     mkdir(&out.join("server"))?;

@@ -14,6 +14,7 @@ use axum::response::{IntoResponse, Response};
 use chrono::Utc;
 use venuecode_core::sync::{
     self, HEADER_ANSWER_SIGNATURE, HEADER_ANSWER_TIME, HEADER_DELEGATION, HEADER_NONCE,
+    HEADER_ROOT_CHAIN,
 };
 
 use crate::AppState;
@@ -57,6 +58,9 @@ pub async fn sign_answers(State(state): State<AppState>, req: Request, next: Nex
     );
     let h = &mut parts.headers;
     h.insert(HEADER_DELEGATION, keys.delegation_header.clone());
+    if let Some(chain) = &keys.root_chain_header {
+        h.insert(HEADER_ROOT_CHAIN, chain.clone());
+    }
     h.insert(HEADER_ANSWER_TIME, HeaderValue::from(unix_ms));
     if let Ok(v) = HeaderValue::from_str(&signature) {
         h.insert(HEADER_ANSWER_SIGNATURE, v);

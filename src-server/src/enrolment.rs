@@ -1,6 +1,7 @@
 //! The enrolment use case: a device proves possession of its key (the request is signed by the
 //! key it enrols), names its venue by the 6-digit declaration code and its inspector, and is bound
-//! to the venue's checkpoint.
+//! to the venue's checkpoint. And key rotation: a device hands its binding to a new key, signed
+//! by the new key with the old key's consent.
 //!
 //! Invariants: shapes are checked first (400), then possession (401: a key that is not one, a
 //! device header that is not its id, a bad signature or time), then the nonce is spent, then the
@@ -11,7 +12,10 @@
 
 use chrono::{DateTime, Duration, Utc};
 use venuecode_core::keys::PublicKey;
-use venuecode_core::sync::{self, is_declaration_code, EnrolRequest, EnrolResponse, SignedHeaders};
+use venuecode_core::sync::{
+    self, is_declaration_code, EnrolRequest, EnrolResponse, RotateKeyRequest, RotateKeyResponse,
+    SignedHeaders,
+};
 
 use crate::auth;
 use crate::error::ApiError;
@@ -134,5 +138,64 @@ pub fn enrol(
         venue: venue.0,
         checkpoint_id: device.checkpoint_id,
         inspector: device.inspector,
+    })
+}
+
+/// Checks and performs one device-key rotation at `now` (blocking: store calls). The request is
+/// signed by the new key (possession); the old key's signature in the body is its consent; the
+/// old key must be enrolled and active — or already handed to this same new key (a retry).
+pub fn rotate(
+    store: &dyn Store,
+    req: &RotateKeyRequest,
+    signed: &Signed<'_>,
+    now: DateTime<Utc>,
+) -> Result<RotateKeyResponse, ApiError> {
+    if !sync::is_device_id(&req.old_device_id) {
+        return Err(ApiError::BadRequest(
+            "bad_device_id",
+            "old_device_id is the old key's device id (16 hex characters)".into(),
+        ));
+    }
+    let key = PublicKey::from_hex(&req.public_key).map_err(|_| {
+        ApiError::Unauthorized(
+            "bad_public_key",
+            "public_key must be an Ed25519 public key in 64 hex characters".into(),
+        )
+    })?;
+    let device_id = sync::device_id(&key);
+    if signed.headers.device != device_id {
+        return Err(ApiError::Unauthorized(
+            "bad_device_id",
+            "the device header must be the key id of public_key".into(),
+        ));
+    }
+    sync::verify_request(
+        &key,
+        signed.method,
+        signed.path,
+        signed.headers,
+        signed.body,
+        now,
+    )?;
+    auth::spend_nonce(store, &device_id, &signed.headers.nonce)?;
+    // The old key's consent, checked against the key the server holds for it.
+    let old = store
+        .device(&req.old_device_id)?
+        .ok_or_else(|| StoreError::UnknownDevice(req.old_device_id.clone()))?;
+    let consent = venuecode_core::keys::parse_hex(&req.old_signature)
+        .ok()
+        .zip(PublicKey::from_hex(&old.public_key).ok())
+        .is_some_and(|(sig, old_key)| {
+            old_key.verify(&sync::key_rotation_bytes(&old.device_id, &key), &sig)
+        });
+    if !consent {
+        return Err(ApiError::Unauthorized(
+            "bad_old_signature",
+            "old_signature is not the old key's signature over the new key".into(),
+        ));
+    }
+    let device = store.rotate_key(&old.device_id, &device_id, &key.to_hex(), now)?;
+    Ok(RotateKeyResponse {
+        device_id: device.device_id,
     })
 }

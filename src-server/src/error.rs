@@ -86,6 +86,10 @@ impl IntoResponse for ApiError {
             ApiError::Store(StoreError::EnrolledElsewhere(_)) => {
                 (StatusCode::CONFLICT, "enrolled_elsewhere")
             }
+            ApiError::Store(StoreError::KeyInUse(_)) => (StatusCode::CONFLICT, "key_in_use"),
+            ApiError::Store(StoreError::UnknownDevice(_)) => {
+                (StatusCode::UNAUTHORIZED, "unknown_device")
+            }
             ApiError::Store(e) if e.is_unavailable() => {
                 tracing::warn!(error = %e, "database unavailable");
                 (StatusCode::SERVICE_UNAVAILABLE, "unavailable")

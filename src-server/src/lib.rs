@@ -54,6 +54,8 @@ pub const OPENAPI: &str = include_str!("../../docs/openapi.json");
 pub(crate) struct Keys {
     pub server: ServerKeys,
     pub delegation_header: axum::http::HeaderValue,
+    /// The root succession chain (`x-vc-root-chain`), when the root was ever rotated.
+    pub root_chain_header: Option<axum::http::HeaderValue>,
 }
 
 /// Shared state of the HTTP handlers.
@@ -101,9 +103,14 @@ impl AppState {
         let b64 = base64::engine::general_purpose::STANDARD.encode(&server.delegation_bytes);
         let delegation_header =
             axum::http::HeaderValue::from_str(&b64).expect("base64 is a valid header value");
+        let root_chain_header = (!server.root_chain.is_empty()).then(|| {
+            axum::http::HeaderValue::from_str(&sync::encode_chain(&server.root_chain))
+                .expect("base64 and commas are a valid header value")
+        });
         self.keys = Some(Arc::new(Keys {
             server,
             delegation_header,
+            root_chain_header,
         }));
         self
     }
@@ -134,6 +141,7 @@ pub fn app(state: AppState) -> Router {
         .route("/api/v1/time", get(time))
         .route("/api/v1/openapi.json", get(openapi))
         .route("/api/v1/devices/enrol", post(enrol))
+        .route("/api/v1/devices/rotate", post(rotate_key))
         .route("/api/v1/sync/pull", get(pull))
         .route("/api/v1/sync/upload", post(upload))
         .route("/api/v1/demo/codes", post(demo_code))
@@ -273,6 +281,41 @@ async fn enrol(
             &req,
             &request,
             &source,
+            Utc::now(),
+        )?))
+    })
+    .await
+}
+
+/// `POST /api/v1/devices/rotate` (role: the device itself — signed by its new key, with its
+/// old key's consent in the body).
+async fn rotate_key(
+    State(state): State<AppState>,
+    method: Method,
+    OriginalUri(uri): OriginalUri,
+    headers: HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<Json<sync::RotateKeyResponse>, ApiError> {
+    let body = body_bytes(body)?;
+    let req: sync::RotateKeyRequest = json(&body)?;
+    let signed = auth::signed_headers(&headers)?;
+    let path = uri
+        .path_and_query()
+        .map(|p| p.as_str())
+        .unwrap_or("")
+        .to_string();
+    let store = state.store.clone();
+    blocking(move || {
+        let request = enrolment::Signed {
+            method: method.as_str(),
+            path: &path,
+            headers: &signed,
+            body: &body,
+        };
+        Ok(Json(enrolment::rotate(
+            store.as_ref(),
+            &req,
+            &request,
             Utc::now(),
         )?))
     })

@@ -129,6 +129,7 @@ fn server_keys(root: &SecretKey, issuer: &SecretKey) -> ServerKeys {
         delegation,
         trust_bytes,
         trust,
+        root_chain: Vec::new(),
     }
 }
 

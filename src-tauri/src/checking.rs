@@ -4,7 +4,9 @@
 //!
 //! The root public key is built into the app (`VENUECODE_ROOT_PUB` at compile time) or pinned in
 //! the local store at first provisioning from `<data dir>/trust/root.pub`; once pinned, the file
-//! is never read again, so replacing it changes nothing. The trust list lives in
+//! is never read again, so replacing it changes nothing. When the deployment rotates its root,
+//! the sync client follows the server's hand-over chain from the root held and the store keeps
+//! the root reached, which then outranks both. The trust list lives in
 //! `<data dir>/trust/trust.cose`; a list older than the highest version the station has accepted
 //! (kept in the store, apart from the file) is refused, so deleting or replacing the file never
 //! lets an older list in. Invariant: only masked identity leaves this module.
@@ -26,6 +28,14 @@ const BUILT_IN_ROOT: Option<&str> = option_env!("VENUECODE_ROOT_PUB");
 /// The station's root key: built in, or pinned in the store (pinning the provisioning file's key
 /// the first time it is asked for); `Reason::NoTrustList` before provisioning.
 pub fn root_key(store: &mut Store, data_dir: &Path) -> Result<PublicKey, Reason> {
+    // A root rotation the station followed (a hand-over chain signed by the root it held).
+    match store.succeeded_root() {
+        Ok(Some(hex)) => {
+            return PublicKey::from_hex(&hex).map_err(|_| Reason::TrustListInvalid);
+        }
+        Ok(None) => {}
+        Err(_) => return Err(Reason::TrustListInvalid),
+    }
     if let Some(hex) = BUILT_IN_ROOT {
         return PublicKey::from_hex(hex.trim()).map_err(|_| Reason::TrustListInvalid);
     }

@@ -119,21 +119,25 @@ pub fn enrol(
     )
 }
 
-/// A sync worker that retries and polls fast, uploading `batch_size` records at a time, reading
-/// the OS clock through `os`.
+/// A sync configuration that retries and polls fast, uploading `batch_size` records at a time.
+pub fn fast_config(url: &str, batch_size: usize) -> SyncConfig {
+    SyncConfig {
+        batch_size,
+        backoff_base: Duration::from_millis(50),
+        backoff_cap: Duration::from_millis(500),
+        offline_probe: Duration::from_millis(200),
+        idle: Duration::from_millis(200),
+        allow_http: plain(url),
+        ..SyncConfig::default()
+    }
+}
+
+/// A sync worker on [`fast_config`], reading the OS clock through `os`.
 pub fn fast_sync_with_clock(data: &Path, url: &str, batch_size: usize, os: OsClock) -> SyncHandle {
     SyncHandle::start_with_clock(
         data,
         Some(url.to_string()),
-        SyncConfig {
-            batch_size,
-            backoff_base: Duration::from_millis(50),
-            backoff_cap: Duration::from_millis(500),
-            offline_probe: Duration::from_millis(200),
-            idle: Duration::from_millis(200),
-            allow_http: plain(url),
-            ..SyncConfig::default()
-        },
+        fast_config(url, batch_size),
         os,
     )
 }

@@ -16,12 +16,13 @@
 //!
 //! Files: `wire.rs` (the types that cross the network), `auth.rs` (request signing and its
 //! check), `batch.rs` (the rules an upload must meet), `clock.rs` (backoff, clock offset,
-//! staleness).
+//! staleness), `answer.rs` (signed answers), `succession.rs` (root rotation).
 
 mod answer;
 mod auth;
 mod batch;
 mod clock;
+mod succession;
 mod wire;
 
 use chrono::Duration;
@@ -30,6 +31,7 @@ pub use answer::*;
 pub use auth::*;
 pub use batch::*;
 pub use clock::*;
+pub use succession::*;
 pub use wire::*;
 
 /// Most records one upload may carry.

@@ -149,6 +149,36 @@ pub struct EnrolResponse {
     pub inspector: String,
 }
 
+/// `POST /api/v1/devices/rotate`: a device replaces its key. The request is signed by the new
+/// key (proof of possession, like enrolment); `old_signature` is the old key's signature over
+/// [`key_rotation_bytes`] (the old key's consent). The binding carries over.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RotateKeyRequest {
+    /// The device id of the key being replaced (16 hex characters).
+    pub old_device_id: String,
+    /// The new Ed25519 public key, hex.
+    pub public_key: String,
+    /// The old key's signature over [`key_rotation_bytes`], hex.
+    pub old_signature: String,
+}
+
+/// The server's answer to a key rotation.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RotateKeyResponse {
+    /// The device id of the new key; the old one is refused from now on.
+    pub device_id: String,
+}
+
+/// What the old key signs to hand its binding to `new_key`.
+pub fn key_rotation_bytes(old_device_id: &str, new_key: &PublicKey) -> Vec<u8> {
+    format!("VC-ROTATE-1\n{old_device_id}\n{}", new_key.to_hex()).into_bytes()
+}
+
+/// Whether `text` is a device id's shape (16 lowercase hex characters).
+pub fn is_device_id(text: &str) -> bool {
+    text.len() == 16 && text.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'))
+}
+
 /// A venue's registry entry as a station needs it.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct VenueInfo {

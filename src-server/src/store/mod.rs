@@ -50,6 +50,10 @@ pub enum StoreError {
     DeviceRevoked(String),
     #[error("{0}")]
     NotDurable(String),
+    #[error("no device {0} is enrolled")]
+    UnknownDevice(String),
+    #[error("key {0} is already enrolled: make a new key")]
+    KeyInUse(String),
     #[error("all {0} database connections are busy; retry shortly")]
     Busy(usize),
     #[error("database TLS: {0}")]
@@ -206,6 +210,16 @@ pub trait Devices {
     fn enrol(&self, d: &NewDevice<'_>, now: DateTime<Utc>) -> Result<Device, StoreError>;
     /// The device with this id, if enrolled.
     fn device(&self, device_id: &str) -> Result<Option<Device>, StoreError>;
+    /// Hands an active device's binding (venue, checkpoint, inspector, enrolment time) to a new
+    /// key and revokes the old one, logged on both (`rotated to …`, `rotated from …`). Asking
+    /// again for the same pair returns the new device (a lost answer is retried safely).
+    fn rotate_key(
+        &self,
+        old_device_id: &str,
+        new_device_id: &str,
+        new_public_key: &str,
+        now: DateTime<Utc>,
+    ) -> Result<Device, StoreError>;
     /// Revokes (or re-activates) a device, logging who did it as a device event; false when
     /// there is no such device.
     fn set_revoked(

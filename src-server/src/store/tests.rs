@@ -306,7 +306,57 @@ fn sightings_are_read_back_and_alerts_kept_once(store: &dyn Store) {
     assert!(store.sighting_alerts(at(NOW + 1), 10).unwrap().is_empty());
 }
 
+/// A key rotation hands the binding over once, answers a retry the same, and leaves the old
+/// key revoked with the hand-over in both logs.
+fn a_key_rotation_hands_the_binding_over_once(store: &dyn Store) {
+    store.seed_demo(at(NOW)).unwrap();
+    let old = enrol(store, "dev1", "100003").unwrap();
+    let new = store.rotate_key("dev1", "dev2", "22", at(NOW + 5)).unwrap();
+    assert_eq!(
+        (
+            &new.venue_id,
+            &new.checkpoint_id,
+            new.enrolled_at,
+            new.revoked
+        ),
+        (&old.venue_id, &old.checkpoint_id, old.enrolled_at, false)
+    );
+    assert_eq!(new.public_key, "22");
+    assert_eq!(
+        store.rotate_key("dev1", "dev2", "22", at(NOW + 6)).unwrap(),
+        new
+    );
+    assert!(store.device("dev1").unwrap().unwrap().revoked);
+    assert!(matches!(
+        store.rotate_key("dev1", "dev3", "33", at(NOW + 7)),
+        Err(StoreError::DeviceRevoked(_))
+    ));
+    assert!(matches!(
+        store.rotate_key("nobody", "dev4", "44", at(NOW + 7)),
+        Err(StoreError::UnknownDevice(_))
+    ));
+    enrol(store, "dev5", "100003").unwrap();
+    assert!(matches!(
+        store.rotate_key("dev2", "dev5", "55", at(NOW + 8)),
+        Err(StoreError::KeyInUse(_))
+    ));
+    let actors = |id| {
+        store
+            .device_events(id)
+            .unwrap()
+            .into_iter()
+            .map(|e| e.actor)
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(actors("dev1").last().unwrap(), "rotated to dev2");
+    assert_eq!(actors("dev2"), ["rotated from dev1"]);
+}
+
 const SUITE: &[Scenario] = &[
+    (
+        "a_key_rotation_hands_the_binding_over_once",
+        &a_key_rotation_hands_the_binding_over_once,
+    ),
     (
         "sightings_are_read_back_and_alerts_kept_once",
         &sightings_are_read_back_and_alerts_kept_once,

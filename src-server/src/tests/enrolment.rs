@@ -123,3 +123,84 @@ async fn enrolment_brute_force_is_locked_out_and_a_revoked_key_cannot_re_enrol()
     );
     assert!(f.store.device(&id).unwrap().unwrap().revoked);
 }
+
+#[tokio::test]
+async fn a_device_rotates_its_key_and_the_old_key_is_refused_from_then_on() {
+    use venuecode_core::keys::hex;
+    use venuecode_core::sync::{key_rotation_bytes, RotateKeyRequest};
+    let f = fixture(false);
+    let old = enrolled(&f, 50).await;
+    let old_id = sync::device_id(&old.key.public());
+    let new = Station::new(51);
+    let new_id = sync::device_id(&new.key.public());
+    let consent = |by: &Station, to: &Station| {
+        hex(&by.key.sign(&key_rotation_bytes(&old_id, &to.key.public())))
+    };
+    let rotate = |signer: &Station, to: &Station, sig: String, n: u64| {
+        let body = serde_json::to_vec(&RotateKeyRequest {
+            old_device_id: old_id.clone(),
+            public_key: to.key.public().to_hex(),
+            old_signature: sig,
+        })
+        .unwrap();
+        signer.request("POST", "/api/v1/devices/rotate", body, &nonce(n))
+    };
+    // The new key cannot consent for the old one.
+    let (status, body) = send(&f.app, rotate(&new, &new, consent(&new, &new), 1)).await;
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (StatusCode::UNAUTHORIZED, Some("bad_old_signature"))
+    );
+    // Signed by another key than the new one: no proof of possession.
+    let (status, body) = send(&f.app, rotate(&old, &new, consent(&old, &new), 2)).await;
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (StatusCode::UNAUTHORIZED, Some("bad_device_id"))
+    );
+    let (status, body) = send(&f.app, rotate(&new, &new, consent(&old, &new), 3)).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(body["device_id"], new_id);
+    // A retry (the answer was lost) gets the same answer.
+    let (status, body) = send(&f.app, rotate(&new, &new, consent(&old, &new), 4)).await;
+    assert_eq!(
+        (status, body["device_id"].as_str()),
+        (StatusCode::OK, Some(new_id.as_str()))
+    );
+    // The binding carried over, enrolment time included; the old key is refused.
+    let (o, n) = (
+        f.store.device(&old_id).unwrap().unwrap(),
+        f.store.device(&new_id).unwrap().unwrap(),
+    );
+    assert!(o.revoked && !n.revoked);
+    assert_eq!(
+        (&n.venue_id, &n.checkpoint_id, &n.inspector, n.enrolled_at),
+        (&o.venue_id, &o.checkpoint_id, &o.inspector, o.enrolled_at)
+    );
+    let pull = "/api/v1/sync/pull?trust_version=0&revocations_since=0";
+    let (status, _) = send(&f.app, old.request("GET", pull, vec![], &nonce(5))).await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    let (status, body) = send(&f.app, new.request("GET", pull, vec![], &nonce(6))).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let log: Vec<String> = f
+        .store
+        .device_events(&old_id)
+        .unwrap()
+        .into_iter()
+        .map(|e| format!("{} {}", e.action, e.actor))
+        .collect();
+    assert_eq!(log.last().unwrap(), &format!("revoked rotated to {new_id}"));
+    // The old key, now revoked, hands nothing to a third key; a key already enrolled is no
+    // successor.
+    let third = Station::new(52);
+    let (status, body) = send(&f.app, rotate(&third, &third, consent(&old, &third), 7)).await;
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (StatusCode::FORBIDDEN, Some("device_revoked"))
+    );
+    let taken = enrolled(&f, 53).await;
+    let (status, body) = send(&f.app, rotate(&taken, &taken, consent(&old, &taken), 8)).await;
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (StatusCode::CONFLICT, Some("key_in_use"))
+    );
+}

@@ -234,6 +234,7 @@ fn main() -> Result<()> {
             pull_every: Duration::seconds(5),
             request_timeout: StdDuration::from_secs(5),
             allow_http: a.allow_http,
+            ..SyncConfig::default()
         },
     );
     let log_path = a

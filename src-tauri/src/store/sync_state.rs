@@ -172,9 +172,67 @@ impl Store {
         StoredRevocations { store: self }
     }
 
+    /// A device key made for a rotation the server has not confirmed yet (hex), if any.
+    pub fn pending_device_key(&self) -> Result<Option<String>, AppError> {
+        self.sync_value("pending_device_key")
+    }
+
+    /// Keeps a new device key before the server is asked to take it (first one wins: a retry
+    /// after a lost answer uses the same key).
+    pub fn set_pending_device_key(&mut self, secret_hex: &str) -> Result<(), AppError> {
+        self.pin_value("pending_device_key", secret_hex)
+    }
+
+    /// Makes the pending key the device key (the server confirmed it as `device_id`), in one
+    /// transaction, and notes when the key was made.
+    pub fn adopt_pending_device_key(&mut self, device_id: &str) -> Result<(), AppError> {
+        let tx = self.conn.transaction()?;
+        let n = tx.execute(
+            "UPDATE device SET secret_key = (SELECT value FROM sync_state
+                 WHERE key = 'pending_device_key'), device_id = ?1
+             WHERE one = 1 AND EXISTS (SELECT 1 FROM sync_state WHERE key = 'pending_device_key')",
+            [device_id],
+        )?;
+        if n != 1 {
+            return Err(AppError::Invalid("no pending device key to adopt".into()));
+        }
+        tx.execute(
+            "DELETE FROM sync_state WHERE key = 'pending_device_key'",
+            [],
+        )?;
+        tx.execute(
+            "DELETE FROM sync_state WHERE key = 'device_key_made_at'",
+            [],
+        )?;
+        tx.commit()?;
+        Ok(())
+    }
+
+    /// When the device key was made (noted the first time it is asked for, for stations made
+    /// before this was kept), RFC 3339.
+    pub fn device_key_made_at(&mut self, now: DateTime<Utc>) -> Result<DateTime<Utc>, AppError> {
+        self.pin_value("device_key_made_at", &now.to_rfc3339())?;
+        Ok(self
+            .sync_value("device_key_made_at")?
+            .and_then(|v| DateTime::parse_from_rfc3339(&v).ok())
+            .map_or(now, |t| t.with_timezone(&Utc)))
+    }
+
     /// The root public key pinned at first provisioning (hex), if any.
     pub fn pinned_root(&self) -> Result<Option<String>, AppError> {
         self.sync_value("root_pub")
+    }
+
+    /// The root a verified succession chain moved the station to (hex), if any: it outranks
+    /// the pinned and the built-in root.
+    pub fn succeeded_root(&self) -> Result<Option<String>, AppError> {
+        self.sync_value("root_pub_succeeded")
+    }
+
+    /// Keeps the root a verified succession chain led to (only the sync client calls this,
+    /// after the chain and the answer under the new root both checked out).
+    pub fn move_root(&mut self, hex: &str) -> Result<(), AppError> {
+        self.put_sync_values(&[("root_pub_succeeded", hex.to_string())])
     }
 
     /// Pins the root public key (hex); a key already pinned is never replaced. Returns the key

@@ -15,7 +15,8 @@ use chrono::{Duration, Utc};
 use venuecode_core::gate::Direction;
 use venuecode_core::keys::{hex, PublicKey, SecretKey};
 use venuecode_core::sync::{
-    self as wire, ClockSample, EnrolRequest, EnrolResponse, ErrorBody, PullResponse, UploadAck,
+    self as wire, ClockSample, EnrolRequest, EnrolResponse, ErrorBody, PullResponse,
+    RotateKeyRequest, RotateKeyResponse, UploadAck,
 };
 
 use super::time::TimeKeeper;
@@ -67,7 +68,10 @@ pub struct Client {
     http: reqwest::blocking::Client,
     base: String,
     key: SecretKey,
-    root: PublicKey,
+    /// The root answers are checked under; moved only along a verified succession chain.
+    root: Mutex<PublicKey>,
+    /// A root reached through the chain and not yet kept in the store ([`Client::take_new_root`]).
+    new_root: Mutex<Option<PublicKey>>,
     time: Arc<TimeKeeper>,
     offset: Mutex<Duration>,
 }
@@ -125,10 +129,17 @@ impl Client {
             http,
             base: base.trim_end_matches('/').to_string(),
             key,
-            root,
+            root: Mutex::new(root),
+            new_root: Mutex::new(None),
             time,
             offset: Mutex::new(Duration::zero()),
         })
+    }
+
+    /// A root this client moved to along the server's succession chain since last asked: the
+    /// caller keeps it in the store ([`Store::move_root`]).
+    pub fn take_new_root(&self) -> Option<PublicKey> {
+        self.new_root.lock().ok().and_then(|mut n| n.take())
     }
 
     /// The clock offset measured last (server minus station).
@@ -182,8 +193,29 @@ impl Client {
         let signed =
             wire::parse_answer_headers(|name| headers.get(name).and_then(|v| v.to_str().ok()))
                 .map_err(|e| untrusted(e.to_string()))?;
-        let at = wire::verify_answer(&self.root, path, nonce, status.as_u16(), &signed, &bytes)
+        // A rotated root: follow the hand-overs the root held signed, then check the answer
+        // under the root reached. Nobody without a root key can move it.
+        let held = *self
+            .root
+            .lock()
+            .map_err(|_| SyncError::Decode("root lock poisoned".into()))?;
+        let root = match headers
+            .get(wire::HEADER_ROOT_CHAIN)
+            .and_then(|v| v.to_str().ok())
+        {
+            Some(chain) => wire::decode_chain(chain)
+                .and_then(|links| wire::follow(&held, &links))
+                .map_err(|e| untrusted(e.to_string()))?,
+            None => held,
+        };
+        let at = wire::verify_answer(&root, path, nonce, status.as_u16(), &signed, &bytes)
             .map_err(|e| untrusted(e.to_string()))?;
+        if root != held {
+            if let (Ok(mut r), Ok(mut n)) = (self.root.lock(), self.new_root.lock()) {
+                *r = root;
+                *n = Some(root);
+            }
+        }
         self.time.signed(at).map_err(|e| untrusted(e.to_string()))?;
         if status.is_success() {
             return Ok((at, bytes.to_vec()));
@@ -252,6 +284,23 @@ impl Client {
         })
         .map_err(|e| SyncError::Decode(e.to_string()))?;
         let bytes = self.send("POST", "/api/v1/devices/enrol", body)?;
+        serde_json::from_slice(&bytes).map_err(|e| SyncError::Decode(e.to_string()))
+    }
+
+    /// Asks the server to hand the old key's binding to this client's key (the new one), with
+    /// the old key's consent.
+    pub fn rotate(
+        &self,
+        old_device_id: &str,
+        old_signature: &str,
+    ) -> Result<RotateKeyResponse, SyncError> {
+        let body = serde_json::to_vec(&RotateKeyRequest {
+            old_device_id: old_device_id.to_string(),
+            public_key: self.key.public().to_hex(),
+            old_signature: old_signature.to_string(),
+        })
+        .map_err(|e| SyncError::Decode(e.to_string()))?;
+        let bytes = self.send("POST", "/api/v1/devices/rotate", body)?;
         serde_json::from_slice(&bytes).map_err(|e| SyncError::Decode(e.to_string()))
     }
 
@@ -358,6 +407,9 @@ pub fn enrol(
     )?;
     client.measure_clock()?;
     let res = client.enrol(e.declaration_code, e.inspector, e.checkpoint_id)?;
+    if let Some(root) = client.take_new_root() {
+        store.move_root(&root.to_hex())?;
+    }
     let binding = venuecode_core::checkin::Binding {
         venue_id: res.venue.venue_id.clone(),
         venue_name: res.venue.name.clone(),
@@ -371,4 +423,51 @@ pub fn enrol(
         serde_json::to_string(&res.venue).map_err(|e| SyncError::Decode(e.to_string()))?,
     )])?;
     Ok(res)
+}
+
+/// Replaces the station's device key: a new key is made and kept as pending first (a crash or a
+/// lost answer is finished on the next try with the same key), the server is asked under the new
+/// key with the old key's consent, then the new key replaces the old one in the store. Returns
+/// the new device id.
+pub fn rotate_device_key(
+    store: &mut Store,
+    base: &str,
+    root: PublicKey,
+    time: &Arc<TimeKeeper>,
+    transport: &Transport,
+) -> Result<String, SyncError> {
+    let device = store.device()?.ok_or(SyncError::NotEnrolled)?;
+    let old = SecretKey::from_hex(&device.secret_key)
+        .map_err(|_| SyncError::Decode("stored device key is damaged".into()))?;
+    let pending_hex = match store.pending_device_key()? {
+        Some(hex) => hex,
+        None => {
+            let (secret, _) = new_device_key()?;
+            store.set_pending_device_key(&secret)?;
+            secret
+        }
+    };
+    let pending = || {
+        SecretKey::from_hex(&pending_hex)
+            .map_err(|_| SyncError::Decode("pending device key is damaged".into()))
+    };
+    let new_public = pending()?.public();
+    let consent = hex(&old.sign(&wire::key_rotation_bytes(&device.device_id, &new_public)));
+    let client = Client::new(
+        base,
+        pending()?,
+        root,
+        time.clone(),
+        StdDuration::from_secs(20),
+        transport,
+    )?;
+    let res = client.rotate(&device.device_id, &consent)?;
+    if res.device_id != wire::device_id(&new_public) {
+        return Err(SyncError::Decode(format!(
+            "the server named device {} for the new key",
+            res.device_id
+        )));
+    }
+    store.adopt_pending_device_key(&res.device_id)?;
+    Ok(res.device_id)
 }

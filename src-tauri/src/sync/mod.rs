@@ -26,7 +26,8 @@ use venuecode_ipc::SyncProblem;
 use crate::error::AppError;
 
 pub use client::{
-    enrol, new_device_key, station_root, Client, Enrolment, Transport, UploadOutcome,
+    enrol, new_device_key, rotate_device_key, station_root, Client, Enrolment, Transport,
+    UploadOutcome,
 };
 pub use status::SyncStatus;
 pub use time::{system_clock, OsClock, TimeKeeper};
@@ -52,7 +53,12 @@ pub struct SyncConfig {
     pub request_timeout: StdDuration,
     /// Plain HTTP allowed (development flag `VENUECODE_ALLOW_HTTP=1`; never in production).
     pub allow_http: bool,
+    /// A device key older than this is replaced (`POST /api/v1/devices/rotate`).
+    pub key_max_age: Duration,
 }
+
+/// How long a device key serves before the station replaces it.
+pub const DEVICE_KEY_MAX_AGE: Duration = Duration::days(180);
 
 impl Default for SyncConfig {
     fn default() -> SyncConfig {
@@ -65,6 +71,7 @@ impl Default for SyncConfig {
             pull_every: Duration::minutes(5),
             request_timeout: StdDuration::from_secs(20),
             allow_http: false,
+            key_max_age: DEVICE_KEY_MAX_AGE,
         }
     }
 }

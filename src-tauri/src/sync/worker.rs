@@ -290,6 +290,11 @@ fn round(
         return Err(SyncError::NoServer);
     };
     c.measure_clock()?;
+    // The deployment's root was rotated: keep the root the verified chain led to, so the trust
+    // list the new root signed loads (and a restart starts from it).
+    if let Some(root) = c.take_new_root() {
+        store.move_root(&root.to_hex())?;
+    }
     shared.update(|s| {
         s.online = true;
         s.clock_offset = c.offset();
@@ -309,6 +314,16 @@ fn round(
     if forced || last_pull.is_none_or(|t| now - t >= config.pull_every) {
         pull(shared, store, data_dir, c)?;
         *last_pull = Some(now);
+    }
+    // A device key past its age, or a rotation left half-done (a crash, a lost answer): replace
+    // it now; the next round builds its client with the new key.
+    let made = store.device_key_made_at(now)?;
+    if store.pending_device_key()?.is_some() || now - made >= config.key_max_age {
+        let root = station_root(store, data_dir)?;
+        let transport = super::Transport::for_station(store, data_dir, config.allow_http)?;
+        let id = super::client::rotate_device_key(store, &url, root, &shared.time, &transport)?;
+        shared.update(|s| s.device_id = Some(id));
+        *client = None;
     }
     Ok(())
 }

@@ -100,6 +100,82 @@ impl Devices for PgStore {
         })
     }
 
+    fn rotate_key(
+        &self,
+        old_id: &str,
+        new_id: &str,
+        new_public_key: &str,
+        now: DateTime<Utc>,
+    ) -> Result<Device, StoreError> {
+        self.with(|c| {
+            let mut tx = c.transaction()?;
+            let old = tx
+                .query_opt(
+                    &format!("{DEVICE_COLUMNS} WHERE device_id = $1 FOR UPDATE"),
+                    &[&old_id],
+                )?
+                .map(|r| device_row(&r))
+                .ok_or_else(|| StoreError::UnknownDevice(old_id.to_string()))?;
+            let from = format!("rotated from {old_id}");
+            let existing = tx
+                .query_opt(
+                    &format!("{DEVICE_COLUMNS} WHERE device_id = $1"),
+                    &[&new_id],
+                )?
+                .map(|r| device_row(&r));
+            if let Some(new) = existing {
+                let handed: bool = tx
+                    .query_one(
+                        "SELECT EXISTS (SELECT 1 FROM device_events WHERE device_id = $1
+                             AND action = 'enrolled' AND actor = $2)",
+                        &[&new_id, &from],
+                    )?
+                    .get(0);
+                return if handed {
+                    Ok(new)
+                } else {
+                    Err(StoreError::KeyInUse(new_id.to_string()))
+                };
+            }
+            if old.revoked {
+                return Err(StoreError::DeviceRevoked(old_id.to_string()));
+            }
+            let at = now.timestamp_millis();
+            let row = tx.query_one(
+                "INSERT INTO devices (device_id, public_key, venue_id, checkpoint_id, inspector,
+                     status, enrolled_ms)
+                 VALUES ($1, $2, $3, $4, $5, 'active', $6)
+                 RETURNING device_id, public_key, venue_id, checkpoint_id, inspector, status,
+                     enrolled_ms",
+                &[
+                    &new_id,
+                    &new_public_key,
+                    &old.venue_id,
+                    &old.checkpoint_id,
+                    &old.inspector,
+                    &old.enrolled_at.timestamp_millis(),
+                ],
+            )?;
+            tx.execute(
+                "UPDATE devices SET status = 'revoked' WHERE device_id = $1",
+                &[&old_id],
+            )?;
+            tx.execute(
+                "INSERT INTO device_events (at_ms, device_id, action, actor)
+                 VALUES ($1, $2, 'revoked', $3), ($1, $4, 'enrolled', $5)",
+                &[
+                    &at,
+                    &old_id,
+                    &format!("rotated to {new_id}"),
+                    &new_id,
+                    &from,
+                ],
+            )?;
+            tx.commit()?;
+            Ok(device_row(&row))
+        })
+    }
+
     fn set_revoked(
         &self,
         device_id: &str,

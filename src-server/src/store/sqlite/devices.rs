@@ -108,6 +108,69 @@ impl Devices for SqliteStore {
             .optional()?)
     }
 
+    fn rotate_key(
+        &self,
+        old_id: &str,
+        new_id: &str,
+        new_public_key: &str,
+        now: DateTime<Utc>,
+    ) -> Result<Device, StoreError> {
+        let mut conn = self.conn()?;
+        let tx = conn.transaction()?;
+        let get = |id: &str| {
+            tx.query_row(
+                &format!("{DEVICE_COLUMNS} WHERE device_id = ?1"),
+                [id],
+                device_row,
+            )
+            .optional()
+        };
+        let old = get(old_id)?.ok_or_else(|| StoreError::UnknownDevice(old_id.to_string()))?;
+        let from = format!("rotated from {old_id}");
+        if let Some(new) = get(new_id)? {
+            let handed: bool = tx.query_row(
+                "SELECT EXISTS (SELECT 1 FROM device_events WHERE device_id = ?1
+                     AND action = 'enrolled' AND actor = ?2)",
+                params![new_id, from],
+                |r| r.get(0),
+            )?;
+            return if handed {
+                Ok(new)
+            } else {
+                Err(StoreError::KeyInUse(new_id.to_string()))
+            };
+        }
+        if old.revoked {
+            return Err(StoreError::DeviceRevoked(old_id.to_string()));
+        }
+        let at = now.timestamp_millis();
+        tx.execute(
+            "INSERT INTO devices (device_id, public_key, venue_id, checkpoint_id, inspector, status,
+                 enrolled_ms)
+             VALUES (?1, ?2, ?3, ?4, ?5, 'active', ?6)",
+            params![
+                new_id,
+                new_public_key,
+                old.venue_id,
+                old.checkpoint_id,
+                old.inspector,
+                old.enrolled_at.timestamp_millis()
+            ],
+        )?;
+        tx.execute(
+            "UPDATE devices SET status = 'revoked' WHERE device_id = ?1",
+            [old_id],
+        )?;
+        tx.execute(
+            "INSERT INTO device_events (at_ms, device_id, action, actor)
+             VALUES (?1, ?2, 'revoked', ?3), (?1, ?4, 'enrolled', ?5)",
+            params![at, old_id, format!("rotated to {new_id}"), new_id, from],
+        )?;
+        let new = get(new_id)?.ok_or_else(|| StoreError::UnknownDevice(new_id.to_string()))?;
+        tx.commit()?;
+        Ok(new)
+    }
+
     fn set_revoked(
         &self,
         device_id: &str,
