@@ -6,7 +6,7 @@ set -uo pipefail
 cd "$(dirname "$0")/../fuzz"
 secs="${1:-300}"; shift || true
 targets=("$@")
-[ "${#targets[@]}" -gt 0 ] || targets=(health_code venue_code trust_list cose base45 id_number key_hex request_auth signed_answer pull_answer upload_batch)
+[ "${#targets[@]}" -gt 0 ] || targets=(health_code venue_code trust_list cose base45 id_number key_hex request_auth signed_answer pull_answer upload_batch root_chain)
 export RUSTC_BOOTSTRAP=1
 mkdir -p logs
 for t in "${targets[@]}"; do
