@@ -60,3 +60,31 @@ fn a_slow_client_is_cut_off_while_others_are_served() -> Result<()> {
     eprintln!("slow client cut off after {waited:?} (header timeout 2 s)");
     Ok(())
 }
+
+/// A refused upload with a large body (here: unsigned, 3 MiB) is answered, not reset: the server
+/// refuses it before keeping any of the body, then reads and drops the rest so the client, still
+/// sending, reads the 401 (a lingering close). Over TLS, as stations and the contract test talk.
+#[test]
+fn a_refused_large_upload_gets_its_answer_not_a_reset() -> Result<()> {
+    use venuecode_tests::harness::client_for;
+    let tmp = TempDir::new("venuecode-linger-")?;
+    let keys = keygen(tmp.path())?;
+    let port = free_port()?;
+    let db = tmp.path().join("server.db");
+    let _server = start_server(port, db.to_str().context("path")?, &keys, &[])?;
+    let http = client_for(&keys)?;
+    let body = format!(
+        r#"{{"records":[{}]}}"#,
+        "\"x\",".repeat(1_000_000) + "\"x\""
+    );
+    for _ in 0..3 {
+        let res = http
+            .post(format!("https://127.0.0.1:{port}/api/v1/sync/upload"))
+            .header("content-type", "application/json")
+            .body(body.clone())
+            .send()
+            .context("the refused upload was reset instead of answered")?;
+        ensure!(res.status().as_u16() == 401, "{}", res.status());
+    }
+    Ok(())
+}

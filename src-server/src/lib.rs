@@ -8,6 +8,7 @@
 
 pub mod answers;
 pub mod auth;
+pub mod body;
 pub mod enrolment;
 pub mod error;
 #[cfg(any(test, feature = "test-support"))]
@@ -385,17 +386,16 @@ async fn upload(
     headers: HeaderMap,
     body: axum::body::Body,
 ) -> Result<Json<UploadAck>, ApiError> {
-    // Up to 4 MiB of body is read only for an enrolled, active device with a current time.
-    let pre = auth::preauthenticate(&state, &headers).await?;
-    let body = axum::body::to_bytes(body, MAX_BODY_BYTES)
-        .await
-        .map_err(|e| {
-            if e.to_string().contains("length limit") {
-                ApiError::TooLarge(MAX_BODY_BYTES)
-            } else {
-                ApiError::BadRequest("bad_body", format!("the body could not be read: {e}"))
-            }
-        })?;
+    // Up to 4 MiB of body is kept only for an enrolled, active device with a current time; a
+    // refused request's body is read and dropped (a lingering close), never kept.
+    let pre = match auth::preauthenticate(&state, &headers).await {
+        Ok(pre) => pre,
+        Err(e) => {
+            body::linger(body).await;
+            return Err(e);
+        }
+    };
+    let body = body::read_body(body).await?;
     let device = auth::finish(&state, pre, &method, &uri, &body).await?;
     let mut batch: UploadBatch = json(&body)?;
     let now = Utc::now();
