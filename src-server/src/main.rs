@@ -2,8 +2,9 @@
 //! PostgreSQL (`--database postgres://…`).
 //!
 //! Usage (arguments parsed by clap; `--help` lists them): `venuecode-server [--listen ADDR]
-//! [--database PATH|URL] [--keys DIR] [--demo] [--demo-issuer DIR]`, or one of the device
-//! commands: `revoke-device`, `reactivate-device --by NAME`, `devices`, `device-log`. Serves
+//! [--database PATH|URL] [--keys DIR] [--demo] [--demo-issuer DIR]`, or one of the commands:
+//! `revoke-device`, `reactivate-device --by NAME`, `devices`, `device-log`, `sighting-alerts
+//! [--hours N]`, `policy VENUE [--stale-after-hours N …]`. Serves
 //! HTTPS when the key directory holds `tls.crt`/`tls.key` (`--plain-http` for development).
 //! Prints one line `listening on https://ADDR` (or `http://`) once it accepts connections, so
 //! scripts can wait for it.
@@ -86,6 +87,35 @@ enum Command {
         #[arg(long, default_value_t = 24, value_name = "HOURS")]
         hours: u32,
     },
+    /// Show a venue's gate policy, changing what is given first (stations get it with their next
+    /// pull). Prints the policy as JSON.
+    Policy {
+        venue_id: String,
+        /// At or above this is fever (36.0–39.0 °C).
+        #[arg(long)]
+        fever_threshold_c: Option<f32>,
+        /// Whether a yellow code may enter.
+        #[arg(long)]
+        accept_yellow: Option<bool>,
+        /// Require a negative nucleic-acid test no older than this (hours); 0 turns it off.
+        #[arg(long)]
+        require_nat_within_hours: Option<i64>,
+        /// Refuse screen codes issued longer ago than this (hours).
+        #[arg(long)]
+        max_code_age_hours: Option<i64>,
+        /// Refuse paper codes (纸质码) printed longer ago than this (hours).
+        #[arg(long)]
+        max_paper_code_age_hours: Option<i64>,
+        /// Hours a station may go without a signed server time before it counts as unverified.
+        #[arg(long)]
+        max_unsigned_time_hours: Option<i64>,
+        /// Hours after its last complete pull that a station is stale.
+        #[arg(long)]
+        stale_after_hours: Option<i64>,
+        /// What a stale or unverified station does: refuse every scan, or warn.
+        #[arg(long, value_parser = ["refuse", "warn"])]
+        when_stale: Option<String>,
+    },
 }
 
 fn main() -> anyhow::Result<()> {
@@ -156,6 +186,48 @@ fn main() -> anyhow::Result<()> {
                     a.needed_s
                 );
             }
+            return Ok(());
+        }
+        Some(Command::Policy {
+            venue_id,
+            fever_threshold_c,
+            accept_yellow,
+            require_nat_within_hours,
+            max_code_age_hours,
+            max_paper_code_age_hours,
+            max_unsigned_time_hours,
+            stale_after_hours,
+            when_stale,
+        }) => {
+            let (_, mut p) = store
+                .venue_info(venue_id)?
+                .with_context(|| format!("no venue {venue_id}"))?;
+            let changed = fever_threshold_c.is_some()
+                || accept_yellow.is_some()
+                || require_nat_within_hours.is_some()
+                || max_code_age_hours.is_some()
+                || max_paper_code_age_hours.is_some()
+                || max_unsigned_time_hours.is_some()
+                || stale_after_hours.is_some()
+                || when_stale.is_some();
+            p.fever_threshold_c = fever_threshold_c.unwrap_or(p.fever_threshold_c);
+            p.accept_yellow = accept_yellow.unwrap_or(p.accept_yellow);
+            if let Some(h) = require_nat_within_hours {
+                p.require_nat_within_hours = (*h != 0).then_some(*h);
+            }
+            p.max_code_age_hours = max_code_age_hours.or(p.max_code_age_hours);
+            p.max_paper_code_age_hours = max_paper_code_age_hours.or(p.max_paper_code_age_hours);
+            p.max_unsigned_time_hours =
+                max_unsigned_time_hours.unwrap_or(p.max_unsigned_time_hours);
+            p.stale_after_hours = stale_after_hours.unwrap_or(p.stale_after_hours);
+            if let Some(w) = when_stale {
+                p.when_stale = w.clone();
+            }
+            if changed {
+                p.validate().context("the policy was not changed")?;
+                store.set_policy(venue_id, &p, now)?;
+            }
+            println!("{}", serde_json::to_string_pretty(&p)?);
             return Ok(());
         }
         None => {}

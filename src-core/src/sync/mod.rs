@@ -547,6 +547,23 @@ mod tests {
             old.to_policy().max_paper_code_age,
             crate::gate::DEFAULT_MAX_PAPER_CODE_AGE
         );
+        // What an operator sets is checked, not clamped.
+        let set = PolicyWire::from(&Policy::default());
+        set.validate().unwrap();
+        assert_eq!(wire.validate(), Err(PolicyError::FeverThreshold));
+        let bad_hours = PolicyWire {
+            stale_after_hours: 0,
+            ..set.clone()
+        };
+        assert_eq!(
+            bad_hours.validate(),
+            Err(PolicyError::Hours("stale_after_hours", 720))
+        );
+        let bad_mode = PolicyWire {
+            when_stale: "ignore".into(),
+            ..set
+        };
+        assert_eq!(bad_mode.validate(), Err(PolicyError::WhenStale));
         assert!(is_declaration_code("123456"));
         assert!(!is_declaration_code("12345"));
         assert!(!is_declaration_code("12345a"));

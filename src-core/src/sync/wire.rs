@@ -271,7 +271,55 @@ impl From<&Policy> for PolicyWire {
     }
 }
 
+/// Why a policy cannot be set (each message names the field and what it may be).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum PolicyError {
+    #[error("fever_threshold_c must be between 36.0 and 39.0 °C")]
+    FeverThreshold,
+    #[error("{0} must be between 1 and {1} hours")]
+    Hours(&'static str, i64),
+    #[error("when_stale must be refuse or warn")]
+    WhenStale,
+}
+
 impl PolicyWire {
+    /// Checks a policy an operator sets: every value in the range a station reads as given (so
+    /// nothing set is silently replaced by a default).
+    pub fn validate(&self) -> Result<(), PolicyError> {
+        if !(36.0..=39.0).contains(&self.fever_threshold_c) {
+            return Err(PolicyError::FeverThreshold);
+        }
+        let year = 24 * 365;
+        let month = 24 * 30;
+        for (name, value, max) in [
+            (
+                "require_nat_within_hours",
+                self.require_nat_within_hours,
+                year,
+            ),
+            ("max_code_age_hours", self.max_code_age_hours, year),
+            (
+                "max_paper_code_age_hours",
+                self.max_paper_code_age_hours,
+                year,
+            ),
+            (
+                "max_unsigned_time_hours",
+                Some(self.max_unsigned_time_hours),
+                month,
+            ),
+            ("stale_after_hours", Some(self.stale_after_hours), month),
+        ] {
+            if value.is_some_and(|h| !(1..=max).contains(&h)) {
+                return Err(PolicyError::Hours(name, max));
+            }
+        }
+        if !matches!(self.when_stale.as_str(), "refuse" | "warn") {
+            return Err(PolicyError::WhenStale);
+        }
+        Ok(())
+    }
+
     /// The freshness rules, with implausible values (under an hour, over 30 days) replaced by
     /// the defaults and anything but `warn` read as `refuse`.
     pub fn freshness(&self) -> FreshnessPolicy {

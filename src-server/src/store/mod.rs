@@ -276,6 +276,14 @@ pub trait Store: Devices + Sightings + Send + Sync {
     ) -> Result<u64, StoreError>;
     /// A venue's registry entry and policy.
     fn venue_info(&self, venue_id: &str) -> Result<Option<(VenueInfo, PolicyWire)>, StoreError>;
+    /// Sets a venue's whole policy (validated by the caller); false when there is no such venue.
+    /// Stations get it with their next pull.
+    fn set_policy(
+        &self,
+        venue_id: &str,
+        policy: &PolicyWire,
+        now: DateTime<Utc>,
+    ) -> Result<bool, StoreError>;
     /// At most `limit` revocations after `cursor`, in order, the cursor after them, and whether
     /// more follow.
     fn revocations_since(&self, cursor: u64, limit: usize) -> Result<RevocationPage, StoreError>;
@@ -367,19 +375,36 @@ pub(crate) struct VenueRow {
     pub accept_yellow: bool,
     pub require_nat_hours: Option<i64>,
     pub max_code_age_hours: Option<i64>,
+    pub max_paper_code_age_hours: Option<i64>,
+    pub max_unsigned_time_hours: Option<i64>,
+    pub stale_after_hours: Option<i64>,
+    pub when_stale: Option<String>,
 }
+
+/// The policy columns of `venues`, in this order, as both engines read them after the registry
+/// columns.
+pub(crate) const POLICY_COLUMNS: &str = "fever_threshold_c, accept_yellow, require_nat_hours, \
+    max_code_age_hours, max_paper_code_age_hours, max_unsigned_time_hours, stale_after_hours, \
+    when_stale";
 
 impl VenueRow {
     pub(crate) fn into_wire(self, checkpoints: Vec<(String, String)>) -> (VenueInfo, PolicyWire) {
-        // Freshness rules are not per venue yet: the defaults (24 h without a signed time,
-        // stale after 48 h, refuse when stale).
+        // What the venue did not set is the default (24 h without a signed time, stale after
+        // 48 h, refuse when stale, paper codes for 7 days).
         let defaults = PolicyWire::from(&venuecode_core::gate::Policy::default());
         let policy = PolicyWire {
             fever_threshold_c: self.fever_threshold_c,
             accept_yellow: self.accept_yellow,
             require_nat_within_hours: self.require_nat_hours,
             max_code_age_hours: self.max_code_age_hours,
-            ..defaults
+            max_paper_code_age_hours: self
+                .max_paper_code_age_hours
+                .or(defaults.max_paper_code_age_hours),
+            max_unsigned_time_hours: self
+                .max_unsigned_time_hours
+                .unwrap_or(defaults.max_unsigned_time_hours),
+            stale_after_hours: self.stale_after_hours.unwrap_or(defaults.stale_after_hours),
+            when_stale: self.when_stale.unwrap_or(defaults.when_stale),
         };
         let info = VenueInfo {
             venue_id: self.venue_id,

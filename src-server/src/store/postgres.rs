@@ -20,7 +20,7 @@ use venuecode_core::trust::Revocation;
 
 use super::{
     join_reasons, revocation_from, revocation_parts, Counts, Device, RevocationPage, Store,
-    StoreError, VenueRow, DEMO_VENUES,
+    StoreError, VenueRow, DEMO_VENUES, POLICY_COLUMNS,
 };
 
 mod devices;
@@ -32,6 +32,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../../../migrations/server/postgres/0002_sync.sql"),
     include_str!("../../../migrations/server/postgres/0003_devices_audit.sql"),
     include_str!("../../../migrations/server/postgres/0004_sightings.sql"),
+    include_str!("../../../migrations/server/postgres/0005_policy.sql"),
 ];
 
 /// Connections kept open between requests.
@@ -405,9 +406,10 @@ impl Store for PgStore {
     fn venue_info(&self, venue_id: &str) -> Result<Option<(VenueInfo, PolicyWire)>, StoreError> {
         self.with(|c| {
             let Some(r) = c.query_opt(
-                "SELECT venue_id, name, address, category, phone, updated_ms, fever_threshold_c,
-                     accept_yellow, require_nat_hours, max_code_age_hours
-                 FROM venues WHERE venue_id = $1",
+                &format!(
+                    "SELECT venue_id, name, address, category, phone, updated_ms, {POLICY_COLUMNS}
+                     FROM venues WHERE venue_id = $1"
+                ),
                 &[&venue_id],
             )?
             else {
@@ -424,6 +426,10 @@ impl Store for PgStore {
                 accept_yellow: r.get(7),
                 require_nat_hours: r.get(8),
                 max_code_age_hours: r.get(9),
+                max_paper_code_age_hours: r.get(10),
+                max_unsigned_time_hours: r.get(11),
+                stale_after_hours: r.get(12),
+                when_stale: r.get(13),
             };
             let checkpoints = c
                 .query(
@@ -435,6 +441,36 @@ impl Store for PgStore {
                 .map(|r| (r.get(0), r.get(1)))
                 .collect();
             Ok(Some(row.into_wire(checkpoints)))
+        })
+    }
+
+    fn set_policy(
+        &self,
+        venue_id: &str,
+        p: &PolicyWire,
+        now: DateTime<Utc>,
+    ) -> Result<bool, StoreError> {
+        self.with(|c| {
+            let n = c.execute(
+                "UPDATE venues SET fever_threshold_c = $2, accept_yellow = $3,
+                     require_nat_hours = $4, max_code_age_hours = $5,
+                     max_paper_code_age_hours = $6, max_unsigned_time_hours = $7,
+                     stale_after_hours = $8, when_stale = $9, updated_ms = $10
+                 WHERE venue_id = $1",
+                &[
+                    &venue_id,
+                    &p.fever_threshold_c,
+                    &p.accept_yellow,
+                    &p.require_nat_within_hours,
+                    &p.max_code_age_hours,
+                    &p.max_paper_code_age_hours,
+                    &p.max_unsigned_time_hours,
+                    &p.stale_after_hours,
+                    &p.when_stale,
+                    &now.timestamp_millis(),
+                ],
+            )?;
+            Ok(n == 1)
         })
     }
 

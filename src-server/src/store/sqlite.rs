@@ -18,7 +18,7 @@ use venuecode_core::trust::Revocation;
 
 use super::{
     join_reasons, revocation_from, revocation_parts, Counts, Device, RevocationPage, Store,
-    StoreError, VenueRow, DEMO_VENUES,
+    StoreError, VenueRow, DEMO_VENUES, POLICY_COLUMNS,
 };
 
 mod devices;
@@ -29,6 +29,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../../../migrations/server/sqlite/0002_sync.sql"),
     include_str!("../../../migrations/server/sqlite/0003_devices_audit.sql"),
     include_str!("../../../migrations/server/sqlite/0004_sightings.sql"),
+    include_str!("../../../migrations/server/sqlite/0005_policy.sql"),
 ];
 
 /// The server's SQLite store.
@@ -309,9 +310,10 @@ impl Store for SqliteStore {
         let conn = self.conn()?;
         let row = conn
             .query_row(
-                "SELECT venue_id, name, address, category, phone, updated_ms, fever_threshold_c,
-                     accept_yellow, require_nat_hours, max_code_age_hours
-                 FROM venues WHERE venue_id = ?1",
+                &format!(
+                    "SELECT venue_id, name, address, category, phone, updated_ms, {POLICY_COLUMNS}
+                     FROM venues WHERE venue_id = ?1"
+                ),
                 [venue_id],
                 |r| {
                     Ok(VenueRow {
@@ -325,6 +327,10 @@ impl Store for SqliteStore {
                         accept_yellow: r.get(7)?,
                         require_nat_hours: r.get(8)?,
                         max_code_age_hours: r.get(9)?,
+                        max_paper_code_age_hours: r.get(10)?,
+                        max_unsigned_time_hours: r.get(11)?,
+                        stale_after_hours: r.get(12)?,
+                        when_stale: r.get(13)?,
                     })
                 },
             )
@@ -338,6 +344,34 @@ impl Store for SqliteStore {
             .query_map([venue_id], |r| Ok((r.get(0)?, r.get(1)?)))?
             .collect::<Result<Vec<_>, _>>()?;
         Ok(Some(row.into_wire(checkpoints)))
+    }
+
+    fn set_policy(
+        &self,
+        venue_id: &str,
+        p: &PolicyWire,
+        now: DateTime<Utc>,
+    ) -> Result<bool, StoreError> {
+        let n = self.conn()?.execute(
+            "UPDATE venues SET fever_threshold_c = ?2, accept_yellow = ?3, require_nat_hours = ?4,
+                 max_code_age_hours = ?5, max_paper_code_age_hours = ?6,
+                 max_unsigned_time_hours = ?7, stale_after_hours = ?8, when_stale = ?9,
+                 updated_ms = ?10
+             WHERE venue_id = ?1",
+            params![
+                venue_id,
+                f64::from(p.fever_threshold_c),
+                p.accept_yellow,
+                p.require_nat_within_hours,
+                p.max_code_age_hours,
+                p.max_paper_code_age_hours,
+                p.max_unsigned_time_hours,
+                p.stale_after_hours,
+                p.when_stale,
+                now.timestamp_millis()
+            ],
+        )?;
+        Ok(n == 1)
     }
 
     fn revocations_since(&self, cursor: u64, limit: usize) -> Result<RevocationPage, StoreError> {

@@ -352,7 +352,39 @@ fn a_key_rotation_hands_the_binding_over_once(store: &dyn Store) {
     assert_eq!(actors("dev2"), ["rotated from dev1"]);
 }
 
+/// A venue's whole policy is set and read back, freshness rules and the paper limit included;
+/// an unknown venue is not.
+fn a_venue_policy_is_set_and_read_back(store: &dyn Store) {
+    use venuecode_core::sync::PolicyWire;
+    store.seed_demo(at(NOW)).unwrap();
+    let set = PolicyWire {
+        fever_threshold_c: 37.5,
+        accept_yellow: true,
+        require_nat_within_hours: Some(48),
+        max_code_age_hours: Some(12),
+        max_paper_code_age_hours: Some(72),
+        max_unsigned_time_hours: 6,
+        stale_after_hours: 24,
+        when_stale: "warn".into(),
+    };
+    assert!(store
+        .set_policy("demo-venue-0002", &set, at(NOW + 1))
+        .unwrap());
+    let (info, read) = store.venue_info("demo-venue-0002").unwrap().unwrap();
+    assert_eq!(read, set);
+    assert_eq!(info.updated_at, at(NOW + 1));
+    assert!(!store.set_policy("nope", &set, at(NOW)).unwrap());
+    // Other venues keep the defaults.
+    let (_, other) = store.venue_info("demo-venue-0001").unwrap().unwrap();
+    assert_eq!(other.to_policy(), venuecode_core::gate::Policy::default());
+    assert_eq!(other.freshness(), Default::default());
+}
+
 const SUITE: &[Scenario] = &[
+    (
+        "a_venue_policy_is_set_and_read_back",
+        &a_venue_policy_is_set_and_read_back,
+    ),
     (
         "a_key_rotation_hands_the_binding_over_once",
         &a_key_rotation_hands_the_binding_over_once,
