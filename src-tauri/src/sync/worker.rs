@@ -153,6 +153,7 @@ fn worker(shared: Arc<Shared>, data_dir: PathBuf, server_url: Option<String>, co
     let mut client: Option<(String, Client)> = None;
     let mut last_pull: Option<DateTime<Utc>> = None;
     let mut last_purge: Option<DateTime<Utc>> = None;
+    let mut last_floor: Option<std::time::Instant> = None;
     // Restore what the last run learned, so the status is right before the first round.
     if let Ok(v) = store.sync_value("trust_fetched_at") {
         let at = v.and_then(|v| DateTime::parse_from_rfc3339(&v).ok());
@@ -177,12 +178,18 @@ fn worker(shared: Arc<Shared>, data_dir: PathBuf, server_url: Option<String>, co
         if let Ok(f) = crate::station::freshness(&store, &shared.time) {
             shared.update(|s| s.freshness = f);
         }
-        // The floor survives restarts: trusted time now, the last signed time.
-        if let Err(e) = shared.time.persist(&mut store) {
-            shared.update(|s| {
-                s.last_error = Some(format!("storage: {e}"));
-                s.last_problem = Some(venuecode_ipc::SyncProblem::Storage);
-            });
+        // The floor survives restarts: trusted time now, the last signed time — after a round
+        // that reached the server (a signed time may have moved it), otherwise at most every
+        // FLOOR_EVERY (an offline station probes every few seconds; the floor losing under a
+        // minute is well inside the 2-minute set-back margin).
+        if result.is_ok() || last_floor.is_none_or(|t| t.elapsed() >= FLOOR_EVERY) {
+            last_floor = Some(std::time::Instant::now());
+            if let Err(e) = shared.time.persist(&mut store) {
+                shared.update(|s| {
+                    s.last_error = Some(format!("storage: {e}"));
+                    s.last_problem = Some(venuecode_ipc::SyncProblem::Storage);
+                });
+            }
         }
         let pause = match result {
             Ok(()) => {
@@ -244,6 +251,9 @@ fn worker(shared: Arc<Shared>, data_dir: PathBuf, server_url: Option<String>, co
         shared.sleep(pause);
     }
 }
+
+/// How often an offline station saves its time floor.
+const FLOOR_EVERY: std::time::Duration = std::time::Duration::from_secs(60);
 
 fn round(
     shared: &Shared,
