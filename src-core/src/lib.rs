@@ -4,6 +4,7 @@
 //! come in as arguments, so every rule is a pure function that unit tests can pin down. It builds
 //! for native and wasm32.
 
+pub mod accounts;
 pub mod base45;
 pub mod cbor;
 pub mod checkin;
