@@ -35,6 +35,11 @@ pub enum ApiError {
     Batch(#[from] BatchError),
     #[error("too many failed enrolment attempts from here or for this venue: wait {retry_after_secs} s, then check the declaration code")]
     TooManyAttempts { retry_after_secs: i64 },
+    #[error("too many failed sign-ins in a row: the account is locked, wait {retry_after_secs} s")]
+    AccountLocked { retry_after_secs: i64 },
+    /// Signed in, but this person's role or scope does not reach what was asked (403).
+    #[error("{0}")]
+    Forbidden(String),
     #[error("the server is at capacity: retry in a moment")]
     Overloaded,
     #[error("device {0} sent more than {1} requests in a minute: slow down")]
@@ -71,6 +76,11 @@ impl IntoResponse for ApiError {
                 (StatusCode::TOO_MANY_REQUESTS, "too_many_attempts")
             }
             ApiError::Overloaded => (StatusCode::SERVICE_UNAVAILABLE, "overloaded"),
+            ApiError::AccountLocked { .. } => (StatusCode::TOO_MANY_REQUESTS, "account_locked"),
+            ApiError::Forbidden(_) => (StatusCode::FORBIDDEN, "forbidden"),
+            ApiError::Store(StoreError::UsernameTaken(_)) => {
+                (StatusCode::CONFLICT, "username_taken")
+            }
             ApiError::RateLimited(..) => (StatusCode::TOO_MANY_REQUESTS, "rate_limited"),
             ApiError::NotFound(_) => (StatusCode::NOT_FOUND, "not_found"),
             ApiError::Disabled(_) => (StatusCode::NOT_FOUND, "disabled"),
@@ -100,7 +110,8 @@ impl IntoResponse for ApiError {
             }
         };
         let retry_after = match &self {
-            ApiError::TooManyAttempts { retry_after_secs } => Some(*retry_after_secs),
+            ApiError::TooManyAttempts { retry_after_secs }
+            | ApiError::AccountLocked { retry_after_secs } => Some(*retry_after_secs),
             _ => None,
         };
         let message = match status {

@@ -11,6 +11,8 @@ pub mod auth;
 pub mod body;
 pub mod enrolment;
 pub mod error;
+pub mod people;
+pub mod people_routes;
 #[cfg(any(test, feature = "test-support"))]
 pub mod pgcluster;
 pub mod serve;
@@ -129,7 +131,7 @@ impl AppState {
 }
 
 /// Runs a blocking store call off the async threads.
-async fn blocking<T: Send + 'static>(
+pub(crate) async fn blocking<T: Send + 'static>(
     f: impl FnOnce() -> Result<T, ApiError> + Send + 'static,
 ) -> Result<T, ApiError> {
     tokio::task::spawn_blocking(f).await?
@@ -146,6 +148,7 @@ pub fn app(state: AppState) -> Router {
         .route("/api/v1/sync/pull", get(pull))
         .route("/api/v1/sync/upload", post(upload))
         .route("/api/v1/demo/codes", post(demo_code))
+        .merge(people_routes::routes())
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
         .layer(tower_http::timeout::RequestBodyTimeoutLayer::new(BODY_TIMEOUT))
         .layer(axum::middleware::from_fn_with_state(
@@ -229,14 +232,14 @@ async fn openapi() -> impl IntoResponse {
     ([(header::CONTENT_TYPE, "application/json")], OPENAPI)
 }
 
-fn body_bytes(body: Result<Bytes, BytesRejection>) -> Result<Bytes, ApiError> {
+pub(crate) fn body_bytes(body: Result<Bytes, BytesRejection>) -> Result<Bytes, ApiError> {
     body.map_err(|e| match e {
         BytesRejection::FailedToBufferBody(_) => ApiError::TooLarge(MAX_BODY_BYTES),
         other => ApiError::BadRequest("bad_body", other.body_text()),
     })
 }
 
-fn json<T: serde::de::DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
+pub(crate) fn json<T: serde::de::DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
     serde_json::from_slice(bytes).map_err(|e| {
         ApiError::BadRequest(
             "bad_json",

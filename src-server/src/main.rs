@@ -87,6 +87,11 @@ enum Command {
         #[arg(long, default_value_t = 24, value_name = "HOURS")]
         hours: u32,
     },
+    /// Accounts of people who sign in (the first system administrator is made here).
+    Admin {
+        #[command(subcommand)]
+        command: AdminCommand,
+    },
     /// Show a venue's gate policy, changing what is given first (stations get it with their next
     /// pull). Prints the policy as JSON.
     Policy {
@@ -116,6 +121,28 @@ enum Command {
         #[arg(long, value_parser = ["refuse", "warn"])]
         when_stale: Option<String>,
     },
+}
+
+#[derive(Debug, Subcommand)]
+enum AdminCommand {
+    /// Make an account. The password is read from the environment variable
+    /// VENUECODE_PASSWORD or, without it, from the first line of standard input (never an
+    /// argument, which other users of the machine can see).
+    Create {
+        #[arg(long)]
+        username: String,
+        /// The name shown in the app (1–32 characters).
+        #[arg(long)]
+        name: String,
+        /// sysadmin, reviewer, authority or venue_admin.
+        #[arg(long, default_value = "sysadmin")]
+        role: String,
+        /// A region code prefix (reviewer, authority) or a venue id (venue_admin); repeatable.
+        #[arg(long)]
+        scope: Vec<String>,
+    },
+    /// List accounts: user name, role, scopes, display name, active.
+    List,
 }
 
 fn main() -> anyhow::Result<()> {
@@ -185,6 +212,55 @@ fn main() -> anyhow::Result<()> {
                     a.distance_m.map_or("-".into(), |m| m.to_string()),
                     a.needed_s
                 );
+            }
+            return Ok(());
+        }
+        Some(Command::Admin { command }) => {
+            match command {
+                AdminCommand::Create {
+                    username,
+                    name,
+                    role,
+                    scope,
+                } => {
+                    let role =
+                        venuecode_core::accounts::Role::from_code(role).with_context(|| {
+                            format!("--role {role:?}: sysadmin, reviewer, authority or venue_admin")
+                        })?;
+                    let password = match std::env::var("VENUECODE_PASSWORD") {
+                        Ok(p) => p,
+                        Err(_) => {
+                            let mut line = String::new();
+                            std::io::stdin().read_line(&mut line)?;
+                            line.trim_end_matches(['\r', '\n']).to_string()
+                        }
+                    };
+                    let a = venuecode_server::people::create_account(
+                        store.as_ref(),
+                        &venuecode_server::people::AccountSpec {
+                            username,
+                            display_name: name,
+                            role,
+                            scopes: scope.clone(),
+                            password: &password,
+                            created_by: "command line",
+                        },
+                        now,
+                    )?;
+                    println!("account {} ({}) created", a.username, a.role.as_str());
+                }
+                AdminCommand::List => {
+                    for a in store.accounts()? {
+                        println!(
+                            "{}\t{}\t{}\t{}\t{}",
+                            a.username,
+                            a.role.as_str(),
+                            a.scopes.join(" "),
+                            a.display_name,
+                            if a.active { "active" } else { "disabled" }
+                        );
+                    }
+                }
             }
             return Ok(());
         }

@@ -136,6 +136,11 @@ fn server_keys(root: &SecretKey, issuer: &SecretKey) -> ServerKeys {
 fn fixture(issuer_on: bool) -> Fixture {
     let dir = tempfile::tempdir().unwrap();
     let store = store::open(dir.path().join("s.db").to_str().unwrap()).unwrap();
+    fixture_on(dir, store, issuer_on)
+}
+
+/// The fixture over a given store (a SQLite file in `dir`, or a PostgreSQL database).
+fn fixture_on(dir: tempfile::TempDir, store: Box<dyn Store>, issuer_on: bool) -> Fixture {
     store.seed_demo(Utc::now()).unwrap();
     let root = root();
     let issuer = SecretKey::from_seed(&[2; 32]);
@@ -370,5 +375,6 @@ fn a_device_is_limited_per_minute_and_the_next_minute_starts_afresh() {
 }
 
 mod enrolment;
+mod people;
 mod sightings;
 mod upload;

@@ -6,10 +6,12 @@
 //! `(venue_id, id)` and all-or-nothing per batch; every method is blocking and is called from
 //! blocking threads.
 
+pub mod accounts;
 pub mod postgres;
 pub mod sightings;
 pub mod sqlite;
 
+pub use accounts::{Account, Accounts, Credentials, NewAccount};
 pub use sightings::{SightingAlertRow, Sightings};
 
 use std::path::PathBuf;
@@ -50,6 +52,8 @@ pub enum StoreError {
     DeviceRevoked(String),
     #[error("{0}")]
     NotDurable(String),
+    #[error("the user name {0} is taken")]
+    UsernameTaken(String),
     #[error("no device {0} is enrolled")]
     UnknownDevice(String),
     #[error("key {0} is already enrolled: make a new key")]
@@ -259,7 +263,7 @@ pub trait Devices {
 }
 
 /// The server's store, on either engine.
-pub trait Store: Devices + Sightings + Send + Sync {
+pub trait Store: Devices + Sightings + Accounts + Send + Sync {
     /// `sqlite` or `postgres`.
     fn engine(&self) -> &'static str;
     /// Number of venues in the registry.

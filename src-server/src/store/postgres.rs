@@ -23,6 +23,7 @@ use super::{
     StoreError, VenueRow, DEMO_VENUES, POLICY_COLUMNS,
 };
 
+mod accounts;
 mod devices;
 pub mod pgtls;
 mod sightings;
@@ -33,6 +34,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../../../migrations/server/postgres/0003_devices_audit.sql"),
     include_str!("../../../migrations/server/postgres/0004_sightings.sql"),
     include_str!("../../../migrations/server/postgres/0005_policy.sql"),
+    include_str!("../../../migrations/server/postgres/0006_accounts.sql"),
 ];
 
 /// Connections kept open between requests.

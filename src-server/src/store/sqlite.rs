@@ -21,6 +21,7 @@ use super::{
     StoreError, VenueRow, DEMO_VENUES, POLICY_COLUMNS,
 };
 
+mod accounts;
 mod devices;
 mod sightings;
 
@@ -30,6 +31,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../../../migrations/server/sqlite/0003_devices_audit.sql"),
     include_str!("../../../migrations/server/sqlite/0004_sightings.sql"),
     include_str!("../../../migrations/server/sqlite/0005_policy.sql"),
+    include_str!("../../../migrations/server/sqlite/0006_accounts.sql"),
 ];
 
 /// The server's SQLite store.

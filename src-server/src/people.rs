@@ -1,0 +1,242 @@
+//! The people use cases: signing in (argon2id password check, lockout after repeated failures,
+//! one answer for a wrong name or password), sessions as bearer tokens, signing out, and the
+//! first administrator made from the command line.
+//!
+//! Invariants: passwords are hashed with argon2id (RustCrypto `argon2`, default parameters) and
+//! never stored or logged; an unknown user name costs the same hash check as a wrong password, so
+//! timing tells nothing; a locked account is refused before its password is checked; a bearer
+//! token is 32 random bytes, only its SHA-256 is stored; every handler that serves a person calls
+//! [`authenticate`] and then asks core's `Principal::may`.
+
+use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
+use argon2::Argon2;
+use axum::http::HeaderMap;
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+use venuecode_core::accounts::{
+    self, check_password, check_username, Principal, Role, SESSION_LIFETIME,
+};
+use venuecode_core::keys::hex;
+
+use crate::error::ApiError;
+use crate::store::{Account, NewAccount, Store, StoreError};
+
+/// `POST /api/v1/auth/login`.
+#[derive(Debug, Deserialize)]
+pub struct LoginRequest {
+    pub username: String,
+    pub password: String,
+}
+
+/// An account as the API shows it.
+#[derive(Debug, Clone, Serialize)]
+pub struct AccountView {
+    pub account_id: String,
+    pub username: String,
+    pub display_name: String,
+    pub role: &'static str,
+    pub scopes: Vec<String>,
+    pub active: bool,
+}
+
+impl From<&Account> for AccountView {
+    fn from(a: &Account) -> AccountView {
+        AccountView {
+            account_id: a.account_id.clone(),
+            username: a.username.clone(),
+            display_name: a.display_name.clone(),
+            role: a.role.as_str(),
+            scopes: a.scopes.clone(),
+            active: a.active,
+        }
+    }
+}
+
+/// The answer to a successful sign-in.
+#[derive(Debug, Serialize)]
+pub struct LoginResponse {
+    /// The bearer token (`Authorization: Bearer …`); shown once, never stored by the server.
+    pub token: String,
+    pub expires_at: DateTime<Utc>,
+    pub account: AccountView,
+}
+
+/// Hashes a password with argon2id and a fresh random salt.
+pub fn hash_password(password: &str) -> Result<String, ApiError> {
+    let salt_bytes: [u8; 16] = venuecode_keys::random_bytes()
+        .map_err(|e| ApiError::Internal(format!("no randomness for a salt: {e}")))?;
+    let salt = SaltString::encode_b64(&salt_bytes)
+        .map_err(|e| ApiError::Internal(format!("salt: {e}")))?;
+    Ok(Argon2::default()
+        .hash_password(password.as_bytes(), &salt)
+        .map_err(|e| ApiError::Internal(format!("hashing: {e}")))?
+        .to_string())
+}
+
+fn password_matches(password: &str, hash: &str) -> bool {
+    PasswordHash::new(hash)
+        .map(|h| {
+            Argon2::default()
+                .verify_password(password.as_bytes(), &h)
+                .is_ok()
+        })
+        .unwrap_or(false)
+}
+
+/// A hash no password matches, checked for unknown user names so they cost what a wrong
+/// password costs.
+fn decoy_hash() -> &'static str {
+    static DECOY: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    DECOY.get_or_init(|| hash_password("decoy: no account has this").unwrap_or_default())
+}
+
+fn token_hash(token: &str) -> String {
+    hex(&Sha256::digest(token.as_bytes()))
+}
+
+/// Signs a person in at `now` (blocking: an argon2 check and store calls).
+pub fn login(
+    store: &dyn Store,
+    req: &LoginRequest,
+    now: DateTime<Utc>,
+) -> Result<LoginResponse, ApiError> {
+    let wrong = || ApiError::Unauthorized("bad_credentials", "wrong user name or password".into());
+    if req.username.len() > 64 || req.password.chars().count() > accounts::PASSWORD_CHARS.1 {
+        return Err(wrong());
+    }
+    let Some(c) = store.credentials(req.username.trim())? else {
+        let _ = password_matches(&req.password, decoy_hash());
+        return Err(wrong());
+    };
+    if accounts::locked(c.failed_sign_ins, c.last_failed, now) {
+        return Err(ApiError::AccountLocked {
+            retry_after_secs: accounts::LOCKOUT.num_seconds(),
+        });
+    }
+    let ok = password_matches(&req.password, &c.password_hash) && c.account.active;
+    store.record_sign_in(&c.account.account_id, ok, now)?;
+    if !ok {
+        return Err(wrong());
+    }
+    let token_bytes: [u8; 32] = venuecode_keys::random_bytes()
+        .map_err(|e| ApiError::Internal(format!("no randomness for a token: {e}")))?;
+    let token = hex(&token_bytes);
+    let expires_at = now + SESSION_LIFETIME;
+    store.open_session(&token_hash(&token), &c.account.account_id, now, expires_at)?;
+    Ok(LoginResponse {
+        token,
+        expires_at,
+        account: AccountView::from(&c.account),
+    })
+}
+
+/// The bearer token of a request, if it carries one of the right shape.
+fn bearer(headers: &HeaderMap) -> Option<&str> {
+    let value = headers.get("authorization")?.to_str().ok()?;
+    let token = value.strip_prefix("Bearer ")?.trim();
+    (token.len() == 64 && token.bytes().all(|b| b.is_ascii_hexdigit())).then_some(token)
+}
+
+/// The signed-in person making a request (blocking: a store call); 401 without a valid session.
+pub fn authenticate(
+    store: &dyn Store,
+    headers: &HeaderMap,
+    now: DateTime<Utc>,
+) -> Result<(Account, Principal), ApiError> {
+    let unsigned = || {
+        ApiError::Unauthorized(
+            "not_signed_in",
+            "sign in first (Authorization: Bearer <token> from /api/v1/auth/login)".into(),
+        )
+    };
+    let token = bearer(headers).ok_or_else(unsigned)?;
+    let account = store
+        .session_account(&token_hash(token), now)?
+        .ok_or_else(unsigned)?;
+    let principal = Principal {
+        account_id: account.account_id.clone(),
+        role: account.role,
+        scopes: account.scopes.clone(),
+    };
+    Ok((account, principal))
+}
+
+/// Ends the session of the request's token.
+pub fn logout(store: &dyn Store, headers: &HeaderMap, now: DateTime<Utc>) -> Result<(), ApiError> {
+    authenticate(store, headers, now)?;
+    let token = bearer(headers).unwrap_or_default();
+    store.close_session(&token_hash(token), now)?;
+    Ok(())
+}
+
+/// Why an account could not be made.
+#[derive(Debug, thiserror::Error)]
+pub enum CreateError {
+    #[error("{0}")]
+    Username(#[from] accounts::UsernameError),
+    #[error("{0}")]
+    Password(#[from] accounts::PasswordError),
+    #[error("the display name must be 1 to 32 characters")]
+    DisplayName,
+    #[error("a {0} needs at least one scope ({1})")]
+    Scope(&'static str, &'static str),
+    #[error("{0}")]
+    Store(#[from] StoreError),
+    #[error("{0}")]
+    Api(#[from] ApiError),
+}
+
+/// What an account is made of.
+pub struct AccountSpec<'a> {
+    pub username: &'a str,
+    pub display_name: &'a str,
+    pub role: Role,
+    pub scopes: Vec<String>,
+    pub password: &'a str,
+    pub created_by: &'a str,
+}
+
+/// Makes an account after checking every field (the command line's `admin create`, and later
+/// invitations).
+pub fn create_account(
+    store: &dyn Store,
+    spec: &AccountSpec<'_>,
+    now: DateTime<Utc>,
+) -> Result<Account, CreateError> {
+    check_username(spec.username)?;
+    check_password(spec.username, spec.password)?;
+    let name = spec.display_name.trim();
+    if name.is_empty() || name.chars().count() > 32 || name.chars().any(char::is_control) {
+        return Err(CreateError::DisplayName);
+    }
+    let scopes: Vec<String> = spec
+        .scopes
+        .iter()
+        .map(|s| s.trim().to_string())
+        .filter(|s| !s.is_empty())
+        .collect();
+    match spec.role {
+        Role::Reviewer | Role::Authority if scopes.is_empty() => {
+            return Err(CreateError::Scope(spec.role.as_str(), "a region code"))
+        }
+        Role::VenueAdmin if scopes.is_empty() => {
+            return Err(CreateError::Scope(spec.role.as_str(), "a venue id"))
+        }
+        _ => {}
+    }
+    let id = uuid::Uuid::new_v4().to_string();
+    let hash = hash_password(spec.password)?;
+    Ok(store.create_account(
+        &NewAccount {
+            account_id: &id,
+            username: spec.username,
+            display_name: name,
+            role: spec.role,
+            scopes: &scopes,
+            password_hash: &hash,
+            created_by: spec.created_by,
+        },
+        now,
+    )?)
+}

@@ -1,0 +1,78 @@
+//! HTTP routes for people (not stations). Each states its role; each calls
+//! [`people::authenticate`] and asks core's `Principal::may` before doing anything.
+//!
+//! | route | role |
+//! |---|---|
+//! | `POST /api/v1/auth/login` | anyone (user name and password) |
+//! | `POST /api/v1/auth/logout` | any signed-in person |
+//! | `GET /api/v1/auth/me` | any signed-in person (their own account) |
+//! | `GET /api/v1/accounts` | system administrator |
+
+use axum::extract::State;
+use axum::http::{HeaderMap, StatusCode};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use chrono::Utc;
+use venuecode_core::accounts::Action;
+
+use crate::error::ApiError;
+use crate::people::{self, AccountView, LoginRequest, LoginResponse};
+use crate::{blocking, body_bytes, json, AppState};
+
+/// The people routes, merged into the app.
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/api/v1/auth/login", post(login))
+        .route("/api/v1/auth/logout", post(logout))
+        .route("/api/v1/auth/me", get(me))
+        .route("/api/v1/accounts", get(list_accounts))
+}
+
+async fn login(
+    State(state): State<AppState>,
+    body: Result<axum::body::Bytes, axum::extract::rejection::BytesRejection>,
+) -> Result<Json<LoginResponse>, ApiError> {
+    let req: LoginRequest = json(&body_bytes(body)?)?;
+    let store = state.store();
+    blocking(move || Ok(Json(people::login(store.as_ref(), &req, Utc::now())?))).await
+}
+
+async fn logout(State(state): State<AppState>, headers: HeaderMap) -> Result<StatusCode, ApiError> {
+    let store = state.store();
+    blocking(move || {
+        people::logout(store.as_ref(), &headers, Utc::now())?;
+        Ok(StatusCode::NO_CONTENT)
+    })
+    .await
+}
+
+async fn me(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+) -> Result<Json<AccountView>, ApiError> {
+    let store = state.store();
+    blocking(move || {
+        let (account, _) = people::authenticate(store.as_ref(), &headers, Utc::now())?;
+        Ok(Json(AccountView::from(&account)))
+    })
+    .await
+}
+
+async fn list_accounts(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+) -> Result<Json<Vec<AccountView>>, ApiError> {
+    let store = state.store();
+    blocking(move || {
+        let (_, who) = people::authenticate(store.as_ref(), &headers, Utc::now())?;
+        if !who.may(Action::ManageAccounts) {
+            return Err(ApiError::Forbidden(
+                "only a system administrator manages accounts".into(),
+            ));
+        }
+        Ok(Json(
+            store.accounts()?.iter().map(AccountView::from).collect(),
+        ))
+    })
+    .await
+}

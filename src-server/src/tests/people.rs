@@ -1,0 +1,178 @@
+//! People through the router: signing in (argon2id), one answer for a wrong name or password,
+//! the lockout after five failures, sessions that end at sign-out; and the permission matrix —
+//! every route that serves people or stations against every kind of caller, on both engines.
+
+use super::*;
+use crate::people::{create_account, AccountSpec};
+use venuecode_core::accounts::Role;
+
+const PASSWORD: &str = "阿拉尔 gate 2026";
+
+/// Makes an account (on a blocking thread: the PostgreSQL client may not run on the runtime's).
+async fn person(f: &Fixture, username: &str, role: Role, scopes: &[&str]) {
+    let store = f.store.clone();
+    let username = username.to_string();
+    let scopes: Vec<String> = scopes.iter().map(|s| s.to_string()).collect();
+    tokio::task::spawn_blocking(move || {
+        create_account(
+            store.as_ref(),
+            &AccountSpec {
+                username: &username,
+                display_name: &username,
+                role,
+                scopes,
+                password: PASSWORD,
+                created_by: "test",
+            },
+            Utc::now(),
+        )
+        .unwrap();
+    })
+    .await
+    .unwrap();
+}
+
+fn login_request(username: &str, password: &str) -> Request<Body> {
+    Request::builder()
+        .method("POST")
+        .uri("/api/v1/auth/login")
+        .header("content-type", "application/json")
+        .body(Body::from(
+            serde_json::json!({"username": username, "password": password}).to_string(),
+        ))
+        .unwrap()
+}
+
+async fn sign_in(f: &Fixture, username: &str) -> String {
+    let (status, body) = send(&f.app, login_request(username, PASSWORD)).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    body["token"].as_str().unwrap().to_string()
+}
+
+fn with_token(method: &str, uri: &str, token: &str) -> Request<Body> {
+    Request::builder()
+        .method(method)
+        .uri(uri)
+        .header("authorization", format!("Bearer {token}"))
+        .body(Body::empty())
+        .unwrap()
+}
+
+#[tokio::test]
+async fn sign_in_lockout_and_sign_out() {
+    let f = fixture(false);
+    person(&f, "wang.reviewer", Role::Reviewer, &["659002"]).await;
+    let token = sign_in(&f, "wang.reviewer").await;
+    let (status, me) = send(&f.app, with_token("GET", "/api/v1/auth/me", &token)).await;
+    assert_eq!(status, StatusCode::OK, "{me}");
+    assert_eq!(
+        (me["role"].as_str(), me["scopes"][0].as_str()),
+        (Some("reviewer"), Some("659002"))
+    );
+    // A wrong password and an unknown name get the same answer.
+    let (s1, b1) = send(&f.app, login_request("wang.reviewer", "wrong password!")).await;
+    let (s2, b2) = send(&f.app, login_request("nobody.here", "wrong password!")).await;
+    assert_eq!((s1, &b1["error"]), (StatusCode::UNAUTHORIZED, &b2["error"]));
+    assert_eq!(s2, StatusCode::UNAUTHORIZED);
+    // Five failures in a row lock the account, even against the right password.
+    for _ in 0..4 {
+        send(&f.app, login_request("wang.reviewer", "wrong password!")).await;
+    }
+    let (status, body) = send(&f.app, login_request("wang.reviewer", PASSWORD)).await;
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (StatusCode::TOO_MANY_REQUESTS, Some("account_locked"))
+    );
+    // The session opened before still works until it is signed out; then it is refused.
+    let (status, _) = send(&f.app, with_token("POST", "/api/v1/auth/logout", &token)).await;
+    assert_eq!(status, StatusCode::NO_CONTENT);
+    let (status, body) = send(&f.app, with_token("GET", "/api/v1/auth/me", &token)).await;
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (StatusCode::UNAUTHORIZED, Some("not_signed_in"))
+    );
+    // The password is stored as an argon2id hash, never as given.
+    let c = f.store.credentials("wang.reviewer").unwrap().unwrap();
+    assert!(
+        c.password_hash.starts_with("$argon2id$"),
+        "{}",
+        c.password_hash
+    );
+    assert!(!c.password_hash.contains(PASSWORD));
+}
+
+/// Every route that serves people or stations, against every kind of caller: who gets in, and
+/// who gets 401 (not signed in / not a station) or 403 (signed in, not their role or scope).
+async fn permission_matrix(f: &Fixture) {
+    person(f, "venue.admin", Role::VenueAdmin, &["demo-venue-0001"]).await;
+    person(f, "reviewer", Role::Reviewer, &["659002"]).await;
+    person(f, "authority", Role::Authority, &["659002"]).await;
+    person(f, "sysadmin", Role::SysAdmin, &[]).await;
+    let station = enrolled(f, 60).await;
+    let mut tokens = Vec::new();
+    for who in ["venue.admin", "reviewer", "authority", "sysadmin"] {
+        tokens.push((who, sign_in(f, who).await));
+    }
+    let pull = "/api/v1/sync/pull?trust_version=0&revocations_since=0";
+    // (method, uri, [anonymous, station, venue admin, reviewer, authority, sysadmin])
+    let matrix: &[(&str, &str, [u16; 6])] = &[
+        ("GET", "/api/v1/auth/me", [401, 401, 200, 200, 200, 200]),
+        ("GET", "/api/v1/accounts", [401, 401, 403, 403, 403, 200]),
+        ("GET", pull, [401, 200, 401, 401, 401, 401]),
+    ];
+    let mut n = 1000;
+    for (method, uri, expected) in matrix {
+        let mut got = Vec::new();
+        let anonymous = Request::builder()
+            .method(*method)
+            .uri(*uri)
+            .body(Body::empty())
+            .unwrap();
+        got.push(send(&f.app, anonymous).await.0.as_u16());
+        n += 1;
+        got.push(
+            send(&f.app, station.request(method, uri, vec![], &nonce(n)))
+                .await
+                .0
+                .as_u16(),
+        );
+        for (_, token) in &tokens {
+            got.push(
+                send(&f.app, with_token(method, uri, token))
+                    .await
+                    .0
+                    .as_u16(),
+            );
+        }
+        assert_eq!(
+            &got, expected,
+            "{method} {uri}: anonymous, station, venue admin, reviewer, authority, sysadmin"
+        );
+    }
+}
+
+#[tokio::test]
+async fn the_permission_matrix_holds_on_sqlite() {
+    permission_matrix(&fixture(false)).await;
+}
+
+#[test]
+fn the_permission_matrix_holds_on_postgres() {
+    let cluster = match crate::pgcluster::start_for_tests("the permission matrix") {
+        Ok(Some(c)) => c,
+        Ok(None) => return,
+        Err(e) => panic!("starting a throwaway PostgreSQL cluster: {e}"),
+    };
+    let url = cluster.create_database("matrix").unwrap();
+    // Blocking store calls (opening, seeding) outside the runtime; the matrix inside it.
+    let f = fixture_on(
+        tempfile::tempdir().unwrap(),
+        store::open(&url).unwrap(),
+        false,
+    );
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .unwrap()
+        .block_on(permission_matrix(&f));
+}
