@@ -88,3 +88,35 @@ fn a_refused_large_upload_gets_its_answer_not_a_reset() -> Result<()> {
     }
     Ok(())
 }
+
+/// The server's TLS key rotates (`venuecode rotate tls`): a new key and certificate from the
+/// deployment CA, which clients trusting only the unchanged `ca.pem` accept.
+#[test]
+fn the_server_tls_key_rotates_under_the_pinned_ca() -> Result<()> {
+    use venuecode_tests::harness::{binary, client_for};
+    let tmp = TempDir::new("venuecode-tls-rotation-")?;
+    let keys = keygen(tmp.path())?;
+    let ca_before = std::fs::read(keys.join("ca.pem"))?;
+    let cert_before = std::fs::read(keys.join("server/tls.crt"))?;
+    let key_before = std::fs::read(keys.join("server/tls.key"))?;
+    let status = std::process::Command::new(binary("venuecode")?)
+        .args(["rotate", "tls", "--keys"])
+        .arg(&keys)
+        .stdout(std::process::Stdio::null())
+        .status()?;
+    ensure!(status.success(), "venuecode rotate tls failed");
+    ensure!(
+        std::fs::read(keys.join("ca.pem"))? == ca_before,
+        "the pinned CA changed"
+    );
+    ensure!(std::fs::read(keys.join("server/tls.crt"))? != cert_before);
+    ensure!(std::fs::read(keys.join("server/tls.key"))? != key_before);
+    let port = free_port()?;
+    let db = tmp.path().join("server.db");
+    let _server = start_server(port, db.to_str().context("path")?, &keys, &[])?;
+    let res = client_for(&keys)?
+        .get(format!("https://127.0.0.1:{port}/api/v1/health"))
+        .send()?;
+    ensure!(res.status().is_success(), "{}", res.status());
+    Ok(())
+}

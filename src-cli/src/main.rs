@@ -84,16 +84,20 @@ enum Command {
     /// raised) listing it, the old key kept only for codes issued before now. `root`: a new offline
     /// root; the old root signs the hand-over (server/root-chain, which the server sends so
     /// stations follow it), the trust list and the server's delegation move to the new root, the
-    /// old root key goes to retired/ for you to destroy.
+    /// old root key goes to retired/ for you to destroy. `tls`: a new server TLS key and
+    /// certificate from the deployment CA (stations' pinned ca.pem unchanged).
     Rotate {
         /// The deployment directory made by keygen.
         #[arg(long)]
         keys: PathBuf,
-        /// `issuer`, `venue-authority` or `root`.
+        /// `issuer`, `venue-authority`, `root` or `tls`.
         which: String,
-        /// How many days the new key stays valid.
+        /// How many days the new key stays valid (issuing keys).
         #[arg(long, default_value_t = 365)]
         valid_days: i64,
+        /// For `tls`: a host name or address the new certificate names (repeat for several).
+        #[arg(long = "server-name", default_values_t = ["localhost".to_string(), "127.0.0.1".to_string()])]
+        server_names: Vec<String>,
     },
     /// Health codes (健康码).
     Code {
@@ -305,6 +309,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
             keys,
             which,
             valid_days,
+            server_names,
         } => {
             let which = match which.as_str() {
                 "issuer" => venuecode_keys::Issuing::Health,
@@ -326,7 +331,17 @@ fn run(cli: Cli) -> Result<ExitCode> {
                     );
                     return Ok(ExitCode::SUCCESS);
                 }
-                other => bail!("rotate issuer, venue-authority or root, not {other:?}"),
+                "tls" => {
+                    let names: Vec<&str> = server_names.iter().map(String::as_str).collect();
+                    venuecode_keys::renew_server_certificate(&keys, &names, Utc::now())?;
+                    println!(
+                        "new TLS key and certificate in {} (for {}): restart the server with them; stations keep their ca.pem",
+                        keys.join("server").display(),
+                        names.join(", ")
+                    );
+                    return Ok(ExitCode::SUCCESS);
+                }
+                other => bail!("rotate issuer, venue-authority, root or tls, not {other:?}"),
             };
             let v = venuecode_keys::rotate(&keys, which, Utc::now(), valid_days)?;
             println!(

@@ -26,7 +26,7 @@ mod tls;
 use std::path::{Path, PathBuf};
 
 pub use root::{read_chain, rotate_root, CHAIN_FILE};
-pub use tls::{make_tls, CA_DAYS, SERVER_CERT_DAYS};
+pub use tls::{make_tls, renew_server_certificate, CA_DAYS, SERVER_CERT_DAYS};
 
 use chrono::{DateTime, Duration, Utc};
 use venuecode_core::keys::{parse_hex, PublicKey, SecretKey};

@@ -30,19 +30,37 @@ fn tls_err(path: &Path, e: rcgen::Error) -> DeploymentError {
     }
 }
 
-/// Makes the CA and a server certificate for `names` (DNS names or IP addresses) in `out`.
-pub fn make_tls(out: &Path, names: &[&str], now: DateTime<Utc>) -> Result<(), DeploymentError> {
+/// Valid from the day before `now` for `days` (whole days: clocks differ).
+fn validity(params: &mut CertificateParams, now: DateTime<Utc>, days: i64) {
     let day = |t: DateTime<Utc>| rcgen::date_time_ymd(t.year(), t.month() as u8, t.day() as u8);
-    let ca_key = KeyPair::generate().map_err(|e| tls_err(out, e))?;
+    params.not_before = day(now - Duration::days(1));
+    params.not_after = day(now + Duration::days(days));
+}
+
+/// The CA certificate for `ca_key`: the same subject and key every time, so a certificate made
+/// again for an existing key signs server certificates the pinned `ca.pem` verifies.
+fn ca_certificate(
+    out: &Path,
+    ca_key: &KeyPair,
+    now: DateTime<Utc>,
+) -> Result<rcgen::Certificate, DeploymentError> {
     let mut ca = CertificateParams::new(Vec::<String>::new()).map_err(|e| tls_err(out, e))?;
     ca.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
     ca.distinguished_name
         .push(DnType::CommonName, "VenueCode deployment CA");
     ca.key_usages = vec![KeyUsagePurpose::KeyCertSign, KeyUsagePurpose::CrlSign];
-    ca.not_before = day(now - Duration::days(1));
-    ca.not_after = day(now + Duration::days(CA_DAYS));
-    let ca_cert = ca.self_signed(&ca_key).map_err(|e| tls_err(out, e))?;
+    validity(&mut ca, now, CA_DAYS);
+    ca.self_signed(ca_key).map_err(|e| tls_err(out, e))
+}
 
+/// Writes a new server key and certificate for `names` into `out/server`, signed by the CA.
+fn server_certificate(
+    out: &Path,
+    names: &[&str],
+    now: DateTime<Utc>,
+    ca_cert: &rcgen::Certificate,
+    ca_key: &KeyPair,
+) -> Result<(), DeploymentError> {
     let key = KeyPair::generate().map_err(|e| tls_err(out, e))?;
     let names: Vec<String> = names.iter().map(|n| n.to_string()).collect();
     let mut leaf = CertificateParams::new(names).map_err(|e| tls_err(out, e))?;
@@ -51,24 +69,43 @@ pub fn make_tls(out: &Path, names: &[&str], now: DateTime<Utc>) -> Result<(), De
     leaf.is_ca = IsCa::ExplicitNoCa;
     leaf.key_usages = vec![KeyUsagePurpose::DigitalSignature];
     leaf.extended_key_usages = vec![ExtendedKeyUsagePurpose::ServerAuth];
-    leaf.not_before = day(now - Duration::days(1));
-    leaf.not_after = day(now + Duration::days(SERVER_CERT_DAYS));
+    validity(&mut leaf, now, SERVER_CERT_DAYS);
     let cert = leaf
-        .signed_by(&key, &ca_cert, &ca_key)
+        .signed_by(&key, ca_cert, ca_key)
         .map_err(|e| tls_err(out, e))?;
-
-    write(
-        &out.join("tls-ca.key"),
-        ca_key.serialize_pem().trim_end(),
-        true,
-    )?;
-    write(&out.join("ca.pem"), ca_cert.pem().trim_end(), false)?;
     let server = out.join("server");
-    write(&server.join("ca.pem"), ca_cert.pem().trim_end(), false)?;
     write(&server.join("tls.crt"), cert.pem().trim_end(), false)?;
     write(
         &server.join("tls.key"),
         key.serialize_pem().trim_end(),
         true,
     )
+}
+
+/// Makes the CA and a server certificate for `names` (DNS names or IP addresses) in `out`.
+pub fn make_tls(out: &Path, names: &[&str], now: DateTime<Utc>) -> Result<(), DeploymentError> {
+    let ca_key = KeyPair::generate().map_err(|e| tls_err(out, e))?;
+    let ca_cert = ca_certificate(out, &ca_key, now)?;
+    write(
+        &out.join("tls-ca.key"),
+        ca_key.serialize_pem().trim_end(),
+        true,
+    )?;
+    write(&out.join("ca.pem"), ca_cert.pem().trim_end(), false)?;
+    write(&out.join("server/ca.pem"), ca_cert.pem().trim_end(), false)?;
+    server_certificate(out, names, now, &ca_cert, &ca_key)
+}
+
+/// Rotates the server's TLS key: a new key and certificate for `names`, signed by the
+/// deployment's CA (`out/tls-ca.key`); `ca.pem`, which stations pin, does not change.
+pub fn renew_server_certificate(
+    out: &Path,
+    names: &[&str],
+    now: DateTime<Utc>,
+) -> Result<(), DeploymentError> {
+    let path = out.join("tls-ca.key");
+    let pem = crate::read_text(&path)?;
+    let ca_key = KeyPair::from_pem(&pem).map_err(|e| tls_err(&path, e))?;
+    let ca_cert = ca_certificate(out, &ca_key, now)?;
+    server_certificate(out, names, now, &ca_cert, &ca_key)
 }
