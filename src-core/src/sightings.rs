@@ -160,12 +160,18 @@ pub fn judge(a: &Sighting, b: &Sighting) -> Option<SightingAlert> {
 }
 
 /// Every alert between the `new` entries and `known` ones (which may include the new ones
-/// themselves, as read back after storing), each pair once.
+/// themselves, as read back after storing), each pair once. Only entries of one subject are
+/// compared (grouped first): linear in the entries, not quadratic.
 pub fn find(new: &[Sighting], known: &[Sighting]) -> Vec<SightingAlert> {
+    use std::collections::{HashMap, HashSet};
+    let mut by_subject: HashMap<&str, Vec<&Sighting>> = HashMap::new();
+    for s in known.iter().chain(new) {
+        by_subject.entry(s.subject.as_str()).or_default().push(s);
+    }
     let mut out: Vec<SightingAlert> = Vec::new();
-    let mut seen = std::collections::HashSet::new();
+    let mut seen = HashSet::new();
     for n in new {
-        for k in known.iter().chain(new) {
+        for k in by_subject.get(n.subject.as_str()).into_iter().flatten() {
             if let Some(alert) = judge(n, k) {
                 if seen.insert(alert.pair_id()) {
                     out.push(alert);

@@ -43,6 +43,10 @@ const POOL_SIZE: usize = 8;
 /// then gets "unavailable" (a 503 the station retries) rather than a new connection.
 const MAX_CONNECTIONS: usize = 16;
 const POOL_WAIT: Duration = Duration::from_secs(5);
+/// Check-ins after which the server first refreshes `check_ins` statistics itself; then at
+/// twice as many, and so on up to [`LAST_ANALYZE`] (autovacuum's own schedule takes over).
+const FIRST_ANALYZE: u64 = 5_000;
+const LAST_ANALYZE: u64 = 10_000_000;
 /// Arbitrary key of the advisory lock held while migrating.
 const MIGRATION_LOCK: i64 = 0x5643_4d49_4752;
 
@@ -54,6 +58,10 @@ pub struct PgStore {
     idle: Mutex<Vec<Client>>,
     /// Connections in use or being opened; at most [`MAX_CONNECTIONS`].
     in_use: Mutex<usize>,
+    /// Check-ins this process stored, and the count at which it next refreshes the planner's
+    /// statistics ([`PgStore::keep_statistics`]).
+    ingested: std::sync::atomic::AtomicU64,
+    analyze_at: std::sync::atomic::AtomicU64,
     freed: Condvar,
 }
 
@@ -83,6 +91,8 @@ impl PgStore {
             idle: Mutex::new(Vec::new()),
             in_use: Mutex::new(0),
             freed: Condvar::new(),
+            ingested: std::sync::atomic::AtomicU64::new(0),
+            analyze_at: std::sync::atomic::AtomicU64::new(FIRST_ANALYZE),
         };
         store.with(|c| {
             let fsync: String = c.query_one("SHOW fsync", &[])?.get(0);
@@ -130,6 +140,29 @@ impl PgStore {
 }
 
 impl PgStore {
+    /// Refreshes the planner's statistics of `check_ins` when this process's ingest doubled
+    /// since the last time. A table that grew from nothing faster than autovacuum looks (it
+    /// wakes once a minute) is planned as nearly empty, and the one read by subject (sighting
+    /// detection, tracing) then scans the whole table for every batch: measured, ingest fell from
+    /// 44k to 15k check-ins/s before this.
+    fn keep_statistics(&self, new: u64) -> Result<(), StoreError> {
+        use std::sync::atomic::Ordering;
+        let total = self.ingested.fetch_add(new, Ordering::Relaxed) + new;
+        let at = self.analyze_at.load(Ordering::Relaxed);
+        if total < at || at > LAST_ANALYZE {
+            return Ok(());
+        }
+        // One caller wins the doubling and runs ANALYZE (a sample: bounded cost at any size).
+        if self
+            .analyze_at
+            .compare_exchange(at, at * 2, Ordering::Relaxed, Ordering::Relaxed)
+            .is_ok()
+        {
+            self.with(|c| Ok(c.batch_execute("ANALYZE check_ins")?))?;
+        }
+        Ok(())
+    }
+
     /// Waits for one of the [`MAX_CONNECTIONS`] slots.
     fn slot(&self) -> Result<Slot<'_>, StoreError> {
         let n = self.in_use.lock().map_err(|_| StoreError::Poisoned)?;
@@ -401,6 +434,10 @@ impl Store for PgStore {
                 &[&device.device_id, &received],
             )?;
             tx.commit()?;
+            Ok(new)
+        })
+        .and_then(|new| {
+            self.keep_statistics(new)?;
             Ok(new)
         })
     }

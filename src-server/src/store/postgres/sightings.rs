@@ -20,6 +20,8 @@ impl Sightings for PgStore {
             return Ok(Vec::new());
         }
         self.with(|c| {
+            // An index range per subject on `check_ins_subject` — as long as the planner's
+            // statistics are current (PgStore::keep_statistics).
             let rows = c.query(
                 &format!(
                     "SELECT {ENTRY_COLUMNS} FROM check_ins c
