@@ -5,11 +5,13 @@
 //! for native and wasm32.
 
 pub mod accounts;
+pub mod application;
 pub mod base45;
 pub mod cbor;
 pub mod checkin;
 pub mod codes;
 pub mod cose;
+pub mod credit_code;
 pub mod gate;
 pub mod health_code;
 pub mod idnumber;
@@ -17,6 +19,7 @@ pub mod keys;
 pub mod mask;
 pub mod pin;
 pub mod qr;
+pub mod region;
 pub mod sightings;
 pub mod sync;
 pub mod trust;
