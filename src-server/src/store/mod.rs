@@ -7,11 +7,13 @@
 //! blocking threads.
 
 pub mod accounts;
+pub mod applications;
 pub mod postgres;
 pub mod sightings;
 pub mod sqlite;
 
 pub use accounts::{Account, Accounts, Credentials, NewAccount};
+pub use applications::{Applications, Decision, VenueEvent, VenueFilter, VenueSummary};
 pub use sightings::{SightingAlertRow, Sightings};
 
 use std::path::PathBuf;
@@ -52,6 +54,12 @@ pub enum StoreError {
     DeviceRevoked(String),
     #[error("{0}")]
     NotDurable(String),
+    #[error("venue {0} is not a pending application: it was decided already, or does not exist")]
+    NotPending(String),
+    #[error("an application with this credit code and address is already {0}: no second one")]
+    DuplicateApplication(String),
+    #[error("the declaration code {0} is in use")]
+    DeclarationCodeTaken(String),
     #[error("the user name {0} is taken")]
     UsernameTaken(String),
     #[error("no device {0} is enrolled")]
@@ -263,7 +271,7 @@ pub trait Devices {
 }
 
 /// The server's store, on either engine.
-pub trait Store: Devices + Sightings + Accounts + Send + Sync {
+pub trait Store: Devices + Sightings + Accounts + Applications + Send + Sync {
     /// `sqlite` or `postgres`.
     fn engine(&self) -> &'static str;
     /// Number of venues in the registry.

@@ -24,6 +24,7 @@ use super::{
 };
 
 mod accounts;
+mod applications;
 mod devices;
 pub mod pgtls;
 mod sightings;
@@ -35,6 +36,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../../../migrations/server/postgres/0004_sightings.sql"),
     include_str!("../../../migrations/server/postgres/0005_policy.sql"),
     include_str!("../../../migrations/server/postgres/0006_accounts.sql"),
+    include_str!("../../../migrations/server/postgres/0007_applications.sql"),
 ];
 
 /// Connections kept open between requests.

@@ -22,6 +22,7 @@ use super::{
 };
 
 mod accounts;
+mod applications;
 mod devices;
 mod sightings;
 
@@ -32,6 +33,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../../../migrations/server/sqlite/0004_sightings.sql"),
     include_str!("../../../migrations/server/sqlite/0005_policy.sql"),
     include_str!("../../../migrations/server/sqlite/0006_accounts.sql"),
+    include_str!("../../../migrations/server/sqlite/0007_applications.sql"),
 ];
 
 /// The server's SQLite store.
