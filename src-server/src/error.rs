@@ -37,6 +37,9 @@ pub enum ApiError {
     TooManyAttempts { retry_after_secs: i64 },
     #[error("too many failed sign-ins in a row: the account is locked, wait {retry_after_secs} s")]
     AccountLocked { retry_after_secs: i64 },
+    /// A form with problems (422 with this code and every problem, field by field).
+    #[error("the form has {} problem(s): see problems", .1.len())]
+    Invalid(&'static str, Vec<venuecode_core::application::Problem>),
     /// Signed in, but this person's role or scope does not reach what was asked (403).
     #[error("{0}")]
     Forbidden(String),
@@ -59,6 +62,10 @@ pub enum ApiError {
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let mut rejected = Vec::new();
+        let problems = match &self {
+            ApiError::Invalid(_, p) => p.clone(),
+            _ => Vec::new(),
+        };
         let (status, code) = match &self {
             ApiError::BadRequest(code, _) => (StatusCode::BAD_REQUEST, *code),
             ApiError::Unauthorized(code, _) => (StatusCode::UNAUTHORIZED, *code),
@@ -78,6 +85,11 @@ impl IntoResponse for ApiError {
             ApiError::Overloaded => (StatusCode::SERVICE_UNAVAILABLE, "overloaded"),
             ApiError::AccountLocked { .. } => (StatusCode::TOO_MANY_REQUESTS, "account_locked"),
             ApiError::Forbidden(_) => (StatusCode::FORBIDDEN, "forbidden"),
+            ApiError::Invalid(code, _) => (StatusCode::UNPROCESSABLE_ENTITY, *code),
+            ApiError::Store(StoreError::NotPending(_)) => (StatusCode::CONFLICT, "not_pending"),
+            ApiError::Store(StoreError::DuplicateApplication(_)) => {
+                (StatusCode::CONFLICT, "duplicate_application")
+            }
             ApiError::Store(StoreError::UsernameTaken(_)) => {
                 (StatusCode::CONFLICT, "username_taken")
             }
@@ -129,6 +141,7 @@ impl IntoResponse for ApiError {
                 error: code.to_string(),
                 message,
                 rejected,
+                problems,
             }),
         )
             .into_response();

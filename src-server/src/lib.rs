@@ -18,6 +18,7 @@ pub mod pgcluster;
 pub mod serve;
 pub mod sightings;
 pub mod store;
+pub mod venue_routes;
 
 use std::sync::Arc;
 
@@ -73,6 +74,8 @@ pub struct AppState {
     device_limiter: Arc<auth::DeviceLimiter>,
     /// Records per device per hour.
     record_limiter: Arc<auth::DeviceLimiter>,
+    /// The region table applications are checked against (the demo table unless given).
+    regions: Arc<venuecode_core::region::Regions>,
 }
 
 impl AppState {
@@ -85,7 +88,14 @@ impl AppState {
             in_flight: Arc::new(tokio::sync::Semaphore::new(DEFAULT_IN_FLIGHT)),
             device_limiter: Arc::new(auth::DeviceLimiter::new(auth::DEVICE_REQUESTS_PER_MINUTE)),
             record_limiter: Arc::new(auth::DeviceLimiter::new(auth::DEVICE_RECORDS_PER_HOUR)),
+            regions: Arc::new(venuecode_core::region::Regions::demo()),
         }
+    }
+
+    /// Checks applications against this region table.
+    pub fn with_regions(mut self, regions: venuecode_core::region::Regions) -> AppState {
+        self.regions = Arc::new(regions);
+        self
     }
 
     /// Accepts at most `n` records per device per hour (benchmarks raise it).
@@ -149,6 +159,7 @@ pub fn app(state: AppState) -> Router {
         .route("/api/v1/sync/upload", post(upload))
         .route("/api/v1/demo/codes", post(demo_code))
         .merge(people_routes::routes())
+        .merge(venue_routes::routes())
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
         .layer(tower_http::timeout::RequestBodyTimeoutLayer::new(BODY_TIMEOUT))
         .layer(axum::middleware::from_fn_with_state(

@@ -378,3 +378,4 @@ mod enrolment;
 mod people;
 mod sightings;
 mod upload;
+mod venues;

@@ -398,6 +398,9 @@ pub struct ErrorBody {
     /// The records the server refused, when the error is about some of them.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub rejected: Vec<String>,
+    /// The fields a form got wrong, each with its own code, when the error is about a form.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub problems: Vec<crate::application::Problem>,
 }
 
 /// A device id: the hex key id of the device's public key.

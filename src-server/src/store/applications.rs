@@ -12,8 +12,8 @@ use venuecode_core::application::Application;
 
 use super::StoreError;
 
-/// A venue as its administrators and reviewers list it.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// A venue as its administrators and reviewers list it (and the API shows it).
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub struct VenueSummary {
     pub venue_id: String,
     pub name: String,
@@ -39,7 +39,7 @@ pub enum VenueFilter {
 }
 
 /// One step in a venue's history.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub struct VenueEvent {
     pub at: DateTime<Utc>,
     pub action: String,

@@ -224,6 +224,7 @@ impl Client {
             error: format!("http_{}", status.as_u16()),
             message: String::from_utf8_lossy(&bytes).chars().take(200).collect(),
             rejected: vec![],
+            problems: vec![],
         });
         Err(SyncError::Server {
             status: status.as_u16(),

@@ -214,6 +214,7 @@ mod tests {
                 error: error.into(),
                 message: "m".into(),
                 rejected: vec![],
+                problems: vec![],
             },
         };
         let ipc = |e: SyncError| venuecode_ipc::IpcError::from(e).code;
