@@ -467,6 +467,14 @@ fn applications_are_filed_scoped_and_decided_once(store: &dyn Store) {
         (ok.status.as_str(), ok.declaration_code.as_deref()),
         ("approved", Some("200001"))
     );
+    // Approved with a first door: a station enrols with the new declaration code at once.
+    let (info, _) = store.venue_info("app-1").unwrap().unwrap();
+    assert_eq!(info.checkpoints.len(), 1);
+    let d = enrol(store, "dev9", "200001").unwrap();
+    assert_eq!(
+        (d.venue_id.as_str(), d.checkpoint_id.as_str()),
+        ("app-1", "main")
+    );
     assert!(matches!(
         store.decide(
             "app-1",

@@ -175,6 +175,15 @@ impl Applications for PgStore {
             if n != 1 {
                 return Err(StoreError::NotPending(venue_id.to_string()));
             }
+            if matches!(decision, Decision::Approve { .. }) {
+                // A first door, so stations can enrol at once; the administrator renames it and
+                // adds the others.
+                tx.execute(
+                    "INSERT INTO checkpoints (venue_id, checkpoint_id, name)
+                     VALUES ($1, 'main', '正门') ON CONFLICT DO NOTHING",
+                    &[&venue_id],
+                )?;
+            }
             let (action, detail) = match decision {
                 Decision::Approve { .. } => ("approved", ""),
                 Decision::Reject { reason } => ("rejected", reason.as_str()),
