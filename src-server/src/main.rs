@@ -50,6 +50,10 @@ struct Args {
     /// network-fault tests, whose proxies read HTTP; never in production).
     #[arg(long)]
     plain_http: bool,
+    /// The region table venue applications are checked against (`code<TAB>name<TAB>parent` per
+    /// line, province to community); the demo table when absent.
+    #[arg(long, value_name = "FILE")]
+    regions: Option<PathBuf>,
     /// Requests handled at once; beyond that the server answers 503 at once (load shedding).
     #[arg(long, default_value_t = 512, value_name = "N")]
     max_in_flight: usize,
@@ -312,6 +316,13 @@ fn main() -> anyhow::Result<()> {
         store.seed_demo(chrono::Utc::now())?;
     }
     let mut state = AppState::new(store).with_max_in_flight(args.max_in_flight);
+    if let Some(path) = &args.regions {
+        let text = std::fs::read_to_string(path)
+            .with_context(|| format!("reading the region table {}", path.display()))?;
+        let regions = venuecode_core::region::Regions::parse(&text)
+            .with_context(|| format!("region table {}", path.display()))?;
+        state = state.with_regions(regions);
+    }
     // TLS when the server's key directory holds a certificate (venuecode keygen makes one).
     let tls = match &args.keys {
         Some(dir) if !args.plain_http && dir.join("tls.crt").exists() => Some(
