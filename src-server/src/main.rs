@@ -312,17 +312,26 @@ fn main() -> anyhow::Result<()> {
         }
         None => {}
     }
+    let regions = match &args.regions {
+        Some(path) => {
+            let text = std::fs::read_to_string(path)
+                .with_context(|| format!("reading the region table {}", path.display()))?;
+            venuecode_core::region::Regions::parse(&text)
+                .with_context(|| format!("region table {}", path.display()))?
+        }
+        None => venuecode_core::region::Regions::demo(),
+    };
     if args.demo {
-        store.seed_demo(chrono::Utc::now())?;
+        let now = chrono::Utc::now();
+        store.seed_demo(now)?;
+        let made = venuecode_server::people::seed_demo_people(store.as_ref(), &regions, now)?;
+        if !made.is_empty() {
+            tracing::info!(accounts = ?made, "demo accounts made (password in the README)");
+        }
     }
-    let mut state = AppState::new(store).with_max_in_flight(args.max_in_flight);
-    if let Some(path) = &args.regions {
-        let text = std::fs::read_to_string(path)
-            .with_context(|| format!("reading the region table {}", path.display()))?;
-        let regions = venuecode_core::region::Regions::parse(&text)
-            .with_context(|| format!("region table {}", path.display()))?;
-        state = state.with_regions(regions);
-    }
+    let mut state = AppState::new(store)
+        .with_max_in_flight(args.max_in_flight)
+        .with_regions(regions);
     // TLS when the server's key directory holds a certificate (venuecode keygen makes one).
     let tls = match &args.keys {
         Some(dir) if !args.plain_http && dir.join("tls.crt").exists() => Some(

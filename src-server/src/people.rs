@@ -240,3 +240,78 @@ pub fn create_account(
         now,
     )?)
 }
+
+/// The demo's password for every demo account (printed by `./x run` and in the README; demo data
+/// only — `--demo`).
+pub const DEMO_PASSWORD: &str = "venuecode-demo-2026";
+
+/// The demo accounts, one per role: user name, display name, role, scopes.
+pub const DEMO_PEOPLE: &[(&str, &str, Role, &[&str])] = &[
+    (
+        "demo.admin",
+        "演示场所管理员",
+        Role::VenueAdmin,
+        &["demo-venue-0003"],
+    ),
+    (
+        "demo.reviewer",
+        "演示社区审核员",
+        Role::Reviewer,
+        &["659002"],
+    ),
+    (
+        "demo.authority",
+        "演示疾控流调",
+        Role::Authority,
+        &["659002"],
+    ),
+    ("demo.sysadmin", "演示系统管理员", Role::SysAdmin, &[]),
+];
+
+/// Makes the demo accounts that are missing and, once, a pending application by the demo venue
+/// administrator for the reviewer's queue (`--demo` only). Returns the user names made.
+pub fn seed_demo_people(
+    store: &dyn Store,
+    regions: &venuecode_core::region::Regions,
+    now: DateTime<Utc>,
+) -> Result<Vec<String>, CreateError> {
+    let mut made = Vec::new();
+    for (username, name, role, scopes) in DEMO_PEOPLE {
+        if store.credentials(username)?.is_some() {
+            continue;
+        }
+        let account = create_account(
+            store,
+            &AccountSpec {
+                username,
+                display_name: name,
+                role: *role,
+                scopes: scopes.iter().map(|s| s.to_string()).collect(),
+                password: DEMO_PASSWORD,
+                created_by: "demo",
+            },
+            now,
+        )?;
+        if *role == Role::VenueAdmin {
+            let input = venuecode_core::application::ApplicationInput {
+                name: "阿拉尔市塔里木大道便民超市有限公司".into(),
+                credit_code: "91330100716105852F".into(),
+                category: "02".into(),
+                region: "659002001002".into(),
+                address: "阿拉尔市塔里木大道 88 号".into(),
+                lat_e6: Some(40_545_000),
+                lon_e6: Some(81_290_000),
+                responsible_name: "演示场所管理员".into(),
+                responsible_phone: "13900139000".into(),
+            };
+            if let Ok(a) = venuecode_core::application::check(&input, regions) {
+                match store.apply("demo-application-1", &a, &account.account_id, now) {
+                    Ok(_) | Err(StoreError::DuplicateApplication(_)) => {}
+                    Err(e) => return Err(e.into()),
+                }
+            }
+        }
+        made.push(username.to_string());
+    }
+    Ok(made)
+}

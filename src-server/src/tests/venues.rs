@@ -137,3 +137,36 @@ async fn an_application_is_filed_reviewed_and_its_history_kept() {
         .collect();
     assert_eq!(actions, ["applied", "rejected"]);
 }
+
+#[tokio::test]
+async fn the_demo_has_one_account_per_role_and_an_application_waiting() {
+    use crate::people::{seed_demo_people, DEMO_PASSWORD};
+    let f = fixture(false);
+    let store = f.store.clone();
+    let made = tokio::task::spawn_blocking(move || {
+        let regions = venuecode_core::region::Regions::demo();
+        let first = seed_demo_people(store.as_ref(), &regions, Utc::now()).unwrap();
+        let again = seed_demo_people(store.as_ref(), &regions, Utc::now()).unwrap();
+        (first, again)
+    })
+    .await
+    .unwrap();
+    assert_eq!(made.0.len(), 4);
+    assert!(made.1.is_empty(), "a second start makes nothing");
+    let login = |name: &str| {
+        Request::builder()
+            .method("POST")
+            .uri("/api/v1/auth/login")
+            .header("content-type", "application/json")
+            .body(Body::from(
+                serde_json::json!({"username": name, "password": DEMO_PASSWORD}).to_string(),
+            ))
+            .unwrap()
+    };
+    let (status, body) = send(&f.app, login("demo.reviewer")).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let token = body["token"].as_str().unwrap();
+    let (_, q) = send(&f.app, with_token("GET", "/api/v1/review/queue", token)).await;
+    assert_eq!(q.as_array().unwrap().len(), 1, "{q}");
+    assert_eq!(q[0]["venue_id"], "demo-application-1");
+}
