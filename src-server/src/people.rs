@@ -220,9 +220,7 @@ pub fn create_account(
         Role::Reviewer | Role::Authority if scopes.is_empty() => {
             return Err(CreateError::Scope(spec.role.as_str(), "a region code"))
         }
-        Role::VenueAdmin if scopes.is_empty() => {
-            return Err(CreateError::Scope(spec.role.as_str(), "a venue id"))
-        }
+        // A venue administrator may start with no venue: they apply for theirs.
         _ => {}
     }
     let id = uuid::Uuid::new_v4().to_string();
@@ -239,6 +237,130 @@ pub fn create_account(
         },
         now,
     )?)
+}
+
+/// How long an invitation's one-time code stays valid.
+pub const INVITATION_LIFETIME: chrono::Duration = chrono::Duration::days(7);
+
+/// `POST /api/v1/accounts/invitations`.
+#[derive(Debug, Deserialize)]
+pub struct InviteRequest {
+    pub role: String,
+    #[serde(default)]
+    pub scopes: Vec<String>,
+    pub display_name: String,
+}
+
+/// The answer to an invitation: the one-time code to hand to the person (shown once).
+#[derive(Debug, Serialize)]
+pub struct InviteResponse {
+    pub code: String,
+    pub expires_at: DateTime<Utc>,
+}
+
+/// `POST /api/v1/accounts/accept`.
+#[derive(Debug, Deserialize)]
+pub struct AcceptRequest {
+    pub code: String,
+    pub username: String,
+    pub password: String,
+}
+
+/// Invites a person to a role (a system administrator's act); region scopes must be in `regions`.
+pub fn invite(
+    store: &dyn Store,
+    by: &Principal,
+    req: &InviteRequest,
+    regions: &venuecode_core::region::Regions,
+    now: DateTime<Utc>,
+) -> Result<InviteResponse, ApiError> {
+    let bad = |code, what: &str| ApiError::BadRequest(code, what.to_string());
+    let role = Role::from_code(&req.role).ok_or_else(|| {
+        bad(
+            "bad_role",
+            "role is venue_admin, reviewer, authority or sysadmin",
+        )
+    })?;
+    let name = req.display_name.trim();
+    if name.is_empty() || name.chars().count() > 32 || name.chars().any(char::is_control) {
+        return Err(bad(
+            "bad_display_name",
+            "the display name is 1 to 32 characters",
+        ));
+    }
+    let scopes: Vec<String> = req.scopes.iter().map(|s| s.trim().to_string()).collect();
+    if role.scoped_by_region() {
+        if scopes.is_empty() || scopes.iter().any(|s| regions.get(s).is_none()) {
+            return Err(bad(
+                "bad_scopes",
+                "a reviewer or an authority needs region codes from the region table",
+            ));
+        }
+    } else if !scopes.is_empty() {
+        return Err(bad(
+            "bad_scopes",
+            "only reviewers and authorities are invited with scopes (venue administrators apply for their venues)",
+        ));
+    }
+    let code_bytes: [u8; 16] = venuecode_keys::random_bytes()
+        .map_err(|e| ApiError::Internal(format!("no randomness for a code: {e}")))?;
+    let code = hex(&code_bytes);
+    let expires_at = now + INVITATION_LIFETIME;
+    store.create_invitation(
+        &token_hash(&code),
+        &crate::store::Invitation {
+            role,
+            scopes,
+            display_name: name.to_string(),
+            created_by: by.account_id.clone(),
+        },
+        now,
+        expires_at,
+    )?;
+    Ok(InviteResponse { code, expires_at })
+}
+
+/// Makes the account an invitation was for, with the user name and password the person chose.
+pub fn accept(
+    store: &dyn Store,
+    req: &AcceptRequest,
+    now: DateTime<Utc>,
+) -> Result<AccountView, ApiError> {
+    let gone = || {
+        ApiError::NotFound(
+            "no such invitation: it was used, has expired, or the code is wrong".into(),
+        )
+    };
+    if req.code.len() != 32 || !req.code.bytes().all(|b| b.is_ascii_hexdigit()) {
+        return Err(gone());
+    }
+    let hash = token_hash(&req.code.to_ascii_lowercase());
+    let inv = store.invitation(&hash, now)?.ok_or_else(gone)?;
+    check_username(&req.username)
+        .map_err(|e| ApiError::BadRequest("bad_username", e.to_string()))?;
+    check_password(&req.username, &req.password)
+        .map_err(|e| ApiError::BadRequest("bad_password", e.to_string()))?;
+    let id = uuid::Uuid::new_v4().to_string();
+    let password_hash = hash_password(&req.password)?;
+    let account = store
+        .accept_invitation(
+            &hash,
+            &NewAccount {
+                account_id: &id,
+                username: &req.username,
+                display_name: &inv.display_name,
+                role: inv.role,
+                scopes: &inv.scopes,
+                password_hash: &password_hash,
+                created_by: &inv.created_by,
+            },
+            now,
+        )
+        .map_err(|e| match e {
+            StoreError::InvitationUsed => gone(),
+            other => other.into(),
+        })?;
+    Ok(AccountView::from(&account))
 }
 
 /// The demo's password for every demo account (printed by `./x run` and in the README; demo data

@@ -7,6 +7,8 @@
 //! | `POST /api/v1/auth/logout` | any signed-in person |
 //! | `GET /api/v1/auth/me` | any signed-in person (their own account) |
 //! | `GET /api/v1/accounts` | system administrator |
+//! | `POST /api/v1/accounts/invitations` | system administrator (invites to a role) |
+//! | `POST /api/v1/accounts/accept` | anyone holding an invitation's one-time code |
 
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
@@ -26,6 +28,8 @@ pub fn routes() -> Router<AppState> {
         .route("/api/v1/auth/logout", post(logout))
         .route("/api/v1/auth/me", get(me))
         .route("/api/v1/accounts", get(list_accounts))
+        .route("/api/v1/accounts/invitations", post(invite))
+        .route("/api/v1/accounts/accept", post(accept))
 }
 
 async fn login(
@@ -72,6 +76,43 @@ async fn list_accounts(
         }
         Ok(Json(
             store.accounts()?.iter().map(AccountView::from).collect(),
+        ))
+    })
+    .await
+}
+
+async fn invite(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    body: Result<axum::body::Bytes, axum::extract::rejection::BytesRejection>,
+) -> Result<(StatusCode, Json<people::InviteResponse>), ApiError> {
+    let body = body_bytes(body)?;
+    let store = state.store();
+    let regions = state.regions.clone();
+    blocking(move || {
+        let (_, who) = people::authenticate(store.as_ref(), &headers, Utc::now())?;
+        if !who.may(Action::ManageAccounts) {
+            return Err(ApiError::Forbidden(
+                "only a system administrator invites people".into(),
+            ));
+        }
+        let req: people::InviteRequest = json(&body)?;
+        let res = people::invite(store.as_ref(), &who, &req, &regions, Utc::now())?;
+        Ok((StatusCode::CREATED, Json(res)))
+    })
+    .await
+}
+
+async fn accept(
+    State(state): State<AppState>,
+    body: Result<axum::body::Bytes, axum::extract::rejection::BytesRejection>,
+) -> Result<(StatusCode, Json<AccountView>), ApiError> {
+    let req: people::AcceptRequest = json(&body_bytes(body)?)?;
+    let store = state.store();
+    blocking(move || {
+        Ok((
+            StatusCode::CREATED,
+            Json(people::accept(store.as_ref(), &req, Utc::now())?),
         ))
     })
     .await

@@ -68,8 +68,53 @@ pub(crate) fn account_from(
     }
 }
 
+/// An invitation to a role (what the invitee will be).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Invitation {
+    pub role: Role,
+    pub scopes: Vec<String>,
+    pub display_name: String,
+    pub created_by: String,
+}
+
+pub(crate) fn invitation_from(
+    role: &str,
+    scopes: &str,
+    display_name: String,
+    created_by: String,
+) -> Invitation {
+    Invitation {
+        role: Role::from_code(role).unwrap_or(Role::VenueAdmin),
+        scopes: scopes.split_whitespace().map(str::to_string).collect(),
+        display_name,
+        created_by,
+    }
+}
+
 /// The account side of the store.
 pub trait Accounts {
+    /// Keeps an invitation under the hash of its one-time code, valid until `expires`.
+    fn create_invitation(
+        &self,
+        code_hash: &str,
+        invitation: &Invitation,
+        now: DateTime<Utc>,
+        expires: DateTime<Utc>,
+    ) -> Result<(), StoreError>;
+    /// The invitation with this code hash, if unused and unexpired at `now`.
+    fn invitation(
+        &self,
+        code_hash: &str,
+        now: DateTime<Utc>,
+    ) -> Result<Option<Invitation>, StoreError>;
+    /// Makes the account an invitation was for and uses the invitation up, in one transaction:
+    /// [`StoreError::InvitationUsed`] when it was used (or expired) meanwhile, nothing made.
+    fn accept_invitation(
+        &self,
+        code_hash: &str,
+        account: &NewAccount<'_>,
+        now: DateTime<Utc>,
+    ) -> Result<Account, StoreError>;
     /// Creates an account; [`StoreError::UsernameTaken`] when the name is in use.
     fn create_account(&self, a: &NewAccount<'_>, now: DateTime<Utc>)
         -> Result<Account, StoreError>;

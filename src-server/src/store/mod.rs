@@ -12,7 +12,7 @@ pub mod postgres;
 pub mod sightings;
 pub mod sqlite;
 
-pub use accounts::{Account, Accounts, Credentials, NewAccount};
+pub use accounts::{Account, Accounts, Credentials, Invitation, NewAccount};
 pub use applications::{Applications, Decision, VenueEvent, VenueFilter, VenueSummary};
 pub use sightings::{SightingAlertRow, Sightings};
 
@@ -60,6 +60,8 @@ pub enum StoreError {
     DuplicateApplication(String),
     #[error("the declaration code {0} is in use")]
     DeclarationCodeTaken(String),
+    #[error("the invitation was used or has expired")]
+    InvitationUsed,
     #[error("the user name {0} is taken")]
     UsernameTaken(String),
     #[error("no device {0} is enrolled")]

@@ -37,6 +37,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../../../migrations/server/postgres/0005_policy.sql"),
     include_str!("../../../migrations/server/postgres/0006_accounts.sql"),
     include_str!("../../../migrations/server/postgres/0007_applications.sql"),
+    include_str!("../../../migrations/server/postgres/0008_invitations.sql"),
 ];
 
 /// Connections kept open between requests.

@@ -34,6 +34,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../../../migrations/server/sqlite/0005_policy.sql"),
     include_str!("../../../migrations/server/sqlite/0006_accounts.sql"),
     include_str!("../../../migrations/server/sqlite/0007_applications.sql"),
+    include_str!("../../../migrations/server/sqlite/0008_invitations.sql"),
 ];
 
 /// The server's SQLite store.

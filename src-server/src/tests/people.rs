@@ -188,6 +188,23 @@ async fn permission_matrix(f: &Fixture) {
             vec![],
             [401, 401, 200, 200, 200, 404],
         ),
+        (
+            "POST",
+            "/api/v1/accounts/invitations".into(),
+            br#"{"role": "reviewer", "scopes": ["659002"], "display_name": "x"}"#.to_vec(),
+            [401, 401, 403, 403, 403, 201],
+        ),
+        // Anyone may try a code; a wrong one is 404 for everybody.
+        (
+            "POST",
+            "/api/v1/accounts/accept".into(),
+            format!(
+                r#"{{"code": "{}", "username": "new.one", "password": "{PASSWORD}"}}"#,
+                "0".repeat(32)
+            )
+            .into_bytes(),
+            [404, 404, 404, 404, 404, 404],
+        ),
     ];
     let mut n = 1000;
     for (method, uri, body, expected) in &matrix {
@@ -248,4 +265,89 @@ fn the_permission_matrix_holds_on_postgres() {
         .build()
         .unwrap()
         .block_on(permission_matrix(&f));
+}
+
+#[tokio::test]
+async fn a_system_administrator_invites_and_the_invitee_signs_up_once() {
+    let f = fixture(false);
+    person(&f, "root.admin", Role::SysAdmin, &[]).await;
+    person(&f, "li.si", Role::VenueAdmin, &[]).await;
+    let sys = sign_in(&f, "root.admin").await;
+    let invite = |token: &str, body: &str| {
+        with_token_body(
+            "POST",
+            "/api/v1/accounts/invitations",
+            token,
+            body.as_bytes().to_vec(),
+        )
+    };
+    // Scopes must be regions in the table; a venue administrator is invited without any.
+    let (status, body) = send(
+        &f.app,
+        invite(
+            &sys,
+            r#"{"role": "reviewer", "scopes": ["999"], "display_name": "王审核"}"#,
+        ),
+    )
+    .await;
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (StatusCode::BAD_REQUEST, Some("bad_scopes"))
+    );
+    let venue_admin = sign_in(&f, "li.si").await;
+    let (status, _) = send(
+        &f.app,
+        invite(
+            &venue_admin,
+            r#"{"role": "sysadmin", "display_name": "me"}"#,
+        ),
+    )
+    .await;
+    assert_eq!(
+        status,
+        StatusCode::FORBIDDEN,
+        "only a system administrator invites"
+    );
+    let (status, inv) = send(
+        &f.app,
+        invite(
+            &sys,
+            r#"{"role": "reviewer", "scopes": ["659002001"], "display_name": "王审核"}"#,
+        ),
+    )
+    .await;
+    assert_eq!(status, StatusCode::CREATED, "{inv}");
+    let code = inv["code"].as_str().unwrap().to_string();
+    let accept = |username: &str, password: &str| {
+        Request::builder()
+            .method("POST")
+            .uri("/api/v1/accounts/accept")
+            .header("content-type", "application/json")
+            .body(Body::from(
+                serde_json::json!({"code": code, "username": username, "password": password})
+                    .to_string(),
+            ))
+            .unwrap()
+    };
+    // A weak password is refused and leaves the invitation usable.
+    let (status, body) = send(&f.app, accept("wang.shen", "short")).await;
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (StatusCode::BAD_REQUEST, Some("bad_password"))
+    );
+    let (status, me) = send(&f.app, accept("wang.shen", PASSWORD)).await;
+    assert_eq!(status, StatusCode::CREATED, "{me}");
+    assert_eq!(
+        (
+            me["role"].as_str(),
+            me["scopes"][0].as_str(),
+            me["display_name"].as_str()
+        ),
+        (Some("reviewer"), Some("659002001"), Some("王审核"))
+    );
+    let (status, _) = send(&f.app, accept("someone.else", PASSWORD)).await;
+    assert_eq!(status, StatusCode::NOT_FOUND, "an invitation is used once");
+    let token = sign_in(&f, "wang.shen").await;
+    let (status, _) = send(&f.app, with_token("GET", "/api/v1/review/queue", &token)).await;
+    assert_eq!(status, StatusCode::OK);
 }

@@ -3,8 +3,8 @@
 use chrono::{DateTime, Utc};
 
 use super::PgStore;
-use crate::store::accounts::{account_from, ACCOUNT_COLUMNS};
-use crate::store::{Account, Accounts, Credentials, NewAccount, StoreError};
+use crate::store::accounts::{account_from, invitation_from, ACCOUNT_COLUMNS};
+use crate::store::{Account, Accounts, Credentials, Invitation, NewAccount, StoreError};
 
 fn account_row(r: &postgres::Row) -> Account {
     account_from(
@@ -31,6 +31,38 @@ fn event(
     )
 }
 
+/// Inserts an account (and its `created` event) inside `tx`.
+fn insert_account(
+    tx: &mut postgres::Transaction<'_>,
+    a: &NewAccount<'_>,
+    now: DateTime<Utc>,
+) -> Result<Account, StoreError> {
+    let row = tx.query_opt(
+        &format!(
+            "INSERT INTO accounts (account_id, username, display_name, role, scopes,
+                 password_hash, status, created_ms, created_by)
+             VALUES ($1, $2, $3, $4, $5, $6, 'active', $7, $8)
+             ON CONFLICT (username) DO NOTHING
+             RETURNING {ACCOUNT_COLUMNS}"
+        ),
+        &[
+            &a.account_id,
+            &a.username,
+            &a.display_name,
+            &a.role.as_str(),
+            &a.scopes.join(" "),
+            &a.password_hash,
+            &now.timestamp_millis(),
+            &a.created_by,
+        ],
+    )?;
+    let Some(row) = row else {
+        return Err(StoreError::UsernameTaken(a.username.to_string()));
+    };
+    event(tx, now, a.account_id, "created", a.created_by)?;
+    Ok(account_row(&row))
+}
+
 impl Accounts for PgStore {
     fn create_account(
         &self,
@@ -39,31 +71,72 @@ impl Accounts for PgStore {
     ) -> Result<Account, StoreError> {
         self.with(|c| {
             let mut tx = c.transaction()?;
-            let row = tx.query_opt(
-                &format!(
-                    "INSERT INTO accounts (account_id, username, display_name, role, scopes,
-                         password_hash, status, created_ms, created_by)
-                     VALUES ($1, $2, $3, $4, $5, $6, 'active', $7, $8)
-                     ON CONFLICT (username) DO NOTHING
-                     RETURNING {ACCOUNT_COLUMNS}"
-                ),
+            let account = insert_account(&mut tx, a, now)?;
+            tx.commit()?;
+            Ok(account)
+        })
+    }
+
+    fn create_invitation(
+        &self,
+        code_hash: &str,
+        i: &Invitation,
+        now: DateTime<Utc>,
+        expires: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
+        self.with(|c| {
+            c.execute(
+                "INSERT INTO invitations (code_hash, role, scopes, display_name, created_by,
+                     created_ms, expires_ms)
+                 VALUES ($1, $2, $3, $4, $5, $6, $7)",
                 &[
-                    &a.account_id,
-                    &a.username,
-                    &a.display_name,
-                    &a.role.as_str(),
-                    &a.scopes.join(" "),
-                    &a.password_hash,
+                    &code_hash,
+                    &i.role.as_str(),
+                    &i.scopes.join(" "),
+                    &i.display_name,
+                    &i.created_by,
                     &now.timestamp_millis(),
-                    &a.created_by,
+                    &expires.timestamp_millis(),
                 ],
             )?;
-            let Some(row) = row else {
-                return Err(StoreError::UsernameTaken(a.username.to_string()));
-            };
-            event(&mut tx, now, a.account_id, "created", a.created_by)?;
+            Ok(())
+        })
+    }
+
+    fn invitation(
+        &self,
+        code_hash: &str,
+        now: DateTime<Utc>,
+    ) -> Result<Option<Invitation>, StoreError> {
+        self.with(|c| {
+            Ok(c.query_opt(
+                "SELECT role, scopes, display_name, created_by FROM invitations
+                 WHERE code_hash = $1 AND used_ms IS NULL AND expires_ms > $2",
+                &[&code_hash, &now.timestamp_millis()],
+            )?
+            .map(|r| invitation_from(r.get(0), r.get(1), r.get(2), r.get(3))))
+        })
+    }
+
+    fn accept_invitation(
+        &self,
+        code_hash: &str,
+        a: &NewAccount<'_>,
+        now: DateTime<Utc>,
+    ) -> Result<Account, StoreError> {
+        self.with(|c| {
+            let mut tx = c.transaction()?;
+            let n = tx.execute(
+                "UPDATE invitations SET used_ms = $2, account_id = $3
+                 WHERE code_hash = $1 AND used_ms IS NULL AND expires_ms > $2",
+                &[&code_hash, &now.timestamp_millis(), &a.account_id],
+            )?;
+            if n != 1 {
+                return Err(StoreError::InvitationUsed);
+            }
+            let account = insert_account(&mut tx, a, now)?;
             tx.commit()?;
-            Ok(account_row(&row))
+            Ok(account)
         })
     }
 

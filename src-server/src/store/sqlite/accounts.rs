@@ -4,8 +4,8 @@ use chrono::{DateTime, Utc};
 use rusqlite::{params, OptionalExtension};
 
 use super::SqliteStore;
-use crate::store::accounts::{account_from, ACCOUNT_COLUMNS};
-use crate::store::{Account, Accounts, Credentials, NewAccount, StoreError};
+use crate::store::accounts::{account_from, invitation_from, ACCOUNT_COLUMNS};
+use crate::store::{Account, Accounts, Credentials, Invitation, NewAccount, StoreError};
 
 fn account_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Account> {
     Ok(account_from(
@@ -32,6 +32,43 @@ fn event(
     )
 }
 
+/// Inserts an account (and its `created` event) inside `tx`.
+fn insert_account(
+    tx: &rusqlite::Transaction<'_>,
+    a: &NewAccount<'_>,
+    now: DateTime<Utc>,
+) -> Result<Account, StoreError> {
+    let taken: bool = tx.query_row(
+        "SELECT EXISTS (SELECT 1 FROM accounts WHERE username = ?1)",
+        [a.username],
+        |r| r.get(0),
+    )?;
+    if taken {
+        return Err(StoreError::UsernameTaken(a.username.to_string()));
+    }
+    tx.execute(
+        "INSERT INTO accounts (account_id, username, display_name, role, scopes, password_hash,
+             status, created_ms, created_by)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, 'active', ?7, ?8)",
+        params![
+            a.account_id,
+            a.username,
+            a.display_name,
+            a.role.as_str(),
+            a.scopes.join(" "),
+            a.password_hash,
+            now.timestamp_millis(),
+            a.created_by
+        ],
+    )?;
+    event(tx, now, a.account_id, "created", a.created_by)?;
+    Ok(tx.query_row(
+        &format!("SELECT {ACCOUNT_COLUMNS} FROM accounts WHERE account_id = ?1"),
+        [a.account_id],
+        account_row,
+    )?)
+}
+
 impl Accounts for SqliteStore {
     fn create_account(
         &self,
@@ -40,35 +77,75 @@ impl Accounts for SqliteStore {
     ) -> Result<Account, StoreError> {
         let mut conn = self.conn()?;
         let tx = conn.transaction()?;
-        let taken: bool = tx.query_row(
-            "SELECT EXISTS (SELECT 1 FROM accounts WHERE username = ?1)",
-            [a.username],
-            |r| r.get(0),
-        )?;
-        if taken {
-            return Err(StoreError::UsernameTaken(a.username.to_string()));
-        }
-        tx.execute(
-            "INSERT INTO accounts (account_id, username, display_name, role, scopes, password_hash,
-                 status, created_ms, created_by)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, 'active', ?7, ?8)",
+        let account = insert_account(&tx, a, now)?;
+        tx.commit()?;
+        Ok(account)
+    }
+
+    fn create_invitation(
+        &self,
+        code_hash: &str,
+        i: &Invitation,
+        now: DateTime<Utc>,
+        expires: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
+        self.conn()?.execute(
+            "INSERT INTO invitations (code_hash, role, scopes, display_name, created_by,
+                 created_ms, expires_ms)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
             params![
-                a.account_id,
-                a.username,
-                a.display_name,
-                a.role.as_str(),
-                a.scopes.join(" "),
-                a.password_hash,
+                code_hash,
+                i.role.as_str(),
+                i.scopes.join(" "),
+                i.display_name,
+                i.created_by,
                 now.timestamp_millis(),
-                a.created_by
+                expires.timestamp_millis()
             ],
         )?;
-        event(&tx, now, a.account_id, "created", a.created_by)?;
-        let account = tx.query_row(
-            &format!("SELECT {ACCOUNT_COLUMNS} FROM accounts WHERE account_id = ?1"),
-            [a.account_id],
-            account_row,
+        Ok(())
+    }
+
+    fn invitation(
+        &self,
+        code_hash: &str,
+        now: DateTime<Utc>,
+    ) -> Result<Option<Invitation>, StoreError> {
+        Ok(self
+            .conn()?
+            .query_row(
+                "SELECT role, scopes, display_name, created_by FROM invitations
+                 WHERE code_hash = ?1 AND used_ms IS NULL AND expires_ms > ?2",
+                params![code_hash, now.timestamp_millis()],
+                |r| {
+                    Ok(invitation_from(
+                        &r.get::<_, String>(0)?,
+                        &r.get::<_, String>(1)?,
+                        r.get(2)?,
+                        r.get(3)?,
+                    ))
+                },
+            )
+            .optional()?)
+    }
+
+    fn accept_invitation(
+        &self,
+        code_hash: &str,
+        a: &NewAccount<'_>,
+        now: DateTime<Utc>,
+    ) -> Result<Account, StoreError> {
+        let mut conn = self.conn()?;
+        let tx = conn.transaction()?;
+        let n = tx.execute(
+            "UPDATE invitations SET used_ms = ?2, account_id = ?3
+             WHERE code_hash = ?1 AND used_ms IS NULL AND expires_ms > ?2",
+            params![code_hash, now.timestamp_millis(), a.account_id],
         )?;
+        if n != 1 {
+            return Err(StoreError::InvitationUsed);
+        }
+        let account = insert_account(&tx, a, now)?;
         tx.commit()?;
         Ok(account)
     }
