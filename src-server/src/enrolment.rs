@@ -36,6 +36,40 @@ pub struct Signed<'a> {
     pub body: &'a [u8],
 }
 
+/// Proof of possession: the request is signed by `public_key` (hex), its device header is that
+/// key's id, its time is current, and its nonce is spent. A key that is not one, or a header that
+/// is not its id, proves nothing: 401. Returns the key and its device id.
+fn prove_possession(
+    store: &dyn Store,
+    public_key: &str,
+    signed: &Signed<'_>,
+    now: DateTime<Utc>,
+) -> Result<(PublicKey, String), ApiError> {
+    let key = PublicKey::from_hex(public_key).map_err(|_| {
+        ApiError::Unauthorized(
+            "bad_public_key",
+            "public_key must be an Ed25519 public key in 64 hex characters".into(),
+        )
+    })?;
+    let device_id = sync::device_id(&key);
+    if signed.headers.device != device_id {
+        return Err(ApiError::Unauthorized(
+            "bad_device_id",
+            "the device header must be the key id of public_key".into(),
+        ));
+    }
+    sync::verify_request(
+        &key,
+        signed.method,
+        signed.path,
+        signed.headers,
+        signed.body,
+        now,
+    )?;
+    auth::spend_nonce(store, &device_id, &signed.headers.nonce)?;
+    Ok((key, device_id))
+}
+
 /// Checks and performs one enrolment at `now` (blocking: store calls).
 pub fn enrol(
     store: &dyn Store,
@@ -58,30 +92,7 @@ pub fn enrol(
             "give the inspector's name (1 to 32 characters)".into(),
         ));
     }
-    // Proof of possession. A key that is not one, or a device header that is not its id, proves
-    // nothing: 401.
-    let key = PublicKey::from_hex(&req.public_key).map_err(|_| {
-        ApiError::Unauthorized(
-            "bad_public_key",
-            "public_key must be an Ed25519 public key in 64 hex characters".into(),
-        )
-    })?;
-    let device_id = sync::device_id(&key);
-    if signed.headers.device != device_id {
-        return Err(ApiError::Unauthorized(
-            "bad_device_id",
-            "the device header must be the key id of public_key".into(),
-        ));
-    }
-    sync::verify_request(
-        &key,
-        signed.method,
-        signed.path,
-        signed.headers,
-        signed.body,
-        now,
-    )?;
-    auth::spend_nonce(store, &device_id, &signed.headers.nonce)?;
+    let (key, device_id) = prove_possession(store, &req.public_key, signed, now)?;
     let log = |outcome| {
         store.record_enrolment_attempt(
             &EnrolAttempt {
@@ -156,28 +167,7 @@ pub fn rotate(
             "old_device_id is the old key's device id (16 hex characters)".into(),
         ));
     }
-    let key = PublicKey::from_hex(&req.public_key).map_err(|_| {
-        ApiError::Unauthorized(
-            "bad_public_key",
-            "public_key must be an Ed25519 public key in 64 hex characters".into(),
-        )
-    })?;
-    let device_id = sync::device_id(&key);
-    if signed.headers.device != device_id {
-        return Err(ApiError::Unauthorized(
-            "bad_device_id",
-            "the device header must be the key id of public_key".into(),
-        ));
-    }
-    sync::verify_request(
-        &key,
-        signed.method,
-        signed.path,
-        signed.headers,
-        signed.body,
-        now,
-    )?;
-    auth::spend_nonce(store, &device_id, &signed.headers.nonce)?;
+    let (key, device_id) = prove_possession(store, &req.public_key, signed, now)?;
     // The old key's consent, checked against the key the server holds for it.
     let old = store
         .device(&req.old_device_id)?

@@ -81,6 +81,23 @@ pub struct TempCluster {
     tls: bool,
 }
 
+/// Hands `paths` (recursively) to the `postgres` user, which the cluster runs as under root.
+fn chown_to_postgres(paths: &[&Path]) -> Result<(), ClusterError> {
+    let status = Command::new("chown")
+        .args(["-R", "postgres:postgres"])
+        .args(paths)
+        .status()
+        .map_err(step("chown to postgres"))?;
+    if status.success() {
+        Ok(())
+    } else {
+        Err(ClusterError::Step {
+            step: "chown to postgres",
+            message: status.to_string(),
+        })
+    }
+}
+
 fn is_root() -> bool {
     Command::new("id")
         .arg("-u")
@@ -99,17 +116,7 @@ impl TempCluster {
             .map_err(step("creating the cluster directory"))?;
         let as_postgres = is_root();
         if as_postgres {
-            let status = Command::new("chown")
-                .args(["-R", "postgres:postgres"])
-                .arg(dir.path())
-                .status()
-                .map_err(step("chown to postgres"))?;
-            if !status.success() {
-                return Err(ClusterError::Step {
-                    step: "chown to postgres",
-                    message: status.to_string(),
-                });
-            }
+            chown_to_postgres(&[dir.path()])?;
         }
         let port = TcpListener::bind("127.0.0.1:0")
             .and_then(|l| l.local_addr())
@@ -278,19 +285,11 @@ impl TempCluster {
                 .map_err(step("chmod server.key"))?;
         }
         if self.as_postgres {
-            let status = Command::new("chown")
-                .args(["postgres:postgres"])
-                .arg(data.join("server.crt"))
-                .arg(&key_path)
-                .arg(data.join("pg_hba.conf"))
-                .status()
-                .map_err(step("chown to postgres"))?;
-            if !status.success() {
-                return Err(ClusterError::Step {
-                    step: "chown to postgres",
-                    message: status.to_string(),
-                });
-            }
+            chown_to_postgres(&[
+                &data.join("server.crt"),
+                &key_path,
+                &data.join("pg_hba.conf"),
+            ])?;
         }
         self.tls = true;
         self.start_server()
