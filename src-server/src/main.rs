@@ -181,7 +181,7 @@ fn main() -> anyhow::Result<()> {
             return Ok(());
         }
         Some(Command::Devices) => {
-            for d in store.devices()? {
+            for d in store.devices(None)? {
                 let x = &d.device;
                 println!(
                     "{}\t{}\t{}\t{}\t{}\t{}",

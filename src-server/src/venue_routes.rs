@@ -8,6 +8,9 @@
 //! | `GET /api/v1/review/queue` | reviewer (pending applications in their communities, duplicates flagged) |
 //! | `POST /api/v1/venues/{id}/decision` | reviewer whose scope covers the venue's region |
 //! | `GET /api/v1/venues/{id}/history` | whoever may read the venue |
+//! | `GET /api/v1/venues/{id}/members` | the venue's administrator (declaration code, devices) |
+//! | `POST /api/v1/venues/{id}/declaration-code` | the venue's administrator (a new code) |
+//! | `POST /api/v1/venues/{id}/devices/{device}/revoke` | the venue's administrator |
 
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};
@@ -30,6 +33,15 @@ pub fn routes() -> Router<AppState> {
         .route("/api/v1/review/queue", get(queue))
         .route("/api/v1/venues/{id}/decision", post(decide))
         .route("/api/v1/venues/{id}/history", get(history))
+        .route("/api/v1/venues/{id}/members", get(members))
+        .route(
+            "/api/v1/venues/{id}/declaration-code",
+            post(new_declaration_code),
+        )
+        .route(
+            "/api/v1/venues/{id}/devices/{device}/revoke",
+            post(revoke_device),
+        )
 }
 
 fn forbidden(what: &str) -> ApiError {
@@ -180,27 +192,15 @@ async fn decide(
             return Ok(Json(s));
         }
         // A fresh 6-digit declaration code; a taken one (rare) is drawn again.
-        for _ in 0..8 {
-            let n = u32::from_le_bytes(
-                venuecode_keys::random_bytes()
-                    .map_err(|e| ApiError::Internal(format!("no randomness: {e}")))?,
-            );
-            let code = format!("{:06}", 100_000 + n % 900_000);
-            match store.decide(
+        let s = with_fresh_code(|declaration_code| {
+            store.decide(
                 &id,
-                &Decision::Approve {
-                    declaration_code: code,
-                },
+                &Decision::Approve { declaration_code },
                 &account.account_id,
                 now,
-            ) {
-                Err(StoreError::DeclarationCodeTaken(_)) => continue,
-                other => return Ok(Json(other?)),
-            }
-        }
-        Err(ApiError::Internal(
-            "no free declaration code after 8 draws".into(),
-        ))
+            )
+        })?;
+        Ok(Json(s))
     })
     .await
 }
@@ -215,6 +215,138 @@ async fn history(
         let (_, who) = people::authenticate(store.as_ref(), &headers, Utc::now())?;
         readable(store.as_ref(), &who, &id)?;
         Ok(Json(store.venue_history(&id)?))
+    })
+    .await
+}
+
+/// The venue its administrator manages, or why not (404 outside one's scope, 403 for a reader
+/// who does not manage it).
+fn managed(store: &dyn Store, who: &Principal, id: &str) -> Result<VenueSummary, ApiError> {
+    let venue = readable(store, who, id)?;
+    if !who.may(Action::ManageVenue {
+        venue_id: &venue.venue_id,
+        region: &venue.region,
+    }) {
+        return Err(forbidden("managing this venue (its administrator does)"));
+    }
+    Ok(venue)
+}
+
+/// A device as the venue's administrator sees it.
+#[derive(Debug, Serialize)]
+pub struct MemberDevice {
+    pub device_id: String,
+    pub checkpoint_id: String,
+    pub inspector: String,
+    pub enrolled_at: chrono::DateTime<Utc>,
+    pub active: bool,
+}
+
+/// The venue's members: its declaration code (场所申报码) and the inspectors' devices.
+#[derive(Debug, Serialize)]
+pub struct Members {
+    pub declaration_code: Option<String>,
+    pub devices: Vec<MemberDevice>,
+}
+
+async fn members(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+) -> Result<Json<Members>, ApiError> {
+    let store = state.store();
+    blocking(move || {
+        let (_, who) = people::authenticate(store.as_ref(), &headers, Utc::now())?;
+        let venue = managed(store.as_ref(), &who, &id)?;
+        let devices = store
+            .devices(Some(&venue.venue_id))?
+            .into_iter()
+            .map(|d| MemberDevice {
+                device_id: d.device.device_id,
+                checkpoint_id: d.device.checkpoint_id,
+                inspector: d.device.inspector,
+                enrolled_at: d.enrolled_at,
+                active: !d.device.revoked,
+            })
+            .collect();
+        Ok(Json(Members {
+            declaration_code: venue.declaration_code,
+            devices,
+        }))
+    })
+    .await
+}
+
+/// Draws 6-digit codes until `set` takes one (a taken code is drawn again, at most 8 times).
+fn with_fresh_code<T>(mut set: impl FnMut(String) -> Result<T, StoreError>) -> Result<T, ApiError> {
+    for _ in 0..8 {
+        let n = u32::from_le_bytes(
+            venuecode_keys::random_bytes()
+                .map_err(|e| ApiError::Internal(format!("no randomness: {e}")))?,
+        );
+        match set(format!("{:06}", 100_000 + n % 900_000)) {
+            Err(StoreError::DeclarationCodeTaken(_)) => continue,
+            other => return Ok(other?),
+        }
+    }
+    Err(ApiError::Internal(
+        "no free declaration code after 8 draws".into(),
+    ))
+}
+
+/// A new declaration code.
+#[derive(Debug, Serialize)]
+pub struct DeclarationCode {
+    pub declaration_code: String,
+}
+
+async fn new_declaration_code(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+) -> Result<Json<DeclarationCode>, ApiError> {
+    let store = state.store();
+    blocking(move || {
+        let (_, who) = people::authenticate(store.as_ref(), &headers, Utc::now())?;
+        let venue = managed(store.as_ref(), &who, &id)?;
+        if venue.status != "approved" {
+            return Err(ApiError::Unprocessable(
+                "not_approved",
+                "only an approved venue has a declaration code".into(),
+            ));
+        }
+        let code = with_fresh_code(|code| {
+            store
+                .set_declaration_code(&venue.venue_id, &code, Utc::now())
+                .map(|_| code)
+        })?;
+        Ok(Json(DeclarationCode {
+            declaration_code: code,
+        }))
+    })
+    .await
+}
+
+async fn revoke_device(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Path((id, device)): Path<(String, String)>,
+) -> Result<StatusCode, ApiError> {
+    let store = state.store();
+    blocking(move || {
+        let (account, who) = people::authenticate(store.as_ref(), &headers, Utc::now())?;
+        let venue = managed(store.as_ref(), &who, &id)?;
+        let at_venue = store
+            .device(&device)?
+            .is_some_and(|d| d.venue_id == venue.venue_id);
+        if !at_venue {
+            return Err(ApiError::NotFound(format!(
+                "no device {device} at this venue"
+            )));
+        }
+        let actor = format!("{} ({})", account.display_name, account.username);
+        store.set_revoked(&device, true, &actor, Utc::now())?;
+        Ok(StatusCode::NO_CONTENT)
     })
     .await
 }

@@ -266,8 +266,16 @@ pub trait Devices {
         outcome: AttemptOutcome,
         since: DateTime<Utc>,
     ) -> Result<i64, StoreError>;
-    /// Every enrolled device, by venue and enrolment time.
-    fn devices(&self) -> Result<Vec<DeviceListing>, StoreError>;
+    /// Every enrolled device (of one venue, when given), by venue and enrolment time.
+    fn devices(&self, venue_id: Option<&str>) -> Result<Vec<DeviceListing>, StoreError>;
+    /// Gives an approved venue a new declaration code (the old one enrols nothing from now on;
+    /// devices bound already stay); false when there is no such approved venue.
+    fn set_declaration_code(
+        &self,
+        venue_id: &str,
+        code: &str,
+        now: DateTime<Utc>,
+    ) -> Result<bool, StoreError>;
     /// A device's events, oldest first.
     fn device_events(&self, device_id: &str) -> Result<Vec<DeviceEvent>, StoreError>;
 }

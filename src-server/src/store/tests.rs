@@ -84,9 +84,27 @@ fn enrolment_binds_and_refuses_what_it_must(store: &dyn Store) {
     assert_eq!(log[3].1, "管理员乙");
     assert!(!store.set_revoked("ghost", true, "x", at(NOW)).unwrap());
     assert!(store.device("ghost").unwrap().is_none());
-    let listed = store.devices().unwrap();
+    let listed = store.devices(None).unwrap();
     assert_eq!(listed.len(), 1);
     assert_eq!(listed[0].device.device_id, "dev1");
+    assert_eq!(store.devices(Some("demo-venue-0001")).unwrap().len(), 1);
+    assert!(store.devices(Some("demo-venue-0002")).unwrap().is_empty());
+    // A new declaration code: the old one enrols nothing more; a taken one is refused.
+    assert!(store
+        .set_declaration_code("demo-venue-0001", "300001", at(NOW + 5))
+        .unwrap());
+    assert!(matches!(
+        enrol(store, "dev7", "100001"),
+        Err(StoreError::UnknownDeclaration(_))
+    ));
+    enrol(store, "dev7", "300001").unwrap();
+    assert!(matches!(
+        store.set_declaration_code("demo-venue-0002", "300001", at(NOW + 6)),
+        Err(StoreError::DeclarationCodeTaken(_))
+    ));
+    assert!(!store
+        .set_declaration_code("nope", "300002", at(NOW))
+        .unwrap());
 }
 
 fn enrolment_attempts_are_counted_by_source_and_code(store: &dyn Store) {

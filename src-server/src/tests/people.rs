@@ -134,6 +134,7 @@ async fn permission_matrix(f: &Fixture) {
     person(f, "authority", Role::Authority, &["659002"]).await;
     person(f, "sysadmin", Role::SysAdmin, &[]).await;
     let station = enrolled(f, 60).await;
+    let station_id = sync::device_id(&station.key.public());
     let mut tokens = Vec::new();
     for who in ["venue.admin", "reviewer", "authority", "sysadmin"] {
         tokens.push((who, sign_in(f, who).await));
@@ -205,6 +206,25 @@ async fn permission_matrix(f: &Fixture) {
             .into_bytes(),
             [404, 404, 404, 404, 404, 404],
         ),
+        (
+            "GET",
+            format!("{hospital}/members"),
+            vec![],
+            [401, 401, 200, 403, 403, 404],
+        ),
+        (
+            "POST",
+            format!("{hospital}/declaration-code"),
+            vec![],
+            [401, 401, 200, 403, 403, 404],
+        ),
+        // Last: it revokes the station (the rows above need it).
+        (
+            "POST",
+            format!("{hospital}/devices/{station_id}/revoke"),
+            vec![],
+            [401, 401, 204, 403, 403, 404],
+        ),
     ];
     let mut n = 1000;
     for (method, uri, body, expected) in &matrix {
@@ -239,6 +259,18 @@ async fn permission_matrix(f: &Fixture) {
             "{method} {uri}: anonymous, station, venue admin, reviewer, authority, sysadmin"
         );
     }
+    // The administrator revoked the station (the last row): it is refused from then on, and the
+    // revocation names who did it.
+    let (status, _) = send(&f.app, station.request("GET", pull, vec![], &nonce(n + 1))).await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    let store = f.store.clone();
+    let log = tokio::task::spawn_blocking(move || store.device_events(&station_id).unwrap())
+        .await
+        .unwrap();
+    assert_eq!(
+        log.last().map(|e| e.actor.as_str()),
+        Some("venue.admin (venue.admin)")
+    );
 }
 
 #[tokio::test]

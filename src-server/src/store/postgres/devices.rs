@@ -263,13 +263,14 @@ impl Devices for PgStore {
         })
     }
 
-    fn devices(&self) -> Result<Vec<DeviceListing>, StoreError> {
+    fn devices(&self, venue_id: Option<&str>) -> Result<Vec<DeviceListing>, StoreError> {
         self.with(|c| {
             Ok(c.query(
                 "SELECT device_id, public_key, venue_id, checkpoint_id, inspector, status,
                      enrolled_ms
-                 FROM devices ORDER BY venue_id, enrolled_ms",
-                &[],
+                 FROM devices WHERE $1::text IS NULL OR venue_id = $1
+                 ORDER BY venue_id, enrolled_ms",
+                &[&venue_id],
             )?
             .iter()
             .map(|r| DeviceListing {
@@ -277,6 +278,30 @@ impl Devices for PgStore {
                 enrolled_at: DateTime::from_timestamp_millis(r.get(6)).unwrap_or_default(),
             })
             .collect())
+        })
+    }
+
+    fn set_declaration_code(
+        &self,
+        venue_id: &str,
+        code: &str,
+        now: DateTime<Utc>,
+    ) -> Result<bool, StoreError> {
+        self.with(|c| {
+            let mut tx = c.transaction()?;
+            if tx
+                .query_opt("SELECT 1 FROM venues WHERE declaration_code = $1", &[&code])?
+                .is_some()
+            {
+                return Err(StoreError::DeclarationCodeTaken(code.to_string()));
+            }
+            let n = tx.execute(
+                "UPDATE venues SET declaration_code = $2, updated_ms = $3
+                 WHERE venue_id = $1 AND status = 'approved'",
+                &[&venue_id, &code, &now.timestamp_millis()],
+            )?;
+            tx.commit()?;
+            Ok(n == 1)
         })
     }
 

@@ -251,14 +251,14 @@ impl Devices for SqliteStore {
         .query_row(params![value, outcome.as_str(), since.timestamp_millis()], |r| r.get(0))?)
     }
 
-    fn devices(&self) -> Result<Vec<DeviceListing>, StoreError> {
+    fn devices(&self, venue_id: Option<&str>) -> Result<Vec<DeviceListing>, StoreError> {
         let conn = self.conn()?;
         let mut stmt = conn.prepare_cached(
             "SELECT device_id, public_key, venue_id, checkpoint_id, inspector, status, enrolled_ms
-             FROM devices ORDER BY venue_id, enrolled_ms",
+             FROM devices WHERE ?1 IS NULL OR venue_id = ?1 ORDER BY venue_id, enrolled_ms",
         )?;
         let rows = stmt
-            .query_map([], |r| {
+            .query_map([venue_id], |r| {
                 Ok(DeviceListing {
                     device: device_row(r)?,
                     enrolled_at: DateTime::from_timestamp_millis(r.get(6)?).unwrap_or_default(),
@@ -266,6 +266,31 @@ impl Devices for SqliteStore {
             })?
             .collect::<Result<Vec<_>, _>>()?;
         Ok(rows)
+    }
+
+    fn set_declaration_code(
+        &self,
+        venue_id: &str,
+        code: &str,
+        now: DateTime<Utc>,
+    ) -> Result<bool, StoreError> {
+        let mut conn = self.conn()?;
+        let tx = conn.transaction()?;
+        let taken: bool = tx.query_row(
+            "SELECT EXISTS (SELECT 1 FROM venues WHERE declaration_code = ?1)",
+            [code],
+            |r| r.get(0),
+        )?;
+        if taken {
+            return Err(StoreError::DeclarationCodeTaken(code.to_string()));
+        }
+        let n = tx.execute(
+            "UPDATE venues SET declaration_code = ?2, updated_ms = ?3
+             WHERE venue_id = ?1 AND status = 'approved'",
+            params![venue_id, code, now.timestamp_millis()],
+        )?;
+        tx.commit()?;
+        Ok(n == 1)
     }
 
     fn device_events(&self, device_id: &str) -> Result<Vec<DeviceEvent>, StoreError> {
