@@ -218,12 +218,46 @@ async fn permission_matrix(f: &Fixture) {
             vec![],
             [401, 401, 200, 403, 403, 404],
         ),
-        // Last: it revokes the station (the rows above need it).
+        (
+            "POST",
+            "/api/v1/sync/upload".into(),
+            batch(vec![Record::CheckIn(super::upload::fresh(1, VENUE))]),
+            [401, 200, 401, 401, 401, 401],
+        ),
+        // Anyone may try to sign in; a wrong name is 401 for everybody.
+        (
+            "POST",
+            "/api/v1/auth/login".into(),
+            format!(r#"{{"username": "nobody.here", "password": "{PASSWORD}"}}"#).into_bytes(),
+            [401, 401, 401, 401, 401, 401],
+        ),
+        // Key rotation is the device's own, signed by the new key: the station signing with its
+        // enrolled key (not the new one) and every person's token get 401.
+        (
+            "POST",
+            "/api/v1/devices/rotate".into(),
+            serde_json::json!({
+                "old_device_id": station_id,
+                "public_key": Station::new(61).key.public().to_hex(),
+                "old_signature": "00".repeat(64),
+            })
+            .to_string()
+            .into_bytes(),
+            [401, 401, 401, 401, 401, 401],
+        ),
+        // It revokes the station (the rows above need it).
         (
             "POST",
             format!("{hospital}/devices/{station_id}/revoke"),
             vec![],
             [401, 401, 204, 403, 403, 404],
+        ),
+        // Last: it ends each person's session.
+        (
+            "POST",
+            "/api/v1/auth/logout".into(),
+            vec![],
+            [401, 401, 204, 204, 204, 204],
         ),
     ];
     let mut n = 1000;

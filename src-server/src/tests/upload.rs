@@ -5,7 +5,7 @@ use super::*;
 
 /// A check-in made a minute ago (the API refuses records older than the device's enrolment): a
 /// manual registration, since every scanned code is verified again (see `scan`).
-fn fresh(n: u64, venue: &str) -> venuecode_core::sync::CheckInWire {
+pub(super) fn fresh(n: u64, venue: &str) -> venuecode_core::sync::CheckInWire {
     let mut c = check_in(n, venue);
     c.at = Utc::now() - Duration::seconds(60);
     c.manual = true;
