@@ -21,6 +21,8 @@ pub struct Region {
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Regions {
     by_code: BTreeMap<String, Region>,
+    /// Codes that are some region's parent (so [`Regions::is_leaf`] is one lookup).
+    parents: std::collections::BTreeSet<String>,
 }
 
 /// Why a region table could not be read.
@@ -45,6 +47,7 @@ impl Regions {
     /// comments; a parent must come before its children.
     pub fn parse(text: &str) -> Result<Regions, RegionTableError> {
         let mut by_code = BTreeMap::new();
+        let mut parents = std::collections::BTreeSet::new();
         for (i, line) in text.lines().enumerate() {
             let n = i + 1;
             if line.trim().is_empty() || line.starts_with('#') {
@@ -68,6 +71,7 @@ impl Regions {
                         parent: parent.into(),
                     });
                 }
+                parents.insert(parent.to_string());
                 Some(parent.to_string())
             };
             by_code.insert(
@@ -79,7 +83,7 @@ impl Regions {
                 },
             );
         }
-        Ok(Regions { by_code })
+        Ok(Regions { by_code, parents })
     }
 
     /// The demo table.
@@ -94,11 +98,7 @@ impl Regions {
 
     /// A community: a region with no child in the table (venues apply under one).
     pub fn is_leaf(&self, code: &str) -> bool {
-        self.by_code.contains_key(code)
-            && !self
-                .by_code
-                .values()
-                .any(|r| r.parent.as_deref() == Some(code))
+        self.by_code.contains_key(code) && !self.parents.contains(code)
     }
 
     /// The full name, province first (e.g. 新疆维吾尔自治区 阿拉尔市 金银川路街道 幸福路社区).

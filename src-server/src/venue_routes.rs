@@ -129,20 +129,38 @@ async fn queue(
             return Err(forbidden("the review queue"));
         }
         let all = store.venue_summaries(&VenueFilter::Regions(who.scopes.clone()), None)?;
+        // Live venues by credit code and by address: one pass, then a lookup per application.
+        let mut by_key: std::collections::HashMap<(bool, &str), Vec<&str>> = Default::default();
+        for o in all.iter().filter(|o| o.status != "rejected") {
+            if let Some(code) = &o.credit_code {
+                by_key.entry((true, code)).or_default().push(&o.venue_id);
+            }
+            by_key
+                .entry((false, &o.address))
+                .or_default()
+                .push(&o.venue_id);
+        }
         let entries = all
             .iter()
             .filter(|v| v.status == "pending")
-            .map(|v| QueueEntry {
-                duplicates: all
-                    .iter()
-                    .filter(|o| o.venue_id != v.venue_id && o.status != "rejected")
-                    .filter(|o| {
-                        (o.credit_code.is_some() && o.credit_code == v.credit_code)
-                            || o.address == v.address
-                    })
-                    .map(|o| o.venue_id.clone())
-                    .collect(),
-                venue: v.clone(),
+            .map(|v| {
+                let mut duplicates: Vec<String> = v
+                    .credit_code
+                    .as_deref()
+                    .map(|c| (true, c))
+                    .into_iter()
+                    .chain([(false, v.address.as_str())])
+                    .filter_map(|k| by_key.get(&k))
+                    .flatten()
+                    .filter(|id| **id != v.venue_id)
+                    .map(|id| id.to_string())
+                    .collect();
+                duplicates.sort();
+                duplicates.dedup();
+                QueueEntry {
+                    duplicates,
+                    venue: v.clone(),
+                }
             })
             .collect();
         Ok(Json(entries))
