@@ -108,33 +108,13 @@ pub fn parse(url: &str) -> Result<(postgres::Config, PgTls), crate::store::Store
     Ok((config, tls))
 }
 
-/// Percent-decodes a query value (paths may carry `%2F`).
+/// Percent-decodes a query value (paths may carry `%2F`) as the `postgres` crate reads the rest of
+/// the URL (the `percent-encoding` crate; `+` stays `+`, as libpq reads it).
 fn decode(v: &str) -> Result<String, PgTlsError> {
-    let bytes = v.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        match bytes[i] {
-            b'%' => {
-                let hex = bytes
-                    .get(i + 1..i + 3)
-                    .and_then(|h| std::str::from_utf8(h).ok())
-                    .and_then(|h| u8::from_str_radix(h, 16).ok())
-                    .ok_or_else(|| PgTlsError::Url(format!("bad escape in {v:?}")))?;
-                out.push(hex);
-                i += 3;
-            }
-            b'+' => {
-                out.push(b' ');
-                i += 1;
-            }
-            b => {
-                out.push(b);
-                i += 1;
-            }
-        }
-    }
-    String::from_utf8(out).map_err(|_| PgTlsError::Url(format!("{v:?} is not UTF-8")))
+    percent_encoding::percent_decode_str(v)
+        .decode_utf8()
+        .map(|s| s.into_owned())
+        .map_err(|_| PgTlsError::Url(format!("{v:?} is not UTF-8 once decoded")))
 }
 
 fn connector(root: PathBuf, check_name: bool) -> Result<MakeRustlsConnect, PgTlsError> {
