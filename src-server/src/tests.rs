@@ -3,8 +3,10 @@
 use super::*;
 use axum::body::Body;
 use axum::http::{Request, StatusCode};
+use chrono::Duration;
 use http_body_util::BodyExt;
 use tower::ServiceExt;
+use venuecode_core::health_code::{self, Color};
 use venuecode_core::keys::SecretKey;
 use venuecode_core::sync::{Record, UploadBatch};
 use venuecode_core::trust::{KeyRole, Revocation, RevocationList, TrustList, TrustedKey};
