@@ -46,6 +46,8 @@ pub enum Field {
     Point,
     ResponsibleName,
     ResponsiblePhone,
+    /// A checkpoint's name (检测点: 南门, 北门 …).
+    CheckpointName,
 }
 
 /// One problem with one field: a stable code (for the catalogue) and an English message.
@@ -69,7 +71,7 @@ pub struct Application {
     pub responsible_phone: String,
 }
 
-fn text(
+pub(crate) fn text(
     problems: &mut Vec<Problem>,
     field: Field,
     value: &str,

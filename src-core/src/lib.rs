@@ -6,6 +6,7 @@
 
 pub mod accounts;
 pub mod application;
+pub mod checkpoint;
 pub mod base45;
 pub mod cbor;
 pub mod checkin;

@@ -93,6 +93,9 @@ pub async fn preauthenticate(
     if device.revoked {
         return Err(ApiError::Revoked(device.device_id));
     }
+    if device.pending {
+        return Err(ApiError::DevicePending(device.device_id));
+    }
     let key = PublicKey::from_hex(&device.public_key)
         .map_err(|_| ApiError::UnknownDevice(device.device_id.clone()))?;
     Ok(Preauthenticated {

@@ -29,6 +29,8 @@ pub enum ApiError {
     UnknownDevice(String),
     #[error("device {0} has been revoked: ask the venue's manager")]
     Revoked(String),
+    #[error("device {0} waits for the venue administrator's approval (成员管理)")]
+    DevicePending(String),
     #[error("this request was already received (same nonce): a replay is not stored again")]
     Replayed,
     #[error("{0}")]
@@ -74,6 +76,7 @@ impl IntoResponse for ApiError {
             ApiError::Auth(e) => (StatusCode::UNAUTHORIZED, e.code()),
             ApiError::UnknownDevice(_) => (StatusCode::UNAUTHORIZED, "unknown_device"),
             ApiError::Revoked(_) => (StatusCode::FORBIDDEN, "device_revoked"),
+            ApiError::DevicePending(_) => (StatusCode::FORBIDDEN, "device_pending"),
             ApiError::Replayed => (StatusCode::CONFLICT, "replayed"),
             ApiError::Batch(e) => {
                 rejected.extend(e.record_id().map(str::to_string));
@@ -109,6 +112,12 @@ impl IntoResponse for ApiError {
                 (StatusCode::CONFLICT, "enrolled_elsewhere")
             }
             ApiError::Store(StoreError::KeyInUse(_)) => (StatusCode::CONFLICT, "key_in_use"),
+            ApiError::Store(StoreError::CheckpointNameTaken(_)) => {
+                (StatusCode::CONFLICT, "checkpoint_name_taken")
+            }
+            ApiError::Store(StoreError::NotAVenueAdmin(_)) => {
+                (StatusCode::UNPROCESSABLE_ENTITY, "not_a_venue_admin")
+            }
             ApiError::Store(StoreError::UnknownDevice(_)) => {
                 (StatusCode::UNAUTHORIZED, "unknown_device")
             }

@@ -16,6 +16,7 @@ pub mod people;
 pub mod people_routes;
 #[cfg(any(test, feature = "test-support"))]
 pub mod pgcluster;
+pub mod place_routes;
 pub mod serve;
 pub mod sightings;
 pub mod store;
@@ -159,6 +160,7 @@ pub fn app(state: AppState) -> Router {
         .route("/api/v1/demo/codes", post(demo::demo_code))
         .merge(people_routes::routes())
         .merge(venue_routes::routes())
+        .merge(place_routes::routes())
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
         .layer(tower_http::timeout::RequestBodyTimeoutLayer::new(BODY_TIMEOUT))
         .layer(axum::middleware::from_fn_with_state(

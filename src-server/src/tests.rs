@@ -50,10 +50,14 @@ impl Station {
     }
 
     fn enrol_request(&self, code: &str, nonce: &str) -> Request<Body> {
+        self.enrol_at(code, None, nonce)
+    }
+
+    fn enrol_at(&self, code: &str, checkpoint: Option<&str>, nonce: &str) -> Request<Body> {
         let body = serde_json::to_vec(&EnrolRequest {
             declaration_code: code.into(),
             inspector: "王五".into(),
-            checkpoint_id: None,
+            checkpoint_id: checkpoint.map(str::to_string),
             public_key: self.key.public().to_hex(),
         })
         .unwrap();
@@ -378,6 +382,7 @@ fn a_device_is_limited_per_minute_and_the_next_minute_starts_afresh() {
 
 mod enrolment;
 mod people;
+mod places;
 mod sightings;
 mod upload;
 mod venues;

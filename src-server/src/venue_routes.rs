@@ -44,7 +44,7 @@ pub fn routes() -> Router<AppState> {
         )
 }
 
-fn forbidden(what: &str) -> ApiError {
+pub(crate) fn forbidden(what: &str) -> ApiError {
     ApiError::Forbidden(format!("your role or scope does not reach {what}"))
 }
 
@@ -57,7 +57,11 @@ fn filter_for(who: &Principal) -> Option<VenueFilter> {
     }
 }
 
-fn readable(store: &dyn Store, who: &Principal, id: &str) -> Result<VenueSummary, ApiError> {
+pub(crate) fn readable(
+    store: &dyn Store,
+    who: &Principal,
+    id: &str,
+) -> Result<VenueSummary, ApiError> {
     let venue = store
         .venue_summary(id)?
         .ok_or_else(|| ApiError::NotFound(format!("no venue {id}")))?;
@@ -239,7 +243,11 @@ async fn history(
 
 /// The venue its administrator manages, or why not (404 outside one's scope, 403 for a reader
 /// who does not manage it).
-fn managed(store: &dyn Store, who: &Principal, id: &str) -> Result<VenueSummary, ApiError> {
+pub(crate) fn managed(
+    store: &dyn Store,
+    who: &Principal,
+    id: &str,
+) -> Result<VenueSummary, ApiError> {
     let venue = readable(store, who, id)?;
     if !who.may(Action::ManageVenue {
         venue_id: &venue.venue_id,
@@ -257,7 +265,11 @@ pub struct MemberDevice {
     pub checkpoint_id: String,
     pub inspector: String,
     pub enrolled_at: chrono::DateTime<Utc>,
+    /// When it last uploaded, if ever (its last activity).
+    pub last_seen: Option<chrono::DateTime<Utc>>,
     pub active: bool,
+    /// Waiting for the administrator's approval.
+    pub pending: bool,
 }
 
 /// The venue's members: its declaration code (场所申报码) and the inspectors' devices.
@@ -284,7 +296,9 @@ async fn members(
                 checkpoint_id: d.device.checkpoint_id,
                 inspector: d.device.inspector,
                 enrolled_at: d.enrolled_at,
+                last_seen: d.last_seen,
                 active: !d.device.revoked,
+                pending: d.device.pending,
             })
             .collect();
         Ok(Json(Members {

@@ -199,6 +199,9 @@ pub struct VenueInfo {
 pub struct CheckpointInfo {
     pub checkpoint_id: String,
     pub name: String,
+    /// Disabled by the venue's administrator: a station bound here records nothing.
+    #[serde(default)]
+    pub disabled: bool,
 }
 
 /// A venue's gate policy on the wire.

@@ -57,7 +57,9 @@ pub enum Decision {
 }
 
 /// The columns read for a [`VenueSummary`], in this order, by both engines.
-pub(crate) const SUMMARY_COLUMNS: &str = "venue_id, name, category, region, address, status, \
+/// A closed venue reads as status `closed`.
+pub(crate) const SUMMARY_COLUMNS: &str = "venue_id, name, category, region, address, \
+    CASE WHEN closed_ms IS NULL THEN status ELSE 'closed' END, \
     credit_code, responsible_name, responsible_phone, declaration_code, reject_reason, created_at";
 
 /// The application side of the store.

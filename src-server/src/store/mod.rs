@@ -8,12 +8,14 @@
 
 pub mod accounts;
 pub mod applications;
+pub mod places;
 pub mod postgres;
 pub mod sightings;
 pub mod sqlite;
 
 pub use accounts::{Account, Accounts, Credentials, Invitation, NewAccount};
 pub use applications::{Applications, Decision, VenueEvent, VenueFilter, VenueSummary};
+pub use places::{Amended, Checkpoint, Places};
 pub use sightings::{SightingAlertRow, Sightings};
 
 use std::path::PathBuf;
@@ -68,6 +70,10 @@ pub enum StoreError {
     UnknownDevice(String),
     #[error("key {0} is already enrolled: make a new key")]
     KeyInUse(String),
+    #[error("this venue already has a checkpoint named {0}")]
+    CheckpointNameTaken(String),
+    #[error("{0} is not an active venue administrator")]
+    NotAVenueAdmin(String),
     #[error("all {0} database connections are busy; retry shortly")]
     Busy(usize),
     #[error("database TLS: {0}")]
@@ -122,6 +128,8 @@ pub struct Device {
     pub revoked: bool,
     /// When it first enrolled (server clock): no record it sends can be older.
     pub enrolled_at: DateTime<Utc>,
+    /// Waiting for the venue administrator's approval: every signed request is refused.
+    pub pending: bool,
 }
 
 /// What an enrolment asks for.
@@ -206,6 +214,8 @@ impl<'a> AttemptKey<'a> {
 pub struct DeviceListing {
     pub device: Device,
     pub enrolled_at: DateTime<Utc>,
+    /// When it last uploaded (its last activity), if ever.
+    pub last_seen: Option<DateTime<Utc>>,
 }
 
 /// One event in a device's life: enrolled, revoked, reactivated — when and by whom.
@@ -281,7 +291,7 @@ pub trait Devices {
 }
 
 /// The server's store, on either engine.
-pub trait Store: Devices + Sightings + Accounts + Applications + Send + Sync {
+pub trait Store: Devices + Sightings + Accounts + Applications + Places + Send + Sync {
     /// `sqlite` or `postgres`.
     fn engine(&self) -> &'static str;
     /// Number of venues in the registry.
@@ -410,7 +420,10 @@ pub(crate) const POLICY_COLUMNS: &str = "fever_threshold_c, accept_yellow, requi
     when_stale";
 
 impl VenueRow {
-    pub(crate) fn into_wire(self, checkpoints: Vec<(String, String)>) -> (VenueInfo, PolicyWire) {
+    pub(crate) fn into_wire(
+        self,
+        checkpoints: Vec<(String, String, bool)>,
+    ) -> (VenueInfo, PolicyWire) {
         // What the venue did not set is the default (24 h without a signed time, stale after
         // 48 h, refuse when stale, paper codes for 7 days).
         let defaults = PolicyWire::from(&venuecode_core::gate::Policy::default());
@@ -437,9 +450,10 @@ impl VenueRow {
             checkpoints: checkpoints
                 .into_iter()
                 .map(
-                    |(checkpoint_id, name)| venuecode_core::sync::CheckpointInfo {
+                    |(checkpoint_id, name, disabled)| venuecode_core::sync::CheckpointInfo {
                         checkpoint_id,
                         name,
+                        disabled,
                     },
                 )
                 .collect(),

@@ -27,6 +27,7 @@ mod accounts;
 mod applications;
 mod devices;
 pub mod pgtls;
+mod places;
 mod sightings;
 
 const MIGRATIONS: &[&str] = &[
@@ -38,6 +39,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../../../migrations/server/postgres/0006_accounts.sql"),
     include_str!("../../../migrations/server/postgres/0007_applications.sql"),
     include_str!("../../../migrations/server/postgres/0008_invitations.sql"),
+    include_str!("../../../migrations/server/postgres/0009_places.sql"),
 ];
 
 /// Connections kept open between requests.
@@ -475,12 +477,12 @@ impl Store for PgStore {
             };
             let checkpoints = c
                 .query(
-                    "SELECT checkpoint_id, name FROM checkpoints WHERE venue_id = $1
+                    "SELECT checkpoint_id, name, disabled FROM checkpoints WHERE venue_id = $1
                      ORDER BY checkpoint_id",
                     &[&venue_id],
                 )?
                 .into_iter()
-                .map(|r| (r.get(0), r.get(1)))
+                .map(|r| (r.get(0), r.get(1), r.get(2)))
                 .collect();
             Ok(Some(row.into_wire(checkpoints)))
         })

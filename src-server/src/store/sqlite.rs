@@ -24,6 +24,7 @@ use super::{
 mod accounts;
 mod applications;
 mod devices;
+mod places;
 mod sightings;
 
 const MIGRATIONS: &[&str] = &[
@@ -35,6 +36,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../../../migrations/server/sqlite/0006_accounts.sql"),
     include_str!("../../../migrations/server/sqlite/0007_applications.sql"),
     include_str!("../../../migrations/server/sqlite/0008_invitations.sql"),
+    include_str!("../../../migrations/server/sqlite/0009_places.sql"),
 ];
 
 /// The server's SQLite store.
@@ -343,10 +345,10 @@ impl Store for SqliteStore {
         let Some(row) = row else { return Ok(None) };
         let checkpoints = conn
             .prepare(
-                "SELECT checkpoint_id, name FROM checkpoints WHERE venue_id = ?1
+                "SELECT checkpoint_id, name, disabled FROM checkpoints WHERE venue_id = ?1
                  ORDER BY checkpoint_id",
             )?
-            .query_map([venue_id], |r| Ok((r.get(0)?, r.get(1)?)))?
+            .query_map([venue_id], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?
             .collect::<Result<Vec<_>, _>>()?;
         Ok(Some(row.into_wire(checkpoints)))
     }

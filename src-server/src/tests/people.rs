@@ -142,6 +142,14 @@ async fn permission_matrix(f: &Fixture) {
     let pull = "/api/v1/sync/pull?trust_version=0&revocations_since=0";
     let reject = br#"{"approve": false, "reason": "x"}"#.to_vec();
     let hospital = "/api/v1/venues/demo-venue-0001";
+    let checkpoint =
+        r#"{"name": "北门", "responsible_name": "王五", "responsible_phone": "13800138000"}"#
+            .as_bytes()
+            .to_vec();
+    let checkpoint_main =
+        r#"{"name": "正门", "responsible_name": "王五", "responsible_phone": "13800138000"}"#
+            .as_bytes()
+            .to_vec();
     // (method, uri, body, [anonymous, station, venue admin, reviewer, authority, sysadmin]).
     // A venue outside one's scope is 404 (not confirmed to exist); the reviewer's 409 is the
     // demo venue being approved already (the scope let them in).
@@ -245,12 +253,65 @@ async fn permission_matrix(f: &Fixture) {
             .into_bytes(),
             [401, 401, 401, 401, 401, 401],
         ),
+        (
+            "GET",
+            format!("{hospital}/checkpoints"),
+            vec![],
+            [401, 401, 200, 200, 200, 404],
+        ),
+        (
+            "POST",
+            format!("{hospital}/checkpoints"),
+            checkpoint.clone(),
+            [401, 401, 201, 403, 403, 404],
+        ),
+        (
+            "PUT",
+            format!("{hospital}/checkpoints/main"),
+            checkpoint_main,
+            [401, 401, 200, 403, 403, 404],
+        ),
+        (
+            "POST",
+            format!("{hospital}/devices/{station_id}/approve"),
+            vec![],
+            [401, 401, 204, 403, 403, 404],
+        ),
+        // The administrator's 422: the name is no venue administrator (the scope let them in).
+        (
+            "POST",
+            format!("{hospital}/handover"),
+            br#"{"username": "nobody.here"}"#.to_vec(),
+            [401, 401, 422, 403, 403, 404],
+        ),
         // It revokes the station (the rows above need it).
         (
             "POST",
             format!("{hospital}/devices/{station_id}/revoke"),
             vec![],
             [401, 401, 204, 403, 403, 404],
+        ),
+        // A new name sends the venue back to review (so it comes after the rows that need it
+        // approved).
+        (
+            "PUT",
+            hospital.to_string(),
+            application_body("幸福路 40 号"),
+            [401, 401, 200, 403, 403, 404],
+        ),
+        // The 409s: a venue that once had doors is never deleted (withdrawn), and a pending one
+        // is not closed — each past the role and scope check.
+        (
+            "DELETE",
+            hospital.to_string(),
+            vec![],
+            [401, 401, 409, 403, 403, 404],
+        ),
+        (
+            "POST",
+            format!("{hospital}/close"),
+            br#"{"reason": "x"}"#.to_vec(),
+            [401, 401, 403, 409, 403, 404],
         ),
         // Last: it ends each person's session.
         (

@@ -7,7 +7,7 @@ use super::PgStore;
 use crate::store::applications::SUMMARY_COLUMNS;
 use crate::store::{Applications, Decision, StoreError, VenueEvent, VenueFilter, VenueSummary};
 
-fn summary_row(r: &postgres::Row) -> VenueSummary {
+pub(super) fn summary_row(r: &postgres::Row) -> VenueSummary {
     VenueSummary {
         venue_id: r.get(0),
         name: r.get(1),
@@ -24,7 +24,7 @@ fn summary_row(r: &postgres::Row) -> VenueSummary {
     }
 }
 
-fn event(
+pub(super) fn event(
     tx: &mut postgres::Transaction<'_>,
     at: DateTime<Utc>,
     venue_id: &str,
@@ -57,7 +57,7 @@ impl Applications for PgStore {
             let live: Option<String> = tx
                 .query_opt(
                     "SELECT status FROM venues WHERE credit_code = $1 AND address = $2
-                         AND status IN ('pending', 'approved') LIMIT 1",
+                         AND status IN ('pending', 'approved') AND closed_ms IS NULL LIMIT 1",
                     &[&a.credit_code.as_str(), &a.address],
                 )?
                 .map(|r| r.get(0));
@@ -159,7 +159,7 @@ impl Applications for PgStore {
                         return Err(StoreError::DeclarationCodeTaken(declaration_code.clone()));
                     }
                     tx.execute(
-                        "UPDATE venues SET status = 'approved', declaration_code = $2,
+                        "UPDATE venues SET status = 'approved', approve_devices = true, declaration_code = $2,
                              reviewed_by = $3, reviewed_ms = $4, updated_ms = $4
                          WHERE venue_id = $1 AND status = 'pending'",
                         &[&venue_id, declaration_code, &reviewer, &at],

@@ -19,11 +19,13 @@ pub(super) fn device_row(r: &postgres::Row) -> Device {
         inspector: r.get(4),
         revoked: r.get::<_, &str>(5) == "revoked",
         enrolled_at: DateTime::from_timestamp_millis(r.get(6)).unwrap_or_default(),
+        pending: r.get(7),
     }
 }
 
 pub(super) const DEVICE_COLUMNS: &str =
-    "SELECT device_id, public_key, venue_id, checkpoint_id, inspector, status, enrolled_ms FROM devices";
+    "SELECT device_id, public_key, venue_id, checkpoint_id, inspector, status, enrolled_ms, pending \
+     FROM devices";
 
 impl Devices for PgStore {
     fn enrol(&self, d: &NewDevice<'_>, now: DateTime<Utc>) -> Result<Device, StoreError> {
@@ -40,11 +42,11 @@ impl Devices for PgStore {
             let checkpoint: Option<String> = match d.checkpoint_id {
                 Some(cp) => tx.query_opt(
                     "SELECT checkpoint_id FROM checkpoints WHERE venue_id = $1
-                     AND checkpoint_id = $2",
+                     AND checkpoint_id = $2 AND NOT disabled",
                     &[&venue, &cp],
                 )?,
                 None => tx.query_opt(
-                    "SELECT checkpoint_id FROM checkpoints WHERE venue_id = $1
+                    "SELECT checkpoint_id FROM checkpoints WHERE venue_id = $1 AND NOT disabled
                      ORDER BY checkpoint_id = 'main' DESC, checkpoint_id LIMIT 1",
                     &[&venue],
                 )?,
@@ -68,12 +70,13 @@ impl Devices for PgStore {
             }
             let row = tx.query_one(
                 "INSERT INTO devices (device_id, public_key, venue_id, checkpoint_id, inspector,
-                     status, enrolled_ms)
-                 VALUES ($1, $2, $3, $4, $5, 'active', $6)
+                     status, enrolled_ms, pending)
+                 VALUES ($1, $2, $3, $4, $5, 'active', $6,
+                     (SELECT approve_devices FROM venues WHERE venue_id = $3))
                  ON CONFLICT (device_id) DO UPDATE SET checkpoint_id = excluded.checkpoint_id,
                      inspector = excluded.inspector
                  RETURNING device_id, public_key, venue_id, checkpoint_id, inspector, status,
-                     enrolled_ms",
+                     enrolled_ms, pending",
                 &[
                     &d.device_id,
                     &d.public_key,
@@ -143,10 +146,10 @@ impl Devices for PgStore {
             let at = now.timestamp_millis();
             let row = tx.query_one(
                 "INSERT INTO devices (device_id, public_key, venue_id, checkpoint_id, inspector,
-                     status, enrolled_ms)
-                 VALUES ($1, $2, $3, $4, $5, 'active', $6)
+                     status, enrolled_ms, pending)
+                 VALUES ($1, $2, $3, $4, $5, 'active', $6, $7)
                  RETURNING device_id, public_key, venue_id, checkpoint_id, inspector, status,
-                     enrolled_ms",
+                     enrolled_ms, pending",
                 &[
                     &new_id,
                     &new_public_key,
@@ -154,6 +157,7 @@ impl Devices for PgStore {
                     &old.checkpoint_id,
                     &old.inspector,
                     &old.enrolled_at.timestamp_millis(),
+                    &old.pending,
                 ],
             )?;
             tx.execute(
@@ -267,7 +271,7 @@ impl Devices for PgStore {
         self.with(|c| {
             Ok(c.query(
                 "SELECT device_id, public_key, venue_id, checkpoint_id, inspector, status,
-                     enrolled_ms
+                     enrolled_ms, pending, last_seen_ms
                  FROM devices WHERE $1::text IS NULL OR venue_id = $1
                  ORDER BY venue_id, enrolled_ms",
                 &[&venue_id],
@@ -276,6 +280,9 @@ impl Devices for PgStore {
             .map(|r| DeviceListing {
                 device: device_row(r),
                 enrolled_at: DateTime::from_timestamp_millis(r.get(6)).unwrap_or_default(),
+                last_seen: r
+                    .get::<_, Option<i64>>(8)
+                    .and_then(DateTime::from_timestamp_millis),
             })
             .collect())
         })

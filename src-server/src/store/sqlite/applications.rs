@@ -8,7 +8,7 @@ use super::SqliteStore;
 use crate::store::applications::SUMMARY_COLUMNS;
 use crate::store::{Applications, Decision, StoreError, VenueEvent, VenueFilter, VenueSummary};
 
-fn summary_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<VenueSummary> {
+pub(super) fn summary_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<VenueSummary> {
     Ok(VenueSummary {
         venue_id: r.get(0)?,
         name: r.get(1)?,
@@ -25,7 +25,7 @@ fn summary_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<VenueSummary> {
     })
 }
 
-fn event(
+pub(super) fn event(
     tx: &rusqlite::Transaction<'_>,
     at: DateTime<Utc>,
     venue_id: &str,
@@ -53,7 +53,7 @@ impl Applications for SqliteStore {
         let live: Option<String> = tx
             .query_row(
                 "SELECT status FROM venues WHERE credit_code = ?1 AND address = ?2
-                     AND status IN ('pending', 'approved') LIMIT 1",
+                     AND status IN ('pending', 'approved') AND closed_ms IS NULL LIMIT 1",
                 params![a.credit_code.as_str(), a.address],
                 |r| r.get(0),
             )
@@ -167,7 +167,7 @@ impl Applications for SqliteStore {
                     return Err(StoreError::DeclarationCodeTaken(declaration_code.clone()));
                 }
                 tx.execute(
-                    "UPDATE venues SET status = 'approved', declaration_code = ?2,
+                    "UPDATE venues SET status = 'approved', approve_devices = 1, declaration_code = ?2,
                          reviewed_by = ?3, reviewed_ms = ?4, updated_ms = ?4
                      WHERE venue_id = ?1 AND status = 'pending'",
                     params![venue_id, declaration_code, reviewer, now.timestamp_millis()],

@@ -20,11 +20,13 @@ pub(super) fn device_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Device> {
         inspector: r.get(4)?,
         revoked: r.get::<_, String>(5)? == "revoked",
         enrolled_at: DateTime::from_timestamp_millis(r.get(6)?).unwrap_or_default(),
+        pending: r.get(7)?,
     })
 }
 
 pub(super) const DEVICE_COLUMNS: &str =
-    "SELECT device_id, public_key, venue_id, checkpoint_id, inspector, status, enrolled_ms FROM devices";
+    "SELECT device_id, public_key, venue_id, checkpoint_id, inspector, status, enrolled_ms, pending \
+     FROM devices";
 
 impl Devices for SqliteStore {
     fn enrol(&self, d: &NewDevice<'_>, now: DateTime<Utc>) -> Result<Device, StoreError> {
@@ -41,14 +43,15 @@ impl Devices for SqliteStore {
         let checkpoint: Option<String> = match d.checkpoint_id {
             Some(cp) => tx
                 .query_row(
-                    "SELECT checkpoint_id FROM checkpoints WHERE venue_id = ?1 AND checkpoint_id = ?2",
+                    "SELECT checkpoint_id FROM checkpoints WHERE venue_id = ?1 AND checkpoint_id = ?2
+                         AND disabled = 0",
                     [&venue, cp],
                     |r| r.get(0),
                 )
                 .optional()?,
             None => tx
                 .query_row(
-                    "SELECT checkpoint_id FROM checkpoints WHERE venue_id = ?1
+                    "SELECT checkpoint_id FROM checkpoints WHERE venue_id = ?1 AND disabled = 0
                      ORDER BY checkpoint_id = 'main' DESC, checkpoint_id LIMIT 1",
                     [&venue],
                     |r| r.get(0),
@@ -74,8 +77,9 @@ impl Devices for SqliteStore {
         }
         tx.execute(
             "INSERT INTO devices (device_id, public_key, venue_id, checkpoint_id, inspector, status,
-                 enrolled_ms)
-             VALUES (?1, ?2, ?3, ?4, ?5, 'active', ?6)
+                 enrolled_ms, pending)
+             VALUES (?1, ?2, ?3, ?4, ?5, 'active', ?6,
+                 (SELECT approve_devices FROM venues WHERE venue_id = ?3))
              ON CONFLICT (device_id) DO UPDATE SET checkpoint_id = excluded.checkpoint_id,
                  inspector = excluded.inspector, status = 'active'",
             params![
@@ -146,15 +150,16 @@ impl Devices for SqliteStore {
         let at = now.timestamp_millis();
         tx.execute(
             "INSERT INTO devices (device_id, public_key, venue_id, checkpoint_id, inspector, status,
-                 enrolled_ms)
-             VALUES (?1, ?2, ?3, ?4, ?5, 'active', ?6)",
+                 enrolled_ms, pending)
+             VALUES (?1, ?2, ?3, ?4, ?5, 'active', ?6, ?7)",
             params![
                 new_id,
                 new_public_key,
                 old.venue_id,
                 old.checkpoint_id,
                 old.inspector,
-                old.enrolled_at.timestamp_millis()
+                old.enrolled_at.timestamp_millis(),
+                old.pending
             ],
         )?;
         tx.execute(
@@ -254,7 +259,8 @@ impl Devices for SqliteStore {
     fn devices(&self, venue_id: Option<&str>) -> Result<Vec<DeviceListing>, StoreError> {
         let conn = self.conn()?;
         let mut stmt = conn.prepare_cached(
-            "SELECT device_id, public_key, venue_id, checkpoint_id, inspector, status, enrolled_ms
+            "SELECT device_id, public_key, venue_id, checkpoint_id, inspector, status, enrolled_ms,
+                 pending, last_seen_ms
              FROM devices WHERE ?1 IS NULL OR venue_id = ?1 ORDER BY venue_id, enrolled_ms",
         )?;
         let rows = stmt
@@ -262,6 +268,9 @@ impl Devices for SqliteStore {
                 Ok(DeviceListing {
                     device: device_row(r)?,
                     enrolled_at: DateTime::from_timestamp_millis(r.get(6)?).unwrap_or_default(),
+                    last_seen: r
+                        .get::<_, Option<i64>>(8)?
+                        .and_then(DateTime::from_timestamp_millis),
                 })
             })?
             .collect::<Result<Vec<_>, _>>()?;

@@ -1,0 +1,337 @@
+//! What a venue administrator does after approval, through the router: doors with a responsible
+//! person (bad input named field by field, a name used twice refused), a station that enrols and
+//! waits for the administrator's approval, a disabled door that enrols nothing and tells its
+//! stations, a rename that sends the venue back to review, a pending application withdrawn, the
+//! role handed over, and a venue closed by its reviewer (its stations refused).
+
+use super::people::{application_body, person, sign_in, with_token, with_token_body};
+use super::*;
+use venuecode_core::accounts::Role;
+
+fn door(name: &str) -> Vec<u8> {
+    serde_json::json!({"name": name, "responsible_name": "王五", "responsible_phone": "13800138000"})
+        .to_string()
+        .into_bytes()
+}
+
+#[tokio::test]
+async fn doors_devices_renames_withdrawals_hand_overs_and_closing_on_sqlite() {
+    administrator_flow(&fixture(false)).await;
+}
+
+#[test]
+fn doors_devices_renames_withdrawals_hand_overs_and_closing_on_postgres() {
+    let cluster = match crate::pgcluster::start_for_tests("the administrator's flow") {
+        Ok(Some(c)) => c,
+        Ok(None) => return,
+        Err(e) => panic!("starting a throwaway PostgreSQL cluster: {e}"),
+    };
+    let url = cluster.create_database("places").unwrap();
+    let f = fixture_on(
+        tempfile::tempdir().unwrap(),
+        store::open(&url).unwrap(),
+        false,
+    );
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .unwrap()
+        .block_on(administrator_flow(&f));
+}
+
+async fn administrator_flow(f: &Fixture) {
+    person(f, "li.si", Role::VenueAdmin, &[]).await;
+    person(f, "zhao.liu", Role::VenueAdmin, &[]).await;
+    person(f, "wang.reviewer", Role::Reviewer, &["659002001"]).await;
+    let admin = sign_in(f, "li.si").await;
+    let reviewer = sign_in(f, "wang.reviewer").await;
+    let (_, v) = send(
+        &f.app,
+        with_token_body(
+            "POST",
+            "/api/v1/venues",
+            &admin,
+            application_body("幸福路 50 号"),
+        ),
+    )
+    .await;
+    let id = v["venue_id"].as_str().unwrap().to_string();
+    let base = format!("/api/v1/venues/{id}");
+
+    // Pending: no doors yet.
+    let (status, _) = send(
+        &f.app,
+        with_token_body("POST", &format!("{base}/checkpoints"), &admin, door("南门")),
+    )
+    .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    let (_, ok) = send(
+        &f.app,
+        with_token_body(
+            "POST",
+            &format!("{base}/decision"),
+            &reviewer,
+            br#"{"approve": true}"#.to_vec(),
+        ),
+    )
+    .await;
+    let code = ok["declaration_code"].as_str().unwrap().to_string();
+
+    // Doors: bad input named, a name used twice refused, 南门 and 北门 added.
+    let bad = r#"{"name": "", "responsible_name": "王", "responsible_phone": "1"}"#
+        .as_bytes()
+        .to_vec();
+    let (status, body) = send(
+        &f.app,
+        with_token_body("POST", &format!("{base}/checkpoints"), &admin, bad),
+    )
+    .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
+    assert_eq!(body["problems"].as_array().unwrap().len(), 3, "{body}");
+    let (status, south) = send(
+        &f.app,
+        with_token_body("POST", &format!("{base}/checkpoints"), &admin, door("南门")),
+    )
+    .await;
+    assert_eq!(status, StatusCode::CREATED, "{south}");
+    let (status, body) = send(
+        &f.app,
+        with_token_body(
+            "POST",
+            &format!("{base}/checkpoints"),
+            &admin,
+            door(" 南门 "),
+        ),
+    )
+    .await;
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (StatusCode::CONFLICT, Some("checkpoint_name_taken"))
+    );
+    let (_, north) = send(
+        &f.app,
+        with_token_body("POST", &format!("{base}/checkpoints"), &admin, door("北门")),
+    )
+    .await;
+    let north_id = north["checkpoint_id"].as_str().unwrap().to_string();
+    let south_id = south["checkpoint_id"].as_str().unwrap().to_string();
+    let (_, list) = send(
+        &f.app,
+        with_token("GET", &format!("{base}/checkpoints"), &admin),
+    )
+    .await;
+    let names: Vec<&str> = list
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(names.len(), 3, "正门 from approval, 南门, 北门: {list}");
+    assert!(names.contains(&"北门") && names.contains(&"正门"));
+
+    // A station enrols at 北门 and waits for approval: every signed request refused until then.
+    let station = Station::new(90);
+    let (status, body) = send(&f.app, station.enrol_at(&code, Some(&north_id), &nonce(1))).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let pull = "/api/v1/sync/pull?trust_version=0&revocations_since=0";
+    let (status, body) = send(&f.app, station.request("GET", pull, vec![], &nonce(2))).await;
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (StatusCode::FORBIDDEN, Some("device_pending"))
+    );
+    let (_, members) = send(
+        &f.app,
+        with_token("GET", &format!("{base}/members"), &admin),
+    )
+    .await;
+    assert_eq!(members["devices"][0]["pending"], true, "{members}");
+    assert_eq!(members["devices"][0]["checkpoint_id"], north_id.as_str());
+    let device = members["devices"][0]["device_id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let (status, _) = send(
+        &f.app,
+        with_token("POST", &format!("{base}/devices/{device}/approve"), &admin),
+    )
+    .await;
+    assert_eq!(status, StatusCode::NO_CONTENT);
+    let (status, body) = send(&f.app, station.request("GET", pull, vec![], &nonce(3))).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+
+    // 南门 disabled: no station enrols there; the pull tells the stations.
+    let mut off: serde_json::Value = serde_json::from_slice(&door("南门")).unwrap();
+    off["disabled"] = true.into();
+    let (status, body) = send(
+        &f.app,
+        with_token_body(
+            "PUT",
+            &format!("{base}/checkpoints/{south_id}"),
+            &admin,
+            off.to_string().into_bytes(),
+        ),
+    )
+    .await;
+    assert_eq!(
+        (status, body["disabled"].as_bool()),
+        (StatusCode::OK, Some(true)),
+        "{body}"
+    );
+    let (status, _) = send(
+        &f.app,
+        Station::new(91).enrol_at(&code, Some(&south_id), &nonce(4)),
+    )
+    .await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    let (_, body) = send(&f.app, station.request("GET", pull, vec![], &nonce(5))).await;
+    let doors = body["venue"]["checkpoints"].as_array().unwrap();
+    assert!(
+        doors
+            .iter()
+            .any(|c| c["checkpoint_id"] == south_id.as_str() && c["disabled"] == true),
+        "{body}"
+    );
+
+    // Handing over: li.si no longer manages it, zhao.liu does.
+    let (status, _) = send(
+        &f.app,
+        with_token_body(
+            "POST",
+            &format!("{base}/handover"),
+            &admin,
+            br#"{"username": "zhao.liu"}"#.to_vec(),
+        ),
+    )
+    .await;
+    assert_eq!(status, StatusCode::NO_CONTENT);
+    let admin = sign_in(f, "li.si").await;
+    let heir = sign_in(f, "zhao.liu").await;
+    let (status, _) = send(
+        &f.app,
+        with_token("GET", &format!("{base}/members"), &admin),
+    )
+    .await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    let (status, _) = send(&f.app, with_token("GET", &format!("{base}/members"), &heir)).await;
+    assert_eq!(status, StatusCode::OK);
+
+    // A new name: back to review; the same name and a new phone: not.
+    let (status, body) = send(
+        &f.app,
+        with_token_body("PUT", &base, &heir, application_body("幸福路 50 号")),
+    )
+    .await;
+    assert_eq!(
+        (status, body["back_to_review"].as_bool()),
+        (StatusCode::OK, Some(false)),
+        "{body}"
+    );
+    let mut renamed: serde_json::Value =
+        serde_json::from_slice(&application_body("幸福路 50 号")).unwrap();
+    renamed["name"] = "乌鲁木齐市幸福路农贸市场有限公司".into();
+    let (_, body) = send(
+        &f.app,
+        with_token_body("PUT", &base, &heir, renamed.to_string().into_bytes()),
+    )
+    .await;
+    assert_eq!(
+        (body["back_to_review"].as_bool(), body["status"].as_str()),
+        (Some(true), Some("pending"))
+    );
+    let (_, q) = send(&f.app, with_token("GET", "/api/v1/review/queue", &reviewer)).await;
+    assert!(q
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|e| e["venue_id"] == id.as_str()));
+    let (_, ok) = send(
+        &f.app,
+        with_token_body(
+            "POST",
+            &format!("{base}/decision"),
+            &reviewer,
+            br#"{"approve": true}"#.to_vec(),
+        ),
+    )
+    .await;
+    assert_eq!(ok["status"], "approved");
+
+    // A pending application is withdrawn by its applicant, and gone.
+    let (_, p) = send(
+        &f.app,
+        with_token_body(
+            "POST",
+            "/api/v1/venues",
+            &admin,
+            application_body("幸福路 52 号"),
+        ),
+    )
+    .await;
+    let pid = p["venue_id"].as_str().unwrap();
+    let (status, _) = send(
+        &f.app,
+        with_token("DELETE", &format!("/api/v1/venues/{pid}"), &admin),
+    )
+    .await;
+    assert_eq!(status, StatusCode::NO_CONTENT);
+    let (status, _) = send(
+        &f.app,
+        with_token("GET", &format!("/api/v1/venues/{pid}/history"), &admin),
+    )
+    .await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+
+    // Closed by the reviewer (a reason needed): its stations are refused, the history says who.
+    let (status, _) = send(
+        &f.app,
+        with_token_body(
+            "POST",
+            &format!("{base}/close"),
+            &reviewer,
+            br#"{"reason": " "}"#.to_vec(),
+        ),
+    )
+    .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    let (status, _) = send(
+        &f.app,
+        with_token_body(
+            "POST",
+            &format!("{base}/close"),
+            &reviewer,
+            r#"{"reason": "停业"}"#.as_bytes().to_vec(),
+        ),
+    )
+    .await;
+    assert_eq!(status, StatusCode::NO_CONTENT);
+    let (status, body) = send(&f.app, station.request("GET", pull, vec![], &nonce(6))).await;
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (StatusCode::FORBIDDEN, Some("device_revoked"))
+    );
+    let (_, h) = send(&f.app, with_token("GET", &format!("{base}/history"), &heir)).await;
+    let actions: Vec<&str> = h
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["action"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        actions,
+        [
+            "applied",
+            "approved",
+            "checkpoint_added",
+            "checkpoint_added",
+            "device_approved",
+            "checkpoint_changed",
+            "handed_over",
+            "amended",
+            "amended",
+            "approved",
+            "closed"
+        ]
+    );
+    let (_, mine) = send(&f.app, with_token("GET", "/api/v1/venues", &heir)).await;
+    assert_eq!(mine[0]["status"], "closed");
+}
