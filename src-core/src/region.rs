@@ -101,6 +101,18 @@ impl Regions {
         self.by_code.contains_key(code) && !self.parents.contains(code)
     }
 
+    /// The regions directly under `parent` (provinces when `None`), by code; a prefix scan of
+    /// the table, since a child's code starts with its parent's.
+    pub fn children(&self, parent: Option<&str>) -> Vec<&Region> {
+        let from = parent.unwrap_or("");
+        self.by_code
+            .range(from.to_string()..)
+            .take_while(|(code, _)| code.starts_with(from))
+            .map(|(_, r)| r)
+            .filter(|r| r.parent.as_deref() == parent)
+            .collect()
+    }
+
     /// The full name, province first (e.g. 新疆维吾尔自治区 阿拉尔市 金银川路街道 幸福路社区).
     pub fn full_name(&self, code: &str) -> Option<String> {
         let mut names = Vec::new();
@@ -120,6 +132,20 @@ impl Regions {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn children_are_listed_level_by_level() {
+        let r = Regions::demo();
+        let provinces: Vec<&str> = r.children(None).iter().map(|r| r.code.as_str()).collect();
+        assert_eq!(provinces, ["44", "65"]);
+        let under: Vec<&str> = r
+            .children(Some("659002001"))
+            .iter()
+            .map(|r| r.code.as_str())
+            .collect();
+        assert_eq!(under, ["659002001001", "659002001002"]);
+        assert!(r.children(Some("659002001001")).is_empty());
+    }
 
     #[test]
     fn the_demo_table_reads_and_names_communities() {

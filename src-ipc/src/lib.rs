@@ -8,10 +8,12 @@
 //! Invariants: this crate builds for wasm32 and native, holds no logic, and is the only place where
 //! IPC types derive `Serialize`/`Deserialize`. Domain types are converted into these by hand.
 
+mod people;
 mod vocab;
 
 use serde::{de::DeserializeOwned, Deserialize, Serialize};
 
+pub use people::*;
 pub use vocab::*;
 
 /// A command the UI can call. The Tauri handler receives the request as its single argument
@@ -46,6 +48,20 @@ pub const ALL_COMMANDS: &[&str] = &[
     EnrolStation::NAME,
     GetSyncStatus::NAME,
     SyncNow::NAME,
+    SignIn::NAME,
+    SignOut::NAME,
+    WhoAmI::NAME,
+    ListVenues::NAME,
+    CheckApplication::NAME,
+    SubmitApplication::NAME,
+    ListDrafts::NAME,
+    ListRegions::NAME,
+    ReviewQueue::NAME,
+    DecideApplication::NAME,
+    GetVenue::NAME,
+    SaveCheckpoint::NAME,
+    ChangeDevice::NAME,
+    RenewDeclarationCode::NAME,
 ];
 
 /// An error as it crosses IPC. `code` is stable and maps to an i18n key in the UI; `detail` is
@@ -82,6 +98,10 @@ pub enum ErrorCode {
     UnknownDeclaration,
     /// The server refused the request; `detail` has its code and message.
     ServerRefused,
+    /// No person is signed in here, or the session expired: sign in again.
+    NotSignedIn,
+    /// The person's role or scope does not reach this.
+    Forbidden,
     /// The scan loop stopped by itself (the camera failed or was unplugged, the decoder died);
     /// `detail` says which. The UI offers to start it again.
     ScanStopped,

@@ -41,7 +41,21 @@ pub fn handler<R: tauri::Runtime>() -> impl Fn(tauri::ipc::Invoke<R>) -> bool + 
         set_station_options,
         enrol_station,
         get_sync_status,
-        sync_now
+        sync_now,
+        crate::people_commands::sign_in,
+        crate::people_commands::sign_out,
+        crate::people_commands::who_am_i,
+        crate::people_commands::list_venues,
+        crate::people_commands::check_application,
+        crate::people_commands::submit_application,
+        crate::people_commands::list_drafts,
+        crate::people_commands::list_regions,
+        crate::people_commands::review_queue,
+        crate::people_commands::decide_application,
+        crate::people_commands::get_venue,
+        crate::people_commands::save_checkpoint,
+        crate::people_commands::change_device,
+        crate::people_commands::renew_declaration_code
     ]
 }
 
@@ -350,6 +364,49 @@ mod tests {
             }),
             GetSyncStatus::NAME => json!(GetSyncStatus {}),
             SyncNow::NAME => json!(SyncNow {}),
+            venuecode_ipc::SignIn::NAME => json!(venuecode_ipc::SignIn {
+                username: "demo.admin".into(),
+                password: "x".into(),
+            }),
+            venuecode_ipc::SignOut::NAME => json!(venuecode_ipc::SignOut {}),
+            venuecode_ipc::WhoAmI::NAME => json!(venuecode_ipc::WhoAmI {}),
+            venuecode_ipc::ListVenues::NAME => json!(venuecode_ipc::ListVenues {}),
+            venuecode_ipc::CheckApplication::NAME => json!(venuecode_ipc::CheckApplication {
+                form: Default::default(),
+            }),
+            venuecode_ipc::SubmitApplication::NAME => json!(venuecode_ipc::SubmitApplication {
+                form: Default::default(),
+                draft_id: None,
+            }),
+            venuecode_ipc::ListDrafts::NAME => json!(venuecode_ipc::ListDrafts {}),
+            venuecode_ipc::ListRegions::NAME => json!(venuecode_ipc::ListRegions { parent: None }),
+            venuecode_ipc::ReviewQueue::NAME => json!(venuecode_ipc::ReviewQueue {}),
+            venuecode_ipc::DecideApplication::NAME => json!(venuecode_ipc::DecideApplication {
+                venue_id: "v".into(),
+                approve: true,
+                reason: None,
+            }),
+            venuecode_ipc::GetVenue::NAME => json!(venuecode_ipc::GetVenue {
+                venue_id: "v".into()
+            }),
+            venuecode_ipc::SaveCheckpoint::NAME => json!(venuecode_ipc::SaveCheckpoint {
+                venue_id: "v".into(),
+                checkpoint_id: None,
+                name: "北门".into(),
+                responsible_name: "王五".into(),
+                responsible_phone: "13800138000".into(),
+                disabled: false,
+            }),
+            venuecode_ipc::ChangeDevice::NAME => json!(venuecode_ipc::ChangeDevice {
+                venue_id: "v".into(),
+                device_id: "d".into(),
+                action: venuecode_ipc::DeviceAction::Approve,
+            }),
+            venuecode_ipc::RenewDeclarationCode::NAME => {
+                json!(venuecode_ipc::RenewDeclarationCode {
+                    venue_id: "v".into()
+                })
+            }
             other => panic!("no sample request for command {other}: add one here"),
         }
     }
@@ -371,6 +428,12 @@ mod tests {
                 None,
                 crate::sync::SyncConfig::default(),
             ),
+            people: crate::people::PeopleContext {
+                data_dir: dir.path().to_path_buf(),
+                server_url: None,
+                allow_http: false,
+                regions: std::sync::Arc::new(venuecode_core::region::Regions::demo()),
+            },
         };
         let app = tauri::test::mock_builder()
             .manage(state)
@@ -399,6 +462,28 @@ mod tests {
                 // No server is configured here: the command ran and said so.
                 let err = format!("{res:?}");
                 assert!(err.contains("no server address"), "{name}: {err}");
+                continue;
+            }
+            if *name == venuecode_ipc::SignIn::NAME {
+                let err = format!("{res:?}");
+                assert!(err.contains("no server is configured"), "{name}: {err}");
+                continue;
+            }
+            // A person's work without a person signed in: the command ran and said so.
+            if [
+                venuecode_ipc::ListVenues::NAME,
+                venuecode_ipc::SubmitApplication::NAME,
+                venuecode_ipc::ReviewQueue::NAME,
+                venuecode_ipc::DecideApplication::NAME,
+                venuecode_ipc::GetVenue::NAME,
+                venuecode_ipc::SaveCheckpoint::NAME,
+                venuecode_ipc::ChangeDevice::NAME,
+                venuecode_ipc::RenewDeclarationCode::NAME,
+            ]
+            .contains(name)
+            {
+                let err = format!("{res:?}");
+                assert!(err.contains("not_signed_in"), "{name}: {err}");
                 continue;
             }
             assert!(res.is_ok(), "command {name} failed over IPC: {res:?}");

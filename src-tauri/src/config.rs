@@ -3,12 +3,29 @@
 //! `VENUECODE_DATA_DIR` overrides the platform's app data directory (tests use a throwaway one);
 //! `VENUECODE_SERVER_URL` names the central server (the run script starts one on loopback);
 //! `VENUECODE_SYNC_BATCH` sets how many records one upload carries (1–2000, default 500);
+//! `VENUECODE_REGIONS` names a region table file (the demo table otherwise);
 //! `VENUECODE_ALLOW_HTTP=1` lets the station talk plain HTTP (development only: by default it
 //! refuses anything but https to a server certified by the deployment's CA).
 
 use std::path::PathBuf;
 
 use crate::error::AppError;
+
+/// The region table: `VENUECODE_REGIONS` names a file (`code<TAB>name<TAB>parent`), else the
+/// demo table built in.
+pub fn regions() -> Result<venuecode_core::region::Regions, AppError> {
+    match std::env::var_os("VENUECODE_REGIONS") {
+        None => Ok(venuecode_core::region::Regions::demo()),
+        Some(path) => {
+            let text = std::fs::read_to_string(&path).map_err(|e| {
+                AppError::Invalid(format!("VENUECODE_REGIONS={}: {e}", path.to_string_lossy()))
+            })?;
+            venuecode_core::region::Regions::parse(&text).map_err(|e| {
+                AppError::Invalid(format!("VENUECODE_REGIONS={}: {e}", path.to_string_lossy()))
+            })
+        }
+    }
+}
 
 /// The station's resolved configuration.
 #[derive(Debug, Clone)]

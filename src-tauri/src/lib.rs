@@ -10,6 +10,8 @@ pub mod commands;
 pub mod config;
 pub mod error;
 pub mod ipc_map;
+pub mod people;
+pub mod people_commands;
 pub mod scan;
 pub mod sources;
 pub mod station;
@@ -28,6 +30,8 @@ pub struct AppState {
     pub scan: Mutex<Option<scan::ScanSession>>,
     /// The background sync worker.
     pub sync: sync::SyncHandle,
+    /// What people's commands need (server, CA, region table).
+    pub people: people::PeopleContext,
 }
 
 /// Builds and runs the app until its last window closes.
@@ -47,7 +51,15 @@ pub fn run() {
                     ..sync::SyncConfig::default()
                 },
             );
+            let people = people::PeopleContext {
+                data_dir: config.data_dir.clone(),
+                server_url: config.server_url.clone(),
+                allow_http: config.allow_http,
+                regions: std::sync::Arc::new(config::regions()?),
+            };
+            people::start_draft_sender(people.clone());
             app.manage(AppState {
+                people,
                 config,
                 store: Mutex::new(store),
                 scan: Mutex::new(None),

@@ -6,10 +6,12 @@
 //! Files: this one opens the store (WAL, migrations) and holds the shared key/value upsert;
 //! `settings.rs` (language, station options, binding, kiosk PIN, local secret), `checkins.rs`
 //! (check-ins, presence, counters, the day's list), `outbox.rs` (what waits for the server),
-//! `sync_state.rs` (device identity, sync cursors, revocations).
+//! `sync_state.rs` (device identity, sync cursors, revocations), `people.rs` (the signed-in
+//! person's session, what their screens last read, application drafts).
 
 mod checkins;
 mod outbox;
+mod people;
 mod settings;
 mod sync_state;
 
@@ -21,6 +23,7 @@ use crate::error::AppError;
 
 pub use checkins::{CheckInLine, Counters};
 pub use outbox::PendingRecord;
+pub use people::{Draft, PersonSession};
 pub use sync_state::{DeviceRow, StoredRevocations};
 
 /// The migrations, in order; index + 1 is the schema version each one produces.
@@ -28,6 +31,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../../../migrations/local/0001_init.sql"),
     include_str!("../../../migrations/local/0002_checkins.sql"),
     include_str!("../../../migrations/local/0003_sync.sql"),
+    include_str!("../../../migrations/local/0004_people.sql"),
 ];
 
 /// The two key/value tables.

@@ -1,0 +1,209 @@
+//! Tauri commands for people's work areas: one thin function per IPC command in
+//! `venuecode_ipc::people` — parse, run the `people` use case on a blocking thread with its own
+//! store connection (HTTP blocks), map errors.
+
+use chrono::Utc;
+use tauri::State;
+use venuecode_core::region::Regions;
+use venuecode_ipc::{
+    ApplyOutcome, ChangeDevice, CheckApplication, CheckpointOutcome, DecideApplication, DraftRow,
+    FormProblem, GetVenue, IpcError, ListDrafts, ListRegions, ListVenues, Loaded, Me, PersonRole,
+    QueueRow, RegionOption, RenewDeclarationCode, ReviewQueue, SaveCheckpoint, SignIn, SignOut,
+    SubmitApplication, VenueRow, VenueView, WhoAmI,
+};
+
+use crate::people::{self, PeopleClient, PeopleError};
+use crate::store::Store;
+use crate::AppState;
+
+/// Runs `f` on a blocking thread with a store, the signed-in person (required) and a client.
+async fn signed_in<T: Send + 'static>(
+    state: &State<'_, AppState>,
+    f: impl FnOnce(&mut Store, &PeopleClient, &Regions, &Me) -> Result<T, PeopleError> + Send + 'static,
+) -> Result<T, IpcError> {
+    let ctx = state.people.clone();
+    tauri::async_runtime::spawn_blocking(move || {
+        let mut store = Store::open(&ctx.data_dir)?;
+        let (me, token) = people::who_am_i(&store, Utc::now())?
+            .ok_or_else(|| PeopleError::NotSignedIn("sign in first".into()))?;
+        let client = ctx.client(&mut store, Some(token))?;
+        f(&mut store, &client, &ctx.regions, &me)
+    })
+    .await
+    .map_err(|e| IpcError::from(PeopleError::Offline(format!("the task failed: {e}"))))?
+    .map_err(IpcError::from)
+}
+
+#[tauri::command]
+pub async fn sign_in(state: State<'_, AppState>, req: SignIn) -> Result<Me, IpcError> {
+    let ctx = state.people.clone();
+    tauri::async_runtime::spawn_blocking(move || {
+        let mut store = Store::open(&ctx.data_dir)?;
+        let client = ctx.client(&mut store, None)?;
+        people::sign_in(&mut store, &client, &req.username, &req.password)
+    })
+    .await
+    .map_err(|e| IpcError::from(PeopleError::Offline(format!("the task failed: {e}"))))?
+    .map_err(IpcError::from)
+}
+
+#[tauri::command]
+pub async fn sign_out(state: State<'_, AppState>, req: SignOut) -> Result<(), IpcError> {
+    let _ = req;
+    let ctx = state.people.clone();
+    tauri::async_runtime::spawn_blocking(move || {
+        let mut store = Store::open(&ctx.data_dir)?;
+        let token = people::who_am_i(&store, Utc::now())?.map(|(_, t)| t);
+        let client = token.and_then(|t| ctx.client(&mut store, Some(t)).ok());
+        people::sign_out(&mut store, client.as_ref())
+    })
+    .await
+    .map_err(|e| IpcError::from(PeopleError::Offline(format!("the task failed: {e}"))))?
+    .map_err(IpcError::from)
+}
+
+#[tauri::command]
+pub async fn who_am_i(state: State<'_, AppState>, req: WhoAmI) -> Result<Option<Me>, IpcError> {
+    let _ = req;
+    let store = state
+        .store
+        .lock()
+        .map_err(|_| crate::error::AppError::Poisoned)?;
+    Ok(people::who_am_i(&store, Utc::now())?.map(|(me, _)| me))
+}
+
+#[tauri::command]
+pub async fn list_venues(
+    state: State<'_, AppState>,
+    req: ListVenues,
+) -> Result<Loaded<Vec<VenueRow>>, IpcError> {
+    let _ = req;
+    signed_in(&state, |store, client, regions, _| {
+        people::venues(store, client, regions, Utc::now())
+    })
+    .await
+}
+
+#[tauri::command]
+pub async fn check_application(
+    state: State<'_, AppState>,
+    req: CheckApplication,
+) -> Result<Vec<FormProblem>, IpcError> {
+    Ok(people::check_form(&req.form, &state.people.regions))
+}
+
+#[tauri::command]
+pub async fn submit_application(
+    state: State<'_, AppState>,
+    req: SubmitApplication,
+) -> Result<ApplyOutcome, IpcError> {
+    signed_in(&state, move |store, client, regions, me| {
+        if me.role != PersonRole::VenueAdmin {
+            return Err(PeopleError::Forbidden("venue administrators apply".into()));
+        }
+        people::submit(
+            store,
+            client,
+            regions,
+            &req.form,
+            req.draft_id.as_deref(),
+            Utc::now(),
+        )
+    })
+    .await
+}
+
+#[tauri::command]
+pub async fn list_drafts(
+    state: State<'_, AppState>,
+    req: ListDrafts,
+) -> Result<Vec<DraftRow>, IpcError> {
+    let _ = req;
+    let store = state
+        .store
+        .lock()
+        .map_err(|_| crate::error::AppError::Poisoned)?;
+    Ok(people::drafts(&store)?)
+}
+
+#[tauri::command]
+pub async fn list_regions(
+    state: State<'_, AppState>,
+    req: ListRegions,
+) -> Result<Vec<RegionOption>, IpcError> {
+    Ok(people::regions_under(
+        &state.people.regions,
+        req.parent.as_deref(),
+    ))
+}
+
+#[tauri::command]
+pub async fn review_queue(
+    state: State<'_, AppState>,
+    req: ReviewQueue,
+) -> Result<Loaded<Vec<QueueRow>>, IpcError> {
+    let _ = req;
+    signed_in(&state, |store, client, regions, _| {
+        people::queue(store, client, regions, Utc::now())
+    })
+    .await
+}
+
+#[tauri::command]
+pub async fn decide_application(
+    state: State<'_, AppState>,
+    req: DecideApplication,
+) -> Result<VenueRow, IpcError> {
+    signed_in(&state, move |_, client, regions, _| {
+        people::decide(
+            client,
+            regions,
+            &req.venue_id,
+            req.approve,
+            req.reason.as_deref(),
+        )
+    })
+    .await
+}
+
+#[tauri::command]
+pub async fn get_venue(
+    state: State<'_, AppState>,
+    req: GetVenue,
+) -> Result<Loaded<VenueView>, IpcError> {
+    signed_in(&state, move |store, client, regions, me| {
+        let manages = me.role == PersonRole::VenueAdmin;
+        people::venue(store, client, regions, manages, &req.venue_id, Utc::now())
+    })
+    .await
+}
+
+#[tauri::command]
+pub async fn save_checkpoint(
+    state: State<'_, AppState>,
+    req: SaveCheckpoint,
+) -> Result<CheckpointOutcome, IpcError> {
+    signed_in(&state, move |_, client, _, _| {
+        people::save_checkpoint(client, &req)
+    })
+    .await
+}
+
+#[tauri::command]
+pub async fn change_device(state: State<'_, AppState>, req: ChangeDevice) -> Result<(), IpcError> {
+    signed_in(&state, move |_, client, _, _| {
+        people::change_device(client, &req.venue_id, &req.device_id, req.action)
+    })
+    .await
+}
+
+#[tauri::command]
+pub async fn renew_declaration_code(
+    state: State<'_, AppState>,
+    req: RenewDeclarationCode,
+) -> Result<String, IpcError> {
+    signed_in(&state, move |_, client, _, _| {
+        people::renew_code(client, &req.venue_id)
+    })
+    .await
+}
