@@ -4,12 +4,12 @@
 
 use leptos::prelude::*;
 use leptos::task::spawn_local;
-use venuecode_ipc::{GetSettings, IpcError, Language};
+use venuecode_ipc::{GetBinding, GetSettings, IpcError, Language, Me, PersonRole, SignOut, WhoAmI};
 
 use crate::api::invoke;
 use crate::i18n::{I18n, Key};
 use crate::pages;
-use crate::shared::{ErrorBanner, Kiosk};
+use crate::shared::{ErrorBanner, Kiosk, Mode, Who};
 
 /// The five work areas.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -22,13 +22,21 @@ pub enum Page {
 }
 
 impl Page {
-    const ALL: [Page; 5] = [
-        Page::Station,
-        Page::Venues,
-        Page::Review,
-        Page::Tracing,
-        Page::Settings,
-    ];
+    /// The work areas of a mode: the station's, or a person's by role.
+    pub fn areas(mode: Mode, me: Option<&Me>) -> Vec<Page> {
+        match (mode, me.map(|m| m.role)) {
+            (Mode::Person, Some(PersonRole::VenueAdmin)) => vec![Page::Venues, Page::Settings],
+            (Mode::Person, Some(PersonRole::Reviewer)) => {
+                vec![Page::Review, Page::Venues, Page::Settings]
+            }
+            (Mode::Person, Some(PersonRole::Authority)) => {
+                vec![Page::Tracing, Page::Venues, Page::Settings]
+            }
+            (Mode::Person, _) => vec![Page::Settings],
+            (Mode::Station, _) => vec![Page::Station, Page::Settings],
+            _ => Vec::new(),
+        }
+    }
 
     fn key(self) -> Key {
         match self {
@@ -74,21 +82,56 @@ pub fn App() -> impl IntoView {
     provide_context(kiosk);
     let load_error = RwSignal::new(None::<IpcError>);
     let ready = RwSignal::new(false);
+    let who = Who {
+        mode: RwSignal::new(Mode::Starting),
+        me: RwSignal::new(None),
+    };
+    provide_context(who);
+    provide_context(page);
 
     spawn_local(async move {
         match invoke(&GetSettings {}).await {
             Ok(settings) => i18n.lang.set(settings.language),
             Err(err) => load_error.set(Some(err)),
         }
+        // A kept session opens on the person's work; a bound station on the gate; else the
+        // role choice.
+        let me = invoke(&WhoAmI {}).await.ok().flatten();
+        let bound = invoke(&GetBinding {}).await.ok().flatten().is_some();
+        match me {
+            Some(me) => {
+                who.me.set(Some(me));
+                who.mode.set(Mode::Person);
+            }
+            None if bound => who.mode.set(Mode::Station),
+            None => who.mode.set(Mode::Choose),
+        }
         ready.set(true);
     });
+    let sign_out = move |_| {
+        spawn_local(async move {
+            let _ = invoke(&SignOut {}).await;
+            who.me.set(None);
+            who.mode.set(Mode::Choose);
+        });
+    };
     Effect::new(move |_| apply_document_language(i18n.lang.get()));
+    // The page is always one of the mode's areas (the first after a change of person or mode).
+    Effect::new(move |_| {
+        let areas = Page::areas(who.mode.get(), who.me.get().as_ref());
+        let now = page.get_untracked();
+        if let Some(first) = areas.first() {
+            if !areas.contains(&now) {
+                page.set(*first);
+            }
+        }
+    });
 
     view! {
         <div class="shell" class:kiosk=move || kiosk.0.get() data-ready=move || ready.get().to_string()>
-            <nav class="nav" class:hidden=move || kiosk.0.get()>
+            <nav class="nav" class:hidden=move || kiosk.0.get() || matches!(who.mode.get(), Mode::Choose | Mode::Starting)>
                 <div class="brand" id="brand">{move || i18n.t(Key::Brand)}</div>
-                {Page::ALL
+                {move || Page::areas(who.mode.get(), who.me.get().as_ref())
                     .into_iter()
                     .map(|p| {
                         view! {
@@ -102,20 +145,53 @@ pub fn App() -> impl IntoView {
                         }
                     })
                     .collect_view()}
+                <div class="nav-foot">
+                    {move || who.me.get().map(|me| {
+                        let role = match me.role {
+                            PersonRole::VenueAdmin => Key::RoleVenueAdmin,
+                            PersonRole::Reviewer => Key::RoleReviewer,
+                            PersonRole::Authority => Key::RoleAuthority,
+                            PersonRole::Sysadmin => Key::RoleSysadmin,
+                        };
+                        view! {
+                            <div class="who" id="who">
+                                <span id="who-name">{me.display_name.clone()}</span>
+                                <span class="role" id="who-role">{move || i18n.t(role)}</span>
+                            </div>
+                            <button id="sign-out" on:click=sign_out>{move || i18n.t(Key::SignOut)}</button>
+                        }
+                    })}
+                    {move || (who.mode.get() == Mode::Station).then(|| view! {
+                        <button id="switch-role" on:click=move |_| who.mode.set(Mode::Choose)>
+                            {move || i18n.t(Key::SwitchRole)}
+                        </button>
+                    })}
+                </div>
             </nav>
-            <main class="main" id=move || format!("page-{}", page.get().id())>
+            <main class="main" id=move || match who.mode.get() {
+                Mode::Choose | Mode::Starting => "page-start".to_string(),
+                _ => format!("page-{}", page.get().id()),
+            }>
                 {move || load_error.get().map(|e| view! { <ErrorBanner err=e /> })}
-                {move || match page.get() {
-                    Page::Station => view! { <pages::station::StationPage /> }.into_any(),
-                    Page::Venues => view! { <pages::placeholder::Placeholder
-                        title=Key::NavVenues intro=Key::VenuesIntro next=Key::VenuesNext /> }.into_any(),
-                    Page::Review => view! { <pages::placeholder::Placeholder
-                        title=Key::NavReview intro=Key::ReviewIntro next=Key::ReviewNext /> }.into_any(),
-                    Page::Tracing => view! { <pages::placeholder::Placeholder
-                        title=Key::NavTracing intro=Key::TracingIntro next=Key::TracingNext /> }.into_any(),
-                    Page::Settings => view! { <pages::settings::SettingsPage /> }.into_any(),
+                {move || match who.mode.get() {
+                    Mode::Starting => view! { <p class="loading">{move || i18n.t(Key::Loading)}</p> }.into_any(),
+                    Mode::Choose => view! { <pages::start::StartPage /> }.into_any(),
+                    _ => view! { <CurrentPage page=page /> }.into_any(),
                 }}
             </main>
         </div>
+    }
+}
+
+/// The page of the current work area.
+#[component]
+fn CurrentPage(page: RwSignal<Page>) -> impl IntoView {
+    move || match page.get() {
+        Page::Station => view! { <pages::station::StationPage /> }.into_any(),
+        Page::Venues => view! { <pages::venues::VenuesPage /> }.into_any(),
+        Page::Review => view! { <pages::review::ReviewPage /> }.into_any(),
+        Page::Tracing => view! { <pages::placeholder::Placeholder
+            title=Key::NavTracing intro=Key::TracingIntro next=Key::TracingNext /> }.into_any(),
+        Page::Settings => view! { <pages::settings::SettingsPage /> }.into_any(),
     }
 }

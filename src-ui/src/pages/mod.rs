@@ -1,5 +1,8 @@
 //! One module per page of the shell.
 
 pub mod placeholder;
+pub mod review;
 pub mod settings;
+pub mod start;
 pub mod station;
+pub mod venues;
