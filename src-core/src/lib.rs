@@ -6,10 +6,10 @@
 
 pub mod accounts;
 pub mod application;
-pub mod checkpoint;
 pub mod base45;
 pub mod cbor;
 pub mod checkin;
+pub mod checkpoint;
 pub mod codes;
 pub mod cose;
 pub mod credit_code;

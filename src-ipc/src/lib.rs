@@ -62,6 +62,7 @@ pub const ALL_COMMANDS: &[&str] = &[
     SaveCheckpoint::NAME,
     ChangeDevice::NAME,
     RenewDeclarationCode::NAME,
+    StationCheckpoints::NAME,
 ];
 
 /// An error as it crosses IPC. `code` is stable and maps to an i18n key in the UI; `detail` is
@@ -102,6 +103,8 @@ pub enum ErrorCode {
     NotSignedIn,
     /// The person's role or scope does not reach this.
     Forbidden,
+    /// Wrong user name or password, or the account is locked for a while.
+    SignInRefused,
     /// The scan loop stopped by itself (the camera failed or was unplugged, the decoder died);
     /// `detail` says which. The UI offers to start it again.
     ScanStopped,

@@ -317,3 +317,21 @@ impl Command for RenewDeclarationCode {
     const NAME: &'static str = "renew_declaration_code";
     type Response = String;
 }
+
+/// A checkpoint of the station's venue, as the station last synced it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CheckpointChoice {
+    pub checkpoint_id: String,
+    pub name: String,
+    pub disabled: bool,
+}
+
+/// The station's venue's checkpoints (empty before enrolment): the station is bound to one of
+/// them, chosen from this list.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct StationCheckpoints {}
+
+impl Command for StationCheckpoints {
+    const NAME: &'static str = "station_checkpoints";
+    type Response = Vec<CheckpointChoice>;
+}

@@ -34,6 +34,9 @@ pub enum Reason {
     /// The station has not synced within the policy's limits (or its time is unverified) and
     /// the policy says refuse: sync before admitting anyone.
     StationStale,
+    /// The venue's administrator disabled the checkpoint this station is bound to: it records
+    /// nothing until enrolled at another.
+    CheckpointDisabled,
     // The gate rule (core's `gate::Reason`).
     RedCode,
     YellowCode,
@@ -152,6 +155,8 @@ pub enum SyncProblem {
     ClockSkew,
     ServerUnavailable,
     ServerRefused,
+    /// Enrolled; waiting for the venue administrator's approval (records are kept meanwhile).
+    DevicePending,
     /// An answer failed verification: altered, replayed or forged between station and server.
     Untrusted,
 }

@@ -55,7 +55,8 @@ pub fn handler<R: tauri::Runtime>() -> impl Fn(tauri::ipc::Invoke<R>) -> bool + 
         crate::people_commands::get_venue,
         crate::people_commands::save_checkpoint,
         crate::people_commands::change_device,
-        crate::people_commands::renew_declaration_code
+        crate::people_commands::renew_declaration_code,
+        station_checkpoints
     ]
 }
 
@@ -153,9 +154,8 @@ async fn set_binding(
     state: State<'_, AppState>,
     req: SetBinding,
 ) -> Result<StationBinding, IpcError> {
-    let binding = crate::station::from_wire(&req.binding)?;
     let mut store = state.store.lock().map_err(|_| AppError::Poisoned)?;
-    store.set_binding(&binding)?;
+    let binding = crate::station::rebind(&mut store, &req.binding)?;
     Ok(crate::station::to_wire(&binding))
 }
 
@@ -284,6 +284,23 @@ async fn enrol_station(
 }
 
 #[tauri::command]
+async fn station_checkpoints(
+    state: State<'_, AppState>,
+    req: venuecode_ipc::StationCheckpoints,
+) -> Result<Vec<venuecode_ipc::CheckpointChoice>, IpcError> {
+    let _ = req;
+    let store = state.store.lock().map_err(|_| AppError::Poisoned)?;
+    Ok(crate::station::checkpoints(&store)?
+        .into_iter()
+        .map(|c| venuecode_ipc::CheckpointChoice {
+            checkpoint_id: c.checkpoint_id,
+            name: c.name,
+            disabled: c.disabled,
+        })
+        .collect())
+}
+
+#[tauri::command]
 async fn get_sync_status(
     state: State<'_, AppState>,
     req: GetSyncStatus,
@@ -402,6 +419,7 @@ mod tests {
                 device_id: "d".into(),
                 action: venuecode_ipc::DeviceAction::Approve,
             }),
+            venuecode_ipc::StationCheckpoints::NAME => json!(venuecode_ipc::StationCheckpoints {}),
             venuecode_ipc::RenewDeclarationCode::NAME => {
                 json!(venuecode_ipc::RenewDeclarationCode {
                     venue_id: "v".into()

@@ -153,6 +153,39 @@ pub fn freshness(
     ))
 }
 
+/// Binds the station. An enrolled station's venue, checkpoint and inspector come from its
+/// enrolment (the venue's registry, never typed): only the direction changes here. An
+/// unenrolled station may be bound by hand for the demo; nothing it records syncs.
+pub fn rebind(store: &mut Store, wanted: &StationBinding) -> Result<Binding, AppError> {
+    let wanted = from_wire(wanted)?;
+    let enrolled = store.device()?.is_some_and(|d| d.venue_id.is_some());
+    let binding = match store.binding()? {
+        Some(current) if enrolled => Binding {
+            direction: wanted.direction,
+            ..current
+        },
+        _ => wanted,
+    };
+    store.set_binding(&binding)?;
+    Ok(binding)
+}
+
+/// The venue's checkpoints from its synced registry entry (empty before enrolment).
+pub fn checkpoints(store: &Store) -> Result<Vec<venuecode_core::sync::CheckpointInfo>, AppError> {
+    Ok(store
+        .sync_value("venue")?
+        .and_then(|v| serde_json::from_str::<VenueInfo>(&v).ok())
+        .map(|v| v.checkpoints)
+        .unwrap_or_default())
+}
+
+/// Whether the venue's administrator disabled this checkpoint (as of the last sync).
+pub fn checkpoint_disabled(store: &Store, checkpoint_id: &str) -> Result<bool, AppError> {
+    Ok(checkpoints(store)?
+        .iter()
+        .any(|c| c.checkpoint_id == checkpoint_id && c.disabled))
+}
+
 /// The number to call when someone is refused, from the venue's synced registry entry.
 pub fn venue_phone(store: &Store) -> Result<Option<String>, AppError> {
     Ok(store
@@ -187,6 +220,13 @@ pub fn submit(
     fresh: venuecode_core::sync::Freshness,
 ) -> Result<ScanVerdict, AppError> {
     let binding = store.binding()?.ok_or(AppError::NotBound)?;
+    if checkpoint_disabled(store, &binding.checkpoint_id)? {
+        return Ok(ScanVerdict {
+            reasons: vec![venuecode_ipc::Reason::CheckpointDisabled],
+            counters: counters(store, now)?,
+            ..ScanVerdict::default()
+        });
+    }
     if fresh.blocked {
         return Ok(ScanVerdict {
             reasons: vec![venuecode_ipc::Reason::StationStale],
@@ -263,6 +303,15 @@ pub fn register_manual(
     now: DateTime<Utc>,
 ) -> Result<ManualOutcome, AppError> {
     let binding = store.binding()?.ok_or(AppError::NotBound)?;
+    if checkpoint_disabled(store, &binding.checkpoint_id)? {
+        return Ok(ManualOutcome::Registered {
+            verdict: ScanVerdict {
+                reasons: vec![venuecode_ipc::Reason::CheckpointDisabled],
+                counters: counters(store, now)?,
+                ..ScanVerdict::default()
+            },
+        });
+    }
     let today = now.with_timezone(&zone()).date_naive();
     let id = match IdNumber::parse(&req.id_number, today) {
         Ok(id) => id,

@@ -116,19 +116,24 @@ pub fn App() -> impl IntoView {
         });
     };
     Effect::new(move |_| apply_document_language(i18n.lang.get()));
-    // The page is always one of the mode's areas (the first after a change of person or mode).
-    Effect::new(move |_| {
-        let areas = Page::areas(who.mode.get(), who.me.get().as_ref());
-        let now = page.get_untracked();
+    // The page is always one of the mode's areas: the first after a change of person or mode.
+    Effect::new(move |prev: Option<(Mode, Option<String>)>| {
+        let mode = who.mode.get();
+        let me = who.me.get();
+        let now = (mode, me.as_ref().map(|m| m.username.clone()));
+        let areas = Page::areas(mode, me.as_ref());
+        let current = page.get_untracked();
         if let Some(first) = areas.first() {
-            if !areas.contains(&now) {
+            if prev.as_ref() != Some(&now) || !areas.contains(&current) {
                 page.set(*first);
             }
         }
+        now
     });
 
     view! {
-        <div class="shell" class:kiosk=move || kiosk.0.get() data-ready=move || ready.get().to_string()>
+        <div class="shell" class:kiosk=move || kiosk.0.get()
+            class:bare=move || matches!(who.mode.get(), Mode::Choose | Mode::Starting) data-ready=move || ready.get().to_string()>
             <nav class="nav" class:hidden=move || kiosk.0.get() || matches!(who.mode.get(), Mode::Choose | Mode::Starting)>
                 <div class="brand" id="brand">{move || i18n.t(Key::Brand)}</div>
                 {move || Page::areas(who.mode.get(), who.me.get().as_ref())
@@ -191,7 +196,8 @@ fn CurrentPage(page: RwSignal<Page>) -> impl IntoView {
         Page::Venues => view! { <pages::venues::VenuesPage /> }.into_any(),
         Page::Review => view! { <pages::review::ReviewPage /> }.into_any(),
         Page::Tracing => view! { <pages::placeholder::Placeholder
-            title=Key::NavTracing intro=Key::TracingIntro next=Key::TracingNext /> }.into_any(),
+        title=Key::NavTracing intro=Key::TracingIntro next=Key::TracingNext /> }
+        .into_any(),
         Page::Settings => view! { <pages::settings::SettingsPage /> }.into_any(),
     }
 }

@@ -1,6 +1,7 @@
 //! End-to-end tests: the real app window, driven through WebDriver under Xvfb, against a real
 //! server on loopback. Screenshots of every screen land in `test-output/screenshots/`.
 
+mod people;
 mod shell;
 mod station;
 mod sync;

@@ -52,7 +52,7 @@ fn enrol_sync_alert_and_revocation() -> Result<()> {
     s.clear("#enrol-code")?;
     s.send_keys("#enrol-code", "100001")?;
     s.click("#enrol-submit")?;
-    s.wait_contains("#enrol-result", "阿拉尔市人民医院 · main · 王五", WAIT)?;
+    s.wait_contains("#enrol-result", "阿拉尔市人民医院 · 正门 · 王五", WAIT)?;
     env.check_fit(&s, "settings-zh-enrolled")?;
     // Tones on (they are off by default): pass and refuse sound different.
     s.click("#opt-sound")?;

@@ -118,6 +118,8 @@ pub struct Server {
     pub keys: PathBuf,
     pub database: PathBuf,
     _proc: ProcGuard,
+    port: u16,
+    extra: Vec<String>,
 }
 
 /// A blocking HTTP client that trusts the deployment CA in `keys/ca.pem` (and only it).
@@ -223,7 +225,26 @@ impl Server {
             keys,
             database,
             _proc: proc,
+            port,
+            extra: extra.iter().map(|s| s.to_string()).collect(),
         })
+    }
+
+    /// Stops the server at once (killed, as a power cut would).
+    pub fn stop(&mut self) -> Result<()> {
+        self._proc.kill9()
+    }
+
+    /// Starts a stopped server again on the same port and database.
+    pub fn start_again(&mut self) -> Result<()> {
+        let extra: Vec<&str> = self.extra.iter().map(String::as_str).collect();
+        self._proc = start_server(
+            self.port,
+            self.database.to_str().context("non-UTF-8 temp path")?,
+            &self.keys,
+            &extra,
+        )?;
+        Ok(())
     }
 
     /// A client that trusts this server's certificate.
@@ -368,16 +389,36 @@ impl Env {
         })
     }
 
-    /// Launches the app window and waits until the UI has loaded its settings.
+    /// Launches the app window and waits until the UI has loaded its settings; on the role
+    /// choice (a station not bound yet, nobody signed in) it chooses the station.
     pub fn open_app(&self) -> Result<Session> {
         let session = Session::start(&self.driver_url, &self.app.to_string_lossy())?;
         wait_for_ready(&session)?;
         Ok(session)
     }
+
+    /// Launches the app window and waits until the UI is ready, choosing nothing.
+    pub fn open_app_as_is(&self) -> Result<Session> {
+        let session = Session::start(&self.driver_url, &self.app.to_string_lossy())?;
+        wait_for_shell(&session)?;
+        Ok(session)
+    }
 }
 
-/// Waits until the shell has mounted and read the persisted settings.
+/// [`wait_for_shell`], then the station on the role choice if the app opened on it.
 pub fn wait_for_ready(session: &Session) -> Result<()> {
+    wait_for_shell(session)?;
+    if session.find("#role-choice").is_ok() {
+        session.click("#role-station")?;
+        wait_for("the station page", Duration::from_secs(20), || {
+            session.find("#page-station").ok().map(|_| ())
+        })?;
+    }
+    Ok(())
+}
+
+/// Waits until the shell has mounted and read the persisted settings and the kept session.
+pub fn wait_for_shell(session: &Session) -> Result<()> {
     let mut last = String::new();
     let waited = wait_for("the UI to load", Duration::from_secs(60), || match session
         .find(".shell[data-ready='true']")

@@ -200,6 +200,21 @@ impl Session {
         )
     }
 
+    /// Chooses `value` in the `<select>` matching `css` and fires its change event, as a person
+    /// choosing from the list does (WebKitWebDriver cannot click an `<option>`).
+    pub fn select(&self, css: &str, value: &str) -> Result<()> {
+        self.find(css)?;
+        let script = format!(
+            "const e = document.querySelector({css}); e.value = {value}; \
+             e.dispatchEvent(new Event('change', {{bubbles: true}})); return e.value;",
+            css = serde_json::to_string(css)?,
+            value = serde_json::to_string(value)?,
+        );
+        let got = self.execute(&script)?;
+        anyhow::ensure!(got == value, "{css} has no option {value:?} (now {got})");
+        Ok(())
+    }
+
     /// Waits until the element matching `css` has exactly `expected` as its text.
     pub fn wait_text(&self, css: &str, expected: &str, timeout: Duration) -> Result<()> {
         self.wait_text_where(css, &format!("to read {expected:?}"), timeout, |t| {

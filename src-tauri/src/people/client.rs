@@ -23,6 +23,8 @@ pub enum PeopleError {
     NotSignedIn(String),
     #[error("{0}")]
     Forbidden(String),
+    #[error("sign-in refused: {0}")]
+    SignInRefused(String),
     #[error("the server refused ({code}): {message}")]
     Refused { code: String, message: String },
     #[error("some fields are wrong")]
@@ -39,6 +41,7 @@ impl From<PeopleError> for IpcError {
             PeopleError::Offline(_) => ErrorCode::Offline,
             PeopleError::NotSignedIn(_) => ErrorCode::NotSignedIn,
             PeopleError::Forbidden(_) => ErrorCode::Forbidden,
+            PeopleError::SignInRefused(_) => ErrorCode::SignInRefused,
             PeopleError::Refused { .. } => ErrorCode::ServerRefused,
             PeopleError::Invalid(_) => ErrorCode::Invalid,
             PeopleError::Decode(_) => ErrorCode::Internal,

@@ -80,11 +80,19 @@ pub fn sign_in(
     username: &str,
     password: &str,
 ) -> Result<Me, PeopleError> {
-    let a: LoginAnswer = client.call(
-        Method::POST,
-        "/api/v1/auth/login",
-        Some(&json!({"username": username.trim(), "password": password})),
-    )?;
+    let a: LoginAnswer = client
+        .call(
+            Method::POST,
+            "/api/v1/auth/login",
+            Some(&json!({"username": username.trim(), "password": password})),
+        )
+        .map_err(|e| match e {
+            PeopleError::NotSignedIn(why) => PeopleError::SignInRefused(why),
+            PeopleError::Refused { code, message } if code == "account_locked" => {
+                PeopleError::SignInRefused(message)
+            }
+            other => other,
+        })?;
     store.set_person_session(&PersonSession {
         token: a.token,
         expires_at: a.expires_at,

@@ -127,6 +127,7 @@ impl SyncError {
             SyncError::Server { status, body } => match (body.error.as_str(), status) {
                 ("unknown_device", _) => SyncProblem::UnknownDevice,
                 ("device_revoked", _) => SyncProblem::DeviceRevoked,
+                ("device_pending", _) => SyncProblem::DevicePending,
                 ("clock_skew", _) => SyncProblem::ClockSkew,
                 (_, 503) => SyncProblem::ServerUnavailable,
                 _ => SyncProblem::ServerRefused,

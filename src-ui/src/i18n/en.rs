@@ -142,7 +142,6 @@ pub(super) fn text(key: Key) -> &'static str {
         Key::EnrolTitle => "Enrol this station (venue declaration code)",
         Key::EnrolCode => "Declaration code (6 digits)",
         Key::EnrolInspector => "Inspector's name",
-        Key::EnrolCheckpoint => "Checkpoint id (optional)",
         Key::EnrolServer => "Server address",
         Key::EnrolSubmit => "Enrol",
         Key::EnrolDone => "Enrolled: ",
@@ -195,6 +194,7 @@ pub(super) fn text(key: Key) -> &'static str {
         Key::RoleAuthority => "Health authority",
         Key::RoleSysadmin => "System administrator",
         Key::ErrNotSignedIn => "Please sign in (the session expired or ended).",
+        Key::ErrSignInRefused => "Wrong user name or password, or the account is locked for a while.",
         Key::ErrForbidden => "Your role or scope does not allow this.",
         Key::OfflineAge => "Offline · shown as loaded",
         Key::MyVenues => "My venues",
@@ -273,7 +273,6 @@ pub(super) fn text(key: Key) -> &'static str {
         Key::Cancel => "Cancel",
         Key::DevicePendingBanner => "This device waits for the venue administrator's approval; check-ins are kept here and sent once approved.",
         Key::CheckpointDisabledBanner => "The venue administrator disabled this checkpoint: nothing is recorded here.",
-        Key::RDisabledCheckpoint => "Checkpoint disabled",
         Key::BindChoose => "Choose this device's checkpoint and direction",
         Key::BindNotEnrolled => "Not bound to a venue: enter the declaration code in Settings. Demo check-ins are not sent.",
     }

@@ -21,7 +21,6 @@ pub enum Key {
     EnrolTitle,
     EnrolCode,
     EnrolInspector,
-    EnrolCheckpoint,
     EnrolServer,
     EnrolSubmit,
     EnrolDone,
@@ -203,6 +202,7 @@ pub enum Key {
     RoleSysadmin,
     ErrNotSignedIn,
     ErrForbidden,
+    ErrSignInRefused,
     OfflineAge,
     MyVenues,
     VenuesEmpty,
@@ -280,7 +280,6 @@ pub enum Key {
     Cancel,
     DevicePendingBanner,
     CheckpointDisabledBanner,
-    RDisabledCheckpoint,
     BindChoose,
     BindNotEnrolled,
 }
@@ -310,6 +309,7 @@ pub fn error_key(code: ErrorCode) -> Key {
         ErrorCode::ScanStopped => Key::ErrScanStopped,
         ErrorCode::NotSignedIn => Key::ErrNotSignedIn,
         ErrorCode::Forbidden => Key::ErrForbidden,
+        ErrorCode::SignInRefused => Key::ErrSignInRefused,
     }
 }
 
@@ -335,6 +335,7 @@ pub fn reason_key(r: Reason) -> Key {
         Reason::UnknownIssuer | Reason::KeyNotValid => Key::ReasonUnknownIssuer,
         Reason::NoTrustList | Reason::TrustListInvalid => Key::ReasonNoTrust,
         Reason::StationStale => Key::ReasonStationStale,
+        Reason::CheckpointDisabled => Key::CheckpointDisabledBanner,
         Reason::TrustListExpired => Key::ReasonTrustExpired,
         Reason::Truncated | Reason::Encoding | Reason::Malformed => Key::ReasonDamaged,
         Reason::NotYetValid => Key::ReasonNotYetValid,

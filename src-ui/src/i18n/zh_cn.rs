@@ -142,7 +142,6 @@ pub(super) fn text(key: Key) -> &'static str {
         Key::EnrolTitle => "设备注册（场所申报码）",
         Key::EnrolCode => "场所申报码（6 位数字）",
         Key::EnrolInspector => "检测员姓名",
-        Key::EnrolCheckpoint => "检测点编号（可不填）",
         Key::EnrolServer => "服务器地址",
         Key::EnrolSubmit => "注册",
         Key::EnrolDone => "已注册：",
@@ -201,6 +200,7 @@ pub(super) fn text(key: Key) -> &'static str {
         Key::RoleAuthority => "疾控/流调",
         Key::RoleSysadmin => "系统管理员",
         Key::ErrNotSignedIn => "请先登录（登录已过期或已退出）。",
+        Key::ErrSignInRefused => "用户名或密码错误，或账户已被暂时锁定。",
         Key::ErrForbidden => "您的角色或范围无权进行此操作。",
         Key::OfflineAge => "离线 · 以下内容更新于",
         Key::MyVenues => "我的场所",
@@ -279,8 +279,9 @@ pub(super) fn text(key: Key) -> &'static str {
         Key::Cancel => "取消",
         Key::DevicePendingBanner => "本设备等待场所管理员批准，检测记录已保存在本机，批准后上传。",
         Key::CheckpointDisabledBanner => "本检测点已被场所管理员停用，不再登记。",
-        Key::RDisabledCheckpoint => "检测点已停用",
         Key::BindChoose => "选择本设备所在的检测点和方向",
-        Key::BindNotEnrolled => "未绑定场所：请在“设置”中输入场所申报码绑定。演示模式下的记录不会上传。",
+        Key::BindNotEnrolled => {
+            "未绑定场所：请在“设置”中输入场所申报码绑定。演示模式下的记录不会上传。"
+        }
     }
 }

@@ -71,8 +71,10 @@ fn QueueCard(
     };
     let decide2 = decide.clone();
     let category = category_key(&v.category);
-    let fact = move |label: Key, value: String| view! {
-        <dt>{move || i18n.t(label)}</dt><dd>{value}</dd>
+    let fact = move |label: Key, value: String| {
+        view! {
+            <dt>{move || i18n.t(label)}</dt><dd>{value}</dd>
+        }
     };
     view! {
         <section class="card queue-item" id=format!("queue-{i}")>

@@ -3,8 +3,8 @@
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 use venuecode_ipc::{
-    AppInfo, AppInfoRequest, EnrolStation, GetSettings, IpcError, Language, SetLanguage,
-    SetStationOptions, StationBinding,
+    AppInfo, AppInfoRequest, CheckpointChoice, EnrolStation, GetSettings, IpcError, Language,
+    SetLanguage, SetStationOptions, StationBinding, StationCheckpoints,
 };
 
 use crate::api::invoke;
@@ -55,27 +55,28 @@ pub fn SettingsPage() -> impl IntoView {
     }
 }
 
-/// Enrolment with the server: the venue's 6-digit declaration code and the inspector's name.
+/// Enrolment with the server: the venue's 6-digit declaration code and the inspector's name;
+/// then the checkpoint, chosen from the venue's list (the first open one until chosen).
 #[component]
 fn Enrolment(error: RwSignal<Option<IpcError>>) -> impl IntoView {
     let i18n = use_i18n();
     let code = RwSignal::new(String::new());
     let inspector = RwSignal::new(String::new());
-    let checkpoint = RwSignal::new(String::new());
     let server = RwSignal::new(String::new());
     let done = RwSignal::new(None::<StationBinding>);
+    let doors = RwSignal::new(Vec::<CheckpointChoice>::new());
     let busy = RwSignal::new(false);
     spawn_local(async move {
         if let Ok(info) = invoke(&AppInfoRequest {}).await {
             server.set(info.server_url.unwrap_or_default());
         }
     });
-    let submit = move |_| {
+    let enrol = move |checkpoint_id: Option<String>| {
         let req = EnrolStation {
             server_url: Some(server.get_untracked()),
             declaration_code: code.get_untracked(),
             inspector: inspector.get_untracked(),
-            checkpoint_id: Some(checkpoint.get_untracked()),
+            checkpoint_id,
         };
         busy.set(true);
         spawn_local(async move {
@@ -83,6 +84,9 @@ fn Enrolment(error: RwSignal<Option<IpcError>>) -> impl IntoView {
                 Ok(b) => {
                     error.set(None);
                     done.set(Some(b));
+                    if let Ok(d) = invoke(&StationCheckpoints {}).await {
+                        doors.set(d);
+                    }
                 }
                 Err(e) => {
                     done.set(None);
@@ -106,23 +110,37 @@ fn Enrolment(error: RwSignal<Option<IpcError>>) -> impl IntoView {
                     on:input=move |e| inspector.set(event_target_value(&e)) />
             </label>
             <label>
-                <span>{move || i18n.t(Key::EnrolCheckpoint)}</span>
-                <input id="enrol-checkpoint" type="text" prop:value=move || checkpoint.get()
-                    on:input=move |e| checkpoint.set(event_target_value(&e)) />
-            </label>
-            <label>
                 <span>{move || i18n.t(Key::EnrolServer)}</span>
                 <input id="enrol-server" type="text" prop:value=move || server.get()
                     on:input=move |e| server.set(event_target_value(&e)) />
             </label>
             <div class="lang-buttons">
-                <button id="enrol-submit" class="primary" disabled=move || busy.get() on:click=submit>
+                <button id="enrol-submit" class="primary" disabled=move || busy.get() on:click=move |_| enrol(None)>
                     {move || i18n.t(Key::EnrolSubmit)}
                 </button>
-                {move || done.get().map(|b| view! {
-                    <span id="enrol-result">{move || i18n.t(Key::EnrolDone)}{b.venue_name.clone()}" · "{b.checkpoint_id.clone()}" · "{b.inspector.clone()}</span>
+                {move || done.get().map(|b| {
+                    let door = doors.get().into_iter().find(|d| d.checkpoint_id == b.checkpoint_id)
+                        .map(|d| d.name).unwrap_or(b.checkpoint_id.clone());
+                    view! {
+                        <span id="enrol-result">{move || i18n.t(Key::EnrolDone)}{b.venue_name.clone()}" · "{door}" · "{b.inspector.clone()}</span>
+                    }
                 })}
             </div>
+            {move || done.get().filter(|_| doors.get().iter().filter(|d| !d.disabled).count() > 1).map(|b| view! {
+                <div class="checkpoint-choice" id="enrol-checkpoints">
+                    <span>{move || i18n.t(Key::BindChoose)}</span>
+                    <div class="lang-buttons">
+                        {doors.get().into_iter().filter(|d| !d.disabled).map(|d| {
+                            let id = d.checkpoint_id.clone();
+                            let selected = d.checkpoint_id == b.checkpoint_id;
+                            view! {
+                                <button id=format!("enrol-cp-{}", d.name) class:selected=selected disabled=move || busy.get()
+                                    on:click=move |_| enrol(Some(id.clone()))>{d.name.clone()}</button>
+                            }
+                        }).collect_view()}
+                    </div>
+                </div>
+            })}
         </section>
     }
 }

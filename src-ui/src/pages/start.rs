@@ -41,14 +41,18 @@ pub fn StartPage() -> impl IntoView {
             } else {
                 view! {
                     <div class="role-choice" id="role-choice">
-                        <button id="role-station" class="role" on:click=move |_| who.mode.set(Mode::Station)>
-                            <span class="role-name">{move || i18n.t(Key::RoleStation)}</span>
-                            <span class="role-hint">{move || i18n.t(Key::RoleStationHint)}</span>
-                        </button>
-                        <button id="role-person" class="role" on:click=move |_| signing_in.set(true)>
-                            <span class="role-name">{move || i18n.t(Key::RolePerson)}</span>
-                            <span class="role-hint">{move || i18n.t(Key::RolePersonHint)}</span>
-                        </button>
+                        <div class="role-card">
+                            <button id="role-station" class="role" on:click=move |_| who.mode.set(Mode::Station)>
+                                {move || i18n.t(Key::RoleStation)}
+                            </button>
+                            <p class="role-hint">{move || i18n.t(Key::RoleStationHint)}</p>
+                        </div>
+                        <div class="role-card">
+                            <button id="role-person" class="role" on:click=move |_| signing_in.set(true)>
+                                {move || i18n.t(Key::RolePerson)}
+                            </button>
+                            <p class="role-hint">{move || i18n.t(Key::RolePersonHint)}</p>
+                        </div>
                     </div>
                 }.into_any()
             }}

@@ -47,6 +47,7 @@ pub(super) fn SyncBar() -> impl IntoView {
                 SyncProblem::NotEnrolled | SyncProblem::NoServer => Some(Key::SyncNotEnrolled),
                 SyncProblem::DeviceRevoked | SyncProblem::UnknownDevice => Some(Key::SyncRevoked),
                 SyncProblem::Untrusted => Some(Key::SyncUntrusted),
+                SyncProblem::DevicePending => Some(Key::DevicePendingBanner),
                 SyncProblem::Offline
                 | SyncProblem::BadAnswer
                 | SyncProblem::TrustInvalid

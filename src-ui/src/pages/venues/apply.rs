@@ -112,7 +112,11 @@ pub(super) fn ApplyForm(
             .filter(|_| shown)
             .map(|p| problem_key(&p.code))
     };
-    let text_field = move |id: &'static str, field: &'static str, label: Key, get: fn(&ApplicationForm) -> &String, set: fn(&mut ApplicationForm, String)| {
+    let text_field = move |id: &'static str,
+                           field: &'static str,
+                           label: Key,
+                           get: fn(&ApplicationForm) -> &String,
+                           set: fn(&mut ApplicationForm, String)| {
         view! {
             <label class="field" class:bad=move || problem_of(field).is_some()>
                 <span>{move || i18n.t(label)}</span>

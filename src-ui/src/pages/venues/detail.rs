@@ -19,7 +19,11 @@ use crate::shared::{ErrorBanner, OfflineAge, Who};
 pub(super) fn VenueDetail(venue_id: String, back: RwSignal<View>) -> impl IntoView {
     let i18n = use_i18n();
     let who = expect_context::<Who>();
-    let manages = move || who.me.get().is_some_and(|m| m.role == PersonRole::VenueAdmin);
+    let manages = move || {
+        who.me
+            .get()
+            .is_some_and(|m| m.role == PersonRole::VenueAdmin)
+    };
     let error = RwSignal::new(None::<IpcError>);
     let loaded = RwSignal::new(None::<Loaded<VenueView>>);
     let id = StoredValue::new(venue_id);
@@ -177,7 +181,7 @@ fn Checkpoints(
                     <div class="row checkpoint" class:disabled=c.disabled id=format!("checkpoint-{i}")>
                         <span class="grow">
                             <b id=format!("checkpoint-{i}-name")>{c.name.clone()}</b>
-                            " · " {c.responsible_name.clone()} " " {c.responsible_phone.clone()}
+                            {(!c.responsible_name.is_empty()).then(|| format!(" · {} {}", c.responsible_name, c.responsible_phone))}
                         </span>
                         {c.disabled.then(|| view! { <span class="badge closed">{move || i18n.t(Key::Disabled)}</span> })}
                         {manages.then(|| view! {
@@ -213,15 +217,34 @@ fn CheckpointForm(
     on_done: impl Fn(bool) + Copy + Send + Sync + 'static,
 ) -> impl IntoView {
     let i18n = use_i18n();
-    let name = RwSignal::new(existing.as_ref().map(|c| c.name.clone()).unwrap_or_default());
-    let person = RwSignal::new(existing.as_ref().map(|c| c.responsible_name.clone()).unwrap_or_default());
-    let phone = RwSignal::new(existing.as_ref().map(|c| c.responsible_phone.clone()).unwrap_or_default());
+    let name = RwSignal::new(
+        existing
+            .as_ref()
+            .map(|c| c.name.clone())
+            .unwrap_or_default(),
+    );
+    let person = RwSignal::new(
+        existing
+            .as_ref()
+            .map(|c| c.responsible_name.clone())
+            .unwrap_or_default(),
+    );
+    let phone = RwSignal::new(
+        existing
+            .as_ref()
+            .map(|c| c.responsible_phone.clone())
+            .unwrap_or_default(),
+    );
     let problems = RwSignal::new(Vec::<FormProblem>::new());
     let id = existing.as_ref().map(|c| c.checkpoint_id.clone());
     let disabled = existing.as_ref().is_some_and(|c| c.disabled);
     let venue = StoredValue::new(venue_id);
     let problem_of = move |field: &str| {
-        problems.get().into_iter().find(|p| p.field == field).map(|p| problem_key(&p.code))
+        problems
+            .get()
+            .into_iter()
+            .find(|p| p.field == field)
+            .map(|p| problem_key(&p.code))
     };
     let save = move |_| {
         let req = SaveCheckpoint {
@@ -240,12 +263,14 @@ fn CheckpointForm(
             }
         });
     };
-    let field = move |fid: &'static str, field: &'static str, label: Key, sig: RwSignal<String>| view! {
-        <label class="field" class:bad=move || problem_of(field).is_some()>
-            <span>{move || i18n.t(label)}</span>
-            <input id=fid type="text" prop:value=move || sig.get() on:input=move |e| sig.set(event_target_value(&e)) />
-            <span class="problem" id=format!("{fid}-problem")>{move || problem_of(field).map(|k| i18n.t(k))}</span>
-        </label>
+    let field = move |fid: &'static str, field: &'static str, label: Key, sig: RwSignal<String>| {
+        view! {
+            <label class="field" class:bad=move || problem_of(field).is_some()>
+                <span>{move || i18n.t(label)}</span>
+                <input id=fid type="text" prop:value=move || sig.get() on:input=move |e| sig.set(event_target_value(&e)) />
+                <span class="problem" id=format!("{fid}-problem")>{move || problem_of(field).map(|k| i18n.t(k))}</span>
+            </label>
+        }
     };
     view! {
         <div class="form checkpoint-form" id="checkpoint-form">

@@ -35,7 +35,9 @@ pub fn VenuesPage() -> impl IntoView {
     let note = RwSignal::new(None::<Note>);
     move || match view_state.get() {
         View::List => view! { <VenueList view_state=view_state note=note /> }.into_any(),
-        View::Apply(draft) => view! { <apply::ApplyForm draft=draft view_state=view_state note=note /> }.into_any(),
+        View::Apply(draft) => {
+            view! { <apply::ApplyForm draft=draft view_state=view_state note=note /> }.into_any()
+        }
         View::Venue(id) => view! { <detail::VenueDetail venue_id=id back=view_state /> }.into_any(),
     }
 }
@@ -44,7 +46,11 @@ pub fn VenuesPage() -> impl IntoView {
 fn VenueList(view_state: RwSignal<View>, note: RwSignal<Option<Note>>) -> impl IntoView {
     let i18n = use_i18n();
     let who = expect_context::<Who>();
-    let admin = move || who.me.get().is_some_and(|m| m.role == PersonRole::VenueAdmin);
+    let admin = move || {
+        who.me
+            .get()
+            .is_some_and(|m| m.role == PersonRole::VenueAdmin)
+    };
     let error = RwSignal::new(None::<IpcError>);
     let venues = RwSignal::new(None::<Loaded<Vec<VenueRow>>>);
     let drafts = RwSignal::new(Vec::<DraftRow>::new());
