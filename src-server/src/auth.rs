@@ -78,6 +78,19 @@ pub struct Preauthenticated {
     signed: SignedHeaders,
 }
 
+impl Preauthenticated {
+    /// The device waits for its venue administrator's approval: it may pull (verify codes,
+    /// keep check-ins locally) but not upload.
+    pub fn pending(&self) -> bool {
+        self.device.pending
+    }
+
+    /// The device's id.
+    pub fn device_id(&self) -> &str {
+        &self.device.device_id
+    }
+}
+
 /// Checks what needs no body: header shapes, the device (enrolled, not revoked), the time.
 pub async fn preauthenticate(
     state: &AppState,
@@ -92,9 +105,6 @@ pub async fn preauthenticate(
         .ok_or_else(|| ApiError::UnknownDevice(signed.device.clone()))?;
     if device.revoked {
         return Err(ApiError::Revoked(device.device_id));
-    }
-    if device.pending {
-        return Err(ApiError::DevicePending(device.device_id));
     }
     let key = PublicKey::from_hex(&device.public_key)
         .map_err(|_| ApiError::UnknownDevice(device.device_id.clone()))?;

@@ -415,6 +415,10 @@ async fn upload(
     // Up to 4 MiB of body is kept only for an enrolled, active device with a current time; a
     // refused request's body is read and dropped (a lingering close), never kept.
     let pre = match auth::preauthenticate(&state, &headers).await {
+        Ok(pre) if pre.pending() => {
+            body::linger(body).await;
+            return Err(ApiError::DevicePending(pre.device_id().to_string()));
+        }
         Ok(pre) => pre,
         Err(e) => {
             body::linger(body).await;

@@ -129,12 +129,20 @@ async fn administrator_flow(f: &Fixture) {
     assert_eq!(names.len(), 3, "正门 from approval, 南门, 北门: {list}");
     assert!(names.contains(&"北门") && names.contains(&"正门"));
 
-    // A station enrols at 北门 and waits for approval: every signed request refused until then.
+    // A station enrols at 北门 and waits for approval: it pulls (the trust list, to check codes
+    // and keep check-ins locally) but its uploads are refused until then.
     let station = Station::new(90);
     let (status, body) = send(&f.app, station.enrol_at(&code, Some(&north_id), &nonce(1))).await;
     assert_eq!(status, StatusCode::OK, "{body}");
     let pull = "/api/v1/sync/pull?trust_version=0&revocations_since=0";
     let (status, body) = send(&f.app, station.request("GET", pull, vec![], &nonce(2))).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let upload = batch(vec![Record::CheckIn(super::upload::fresh(1, &id))]);
+    let (status, body) = send(
+        &f.app,
+        station.request("POST", "/api/v1/sync/upload", upload.clone(), &nonce(20)),
+    )
+    .await;
     assert_eq!(
         (status, body["error"].as_str()),
         (StatusCode::FORBIDDEN, Some("device_pending"))

@@ -131,6 +131,18 @@ pub(super) fn ApplyForm(
     let submit = move |_| {
         show_all.set(true);
         if busy.get_untracked() || !problems.get_untracked().is_empty() {
+            // Bring the first problem into view (the form is longer than a tablet's screen).
+            set_timeout(
+                || {
+                    if let Some(el) = web_sys::window()
+                        .and_then(|w| w.document())
+                        .and_then(|d| d.query_selector(".field.bad").ok().flatten())
+                    {
+                        el.scroll_into_view();
+                    }
+                },
+                std::time::Duration::from_millis(50),
+            );
             return;
         }
         busy.set(true);
