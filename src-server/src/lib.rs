@@ -402,6 +402,7 @@ async fn pull(
         trust_version,
         trust_list,
         revocations,
+        pending: device.pending,
     }))
 }
 

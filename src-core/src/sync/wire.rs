@@ -382,6 +382,10 @@ pub struct PullResponse {
     /// One page of revocations from the station's cursor (the whole answer is signed); when
     /// `more` is set the station pulls again from `until`.
     pub revocations: RevocationDelta,
+    /// The device waits for its venue administrator's approval: its uploads are refused until
+    /// then (it keeps its check-ins).
+    #[serde(default)]
+    pub pending: bool,
 }
 
 /// `GET /api/v1/time`.

@@ -30,6 +30,8 @@ pub struct SyncStatus {
     pub last_refused: Option<(DateTime<Utc>, String)>,
     /// The station's freshness (time set back, unverified, stale, blocked), as last computed.
     pub freshness: venuecode_core::sync::Freshness,
+    /// The last pull said the device waits for its venue administrator's approval.
+    pub pending: bool,
 }
 
 impl SyncStatus {
@@ -55,6 +57,9 @@ impl SyncStatus {
             // A refused (tampered) answer stays on screen for ten minutes even when rounds in
             // between succeed: an attacker who tampers now and then must not go unseen.
             last_error: self.last_problem.or_else(|| {
+                if self.pending {
+                    return Some(venuecode_ipc::SyncProblem::DevicePending);
+                }
                 self.last_refused
                     .as_ref()
                     .filter(|(at, _)| now - *at < Duration::minutes(10))

@@ -398,6 +398,7 @@ fn pull(shared: &Shared, store: &mut Store, data_dir: &Path, c: &Client) -> Resu
     // new as the one the station had.
     let ask_version = held.as_ref().map_or(0, |h| h.version.max(seen));
     let mut res = c.pull(ask_version, store.revocation_cursor()?)?;
+    shared.update(|s| s.pending = res.pending);
     let b64 = base64::engine::general_purpose::STANDARD;
     if let Some(list) = &res.trust_list {
         let bytes = b64
