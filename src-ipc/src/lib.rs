@@ -63,6 +63,10 @@ pub const ALL_COMMANDS: &[&str] = &[
     ChangeDevice::NAME,
     RenewDeclarationCode::NAME,
     StationCheckpoints::NAME,
+    AmendVenue::NAME,
+    WithdrawApplication::NAME,
+    CloseVenue::NAME,
+    HandOverVenue::NAME,
 ];
 
 /// An error as it crosses IPC. `code` is stable and maps to an i18n key in the UI; `detail` is

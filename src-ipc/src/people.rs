@@ -84,6 +84,11 @@ pub struct VenueRow {
     pub declaration_code: Option<String>,
     pub reject_reason: Option<String>,
     pub created_at: String,
+    /// Map point in millionths of a degree, if given.
+    #[serde(default)]
+    pub lat_e6: Option<i32>,
+    #[serde(default)]
+    pub lon_e6: Option<i32>,
 }
 
 /// The venues the person may read (an administrator's own; a reviewer's regions).
@@ -132,7 +137,7 @@ impl Command for CheckApplication {
 #[serde(tag = "outcome", rename_all = "snake_case")]
 pub enum ApplyOutcome {
     /// The server has it (pending review).
-    Submitted { venue: VenueRow },
+    Submitted { venue: Box<VenueRow> },
     /// The server could not be reached: kept as a draft, sent when it returns.
     Kept { draft_id: String },
     /// Wrong fields; nothing stored.
@@ -242,12 +247,23 @@ pub struct MemberDevice {
     pub pending: bool,
 }
 
-/// A venue with its checkpoints and (for its administrator) its members.
+/// One step in a venue's history: who did what, when.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct HistoryRow {
+    pub at: String,
+    /// applied, approved, rejected, checkpoint_added, … (the server's stable names).
+    pub action: String,
+    pub actor: String,
+    pub detail: String,
+}
+
+/// A venue with its checkpoints, history and (for its administrator) its members.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct VenueView {
     pub venue: VenueRow,
     pub checkpoints: Vec<CheckpointRow>,
     pub devices: Vec<MemberDevice>,
+    pub history: Vec<HistoryRow>,
 }
 
 /// Opens one venue.
@@ -334,4 +350,59 @@ pub struct StationCheckpoints {}
 impl Command for StationCheckpoints {
     const NAME: &'static str = "station_checkpoints";
     type Response = Vec<CheckpointChoice>;
+}
+
+/// Changes a venue's details; a new name or credit code sends it back to review.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AmendVenue {
+    pub venue_id: String,
+    pub form: ApplicationForm,
+}
+
+/// What changing a venue came to.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "outcome", rename_all = "snake_case")]
+pub enum AmendOutcome {
+    Saved { back_to_review: bool },
+    Invalid { problems: Vec<FormProblem> },
+}
+
+impl Command for AmendVenue {
+    const NAME: &'static str = "amend_venue";
+    type Response = AmendOutcome;
+}
+
+/// Deletes a pending application (its applicant).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct WithdrawApplication {
+    pub venue_id: String,
+}
+
+impl Command for WithdrawApplication {
+    const NAME: &'static str = "withdraw_application";
+    type Response = ();
+}
+
+/// Closes an approved venue (its reviewer), with the reason its administrator reads.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CloseVenue {
+    pub venue_id: String,
+    pub reason: String,
+}
+
+impl Command for CloseVenue {
+    const NAME: &'static str = "close_venue";
+    type Response = ();
+}
+
+/// Hands the venue to another venue administrator (by user name).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct HandOverVenue {
+    pub venue_id: String,
+    pub username: String,
+}
+
+impl Command for HandOverVenue {
+    const NAME: &'static str = "hand_over_venue";
+    type Response = ();
 }

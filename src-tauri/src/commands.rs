@@ -56,6 +56,10 @@ pub fn handler<R: tauri::Runtime>() -> impl Fn(tauri::ipc::Invoke<R>) -> bool + 
         crate::people_commands::save_checkpoint,
         crate::people_commands::change_device,
         crate::people_commands::renew_declaration_code,
+        crate::people_commands::amend_venue,
+        crate::people_commands::withdraw_application,
+        crate::people_commands::close_venue,
+        crate::people_commands::hand_over_venue,
         station_checkpoints
     ]
 }
@@ -420,6 +424,23 @@ mod tests {
                 action: venuecode_ipc::DeviceAction::Approve,
             }),
             venuecode_ipc::StationCheckpoints::NAME => json!(venuecode_ipc::StationCheckpoints {}),
+            venuecode_ipc::AmendVenue::NAME => json!(venuecode_ipc::AmendVenue {
+                venue_id: "v".into(),
+                form: Default::default(),
+            }),
+            venuecode_ipc::WithdrawApplication::NAME => {
+                json!(venuecode_ipc::WithdrawApplication {
+                    venue_id: "v".into()
+                })
+            }
+            venuecode_ipc::CloseVenue::NAME => json!(venuecode_ipc::CloseVenue {
+                venue_id: "v".into(),
+                reason: "x".into(),
+            }),
+            venuecode_ipc::HandOverVenue::NAME => json!(venuecode_ipc::HandOverVenue {
+                venue_id: "v".into(),
+                username: "x".into(),
+            }),
             venuecode_ipc::RenewDeclarationCode::NAME => {
                 json!(venuecode_ipc::RenewDeclarationCode {
                     venue_id: "v".into()
@@ -497,6 +518,10 @@ mod tests {
                 venuecode_ipc::SaveCheckpoint::NAME,
                 venuecode_ipc::ChangeDevice::NAME,
                 venuecode_ipc::RenewDeclarationCode::NAME,
+                venuecode_ipc::AmendVenue::NAME,
+                venuecode_ipc::WithdrawApplication::NAME,
+                venuecode_ipc::CloseVenue::NAME,
+                venuecode_ipc::HandOverVenue::NAME,
             ]
             .contains(name)
             {

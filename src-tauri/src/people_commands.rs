@@ -6,10 +6,11 @@ use chrono::Utc;
 use tauri::State;
 use venuecode_core::region::Regions;
 use venuecode_ipc::{
-    ApplyOutcome, ChangeDevice, CheckApplication, CheckpointOutcome, DecideApplication, DraftRow,
-    FormProblem, GetVenue, IpcError, ListDrafts, ListRegions, ListVenues, Loaded, Me, PersonRole,
-    QueueRow, RegionOption, RenewDeclarationCode, ReviewQueue, SaveCheckpoint, SignIn, SignOut,
-    SubmitApplication, VenueRow, VenueView, WhoAmI,
+    AmendOutcome, AmendVenue, ApplyOutcome, ChangeDevice, CheckApplication, CheckpointOutcome,
+    CloseVenue, DecideApplication, DraftRow, FormProblem, GetVenue, HandOverVenue, IpcError,
+    ListDrafts, ListRegions, ListVenues, Loaded, Me, PersonRole, QueueRow, RegionOption,
+    RenewDeclarationCode, ReviewQueue, SaveCheckpoint, SignIn, SignOut, SubmitApplication,
+    VenueRow, VenueView, WhoAmI, WithdrawApplication,
 };
 
 use crate::people::{self, PeopleClient, PeopleError};
@@ -204,6 +205,47 @@ pub async fn renew_declaration_code(
 ) -> Result<String, IpcError> {
     signed_in(&state, move |_, client, _, _| {
         people::renew_code(client, &req.venue_id)
+    })
+    .await
+}
+
+#[tauri::command]
+pub async fn amend_venue(
+    state: State<'_, AppState>,
+    req: AmendVenue,
+) -> Result<AmendOutcome, IpcError> {
+    signed_in(&state, move |_, client, regions, _| {
+        people::amend(client, regions, &req.venue_id, &req.form)
+    })
+    .await
+}
+
+#[tauri::command]
+pub async fn withdraw_application(
+    state: State<'_, AppState>,
+    req: WithdrawApplication,
+) -> Result<(), IpcError> {
+    signed_in(&state, move |_, client, _, _| {
+        people::withdraw(client, &req.venue_id)
+    })
+    .await
+}
+
+#[tauri::command]
+pub async fn close_venue(state: State<'_, AppState>, req: CloseVenue) -> Result<(), IpcError> {
+    signed_in(&state, move |_, client, _, _| {
+        people::close(client, &req.venue_id, &req.reason)
+    })
+    .await
+}
+
+#[tauri::command]
+pub async fn hand_over_venue(
+    state: State<'_, AppState>,
+    req: HandOverVenue,
+) -> Result<(), IpcError> {
+    signed_in(&state, move |_, client, _, _| {
+        people::hand_over(client, &req.venue_id, &req.username)
     })
     .await
 }

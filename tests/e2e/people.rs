@@ -245,6 +245,19 @@ fn apply_review_checkpoints_enrol_approve_check_in_unbind() -> Result<()> {
     open_my_venue(&s)?;
     click_when(&s, "#device-0-unbind")?;
     s.wait_text("#device-0-state", "已解绑", WAIT)?;
+    // A new address is saved without review; the history names who did what.
+    click_when(&s, "#venue-edit")?;
+    wait_for("the form filled", WAIT, || {
+        (s.prop("#f-name", "value").ok()? == VENUE).then_some(())
+    })?;
+    s.clear("#f-address")?;
+    s.send_keys("#f-address", "幸福路 62 号")?;
+    s.click("#apply-submit")?;
+    s.wait_contains("#venue-note", "已保存修改", WAIT)?;
+    s.wait_contains("#history", "审核通过", WAIT)?;
+    s.wait_contains("#history", "演示社区审核员", WAIT)?;
+    s.wait_contains("#history", "修改资料", WAIT)?;
+    env.check_fit(&s, "people-zh-venue-history")?;
     sign_out(&s)?;
     s.click("#role-station")?;
     click_when(&s, "#sync-now")?;

@@ -27,6 +27,9 @@ pub struct VenueSummary {
     pub declaration_code: Option<String>,
     pub reject_reason: Option<String>,
     pub created_at: String,
+    /// Map point in millionths of a degree, if given.
+    pub lat_e6: Option<i32>,
+    pub lon_e6: Option<i32>,
 }
 
 /// Which venues a list covers.
@@ -60,7 +63,8 @@ pub enum Decision {
 /// A closed venue reads as status `closed`.
 pub(crate) const SUMMARY_COLUMNS: &str = "venue_id, name, category, region, address, \
     CASE WHEN closed_ms IS NULL THEN status ELSE 'closed' END, \
-    credit_code, responsible_name, responsible_phone, declaration_code, reject_reason, created_at";
+    credit_code, responsible_name, responsible_phone, declaration_code, reject_reason, created_at, \
+    lat_e6, lon_e6";
 
 /// The application side of the store.
 pub trait Applications {

@@ -17,8 +17,9 @@ use serde_json::json;
 use venuecode_core::application::{self, ApplicationInput};
 use venuecode_core::region::Regions;
 use venuecode_ipc::{
-    ApplicationForm, ApplyOutcome, CheckpointOutcome, CheckpointRow, DeviceAction, DraftRow,
-    FormProblem, Loaded, Me, MemberDevice, QueueRow, RegionOption, VenueRow, VenueView,
+    AmendOutcome, ApplicationForm, ApplyOutcome, CheckpointOutcome, CheckpointRow, DeviceAction,
+    DraftRow, FormProblem, HistoryRow, Loaded, Me, MemberDevice, QueueRow, RegionOption, VenueRow,
+    VenueView,
 };
 
 pub use client::{PeopleClient, PeopleError};
@@ -253,10 +254,13 @@ pub fn venue(
         } else {
             Vec::new()
         };
+        let history: Vec<HistoryRow> =
+            c.call(Method::GET, &format!("/api/v1/venues/{id}/history"), None)?;
         Ok(VenueView {
             venue: named(venue, regions),
             checkpoints,
             devices,
+            history,
         })
     })
 }
@@ -296,6 +300,66 @@ pub fn save_checkpoint(
         Err(PeopleError::Invalid(problems)) => Ok(CheckpointOutcome::Invalid { problems }),
         Err(e) => Err(e),
     }
+}
+
+/// Changes a venue's details (checked by core's rule first).
+pub fn amend(
+    client: &PeopleClient,
+    regions: &Regions,
+    venue_id: &str,
+    form: &ApplicationForm,
+) -> Result<AmendOutcome, PeopleError> {
+    let problems = check_form(form, regions);
+    if !problems.is_empty() {
+        return Ok(AmendOutcome::Invalid { problems });
+    }
+    let (i, _) = input(form);
+    let body = serde_json::to_value(&i).map_err(|e| PeopleError::Decode(e.to_string()))?;
+    #[derive(Deserialize)]
+    struct Answer {
+        back_to_review: bool,
+    }
+    match client.call::<Answer>(
+        Method::PUT,
+        &format!("/api/v1/venues/{}", seg(venue_id)),
+        Some(&body),
+    ) {
+        Ok(a) => Ok(AmendOutcome::Saved {
+            back_to_review: a.back_to_review,
+        }),
+        Err(PeopleError::Invalid(problems)) => Ok(AmendOutcome::Invalid { problems }),
+        Err(e) => Err(e),
+    }
+}
+
+/// Deletes a pending application.
+pub fn withdraw(client: &PeopleClient, venue_id: &str) -> Result<(), PeopleError> {
+    client.send(
+        Method::DELETE,
+        &format!("/api/v1/venues/{}", seg(venue_id)),
+        None,
+    )?;
+    Ok(())
+}
+
+/// Closes a venue (a reviewer), with the reason.
+pub fn close(client: &PeopleClient, venue_id: &str, reason: &str) -> Result<(), PeopleError> {
+    client.send(
+        Method::POST,
+        &format!("/api/v1/venues/{}/close", seg(venue_id)),
+        Some(&json!({"reason": reason})),
+    )?;
+    Ok(())
+}
+
+/// Hands the venue to another venue administrator.
+pub fn hand_over(client: &PeopleClient, venue_id: &str, username: &str) -> Result<(), PeopleError> {
+    client.send(
+        Method::POST,
+        &format!("/api/v1/venues/{}/handover", seg(venue_id)),
+        Some(&json!({"username": username.trim()})),
+    )?;
+    Ok(())
 }
 
 /// Approves or revokes a device.
@@ -422,7 +486,7 @@ pub fn submit(
                 store.delete_draft(d)?;
             }
             Ok(ApplyOutcome::Submitted {
-                venue: named(v, regions),
+                venue: Box::new(named(v, regions)),
             })
         }
         Err(PeopleError::Offline(_)) => {

@@ -282,6 +282,33 @@ pub enum Key {
     CheckpointDisabledBanner,
     BindChoose,
     BindNotEnrolled,
+    EditVenue,
+    SaveChanges,
+    WithdrawApp,
+    ConfirmWithdraw,
+    HandOver,
+    HandOverTo,
+    ConfirmHandOver,
+    CloseVenueBtn,
+    CloseReason,
+    ConfirmClose,
+    Copy,
+    Copied,
+    History,
+    Amended,
+    AmendedBack,
+    Withdrawn,
+    HandedOver,
+    HApplied,
+    HApproved,
+    HRejected,
+    HCheckpointAdded,
+    HCheckpointChanged,
+    HDeviceApproved,
+    HAmended,
+    HHandedOver,
+    HClosed,
+    HOther,
 }
 
 /// Text of `key` in `lang`.
@@ -417,6 +444,22 @@ pub fn category_key(code: &str) -> Option<Key> {
 
 /// The categories in display order.
 pub const CATEGORIES: [&str; 7] = ["01", "02", "03", "04", "05", "06", "99"];
+
+/// The text of a step in a venue's history (the server's stable action names).
+pub fn history_key(action: &str) -> Key {
+    match action {
+        "applied" => Key::HApplied,
+        "approved" => Key::HApproved,
+        "rejected" => Key::HRejected,
+        "checkpoint_added" => Key::HCheckpointAdded,
+        "checkpoint_changed" => Key::HCheckpointChanged,
+        "device_approved" => Key::HDeviceApproved,
+        "amended" => Key::HAmended,
+        "handed_over" => Key::HHandedOver,
+        "closed" => Key::HClosed,
+        _ => Key::HOther,
+    }
+}
 
 /// The text of a venue status.
 pub fn status_key(status: &str) -> Key {

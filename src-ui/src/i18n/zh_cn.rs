@@ -283,5 +283,32 @@ pub(super) fn text(key: Key) -> &'static str {
         Key::BindNotEnrolled => {
             "未绑定场所：请在“设置”中输入场所申报码绑定。演示模式下的记录不会上传。"
         }
+        Key::EditVenue => "修改资料",
+        Key::SaveChanges => "保存修改",
+        Key::WithdrawApp => "删除申请",
+        Key::ConfirmWithdraw => "确认删除",
+        Key::HandOver => "移交管理员",
+        Key::HandOverTo => "接手的场所管理员用户名",
+        Key::ConfirmHandOver => "确认移交",
+        Key::CloseVenueBtn => "关闭场所",
+        Key::CloseReason => "关闭原因（场所管理员可见）",
+        Key::ConfirmClose => "确认关闭",
+        Key::Copy => "复制",
+        Key::Copied => "已复制",
+        Key::History => "操作记录",
+        Key::Amended => "已保存修改。",
+        Key::AmendedBack => "已保存：名称或信用代码已变更，场所重新进入审核。",
+        Key::Withdrawn => "申请已删除。",
+        Key::HandedOver => "已移交，您不再管理该场所。",
+        Key::HApplied => "提交申请",
+        Key::HApproved => "审核通过",
+        Key::HRejected => "审核未通过",
+        Key::HCheckpointAdded => "添加检测点",
+        Key::HCheckpointChanged => "修改检测点",
+        Key::HDeviceApproved => "批准设备",
+        Key::HAmended => "修改资料",
+        Key::HHandedOver => "移交管理员",
+        Key::HClosed => "关闭场所",
+        Key::HOther => "其他操作",
     }
 }

@@ -21,6 +21,8 @@ pub(super) fn summary_row(r: &postgres::Row) -> VenueSummary {
         declaration_code: r.get(9),
         reject_reason: r.get(10),
         created_at: r.get(11),
+        lat_e6: r.get(12),
+        lon_e6: r.get(13),
     }
 }
 
@@ -201,8 +203,11 @@ impl Applications for PgStore {
     fn venue_history(&self, venue_id: &str) -> Result<Vec<VenueEvent>, StoreError> {
         self.with(|c| {
             Ok(c.query(
-                "SELECT at_ms, action, actor, detail FROM venue_events WHERE venue_id = $1
-                 ORDER BY seq",
+                "SELECT e.at_ms, e.action,
+                     COALESCE(a.display_name || ' (' || a.username || ')', e.actor), e.detail
+                 FROM venue_events e LEFT JOIN accounts a ON a.account_id = e.actor
+                 WHERE e.venue_id = $1
+                 ORDER BY e.seq",
                 &[&venue_id],
             )?
             .iter()

@@ -22,6 +22,8 @@ pub(super) fn summary_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<VenueSummar
         declaration_code: r.get(9)?,
         reject_reason: r.get(10)?,
         created_at: r.get(11)?,
+        lat_e6: r.get(12)?,
+        lon_e6: r.get(13)?,
     })
 }
 
@@ -209,8 +211,11 @@ impl Applications for SqliteStore {
     fn venue_history(&self, venue_id: &str) -> Result<Vec<VenueEvent>, StoreError> {
         let conn = self.conn()?;
         let mut stmt = conn.prepare(
-            "SELECT at_ms, action, actor, detail FROM venue_events WHERE venue_id = ?1
-             ORDER BY seq",
+            "SELECT e.at_ms, e.action,
+                 COALESCE(a.display_name || ' (' || a.username || ')', e.actor), e.detail
+             FROM venue_events e LEFT JOIN accounts a ON a.account_id = e.actor
+             WHERE e.venue_id = ?1
+             ORDER BY e.seq",
         )?;
         let rows = stmt.query_map([venue_id], |r| {
             Ok(VenueEvent {

@@ -1,15 +1,16 @@
 //! The venue application form (场所申请): every field checked as it is typed, by the same rule
 //! the server applies (the app runs core's check), each problem next to its field in the
 //! user's language; region chosen level by level down to the community; submitted, or kept as a
-//! draft when the server cannot be reached.
+//! draft when the server cannot be reached. The same form changes an existing venue's details
+//! (a new name or credit code sends it back to review).
 
 use std::collections::HashSet;
 
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 use venuecode_ipc::{
-    ApplicationForm, ApplyOutcome, CheckApplication, DraftRow, FormProblem, IpcError, ListRegions,
-    RegionOption, SubmitApplication,
+    AmendOutcome, AmendVenue, ApplicationForm, ApplyOutcome, CheckApplication, DraftRow,
+    FormProblem, IpcError, ListRegions, RegionOption, SubmitApplication, VenueRow,
 };
 
 use super::{Note, View};
@@ -21,12 +22,20 @@ use crate::shared::ErrorBanner;
 #[component]
 pub(super) fn ApplyForm(
     draft: Option<DraftRow>,
+    amend: Option<VenueRow>,
     view_state: RwSignal<View>,
     note: RwSignal<Option<Note>>,
 ) -> impl IntoView {
     let i18n = use_i18n();
     let draft_id = draft.as_ref().map(|d| d.draft_id.clone());
-    let form = RwSignal::new(draft.map(|d| d.form).unwrap_or_default());
+    let amending = amend.as_ref().map(|v| v.venue_id.clone());
+    let is_amend = amending.is_some();
+    let initial = match (&amend, draft) {
+        (Some(v), _) => form_of(v),
+        (None, Some(d)) => d.form,
+        (None, None) => ApplicationForm::default(),
+    };
+    let form = RwSignal::new(initial);
     let problems = RwSignal::new(Vec::<FormProblem>::new());
     let touched = RwSignal::new(HashSet::<&'static str>::new());
     let show_all = RwSignal::new(false);
@@ -146,6 +155,28 @@ pub(super) fn ApplyForm(
             return;
         }
         busy.set(true);
+        if let Some(venue_id) = amending.clone() {
+            let req = AmendVenue {
+                venue_id: venue_id.clone(),
+                form: form.get_untracked(),
+            };
+            spawn_local(async move {
+                match invoke(&req).await {
+                    Ok(AmendOutcome::Saved { back_to_review }) => {
+                        note.set(Some(if back_to_review {
+                            Note::AmendedBack
+                        } else {
+                            Note::Amended
+                        }));
+                        view_state.set(View::Venue(venue_id));
+                    }
+                    Ok(AmendOutcome::Invalid { problems: p }) => problems.set(p),
+                    Err(e) => error.set(Some(e)),
+                }
+                busy.set(false);
+            });
+            return;
+        }
         let req = SubmitApplication {
             form: form.get_untracked(),
             draft_id: draft_id.clone(),
@@ -168,7 +199,7 @@ pub(super) fn ApplyForm(
     };
 
     view! {
-        <h1 id="page-title">{move || i18n.t(Key::ApplyTitle)}</h1>
+        <h1 id="page-title">{move || i18n.t(if is_amend { Key::EditVenue } else { Key::ApplyTitle })}</h1>
         {move || error.get().map(|e| view! { <ErrorBanner err=e /> })}
         <section class="card form apply" id="apply-form">
             {text_field("f-name", "name", Key::FName, |f| &f.name, |f, v| f.name = v)}
@@ -217,9 +248,28 @@ pub(super) fn ApplyForm(
             <div class="actions">
                 <button id="apply-cancel" on:click=move |_| view_state.set(View::List)>{move || i18n.t(Key::Cancel)}</button>
                 <button id="apply-submit" class="primary" disabled=move || busy.get() on:click=submit>
-                    {move || i18n.t(Key::Submit)}
+                    {move || i18n.t(if is_amend { Key::SaveChanges } else { Key::Submit })}
                 </button>
             </div>
         </section>
+    }
+}
+
+/// The form filled from a venue's details (the map point in degrees).
+fn form_of(v: &VenueRow) -> ApplicationForm {
+    let degrees = |e6: Option<i32>| {
+        e6.map(|v| format!("{:.6}", f64::from(v) / 1e6))
+            .unwrap_or_default()
+    };
+    ApplicationForm {
+        name: v.name.clone(),
+        credit_code: v.credit_code.clone().unwrap_or_default(),
+        category: v.category.clone(),
+        region: v.region.clone(),
+        address: v.address.clone(),
+        latitude: degrees(v.lat_e6),
+        longitude: degrees(v.lon_e6),
+        responsible_name: v.responsible_name.clone().unwrap_or_default(),
+        responsible_phone: v.responsible_phone.clone().unwrap_or_default(),
     }
 }

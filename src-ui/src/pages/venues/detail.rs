@@ -1,22 +1,29 @@
 //! One venue: its status and details, the declaration code (shown, new code), checkpoints
 //! (add, rename, responsible person, disable: 一门一码, 一门一人) and members (成员管理: the
-//! inspectors' devices — approve, unbind). Changing needs the server; reading works offline.
+//! inspectors' devices — approve, unbind), the history (who did what, when); the administrator
+//! changes the details, deletes a pending application or hands the venue over; a reviewer closes
+//! it. Changing needs the server; reading works offline.
 
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 use venuecode_ipc::{
-    ChangeDevice, CheckpointOutcome, CheckpointRow, DeviceAction, FormProblem, GetVenue, IpcError,
-    Loaded, PersonRole, RenewDeclarationCode, SaveCheckpoint, VenueView,
+    ChangeDevice, CheckpointOutcome, CheckpointRow, CloseVenue, DeviceAction, FormProblem,
+    GetVenue, HandOverVenue, HistoryRow, IpcError, Loaded, PersonRole, RenewDeclarationCode,
+    SaveCheckpoint, VenueRow, VenueView, WithdrawApplication,
 };
 
-use super::View;
+use super::{Note, View};
 use crate::api::invoke;
-use crate::i18n::{category_key, problem_key, status_key, use_i18n, Key};
+use crate::i18n::{category_key, history_key, problem_key, status_key, use_i18n, Key};
 use crate::shared::{ErrorBanner, OfflineAge, Who};
 
 /// The venue page.
 #[component]
-pub(super) fn VenueDetail(venue_id: String, back: RwSignal<View>) -> impl IntoView {
+pub(super) fn VenueDetail(
+    venue_id: String,
+    back: RwSignal<View>,
+    note: RwSignal<Option<Note>>,
+) -> impl IntoView {
     let i18n = use_i18n();
     let who = expect_context::<Who>();
     let manages = move || {
@@ -24,6 +31,8 @@ pub(super) fn VenueDetail(venue_id: String, back: RwSignal<View>) -> impl IntoVi
             .get()
             .is_some_and(|m| m.role == PersonRole::VenueAdmin)
     };
+    let reviews = move || who.me.get().is_some_and(|m| m.role == PersonRole::Reviewer);
+    let copied = RwSignal::new(false);
     let error = RwSignal::new(None::<IpcError>);
     let loaded = RwSignal::new(None::<Loaded<VenueView>>);
     let id = StoredValue::new(venue_id);
@@ -51,10 +60,15 @@ pub(super) fn VenueDetail(venue_id: String, back: RwSignal<View>) -> impl IntoVi
     };
     view! {
         <div class="title-row">
-            <button id="venue-back" on:click=move |_| back.set(View::List)>{move || i18n.t(Key::Back)}</button>
+            <button id="venue-back" on:click=move |_| { note.set(None); back.set(View::List); }>{move || i18n.t(Key::Back)}</button>
             <h1 id="page-title">{move || i18n.t(Key::VenueTitle)}</h1>
         </div>
         {move || error.get().map(|e| view! { <ErrorBanner err=e /> })}
+        {move || note.get().filter(|n| matches!(n, Note::Amended | Note::AmendedBack)).map(|n| view! {
+            <div class="notice" id="venue-note" role="status">
+                {move || i18n.t(if n == Note::AmendedBack { Key::AmendedBack } else { Key::Amended })}
+            </div>
+        })}
         {move || loaded.get().map(|l| {
             let v = l.data.venue.clone();
             let approved = v.status == "approved";
@@ -87,10 +101,19 @@ pub(super) fn VenueDetail(venue_id: String, back: RwSignal<View>) -> impl IntoVi
                         <h2>{move || i18n.t(Key::DeclarationCode)}</h2>
                         <div class="row">
                             <span class="code-big" id="declaration-code">{v.declaration_code.clone().unwrap_or_default()}</span>
+                            <button id="copy-code" on:click={
+                                let code = v.declaration_code.clone().unwrap_or_default();
+                                move |_| copy_text(&code, copied)
+                            }>
+                                {move || i18n.t(if copied.get() { Key::Copied } else { Key::Copy })}
+                            </button>
                             <button id="renew-code" disabled=offline on:click=renew>{move || i18n.t(Key::RenewCode)}</button>
                         </div>
                         <p class="hint">{move || i18n.t(Key::DeclarationHint)}</p>
                     </section>
+                })}
+                {(manages() || (reviews() && approved)).then(|| view! {
+                    <VenueActions venue=v.clone() manages=manages() offline=offline error=error back=back note=note on_change=reload />
                 })}
                 {approved.then(|| view! {
                     <Checkpoints venue_id=id.get_value() rows=checkpoints manages=manages() offline=offline
@@ -137,8 +160,155 @@ pub(super) fn VenueDetail(venue_id: String, back: RwSignal<View>) -> impl IntoVi
                         </section>
                     }
                 })}
+                <History rows=l.data.history.clone() />
             }
         })}
+    }
+}
+
+/// Puts `text` on the clipboard and says so for a few seconds.
+fn copy_text(text: &str, copied: RwSignal<bool>) {
+    if let Some(w) = web_sys::window() {
+        let promise = w.navigator().clipboard().write_text(text);
+        leptos::task::spawn_local(async move {
+            if wasm_bindgen_futures::JsFuture::from(promise).await.is_ok() {
+                copied.set(true);
+                set_timeout(move || copied.set(false), std::time::Duration::from_secs(3));
+            }
+        });
+    }
+}
+
+/// Who did what to the venue, and when, oldest first.
+#[component]
+fn History(rows: Vec<HistoryRow>) -> impl IntoView {
+    let i18n = use_i18n();
+    (!rows.is_empty()).then(|| view! {
+        <section class="card" id="history">
+            <h2>{move || i18n.t(Key::History)}</h2>
+            {rows.into_iter().enumerate().map(|(i, h)| {
+                let at = h.at.chars().take(16).collect::<String>().replace('T', " ");
+                let action = history_key(&h.action);
+                view! {
+                    <div class="row history" id=format!("history-{i}")>
+                        <span class="when">{at}</span>
+                        <b>{move || i18n.t(action)}</b>
+                        <span class="grow">{h.actor.clone()} {(!h.detail.is_empty()).then(|| format!(" · {}", h.detail))}</span>
+                    </div>
+                }
+            }).collect_view()}
+        </section>
+    })
+}
+
+/// What the administrator (change details, delete a pending application, hand over) or the
+/// reviewer (close) does to the venue as a whole.
+#[component]
+fn VenueActions(
+    venue: VenueRow,
+    manages: bool,
+    offline: bool,
+    error: RwSignal<Option<IpcError>>,
+    back: RwSignal<View>,
+    note: RwSignal<Option<Note>>,
+    on_change: impl Fn() + Copy + Send + Sync + 'static,
+) -> impl IntoView {
+    let i18n = use_i18n();
+    // Which confirmation is open: withdraw, hand over, close.
+    let open = RwSignal::new(None::<&'static str>);
+    let text = RwSignal::new(String::new());
+    let id = StoredValue::new(venue.venue_id.clone());
+    let pending = venue.status == "pending" && venue.declaration_code.is_none();
+    let approved = venue.status == "approved";
+    let closed = venue.status == "closed";
+    let edit_row = StoredValue::new(venue.clone());
+    let confirm = move |_| {
+        let venue_id = id.get_value();
+        let t = text.get_untracked();
+        let which = open.get_untracked();
+        spawn_local(async move {
+            let done = match which {
+                Some("withdraw") => invoke(&WithdrawApplication { venue_id })
+                    .await
+                    .map(|_| Some(Note::Withdrawn)),
+                Some("handover") => invoke(&HandOverVenue {
+                    venue_id,
+                    username: t,
+                })
+                .await
+                .map(|_| Some(Note::HandedOver)),
+                Some("close") => invoke(&CloseVenue {
+                    venue_id,
+                    reason: t,
+                })
+                .await
+                .map(|_| None),
+                _ => return,
+            };
+            match done {
+                Ok(Some(n)) => {
+                    note.set(Some(n));
+                    back.set(View::List);
+                }
+                Ok(None) => {
+                    open.set(None);
+                    on_change();
+                }
+                Err(e) => error.set(Some(e)),
+            }
+        });
+    };
+    let start = move |which: &'static str| {
+        text.set(String::new());
+        open.set(Some(which));
+    };
+    view! {
+        <section class="card" id="venue-actions">
+            <div class="actions top">
+                {(manages && !closed).then(|| view! {
+                    <button id="venue-edit" disabled=offline on:click=move |_| back.set(View::Amend(edit_row.get_value()))>
+                        {move || i18n.t(Key::EditVenue)}
+                    </button>
+                })}
+                {(manages && pending).then(|| view! {
+                    <button id="venue-withdraw" class="danger" disabled=offline on:click=move |_| start("withdraw")>
+                        {move || i18n.t(Key::WithdrawApp)}
+                    </button>
+                })}
+                {(manages && !closed).then(|| view! {
+                    <button id="venue-handover" disabled=offline on:click=move |_| start("handover")>
+                        {move || i18n.t(Key::HandOver)}
+                    </button>
+                })}
+                {(!manages && approved).then(|| view! {
+                    <button id="venue-close" class="danger" disabled=offline on:click=move |_| start("close")>
+                        {move || i18n.t(Key::CloseVenueBtn)}
+                    </button>
+                })}
+            </div>
+            {move || open.get().map(|which| {
+                let (label, button) = match which {
+                    "withdraw" => (None, Key::ConfirmWithdraw),
+                    "handover" => (Some(Key::HandOverTo), Key::ConfirmHandOver),
+                    _ => (Some(Key::CloseReason), Key::ConfirmClose),
+                };
+                view! {
+                    <div class="reject-form" id="venue-confirm">
+                        {label.map(|l| view! {
+                            <label>
+                                <span>{move || i18n.t(l)}</span>
+                                <input id="venue-confirm-text" type="text" maxlength="200"
+                                    prop:value=move || text.get() on:input=move |e| text.set(event_target_value(&e)) />
+                            </label>
+                        })}
+                        <button id="venue-confirm-cancel" on:click=move |_| open.set(None)>{move || i18n.t(Key::Cancel)}</button>
+                        <button id="venue-confirm-ok" class="danger"
+                            disabled=move || label.is_some() && text.get().trim().is_empty()
+                            on:click=confirm>{move || i18n.t(button)}</button>
+                    </div>
+                }
+            })}
+        </section>
     }
 }
 

@@ -18,6 +18,8 @@ use crate::shared::{ErrorBanner, OfflineAge, Who};
 enum View {
     List,
     Apply(Option<DraftRow>),
+    /// Changing an existing venue's details.
+    Amend(VenueRow),
     Venue(String),
 }
 
@@ -26,6 +28,10 @@ enum View {
 enum Note {
     Submitted,
     Kept,
+    Amended,
+    AmendedBack,
+    Withdrawn,
+    HandedOver,
 }
 
 /// The venues page.
@@ -35,10 +41,17 @@ pub fn VenuesPage() -> impl IntoView {
     let note = RwSignal::new(None::<Note>);
     move || match view_state.get() {
         View::List => view! { <VenueList view_state=view_state note=note /> }.into_any(),
-        View::Apply(draft) => {
-            view! { <apply::ApplyForm draft=draft view_state=view_state note=note /> }.into_any()
+        View::Apply(draft) => view! {
+            <apply::ApplyForm draft=draft amend=None view_state=view_state note=note />
         }
-        View::Venue(id) => view! { <detail::VenueDetail venue_id=id back=view_state /> }.into_any(),
+        .into_any(),
+        View::Amend(venue) => view! {
+            <apply::ApplyForm draft=None amend=Some(venue) view_state=view_state note=note />
+        }
+        .into_any(),
+        View::Venue(id) => {
+            view! { <detail::VenueDetail venue_id=id back=view_state note=note /> }.into_any()
+        }
     }
 }
 
@@ -89,7 +102,14 @@ fn VenueList(view_state: RwSignal<View>, note: RwSignal<Option<Note>>) -> impl I
         {move || error.get().map(|e| view! { <ErrorBanner err=e /> })}
         {move || note.get().map(|n| view! {
             <div class="notice" id="venues-note" role="status">
-                {move || i18n.t(match n { Note::Submitted => Key::Submitted, Note::Kept => Key::DraftKept })}
+                {move || i18n.t(match n {
+                    Note::Submitted => Key::Submitted,
+                    Note::Kept => Key::DraftKept,
+                    Note::Amended => Key::Amended,
+                    Note::AmendedBack => Key::AmendedBack,
+                    Note::Withdrawn => Key::Withdrawn,
+                    Note::HandedOver => Key::HandedOver,
+                })}
             </div>
         })}
         {move || admin().then(|| view! {
