@@ -13,6 +13,7 @@ pub mod checkpoint;
 pub mod codes;
 pub mod cose;
 pub mod credit_code;
+pub mod deployment;
 pub mod gate;
 pub mod health_code;
 pub mod idnumber;

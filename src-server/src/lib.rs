@@ -76,6 +76,8 @@ pub struct AppState {
     record_limiter: Arc<auth::DeviceLimiter>,
     /// The region table applications are checked against (the demo table unless given).
     regions: Arc<venuecode_core::region::Regions>,
+    /// The deployment's rules (review, administrators per venue, venues per administrator).
+    rules: venuecode_core::deployment::DeploymentRules,
 }
 
 impl AppState {
@@ -89,12 +91,19 @@ impl AppState {
             device_limiter: Arc::new(auth::DeviceLimiter::new(auth::DEVICE_REQUESTS_PER_MINUTE)),
             record_limiter: Arc::new(auth::DeviceLimiter::new(auth::DEVICE_RECORDS_PER_HOUR)),
             regions: Arc::new(venuecode_core::region::Regions::demo()),
+            rules: venuecode_core::deployment::DeploymentRules::default(),
         }
     }
 
     /// Checks applications against this region table.
     pub fn with_regions(mut self, regions: venuecode_core::region::Regions) -> AppState {
         self.regions = Arc::new(regions);
+        self
+    }
+
+    /// The deployment's rules for venues and administrators.
+    pub fn with_rules(mut self, rules: venuecode_core::deployment::DeploymentRules) -> AppState {
+        self.rules = rules;
         self
     }
 

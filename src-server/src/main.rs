@@ -16,6 +16,13 @@ use clap::{Parser, Subcommand};
 use venuecode_keys::{IssuerKeys, ServerKeys};
 use venuecode_server::{app, store, AppState};
 
+/// Whether applications are reviewed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+enum Review {
+    Required,
+    Automatic,
+}
+
 /// VenueCode's central server: collects check-ins from stations exactly once and serves their
 /// trust list, revocations, venue entries and policy.
 #[derive(Debug, Parser)]
@@ -54,6 +61,16 @@ struct Args {
     /// line, province to community); the demo table when absent.
     #[arg(long, value_name = "FILE")]
     regions: Option<PathBuf>,
+    /// Whether venue applications wait for a community reviewer (`required`) or are approved at
+    /// once (`automatic`): a deployment rule.
+    #[arg(long, value_enum, default_value = "required")]
+    review: Review,
+    /// At most N administrators per venue (粤康码: 1); any number when absent.
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..))]
+    admins_per_venue: Option<u32>,
+    /// An administrator holds at most N venues (粤康码: 1); any number when absent.
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..))]
+    venues_per_admin: Option<u32>,
     /// Requests handled at once; beyond that the server answers 503 at once (load shedding).
     #[arg(long, default_value_t = 512, value_name = "N")]
     max_in_flight: usize,
@@ -331,7 +348,12 @@ fn main() -> anyhow::Result<()> {
     }
     let mut state = AppState::new(store)
         .with_max_in_flight(args.max_in_flight)
-        .with_regions(regions);
+        .with_regions(regions)
+        .with_rules(venuecode_core::deployment::DeploymentRules {
+            review_required: args.review == Review::Required,
+            admins_per_venue: args.admins_per_venue,
+            venues_per_admin: args.venues_per_admin,
+        });
     // TLS when the server's key directory holds a certificate (venuecode keygen makes one).
     let tls = match &args.keys {
         Some(dir) if !args.plain_http && dir.join("tls.crt").exists() => Some(

@@ -15,7 +15,7 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use chrono::Utc;
-use venuecode_core::accounts::Action;
+use venuecode_core::accounts::{Action, Role};
 
 use crate::error::ApiError;
 use crate::people::{self, AccountView, LoginRequest, LoginResponse};
@@ -89,6 +89,7 @@ async fn invite(
     let body = body_bytes(body)?;
     let store = state.store();
     let regions = state.regions.clone();
+    let rules = state.rules;
     blocking(move || {
         let (_, who) = people::authenticate(store.as_ref(), &headers, Utc::now())?;
         if !who.may(Action::ManageAccounts) {
@@ -97,6 +98,19 @@ async fn invite(
             ));
         }
         let req: people::InviteRequest = json(&body)?;
+        if req.role == "venue_admin" {
+            // Each venue named gets one more administrator: the deployment may limit them.
+            let accounts = store.accounts()?;
+            for venue in &req.scopes {
+                let admins = accounts
+                    .iter()
+                    .filter(|a| a.role == Role::VenueAdmin && a.scopes.contains(venue))
+                    .count();
+                rules
+                    .check_add_admin(admins)
+                    .map_err(|e| ApiError::Unprocessable(e.code(), format!("{venue}: {e}")))?;
+            }
+        }
         let res = people::invite(store.as_ref(), &who, &req, &regions, Utc::now())?;
         Ok((StatusCode::CREATED, Json(res)))
     })

@@ -27,7 +27,7 @@ use venuecode_core::checkpoint::{self, CheckpointInput};
 use crate::error::ApiError;
 use crate::people;
 use crate::store::{Checkpoint, VenueSummary};
-use crate::venue_routes::{forbidden, managed, readable};
+use crate::venue_routes::{forbidden, live_venues, managed, readable};
 use crate::{blocking, body_bytes, json, AppState};
 
 type Body = Result<axum::body::Bytes, axum::extract::rejection::BytesRejection>;
@@ -261,10 +261,21 @@ async fn hand_over(
 ) -> Result<StatusCode, ApiError> {
     let body = body_bytes(body)?;
     let store = state.store();
+    let rules = state.rules;
     blocking(move || {
         let (account, who) = people::authenticate(store.as_ref(), &headers, Utc::now())?;
         let req: HandOverRequest = json(&body)?;
         let venue = managed(store.as_ref(), &who, &id)?;
+        // The heir takes one more venue: the deployment may limit how many one holds.
+        let heir = store
+            .accounts()?
+            .into_iter()
+            .find(|a| a.username == req.username.trim())
+            .map(|a| a.scopes)
+            .unwrap_or_default();
+        rules
+            .check_take_venue(live_venues(store.as_ref(), &heir)?)
+            .map_err(|e| ApiError::Unprocessable(e.code(), e.to_string()))?;
         store.hand_over(
             &venue.venue_id,
             &account.account_id,

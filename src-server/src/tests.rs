@@ -147,10 +147,22 @@ fn fixture(issuer_on: bool) -> Fixture {
 
 /// The fixture over a given store (a SQLite file in `dir`, or a PostgreSQL database).
 fn fixture_on(dir: tempfile::TempDir, store: Box<dyn Store>, issuer_on: bool) -> Fixture {
+    fixture_with(dir, store, issuer_on, Default::default())
+}
+
+/// The fixture with a deployment's rules.
+fn fixture_with(
+    dir: tempfile::TempDir,
+    store: Box<dyn Store>,
+    issuer_on: bool,
+    rules: venuecode_core::deployment::DeploymentRules,
+) -> Fixture {
     store.seed_demo(Utc::now()).unwrap();
     let root = root();
     let issuer = SecretKey::from_seed(&[2; 32]);
-    let mut state = AppState::new(store).with_keys(server_keys(&root, &issuer));
+    let mut state = AppState::new(store)
+        .with_keys(server_keys(&root, &issuer))
+        .with_rules(rules);
     if issuer_on {
         state = state.with_demo_issuer(IssuerKeys {
             issuer: "CN-DEMO".into(),

@@ -44,6 +44,19 @@ pub fn routes() -> Router<AppState> {
         )
 }
 
+/// How many of `venue_ids` are live (pending or approved): what the rule on venues per
+/// administrator counts (a rejected or closed venue frees its place).
+pub(crate) fn live_venues(store: &dyn Store, venue_ids: &[String]) -> Result<usize, ApiError> {
+    Ok(store
+        .venue_summaries(&VenueFilter::Ids(venue_ids.to_vec()), None)?
+        .iter()
+        .filter(|v| v.status == "pending" || v.status == "approved")
+        .count())
+}
+
+/// Who approved a venue in a deployment without review (its history says so).
+pub const AUTOMATIC: &str = "automatic (no review in this deployment)";
+
 pub(crate) fn forbidden(what: &str) -> ApiError {
     ApiError::Forbidden(format!("your role or scope does not reach {what}"))
 }
@@ -83,6 +96,7 @@ async fn apply(
     let body = body_bytes(body)?;
     let store = state.store();
     let regions = state.regions.clone();
+    let rules = state.rules;
     blocking(move || {
         let (account, who) = people::authenticate(store.as_ref(), &headers, Utc::now())?;
         if who.role != Role::VenueAdmin {
@@ -93,8 +107,23 @@ async fn apply(
         let input: ApplicationInput = json(&body)?;
         let checked = application::check(&input, &regions)
             .map_err(|p| ApiError::Invalid("invalid_application", p))?;
+        rules
+            .check_take_venue(live_venues(store.as_ref(), &who.scopes)?)
+            .map_err(|e| ApiError::Unprocessable(e.code(), e.to_string()))?;
         let id = format!("v-{}", uuid::Uuid::now_v7().simple());
         let s = store.apply(&id, &checked, &account.account_id, Utc::now())?;
+        if rules.review_required {
+            return Ok((StatusCode::CREATED, Json(s)));
+        }
+        // No review in this deployment: approved at once, recorded as such.
+        let s = with_fresh_code(|declaration_code| {
+            store.decide(
+                &id,
+                &Decision::Approve { declaration_code },
+                AUTOMATIC,
+                Utc::now(),
+            )
+        })?;
         Ok((StatusCode::CREATED, Json(s)))
     })
     .await

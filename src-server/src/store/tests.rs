@@ -524,6 +524,7 @@ fn applications_are_filed_scoped_and_decided_once(store: &dyn Store) {
         )
         .unwrap();
     assert_eq!(no.reject_reason.as_deref(), Some("名称与营业执照不符"));
+    // Actors that are accounts are named (display name and user name); others stay as written.
     let history: Vec<(String, String)> = store
         .venue_history("app-3")
         .unwrap()
@@ -533,7 +534,7 @@ fn applications_are_filed_scoped_and_decided_once(store: &dyn Store) {
     assert_eq!(
         history,
         [
-            ("applied".to_string(), "acc1".to_string()),
+            ("applied".to_string(), "李四 (li.si)".to_string()),
             ("rejected".to_string(), "rev1".to_string())
         ]
     );

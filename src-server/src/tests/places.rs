@@ -343,3 +343,87 @@ async fn administrator_flow(f: &Fixture) {
     let (_, mine) = send(&f.app, with_token("GET", "/api/v1/venues", &heir)).await;
     assert_eq!(mine[0]["status"], "closed");
 }
+
+#[tokio::test]
+async fn deployment_rules_one_to_one_and_no_review() {
+    use venuecode_core::deployment::DeploymentRules;
+    // 粤康码's rules, and no review: an application is approved at once, an administrator holds
+    // one venue, a venue has one administrator.
+    let dir = tempfile::tempdir().unwrap();
+    let store = store::open(dir.path().join("s.db").to_str().unwrap()).unwrap();
+    let f = fixture_with(
+        dir,
+        store,
+        false,
+        DeploymentRules {
+            review_required: false,
+            ..DeploymentRules::one_to_one()
+        },
+    );
+    person(&f, "li.si", Role::VenueAdmin, &[]).await;
+    person(&f, "zhao.liu", Role::VenueAdmin, &["demo-venue-0002"]).await;
+    person(&f, "root", Role::SysAdmin, &[]).await;
+    let admin = sign_in(&f, "li.si").await;
+    let post = |body| with_token_body("POST", "/api/v1/venues", &admin, body);
+    let (status, v) = send(&f.app, post(application_body("幸福路 80 号"))).await;
+    assert_eq!(
+        (status, v["status"].as_str()),
+        (StatusCode::CREATED, Some("approved")),
+        "{v}"
+    );
+    assert!(v["declaration_code"].as_str().is_some());
+    let id = v["venue_id"].as_str().unwrap().to_string();
+    let (_, h) = send(
+        &f.app,
+        with_token("GET", &format!("/api/v1/venues/{id}/history"), &admin),
+    )
+    .await;
+    assert_eq!(h[1]["actor"], crate::venue_routes::AUTOMATIC);
+    // A second venue: refused by the rule, nothing stored.
+    let admin = sign_in(&f, "li.si").await;
+    let (status, body) = send(
+        &f.app,
+        with_token_body(
+            "POST",
+            "/api/v1/venues",
+            &admin,
+            application_body("幸福路 82 号"),
+        ),
+    )
+    .await;
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (StatusCode::UNPROCESSABLE_ENTITY, Some("venues_per_admin"))
+    );
+    // A second administrator for the venue: refused; handing it to one who holds a venue: too.
+    let root = sign_in(&f, "root").await;
+    let invite = serde_json::json!({"role": "venue_admin", "scopes": [id], "display_name": "x"});
+    let (status, body) = send(
+        &f.app,
+        with_token_body(
+            "POST",
+            "/api/v1/accounts/invitations",
+            &root,
+            invite.to_string().into_bytes(),
+        ),
+    )
+    .await;
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (StatusCode::UNPROCESSABLE_ENTITY, Some("admins_per_venue"))
+    );
+    let (status, body) = send(
+        &f.app,
+        with_token_body(
+            "POST",
+            &format!("/api/v1/venues/{id}/handover"),
+            &admin,
+            br#"{"username": "zhao.liu"}"#.to_vec(),
+        ),
+    )
+    .await;
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (StatusCode::UNPROCESSABLE_ENTITY, Some("venues_per_admin"))
+    );
+}
