@@ -276,4 +276,26 @@ mod tests {
         // Idempotent.
         assert_eq!(store.purge_synced(now - Duration::days(28)).unwrap(), 0);
     }
+
+    #[test]
+    fn demo_records_of_another_venue_are_dropped_at_enrolment_and_history_stays() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut store = Store::open(dir.path()).unwrap();
+        let now = Utc::now();
+        // Bound by hand to "V1" for the demo: a pass and a refusal with its alert.
+        store
+            .record(&draft_at(now, false), PresenceEffect::Keep)
+            .unwrap();
+        store
+            .record(&draft_at(now, true), PresenceEffect::Keep)
+            .unwrap();
+        let mut other = draft_at(now, false);
+        other.venue_id = "V2".into();
+        store.record(&other, PresenceEffect::Keep).unwrap();
+        assert_eq!(store.outbox_counts().unwrap(), (4, 0));
+        // Enrolled at V2: V1's records never sync; V2's still do; the history keeps all three.
+        assert_eq!(store.drop_unsent_of_other_venues("V2").unwrap(), 3);
+        assert_eq!(store.outbox_counts().unwrap(), (1, 0));
+        assert_eq!(store.count("check_ins").unwrap(), 3);
+    }
 }

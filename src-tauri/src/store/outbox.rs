@@ -32,6 +32,17 @@ impl Store {
         Ok(rows)
     }
 
+    /// Drops the unsent records of any venue but `venue_id` (what a station bound by hand for the
+    /// demo recorded before it enrolled): they never sync. Their check-ins stay in the local
+    /// history. Returns how many were dropped.
+    pub fn drop_unsent_of_other_venues(&mut self, venue_id: &str) -> Result<usize, AppError> {
+        Ok(self.conn.execute(
+            "DELETE FROM outbox WHERE sent_at IS NULL
+                 AND json_extract(payload, '$.venue_id') IS NOT ?1",
+            [venue_id],
+        )?)
+    }
+
     /// How many records wait to be sent, and how many were set aside as rejected.
     pub fn outbox_counts(&self) -> Result<(i64, i64), AppError> {
         Ok(self.conn.query_row(

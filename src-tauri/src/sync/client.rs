@@ -419,6 +419,8 @@ pub fn enrol(
         direction: e.direction,
     };
     store.set_enrolment(&binding, time.now())?;
+    // What the station recorded while bound by hand for the demo never syncs.
+    store.drop_unsent_of_other_venues(&binding.venue_id)?;
     store.put_sync_values(&[(
         "venue",
         serde_json::to_string(&res.venue).map_err(|e| SyncError::Decode(e.to_string()))?,
