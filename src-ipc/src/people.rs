@@ -233,6 +233,12 @@ pub struct CheckpointRow {
     pub responsible_name: String,
     pub responsible_phone: String,
     pub disabled: bool,
+    /// The door's entry and exit codes (一门一码: URLs signed by the venue authority), once the
+    /// venue is approved and where the server issues them.
+    #[serde(default)]
+    pub entry_code: Option<String>,
+    #[serde(default)]
+    pub exit_code: Option<String>,
 }
 
 /// An inspector's device at the venue.

@@ -78,6 +78,16 @@ pub struct AppState {
     regions: Arc<venuecode_core::region::Regions>,
     /// The deployment's rules (review, administrators per venue, venues per administrator).
     rules: venuecode_core::deployment::DeploymentRules,
+    /// The venue authority's key and the public base URL the checkpoints' codes (一门一码) are
+    /// issued under, when this server issues them.
+    venue_codes: Option<Arc<VenueCodes>>,
+}
+
+/// What the server issues checkpoint codes with.
+pub struct VenueCodes {
+    pub keys: venuecode_keys::VenueAuthorityKeys,
+    /// E.g. `https://csm.example.cn` (the codes are URLs a phone opens).
+    pub base_url: String,
 }
 
 impl AppState {
@@ -92,12 +102,27 @@ impl AppState {
             record_limiter: Arc::new(auth::DeviceLimiter::new(auth::DEVICE_RECORDS_PER_HOUR)),
             regions: Arc::new(venuecode_core::region::Regions::demo()),
             rules: venuecode_core::deployment::DeploymentRules::default(),
+            venue_codes: None,
         }
     }
 
     /// Checks applications against this region table.
     pub fn with_regions(mut self, regions: venuecode_core::region::Regions) -> AppState {
         self.regions = Arc::new(regions);
+        self
+    }
+
+    /// Issues each checkpoint's entry and exit codes with the venue authority's key, as URLs
+    /// under `base_url`.
+    pub fn with_venue_authority(
+        mut self,
+        keys: venuecode_keys::VenueAuthorityKeys,
+        base_url: &str,
+    ) -> AppState {
+        self.venue_codes = Some(Arc::new(VenueCodes {
+            keys,
+            base_url: base_url.trim_end_matches('/').to_string(),
+        }));
         self
     }
 

@@ -61,6 +61,14 @@ struct Args {
     /// line, province to community); the demo table when absent.
     #[arg(long, value_name = "FILE")]
     regions: Option<PathBuf>,
+    /// The venue authority's key directory (`OUT/venue-authority`): the server then issues each
+    /// checkpoint's entry and exit codes (一门一码) for its administrator.
+    #[arg(long, value_name = "DIR")]
+    venue_authority: Option<PathBuf>,
+    /// The public base URL of the codes (a phone opens them); `https://<listen address>` when
+    /// absent.
+    #[arg(long, value_name = "URL")]
+    public_url: Option<String>,
     /// Whether venue applications wait for a community reviewer (`required`) or are approved at
     /// once (`automatic`): a deployment rule.
     #[arg(long, value_enum, default_value = "required")]
@@ -354,6 +362,15 @@ fn main() -> anyhow::Result<()> {
             admins_per_venue: args.admins_per_venue,
             venues_per_admin: args.venues_per_admin,
         });
+    if let Some(dir) = &args.venue_authority {
+        let keys = venuecode_keys::VenueAuthorityKeys::load(dir)
+            .with_context(|| format!("venue authority {}", dir.display()))?;
+        let base = args
+            .public_url
+            .clone()
+            .unwrap_or_else(|| format!("https://{}", args.listen));
+        state = state.with_venue_authority(keys, &base);
+    }
     // TLS when the server's key directory holds a certificate (venuecode keygen makes one).
     let tls = match &args.keys {
         Some(dir) if !args.plain_http && dir.join("tls.crt").exists() => Some(

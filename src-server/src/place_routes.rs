@@ -5,7 +5,7 @@
 //!
 //! | route | role |
 //! |---|---|
-//! | `GET /api/v1/venues/{id}/checkpoints` | whoever may read the venue |
+//! | `GET /api/v1/venues/{id}/checkpoints` | whoever may read the venue (with each door's signed entry and exit codes once approved, when this server holds the venue authority's key) |
 //! | `POST /api/v1/venues/{id}/checkpoints` | the venue's administrator (approved venue) |
 //! | `PUT /api/v1/venues/{id}/checkpoints/{checkpoint}` | the venue's administrator |
 //! | `POST /api/v1/venues/{id}/devices/{device}/approve` | the venue's administrator |
@@ -70,16 +70,84 @@ fn open_for_changes(v: &VenueSummary) -> Result<(), ApiError> {
     Ok(())
 }
 
+/// A checkpoint with its codes (一门一码): the entry and exit venue codes, signed by the venue
+/// authority, as the URLs a poster carries.
+#[derive(Debug, serde::Serialize)]
+pub struct CheckpointView {
+    #[serde(flatten)]
+    pub checkpoint: Checkpoint,
+    pub entry_code: Option<String>,
+    pub exit_code: Option<String>,
+}
+
+/// The entry and exit codes of a door of an approved venue. Issued at the venue's creation time,
+/// so the same door, name and direction always give the same code (Ed25519 is deterministic): a
+/// reprinted poster matches the first one until the venue is renamed.
+fn door_codes(
+    codes: Option<&crate::VenueCodes>,
+    venue: &VenueSummary,
+    checkpoint_id: &str,
+) -> (Option<String>, Option<String>) {
+    use venuecode_core::gate::Direction;
+    use venuecode_core::venue_code::{issue, VenueClaims};
+    let (Some(codes), true) = (codes, venue.status == "approved") else {
+        return (None, None);
+    };
+    let (Some(category), Ok(issued_at)) = (
+        venuecode_core::venue::VenueCategory::from_code(&venue.category),
+        chrono::DateTime::parse_from_rfc3339(&venue.created_at),
+    ) else {
+        return (None, None);
+    };
+    let claims = |direction| VenueClaims {
+        issuer: codes.keys.name.clone(),
+        issued_at: issued_at.with_timezone(&Utc),
+        venue_id: venue.venue_id.clone(),
+        checkpoint_id: checkpoint_id.to_string(),
+        direction,
+        venue_name: venue.name.clone(),
+        region: venue.region.chars().take(6).collect(),
+        category,
+    };
+    (
+        Some(issue(
+            &codes.keys.key,
+            &claims(Direction::Entry),
+            &codes.base_url,
+        )),
+        Some(issue(
+            &codes.keys.key,
+            &claims(Direction::Exit),
+            &codes.base_url,
+        )),
+    )
+}
+
 async fn checkpoints(
     State(state): State<AppState>,
     headers: HeaderMap,
     Path(id): Path<String>,
-) -> Result<Json<Vec<Checkpoint>>, ApiError> {
+) -> Result<Json<Vec<CheckpointView>>, ApiError> {
     let store = state.store();
+    let codes = state.venue_codes.clone();
     blocking(move || {
         let (_, who) = people::authenticate(store.as_ref(), &headers, Utc::now())?;
         let venue = readable(store.as_ref(), &who, &id)?;
-        Ok(Json(store.checkpoints(&venue.venue_id)?))
+        Ok(Json(
+            store
+                .checkpoints(&venue.venue_id)?
+                .into_iter()
+                .map(|c| {
+                    let (entry_code, exit_code) =
+                        door_codes(codes.as_deref(), &venue, &c.checkpoint_id);
+                    CheckpointView {
+                        checkpoint: c,
+                        entry_code,
+                        exit_code,
+                    }
+                })
+                .collect(),
+        ))
     })
     .await
 }

@@ -69,6 +69,11 @@ fn nonce(n: u64) -> String {
     format!("{n:032x}")
 }
 
+/// The fixture's venue authority key (it signs the doors' codes).
+fn venue_authority() -> SecretKey {
+    SecretKey::from_seed(&[44; 32])
+}
+
 /// The fixture's root key (the offline one; the server only holds its delegation).
 fn root() -> SecretKey {
     SecretKey::from_seed(&[1; 32])
@@ -162,7 +167,14 @@ fn fixture_with(
     let issuer = SecretKey::from_seed(&[2; 32]);
     let mut state = AppState::new(store)
         .with_keys(server_keys(&root, &issuer))
-        .with_rules(rules);
+        .with_rules(rules)
+        .with_venue_authority(
+            venuecode_keys::VenueAuthorityKeys {
+                name: "XJBT-VA".into(),
+                key: venue_authority(),
+            },
+            "https://csm.example.cn",
+        );
     if issuer_on {
         state = state.with_demo_issuer(IssuerKeys {
             issuer: "CN-DEMO".into(),

@@ -176,6 +176,9 @@ fn apply_review_checkpoints_enrol_approve_check_in_unbind() -> Result<()> {
     open_my_venue(&s)?;
     add_checkpoint(&s, "南门", 1)?;
     add_checkpoint(&s, "北门", 2)?;
+    // Each door has its entry and exit codes (一门一码), ready to copy.
+    s.find("#checkpoint-1-entry-code")?;
+    s.find("#checkpoint-1-exit-code")?;
     let code = s.text("#declaration-code")?.trim().to_string();
     anyhow::ensure!(code.len() == 6, "declaration code {code:?}");
     env.check_fit(&s, "people-zh-venue")?;

@@ -206,9 +206,12 @@ impl Server {
         let keys = keygen(dir)?;
         let database = dir.join("server.db");
         let demo_issuer = keys.join("demo-issuer");
+        let venue_authority = keys.join("venue-authority");
         let mut extra = vec![
             "--demo-issuer",
             demo_issuer.to_str().context("non-UTF-8 temp path")?,
+            "--venue-authority",
+            venue_authority.to_str().context("non-UTF-8 temp path")?,
         ];
         if plain {
             extra.push("--plain-http");

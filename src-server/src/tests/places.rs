@@ -114,6 +114,45 @@ async fn administrator_flow(f: &Fixture) {
     )
     .await;
     let north_id = north["checkpoint_id"].as_str().unwrap().to_string();
+    // Each door has its entry and exit codes (一门一码), signed by the venue authority.
+    let (_, doors) = send(
+        &f.app,
+        with_token("GET", &format!("{base}/checkpoints"), &admin),
+    )
+    .await;
+    let north_door = doors
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|d| d["checkpoint_id"] == north_id.as_str())
+        .unwrap();
+    let trust = venuecode_core::trust::TrustList {
+        version: 1,
+        issued_at: Utc::now() - chrono::Duration::days(1),
+        expires_at: Utc::now() + chrono::Duration::days(30),
+        keys: vec![venuecode_core::trust::TrustedKey {
+            issuer: "XJBT-VA".into(),
+            key: venue_authority().public(),
+            role: venuecode_core::trust::KeyRole::VenueAuthority,
+            not_before: Utc::now() - chrono::Duration::days(1),
+            not_after: Utc::now() + chrono::Duration::days(30),
+        }],
+    };
+    for (field, direction) in [
+        ("entry_code", venuecode_core::gate::Direction::Entry),
+        ("exit_code", venuecode_core::gate::Direction::Exit),
+    ] {
+        let url = north_door[field].as_str().unwrap();
+        assert!(url.starts_with("https://csm.example.cn/csm/1/"), "{url}");
+        let c = venuecode_core::venue_code::verify(url, &trust)
+            .unwrap()
+            .claims;
+        assert_eq!(
+            (c.venue_id.as_str(), c.checkpoint_id.as_str(), c.direction),
+            (id.as_str(), north_id.as_str(), direction)
+        );
+        assert_eq!(c.region, "659002");
+    }
     let south_id = south["checkpoint_id"].as_str().unwrap().to_string();
     let (_, list) = send(
         &f.app,

@@ -302,5 +302,7 @@ pub(super) fn text(key: Key) -> &'static str {
         Key::HHandedOver => "handed over",
         Key::HClosed => "closed",
         Key::HOther => "other",
+        Key::CopyEntryCode => "Copy entry code",
+        Key::CopyExitCode => "Copy exit code",
     }
 }

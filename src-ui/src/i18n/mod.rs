@@ -309,6 +309,8 @@ pub enum Key {
     HHandedOver,
     HClosed,
     HOther,
+    CopyEntryCode,
+    CopyExitCode,
 }
 
 /// Text of `key` in `lang`.

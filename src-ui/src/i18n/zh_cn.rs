@@ -310,5 +310,7 @@ pub(super) fn text(key: Key) -> &'static str {
         Key::HHandedOver => "移交管理员",
         Key::HClosed => "关闭场所",
         Key::HOther => "其他操作",
+        Key::CopyEntryCode => "复制进场码",
+        Key::CopyExitCode => "复制离场码",
     }
 }

@@ -354,6 +354,24 @@ fn Checkpoints(
                             {(!c.responsible_name.is_empty()).then(|| format!(" · {} {}", c.responsible_name, c.responsible_phone))}
                         </span>
                         {c.disabled.then(|| view! { <span class="badge closed">{move || i18n.t(Key::Disabled)}</span> })}
+                        {c.entry_code.clone().map(|url| {
+                            let done = RwSignal::new(false);
+                            view! {
+                                <button id=format!("checkpoint-{i}-entry-code") title=url.clone()
+                                    on:click=move |_| copy_text(&url, done)>
+                                    {move || i18n.t(if done.get() { Key::Copied } else { Key::CopyEntryCode })}
+                                </button>
+                            }
+                        })}
+                        {c.exit_code.clone().map(|url| {
+                            let done = RwSignal::new(false);
+                            view! {
+                                <button id=format!("checkpoint-{i}-exit-code") title=url.clone()
+                                    on:click=move |_| copy_text(&url, done)>
+                                    {move || i18n.t(if done.get() { Key::Copied } else { Key::CopyExitCode })}
+                                </button>
+                            }
+                        })}
                         {manages.then(|| view! {
                             <button id=format!("checkpoint-{i}-edit") disabled=offline
                                 on:click=move |_| editing.set(Some(Some(c1.clone())))>{move || i18n.t(Key::Edit)}</button>
