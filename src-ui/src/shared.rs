@@ -4,7 +4,7 @@
 use leptos::prelude::*;
 use venuecode_ipc::IpcError;
 
-use crate::i18n::{error_key, use_i18n};
+use crate::i18n::{ipc_error_key, use_i18n};
 
 /// Kiosk mode (快速打卡): the tablet faces the public; navigation is hidden until an inspector
 /// enters the PIN.
@@ -16,9 +16,10 @@ pub struct Kiosk(pub RwSignal<bool>);
 pub fn ErrorBanner(err: IpcError) -> impl IntoView {
     let i18n = use_i18n();
     let detail = err.detail.clone();
+    let key = ipc_error_key(err.code, &err.detail);
     view! {
         <div class="error" role="alert" title=detail>
-            {move || i18n.t(error_key(err.code))}
+            {move || i18n.t(key)}
         </div>
     }
 }

@@ -298,6 +298,12 @@ fn apply_review_checkpoints_enrol_approve_check_in_unbind() -> Result<()> {
     s.wait_contains("#f-credit-problem", "Check character is wrong", WAIT)?;
     env.check_fit(&s, "people-en-apply-invalid")?;
     s.click("#apply-cancel")?;
+    // The same credit code and address again: refused, said in words, nothing stored.
+    click_when(&s, "#apply-new")?;
+    fill_application(&s, VENUE, "91330100716105852F", "幸福路 62 号")?;
+    s.click("#apply-submit")?;
+    s.wait_contains(".error", "already in review or approved", WAIT)?;
+    s.click("#apply-cancel")?;
     open_my_venue(&s)?;
     env.check_fit(&s, "people-en-venue")?;
     s.quit()?;

@@ -304,5 +304,12 @@ pub(super) fn text(key: Key) -> &'static str {
         Key::HOther => "other",
         Key::CopyEntryCode => "Copy entry code",
         Key::CopyExitCode => "Copy exit code",
+        Key::SrvDuplicate => "A venue with this credit code and address is already in review or approved: no second application.",
+        Key::SrvCheckpointTaken => "This venue already has a checkpoint with that name.",
+        Key::SrvNotAdmin => "That user name is not an active venue administrator.",
+        Key::SrvVenuesPerAdmin => "Under this deployment's rules you hold as many venues as allowed.",
+        Key::SrvAdminsPerVenue => "Under this deployment's rules the venue has as many administrators as allowed: hand it over instead.",
+        Key::SrvNotPending => "The application was decided or the venue changed: refresh and try again.",
+        Key::SrvBadReason => "Give a reason (1 to 200 characters).",
     }
 }

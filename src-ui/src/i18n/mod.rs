@@ -311,6 +311,13 @@ pub enum Key {
     HOther,
     CopyEntryCode,
     CopyExitCode,
+    SrvDuplicate,
+    SrvCheckpointTaken,
+    SrvNotAdmin,
+    SrvVenuesPerAdmin,
+    SrvAdminsPerVenue,
+    SrvNotPending,
+    SrvBadReason,
 }
 
 /// Text of `key` in `lang`.
@@ -409,6 +416,28 @@ pub fn relation_key(r: Relation) -> Key {
         Relation::Sibling => Key::RelSibling,
         Relation::Other => Key::RelOther,
     }
+}
+
+/// The text of an error: for a server refusal with a code people meet in their work (its
+/// `detail` starts with `code:`), that code's own text; otherwise the error code's.
+pub fn ipc_error_key(code: ErrorCode, detail: &str) -> Key {
+    if code == ErrorCode::ServerRefused {
+        let server = detail.split(':').next().unwrap_or("").trim();
+        let specific = match server {
+            "duplicate_application" => Some(Key::SrvDuplicate),
+            "checkpoint_name_taken" => Some(Key::SrvCheckpointTaken),
+            "not_a_venue_admin" => Some(Key::SrvNotAdmin),
+            "venues_per_admin" => Some(Key::SrvVenuesPerAdmin),
+            "admins_per_venue" => Some(Key::SrvAdminsPerVenue),
+            "not_pending" => Some(Key::SrvNotPending),
+            "bad_reason" => Some(Key::SrvBadReason),
+            _ => None,
+        };
+        if let Some(k) = specific {
+            return k;
+        }
+    }
+    error_key(code)
 }
 
 /// The text of a form problem (the server's stable codes; an unknown code reads "not valid").

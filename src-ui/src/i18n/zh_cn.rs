@@ -312,5 +312,14 @@ pub(super) fn text(key: Key) -> &'static str {
         Key::HOther => "其他操作",
         Key::CopyEntryCode => "复制进场码",
         Key::CopyExitCode => "复制离场码",
+        Key::SrvDuplicate => {
+            "已有相同统一社会信用代码和地址的场所（审核中或已通过），不能重复申请。"
+        }
+        Key::SrvCheckpointTaken => "本场所已有同名检测点。",
+        Key::SrvNotAdmin => "该用户名不是在用的场所管理员。",
+        Key::SrvVenuesPerAdmin => "按本地规定，每位管理员可管理的场所数已满。",
+        Key::SrvAdminsPerVenue => "按本地规定，该场所的管理员人数已满，请改用“移交管理员”。",
+        Key::SrvNotPending => "该申请已处理或场所状态已变化，请刷新后再试。",
+        Key::SrvBadReason => "请填写原因（1–200 字）。",
     }
 }
