@@ -62,6 +62,11 @@ pub struct LoginResponse {
     pub account: AccountView,
 }
 
+/// How a person is named in logs people read (venue history, device events): "显示名 (用户名)".
+pub fn actor(a: &Account) -> String {
+    format!("{} ({})", a.display_name, a.username)
+}
+
 /// Hashes a password with argon2id and a fresh random salt.
 pub fn hash_password(password: &str) -> Result<String, ApiError> {
     let salt_bytes: [u8; 16] = venuecode_keys::random_bytes()

@@ -52,11 +52,6 @@ pub fn routes() -> Router<AppState> {
         .route("/api/v1/venues/{id}/handover", post(hand_over))
 }
 
-/// How an account is named in a venue's history.
-fn actor(a: &crate::store::Account) -> String {
-    format!("{} ({})", a.display_name, a.username)
-}
-
 fn open_for_changes(v: &VenueSummary) -> Result<(), ApiError> {
     if v.status != "approved" {
         return Err(ApiError::Unprocessable(
@@ -171,8 +166,13 @@ async fn add_checkpoint(
         open_for_changes(&venue)?;
         let spec = checked(&body)?;
         let cp_id = format!("cp-{}", &uuid::Uuid::new_v4().simple().to_string()[..10]);
-        let cp =
-            store.add_checkpoint(&venue.venue_id, &cp_id, &spec, &actor(&account), Utc::now())?;
+        let cp = store.add_checkpoint(
+            &venue.venue_id,
+            &cp_id,
+            &spec,
+            &people::actor(&account),
+            Utc::now(),
+        )?;
         Ok((StatusCode::CREATED, Json(cp)))
     })
     .await
@@ -192,7 +192,13 @@ async fn update_checkpoint(
         open_for_changes(&venue)?;
         let spec = checked(&body)?;
         store
-            .update_checkpoint(&venue.venue_id, &cp_id, &spec, &actor(&account), Utc::now())?
+            .update_checkpoint(
+                &venue.venue_id,
+                &cp_id,
+                &spec,
+                &people::actor(&account),
+                Utc::now(),
+            )?
             .map(Json)
             .ok_or_else(|| ApiError::NotFound(format!("no checkpoint {cp_id} at this venue")))
     })
@@ -208,7 +214,12 @@ async fn approve_device(
     blocking(move || {
         let (account, who) = people::authenticate(store.as_ref(), &headers, Utc::now())?;
         let venue = managed(store.as_ref(), &who, &id)?;
-        if store.approve_device(&venue.venue_id, &device, &actor(&account), Utc::now())? {
+        if store.approve_device(
+            &venue.venue_id,
+            &device,
+            &people::actor(&account),
+            Utc::now(),
+        )? {
             Ok(StatusCode::NO_CONTENT)
         } else {
             Err(ApiError::NotFound(format!(
@@ -248,7 +259,7 @@ async fn amend(
         let input: ApplicationInput = json(&body)?;
         let a = application::check(&input, &regions)
             .map_err(|p| ApiError::Invalid("invalid_application", p))?;
-        let done = store.amend(&venue.venue_id, &a, &actor(&account), Utc::now())?;
+        let done = store.amend(&venue.venue_id, &a, &people::actor(&account), Utc::now())?;
         Ok(Json(AmendAnswer {
             venue: done.venue,
             back_to_review: done.back_to_review,
@@ -272,7 +283,7 @@ async fn withdraw(
                 "only a pending application is deleted by its applicant; ask the reviewer to close an approved venue".into(),
             ));
         }
-        store.withdraw(&venue.venue_id, &actor(&account), Utc::now())?;
+        store.withdraw(&venue.venue_id, &people::actor(&account), Utc::now())?;
         Ok(StatusCode::NO_CONTENT)
     })
     .await
@@ -309,7 +320,12 @@ async fn close(
                 "closing needs the reason the administrator reads (1 to 200 characters)".into(),
             ));
         }
-        store.close_venue(&venue.venue_id, &actor(&account), reason, Utc::now())?;
+        store.close_venue(
+            &venue.venue_id,
+            &people::actor(&account),
+            reason,
+            Utc::now(),
+        )?;
         Ok(StatusCode::NO_CONTENT)
     })
     .await

@@ -192,6 +192,31 @@ fn fixture_with(
     }
 }
 
+/// Runs `flow` against a fixture on a throwaway PostgreSQL cluster (as configured when there is
+/// no PostgreSQL: `pgcluster::start_for_tests`). The store is opened and seeded outside the
+/// runtime (blocking calls), the flow inside it.
+fn on_postgres<F>(what: &str, flow: impl FnOnce(Fixture) -> F)
+where
+    F: std::future::Future<Output = ()>,
+{
+    let cluster = match crate::pgcluster::start_for_tests(what) {
+        Ok(Some(c)) => c,
+        Ok(None) => return,
+        Err(e) => panic!("starting a throwaway PostgreSQL cluster: {e}"),
+    };
+    let url = cluster.create_database("flow").unwrap();
+    let f = fixture_on(
+        tempfile::tempdir().unwrap(),
+        store::open(&url).unwrap(),
+        false,
+    );
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .unwrap()
+        .block_on(flow(f));
+}
+
 fn batch(records: Vec<Record>) -> Vec<u8> {
     serde_json::to_vec(&UploadBatch { records }).unwrap()
 }

@@ -405,8 +405,7 @@ async fn revoke_device(
                 "no device {device} at this venue"
             )));
         }
-        let actor = format!("{} ({})", account.display_name, account.username);
-        store.set_revoked(&device, true, &actor, Utc::now())?;
+        store.set_revoked(&device, true, &people::actor(&account), Utc::now())?;
         Ok(StatusCode::NO_CONTENT)
     })
     .await

@@ -375,23 +375,9 @@ async fn the_permission_matrix_holds_on_sqlite() {
 
 #[test]
 fn the_permission_matrix_holds_on_postgres() {
-    let cluster = match crate::pgcluster::start_for_tests("the permission matrix") {
-        Ok(Some(c)) => c,
-        Ok(None) => return,
-        Err(e) => panic!("starting a throwaway PostgreSQL cluster: {e}"),
-    };
-    let url = cluster.create_database("matrix").unwrap();
-    // Blocking store calls (opening, seeding) outside the runtime; the matrix inside it.
-    let f = fixture_on(
-        tempfile::tempdir().unwrap(),
-        store::open(&url).unwrap(),
-        false,
-    );
-    tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-        .unwrap()
-        .block_on(permission_matrix(&f));
+    on_postgres("the permission matrix", |f| async move {
+        permission_matrix(&f).await
+    });
 }
 
 #[tokio::test]

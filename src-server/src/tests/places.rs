@@ -21,22 +21,9 @@ async fn doors_devices_renames_withdrawals_hand_overs_and_closing_on_sqlite() {
 
 #[test]
 fn doors_devices_renames_withdrawals_hand_overs_and_closing_on_postgres() {
-    let cluster = match crate::pgcluster::start_for_tests("the administrator's flow") {
-        Ok(Some(c)) => c,
-        Ok(None) => return,
-        Err(e) => panic!("starting a throwaway PostgreSQL cluster: {e}"),
-    };
-    let url = cluster.create_database("places").unwrap();
-    let f = fixture_on(
-        tempfile::tempdir().unwrap(),
-        store::open(&url).unwrap(),
-        false,
-    );
-    tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-        .unwrap()
-        .block_on(administrator_flow(&f));
+    on_postgres("the administrator's flow", |f| async move {
+        administrator_flow(&f).await
+    });
 }
 
 async fn administrator_flow(f: &Fixture) {

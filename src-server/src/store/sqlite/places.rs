@@ -22,6 +22,20 @@ fn checkpoint_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Checkpoint> {
     })
 }
 
+fn get_checkpoint(
+    tx: &rusqlite::Transaction<'_>,
+    venue_id: &str,
+    checkpoint_id: &str,
+) -> rusqlite::Result<Checkpoint> {
+    tx.query_row(
+        &format!(
+            "SELECT {CHECKPOINT_COLUMNS} FROM checkpoints WHERE venue_id = ?1 AND checkpoint_id = ?2"
+        ),
+        [venue_id, checkpoint_id],
+        checkpoint_row,
+    )
+}
+
 /// Whether another checkpoint of the venue has this name.
 fn name_taken(
     tx: &rusqlite::Transaction<'_>,
@@ -91,13 +105,7 @@ impl Places for SqliteStore {
         )?;
         bump(&tx, venue_id, now)?;
         event(&tx, now, venue_id, "checkpoint_added", actor, &c.name)?;
-        let cp = tx.query_row(
-            &format!(
-                "SELECT {CHECKPOINT_COLUMNS} FROM checkpoints WHERE venue_id = ?1 AND checkpoint_id = ?2"
-            ),
-            [venue_id, checkpoint_id],
-            checkpoint_row,
-        )?;
+        let cp = get_checkpoint(&tx, venue_id, checkpoint_id)?;
         tx.commit()?;
         Ok(cp)
     }
@@ -138,13 +146,7 @@ impl Places for SqliteStore {
             if c.disabled { " (disabled)" } else { "" }
         );
         event(&tx, now, venue_id, "checkpoint_changed", actor, &what)?;
-        let cp = tx.query_row(
-            &format!(
-                "SELECT {CHECKPOINT_COLUMNS} FROM checkpoints WHERE venue_id = ?1 AND checkpoint_id = ?2"
-            ),
-            [venue_id, checkpoint_id],
-            checkpoint_row,
-        )?;
+        let cp = get_checkpoint(&tx, venue_id, checkpoint_id)?;
         tx.commit()?;
         Ok(Some(cp))
     }
