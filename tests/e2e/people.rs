@@ -306,6 +306,22 @@ fn apply_review_checkpoints_enrol_approve_check_in_unbind() -> Result<()> {
     s.click("#apply-cancel")?;
     open_my_venue(&s)?;
     env.check_fit(&s, "people-en-venue")?;
+    // Handing over to someone who is not a venue administrator: refused in words.
+    click_when(&s, "#venue-handover")?;
+    s.send_keys("#venue-confirm-text", "demo.reviewer")?;
+    s.click("#venue-confirm-ok")?;
+    s.wait_contains(".error", "not an active venue administrator", WAIT)?;
+    sign_out(&s)?;
+    // The reviewer closes the venue, with a reason; it reads as closed.
+    sign_in(&s, "demo.reviewer")?;
+    click_when(&s, "#nav-venues")?;
+    open_my_venue(&s)?;
+    click_when(&s, "#venue-close")?;
+    s.send_keys("#venue-confirm-text", "Business closed")?;
+    env.check_fit(&s, "people-en-venue-close")?;
+    s.click("#venue-confirm-ok")?;
+    s.wait_text("#venue-status", "Closed", WAIT)?;
+    s.wait_contains("#history", "closed", WAIT)?;
     s.quit()?;
     Ok(())
 }
