@@ -80,36 +80,11 @@ impl PeopleClient {
         transport: &Transport,
         token: Option<String>,
     ) -> Result<Self, PeopleError> {
-        let https = base.starts_with("https://");
-        if !https && !transport.allow_http {
-            return Err(PeopleError::Offline(format!(
-                "{base}: people sign in over https only"
-            )));
-        }
-        let mut b = reqwest::blocking::Client::builder()
-            .connect_timeout(Duration::from_secs(3))
-            .timeout(Duration::from_secs(15))
-            .redirect(reqwest::redirect::Policy::none())
-            .https_only(!transport.allow_http)
-            .tls_built_in_root_certs(false);
-        match &transport.ca_pem {
-            Some(pem) => {
-                let ca = reqwest::Certificate::from_pem(pem).map_err(|e| {
-                    PeopleError::Offline(format!("the deployment CA is damaged: {e}"))
-                })?;
-                b = b.add_root_certificate(ca);
-            }
-            None if https => {
-                return Err(PeopleError::Offline(
-                    "no deployment CA here (trust/ca.pem): the server cannot be trusted".into(),
-                ))
-            }
-            None => {}
-        }
+        let http = transport
+            .http_client(base, Duration::from_secs(15))
+            .map_err(|e| PeopleError::Offline(e.to_string()))?;
         Ok(PeopleClient {
-            http: b
-                .build()
-                .map_err(|e| PeopleError::Offline(format!("cannot build the HTTP client: {e}")))?,
+            http,
             base: base.to_string(),
             token,
         })

@@ -61,6 +61,46 @@ impl Transport {
             allow_http,
         })
     }
+
+    /// An HTTP client for `base`: https to a server certified by the deployment's CA only (no
+    /// public CA, no redirects), or plain HTTP under the development flag. Station sync and
+    /// people's requests both go through it.
+    pub fn http_client(
+        &self,
+        base: &str,
+        timeout: StdDuration,
+    ) -> Result<reqwest::blocking::Client, SyncError> {
+        let https = base.starts_with("https://");
+        if !https && !self.allow_http {
+            return Err(SyncError::Trust(format!(
+                "{base}: the station talks to its server over https only (VENUECODE_ALLOW_HTTP=1 is for development)"
+            )));
+        }
+        let mut builder = reqwest::blocking::Client::builder()
+            .connect_timeout(StdDuration::from_secs(3))
+            .timeout(timeout)
+            .redirect(reqwest::redirect::Policy::none())
+            .https_only(!self.allow_http)
+            // Only the deployment's CA: a certificate from any public CA proves nothing here.
+            .tls_built_in_root_certs(false);
+        match &self.ca_pem {
+            Some(pem) => {
+                let ca = reqwest::Certificate::from_pem(pem).map_err(|e| {
+                    SyncError::Trust(format!("the pinned deployment CA is damaged: {e}"))
+                })?;
+                builder = builder.add_root_certificate(ca);
+            }
+            None if https => {
+                return Err(SyncError::Trust(
+                    "no deployment CA: provision trust/ca.pem before enrolling".into(),
+                ))
+            }
+            None => {}
+        }
+        builder
+            .build()
+            .map_err(|e| SyncError::Network(e.to_string()))
+    }
 }
 
 /// The HTTP side: signs and sends requests for one device and verifies the answers.
@@ -95,36 +135,7 @@ impl Client {
         timeout: StdDuration,
         transport: &Transport,
     ) -> Result<Client, SyncError> {
-        let https = base.starts_with("https://");
-        if !https && !transport.allow_http {
-            return Err(SyncError::Trust(format!(
-                "{base}: the station talks to its server over https only (VENUECODE_ALLOW_HTTP=1 is for development)"
-            )));
-        }
-        let mut builder = reqwest::blocking::Client::builder()
-            .connect_timeout(StdDuration::from_secs(3))
-            .timeout(timeout)
-            .redirect(reqwest::redirect::Policy::none())
-            .https_only(!transport.allow_http)
-            // Only the deployment's CA: a certificate from any public CA proves nothing here.
-            .tls_built_in_root_certs(false);
-        match &transport.ca_pem {
-            Some(pem) => {
-                let ca = reqwest::Certificate::from_pem(pem).map_err(|e| {
-                    SyncError::Trust(format!("the pinned deployment CA is damaged: {e}"))
-                })?;
-                builder = builder.add_root_certificate(ca);
-            }
-            None if https => {
-                return Err(SyncError::Trust(
-                    "no deployment CA: provision trust/ca.pem before enrolling".into(),
-                ))
-            }
-            None => {}
-        }
-        let http = builder
-            .build()
-            .map_err(|e| SyncError::Network(e.to_string()))?;
+        let http = transport.http_client(base, timeout)?;
         Ok(Client {
             http,
             base: base.trim_end_matches('/').to_string(),
