@@ -431,3 +431,109 @@ fn a_station_rotates_its_device_key_and_keeps_delivering() -> Result<()> {
     ensure!(log == [format!("rotated from {second}")], "{log:?}");
     Ok(())
 }
+
+/// One inspector, several venues: a station enrolled at the hospital enrols at the market with
+/// the market's code (a key of its own there; the hospital is parked, not lost); enrolling with
+/// the hospital's code again switches back under the hospital's key (no new device on the
+/// server). Records of both venues reach the server, each under its own venue and key, whichever
+/// is active; when the hospital unbinds the parked key, its refusal is noted on the hospital and
+/// the market's records still flow.
+#[test]
+fn one_station_serves_two_venues_each_under_its_own_key() -> Result<()> {
+    let tmp = TempDir::new("venuecode-two-venues-")?;
+    let server = Server::start(tmp.path())?;
+    let data = provisioned_station(tmp.path(), &server.keys)?;
+    let mut store = Store::open(&data)?;
+    let now = Utc::now();
+
+    enrol(&mut store, &data, &server.url, "100001")?;
+    let hospital = store.binding()?.context("bound")?.venue_id;
+    let hospital_key = store.device()?.context("device")?.device_id;
+    let mut expected = Vec::new();
+    for n in 0..3 {
+        let id = store.record(&draft(&hospital, now, n), PresenceEffect::Keep)?;
+        expected.push((id, hospital.clone()));
+    }
+
+    enrol(&mut store, &data, &server.url, "100003")?;
+    let market = store.binding()?.context("bound")?.venue_id;
+    let market_key = store.device()?.context("device")?.device_id;
+    ensure!(market != hospital && market_key != hospital_key);
+    let parked = store.parked_venues()?;
+    ensure!(parked.len() == 1 && parked[0].binding.venue_id == hospital);
+    ensure!(
+        store.outbox_counts()?.0 == 3,
+        "the hospital's records still wait"
+    );
+    for n in 10..12 {
+        let id = store.record(&draft(&market, now, n), PresenceEffect::Keep)?;
+        expected.push((id, market.clone()));
+    }
+
+    // The hospital's code again: back to the hospital under its own key.
+    enrol(&mut store, &data, &server.url, "100001")?;
+    ensure!(store.binding()?.context("bound")?.venue_id == hospital);
+    ensure!(store.device()?.context("device")?.device_id == hospital_key);
+    let devices: i64 = rusqlite::Connection::open(&server.database)?.query_row(
+        "SELECT count(*) FROM devices",
+        [],
+        |r| r.get(0),
+    )?;
+    ensure!(devices == 2, "one key per venue, no more: {devices}");
+    let listed = venuecode_app::station_venues::list(&store)?;
+    ensure!(
+        listed.len() == 2 && listed[0].active && listed[0].venue_id == hospital,
+        "{listed:?}"
+    );
+    ensure!(listed[1].venue_id == market && listed[1].waiting == 2);
+
+    // The market active again: both venues' records are delivered, each as its own venue's.
+    store.switch_venue(&market)?;
+    let handle = fast_sync(&data, &server.url, 50);
+    wait_for("all five records on the server", WAIT, || {
+        (server_ids(&server).ok()?.len() == 5).then_some(())
+    })?;
+    let db = rusqlite::Connection::open(&server.database)?;
+    for (id, venue) in &expected {
+        let (held, device): (String, String) = db.query_row(
+            "SELECT venue_id, device_id FROM check_ins WHERE id = ?1",
+            [id],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )?;
+        let key = if *venue == hospital {
+            &hospital_key
+        } else {
+            &market_key
+        };
+        ensure!(held == *venue && device == *key, "{id}: {held} by {device}");
+    }
+
+    // The hospital unbinds this station: its parked key is refused, noted on the hospital; the
+    // market's records still flow.
+    let server_store = venuecode_server::store::open(server.database.to_str().context("path")?)?;
+    ensure!(server_store.set_revoked(&hospital_key, true, "test", Utc::now())?);
+    store.record(&draft(&hospital, Utc::now(), 20), PresenceEffect::Keep)?;
+    handle.wake();
+    wait_for("the hospital's refusal noted", WAIT, || {
+        store
+            .parked_venues()
+            .ok()?
+            .iter()
+            .any(|p| p.problem.as_deref() == Some("device_revoked"))
+            .then_some(())
+    })?;
+    let market_now = store.record(&draft(&market, Utc::now(), 21), PresenceEffect::Keep)?;
+    handle.wake();
+    wait_for("the market's new record on the server", WAIT, || {
+        server_ids(&server)
+            .ok()?
+            .contains(&market_now)
+            .then_some(())
+    })?;
+    ensure!(
+        store.outbox_counts()?.0 == 1,
+        "the hospital's record waits, kept"
+    );
+    handle.stop();
+    Ok(())
+}

@@ -9,11 +9,13 @@
 //! IPC types derive `Serialize`/`Deserialize`. Domain types are converted into these by hand.
 
 mod people;
+mod station_venues;
 mod vocab;
 
 use serde::{de::DeserializeOwned, Deserialize, Serialize};
 
 pub use people::*;
+pub use station_venues::*;
 pub use vocab::*;
 
 /// A command the UI can call. The Tauri handler receives the request as its single argument
@@ -67,6 +69,9 @@ pub const ALL_COMMANDS: &[&str] = &[
     WithdrawApplication::NAME,
     CloseVenue::NAME,
     HandOverVenue::NAME,
+    StationVenues::NAME,
+    SwitchVenue::NAME,
+    ForgetVenue::NAME,
 ];
 
 /// An error as it crosses IPC. `code` is stable and maps to an i18n key in the UI; `detail` is

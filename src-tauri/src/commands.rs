@@ -60,7 +60,10 @@ pub fn handler<R: tauri::Runtime>() -> impl Fn(tauri::ipc::Invoke<R>) -> bool + 
         crate::people_commands::withdraw_application,
         crate::people_commands::close_venue,
         crate::people_commands::hand_over_venue,
-        station_checkpoints
+        station_checkpoints,
+        station_venues,
+        switch_venue,
+        forget_venue
     ]
 }
 
@@ -305,6 +308,39 @@ async fn station_checkpoints(
 }
 
 #[tauri::command]
+async fn station_venues(
+    state: State<'_, AppState>,
+    req: venuecode_ipc::StationVenues,
+) -> Result<Vec<venuecode_ipc::StationVenue>, IpcError> {
+    let _ = req;
+    let store = state.store.lock().map_err(|_| AppError::Poisoned)?;
+    Ok(crate::station_venues::list(&store)?)
+}
+
+#[tauri::command]
+async fn switch_venue(
+    state: State<'_, AppState>,
+    req: venuecode_ipc::SwitchVenue,
+) -> Result<StationBinding, IpcError> {
+    let binding = {
+        let mut store = state.store.lock().map_err(|_| AppError::Poisoned)?;
+        crate::station_venues::switch(&mut store, &req.venue_id)?
+    };
+    // The venue's registry entry and policy are pulled under its key now.
+    state.sync.sync_now();
+    Ok(binding)
+}
+
+#[tauri::command]
+async fn forget_venue(
+    state: State<'_, AppState>,
+    req: venuecode_ipc::ForgetVenue,
+) -> Result<u64, IpcError> {
+    let mut store = state.store.lock().map_err(|_| AppError::Poisoned)?;
+    Ok(crate::station_venues::forget(&mut store, &req.venue_id)?)
+}
+
+#[tauri::command]
 async fn get_sync_status(
     state: State<'_, AppState>,
     req: GetSyncStatus,
@@ -424,6 +460,13 @@ mod tests {
                 action: venuecode_ipc::DeviceAction::Approve,
             }),
             venuecode_ipc::StationCheckpoints::NAME => json!(venuecode_ipc::StationCheckpoints {}),
+            venuecode_ipc::StationVenues::NAME => json!(venuecode_ipc::StationVenues {}),
+            venuecode_ipc::SwitchVenue::NAME => json!(venuecode_ipc::SwitchVenue {
+                venue_id: "v".into()
+            }),
+            venuecode_ipc::ForgetVenue::NAME => json!(venuecode_ipc::ForgetVenue {
+                venue_id: "v".into()
+            }),
             venuecode_ipc::AmendVenue::NAME => json!(venuecode_ipc::AmendVenue {
                 venue_id: "v".into(),
                 form: Default::default(),
@@ -501,6 +544,17 @@ mod tests {
                 // No server is configured here: the command ran and said so.
                 let err = format!("{res:?}");
                 assert!(err.contains("no server address"), "{name}: {err}");
+                continue;
+            }
+            if [
+                venuecode_ipc::SwitchVenue::NAME,
+                venuecode_ipc::ForgetVenue::NAME,
+            ]
+            .contains(name)
+            {
+                // Not enrolled anywhere: the command ran and said so.
+                let err = format!("{res:?}");
+                assert!(err.contains("venue v"), "{name}: {err}");
                 continue;
             }
             if *name == venuecode_ipc::SignIn::NAME {

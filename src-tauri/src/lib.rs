@@ -15,6 +15,7 @@ pub mod people_commands;
 pub mod scan;
 pub mod sources;
 pub mod station;
+pub mod station_venues;
 pub mod store;
 pub mod sync;
 

@@ -5,3 +5,4 @@ mod people;
 mod shell;
 mod station;
 mod sync;
+mod venues_station;

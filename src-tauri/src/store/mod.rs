@@ -7,13 +7,15 @@
 //! `settings.rs` (language, station options, binding, kiosk PIN, local secret), `checkins.rs`
 //! (check-ins, presence, counters, the day's list), `outbox.rs` (what waits for the server),
 //! `sync_state.rs` (device identity, sync cursors, revocations), `people.rs` (the signed-in
-//! person's session, what their screens last read, application drafts).
+//! person's session, what their screens last read, application drafts), `venues.rs` (the other
+//! venues a station is enrolled at, parked while one is active).
 
 mod checkins;
 mod outbox;
 mod people;
 mod settings;
 mod sync_state;
+mod venues;
 
 use std::path::{Path, PathBuf};
 
@@ -25,6 +27,7 @@ pub use checkins::{CheckInLine, Counters};
 pub use outbox::PendingRecord;
 pub use people::{Draft, PersonSession};
 pub use sync_state::{DeviceRow, StoredRevocations};
+pub use venues::{NewEnrolment, ParkedVenue};
 
 /// The migrations, in order; index + 1 is the schema version each one produces.
 const MIGRATIONS: &[&str] = &[
@@ -32,6 +35,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../../../migrations/local/0002_checkins.sql"),
     include_str!("../../../migrations/local/0003_sync.sql"),
     include_str!("../../../migrations/local/0004_people.sql"),
+    include_str!("../../../migrations/local/0005_venues.sql"),
 ];
 
 /// The two key/value tables.
@@ -181,7 +185,7 @@ mod tests {
         }
     }
 
-    fn draft_at(at: DateTime<Utc>, alert: bool) -> CheckInDraft {
+    pub(super) fn draft_at(at: DateTime<Utc>, alert: bool) -> CheckInDraft {
         CheckInDraft {
             venue_id: "V1".into(),
             checkpoint_id: "main".into(),

@@ -15,30 +15,84 @@ pub struct PendingRecord {
 }
 
 impl Store {
-    /// Up to `limit` records waiting to be sent, alerts first, oldest first within a lane.
+    /// Up to `limit` records waiting to be sent under the active venue's key, alerts first,
+    /// oldest first within a lane: every unsent record but those of the venues parked while
+    /// another is active (the server judges a record it cannot place; a damaged one is set
+    /// aside, never left to wait forever).
     pub fn pending(&self, limit: usize) -> Result<Vec<PendingRecord>, AppError> {
-        let mut stmt = self.conn.prepare_cached(
+        self.pending_where(
+            "coalesce(json_extract(payload, '$.venue_id'), '')
+                 NOT IN (SELECT venue_id FROM parked_venues)",
+            None,
+            limit,
+        )
+    }
+
+    /// Up to `limit` records of a parked venue waiting to be sent under its own key, in the
+    /// same order.
+    pub fn pending_of_venue(
+        &self,
+        venue_id: &str,
+        limit: usize,
+    ) -> Result<Vec<PendingRecord>, AppError> {
+        self.pending_where(
+            "json_extract(payload, '$.venue_id') = ?2",
+            Some(venue_id),
+            limit,
+        )
+    }
+
+    fn pending_where(
+        &self,
+        filter: &str,
+        venue_id: Option<&str>,
+        limit: usize,
+    ) -> Result<Vec<PendingRecord>, AppError> {
+        let mut stmt = self.conn.prepare_cached(&format!(
             "SELECT record_id, payload FROM outbox WHERE sent_at IS NULL AND rejected IS NULL
-             ORDER BY lane, id LIMIT ?1",
+                 AND {filter}
+             ORDER BY lane, id LIMIT ?1"
+        ))?;
+        let row = |r: &rusqlite::Row<'_>| {
+            Ok(PendingRecord {
+                record_id: r.get(0)?,
+                payload: r.get(1)?,
+            })
+        };
+        let rows = match venue_id {
+            Some(v) => stmt.query_map(params![limit as i64, v], row)?,
+            None => stmt.query_map(params![limit as i64], row)?,
+        }
+        .collect::<Result<Vec<_>, _>>()?;
+        Ok(rows)
+    }
+
+    /// How many records wait to be sent for each venue that has any.
+    pub fn waiting_by_venue(&self) -> Result<Vec<(String, i64)>, AppError> {
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT json_extract(payload, '$.venue_id') AS v, count(*) FROM outbox
+             WHERE sent_at IS NULL AND rejected IS NULL GROUP BY v",
         )?;
         let rows = stmt
-            .query_map([limit as i64], |r| {
-                Ok(PendingRecord {
-                    record_id: r.get(0)?,
-                    payload: r.get(1)?,
-                })
+            .query_map([], |r| {
+                Ok((
+                    r.get::<_, Option<String>>(0)?.unwrap_or_default(),
+                    r.get(1)?,
+                ))
             })?
             .collect::<Result<Vec<_>, _>>()?;
         Ok(rows)
     }
 
-    /// Drops the unsent records of any venue but `venue_id` (what a station bound by hand for the
-    /// demo recorded before it enrolled): they never sync. Their check-ins stay in the local
-    /// history. Returns how many were dropped.
+    /// Drops the unsent records of any venue this station is not enrolled at — neither
+    /// `venue_id` nor a parked venue (what a station bound by hand for the demo recorded before
+    /// it enrolled): they never sync. Their check-ins stay in the local history. Returns how
+    /// many were dropped.
     pub fn drop_unsent_of_other_venues(&mut self, venue_id: &str) -> Result<usize, AppError> {
         Ok(self.conn.execute(
             "DELETE FROM outbox WHERE sent_at IS NULL
-                 AND json_extract(payload, '$.venue_id') IS NOT ?1",
+                 AND json_extract(payload, '$.venue_id') IS NOT ?1
+                 AND json_extract(payload, '$.venue_id') NOT IN (SELECT venue_id FROM parked_venues)",
             [venue_id],
         )?)
     }

@@ -396,7 +396,19 @@ pub fn station_root(store: &mut Store, data_dir: &Path) -> Result<PublicKey, Syn
     })
 }
 
-/// Enrols the station: makes (or reuses) its key pair, asks the server, binds the station.
+/// Whether an enrolment refusal is about the key (bound to another venue, or revoked), so
+/// another key may still enrol with the same declaration code.
+fn refuses_key(e: &SyncError) -> bool {
+    matches!(e, SyncError::Server { body, .. }
+        if matches!(body.error.as_str(), "enrolled_elsewhere" | "device_revoked"))
+}
+
+/// Enrols the station with a declaration code. One inspector may serve several venues and the
+/// server binds a key to one venue, so the keys are tried in turn: the active venue's key (or a
+/// first key: a re-enrolment at the same venue moves the station to the chosen door), then each
+/// parked venue's key (the station switches to that venue), then a new key for a venue the
+/// station has not held, which becomes active while the venue that was active is parked (its
+/// records still sync under its own key).
 pub fn enrol(
     store: &mut Store,
     data_dir: &Path,
@@ -405,38 +417,122 @@ pub fn enrol(
 ) -> Result<EnrolResponse, SyncError> {
     let root = station_root(store, data_dir)?;
     let transport = Transport::for_station(store, data_dir, e.allow_http)?;
-    let (secret, id) = new_device_key()?;
-    let device = store.create_device(&secret, &id, e.server_url)?;
-    let key = SecretKey::from_hex(&device.secret_key)
-        .map_err(|_| SyncError::Decode("stored device key is damaged".into()))?;
-    let client = Client::new(
-        e.server_url,
-        key,
-        root,
-        time.clone(),
-        StdDuration::from_secs(20),
-        &transport,
-    )?;
-    client.measure_clock()?;
-    let res = client.enrol(e.declaration_code, e.inspector, e.checkpoint_id)?;
-    if let Some(root) = client.take_new_root() {
-        store.move_root(&root.to_hex())?;
-    }
-    let binding = venuecode_core::checkin::Binding {
+    let client_for = |key: SecretKey| {
+        Client::new(
+            e.server_url,
+            key,
+            root,
+            time.clone(),
+            StdDuration::from_secs(20),
+            &transport,
+        )
+    };
+    // A root the verified chain moved to while asking; kept in the store after each answer.
+    let new_root: std::cell::Cell<Option<PublicKey>> = std::cell::Cell::new(None);
+    let ask = |client: &Client| -> Result<EnrolResponse, SyncError> {
+        let res = client.enrol(e.declaration_code, e.inspector, e.checkpoint_id);
+        if let Some(root) = client.take_new_root() {
+            new_root.set(Some(root));
+        }
+        res
+    };
+    let parse = |hex: &str| {
+        SecretKey::from_hex(hex)
+            .map_err(|_| SyncError::Decode("stored device key is damaged".into()))
+    };
+    let binding_of = |res: &EnrolResponse| venuecode_core::checkin::Binding {
         venue_id: res.venue.venue_id.clone(),
         venue_name: res.venue.name.clone(),
         checkpoint_id: res.checkpoint_id.clone(),
         inspector: res.inspector.clone(),
         direction: e.direction,
     };
-    store.set_enrolment(&binding, time.now())?;
-    // What the station recorded while bound by hand for the demo never syncs.
-    store.drop_unsent_of_other_venues(&binding.venue_id)?;
-    store.put_sync_values(&[(
-        "venue",
-        serde_json::to_string(&res.venue).map_err(|e| SyncError::Decode(e.to_string()))?,
-    )])?;
+    let venue_json = |res: &EnrolResponse| {
+        serde_json::to_string(&res.venue).map_err(|e| SyncError::Decode(e.to_string()))
+    };
+
+    // 1. The active key (made now if the station has none yet).
+    let active = store.device()?;
+    let active_enrolled = active.as_ref().is_some_and(|d| d.venue_id.is_some());
+    let device = match active {
+        Some(d) => d,
+        None => {
+            let (secret, id) = new_device_key()?;
+            store.create_device(&secret, &id, e.server_url)?
+        }
+    };
+    let first = client_for(parse(&device.secret_key)?)?;
+    first.measure_clock()?;
+    let outcome = ask(&first);
+    let keep_root = |store: &mut Store| -> Result<(), SyncError> {
+        if let Some(root) = new_root.take() {
+            store.move_root(&root.to_hex())?;
+        }
+        Ok(())
+    };
+    let active_refusal = match outcome {
+        Ok(res) => {
+            keep_root(store)?;
+            let binding = binding_of(&res);
+            store.set_enrolment(&binding, time.now())?;
+            // What the station recorded while bound by hand for the demo never syncs.
+            store.drop_unsent_of_other_venues(&binding.venue_id)?;
+            store.put_sync_values(&[("venue", venue_json(&res)?)])?;
+            return Ok(res);
+        }
+        Err(err) if active_enrolled && refuses_key(&err) => err.code(),
+        Err(err) => {
+            keep_root(store)?;
+            return Err(err);
+        }
+    };
+    keep_root(store)?;
+    let revoked = (active_refusal == "device_revoked").then_some("device_revoked");
+
+    // 2. A parked venue's key: the code is that venue's; switch to it.
+    for p in store.parked_venues()? {
+        match ask(&client_for(parse(&p.secret_key)?)?) {
+            Ok(res) => {
+                keep_root(store)?;
+                store.switch_venue(&p.binding.venue_id)?;
+                if let Some(problem) = revoked {
+                    store.set_parked_problem(&device_venue(&device), Some(problem))?;
+                }
+                store.set_enrolment(&binding_of(&res), time.now())?;
+                store.put_sync_values(&[("venue", venue_json(&res)?)])?;
+                return Ok(res);
+            }
+            Err(err) if refuses_key(&err) => keep_root(store)?,
+            Err(err) => {
+                keep_root(store)?;
+                return Err(err);
+            }
+        }
+    }
+
+    // 3. A venue this station has not held: a new key of its own.
+    let (secret, id) = new_device_key()?;
+    let res = ask(&client_for(parse(&secret)?)?);
+    keep_root(store)?;
+    let res = res?;
+    let binding = binding_of(&res);
+    store.adopt_enrolment(
+        &crate::store::NewEnrolment {
+            secret_key: &secret,
+            device_id: &id,
+            server_url: e.server_url,
+            binding: &binding,
+            venue_json: &venue_json(&res)?,
+        },
+        time.now(),
+        revoked,
+    )?;
     Ok(res)
+}
+
+/// The venue a device row is enrolled at (empty when none).
+fn device_venue(d: &crate::store::DeviceRow) -> String {
+    d.venue_id.clone().unwrap_or_default()
 }
 
 /// Replaces the station's device key: a new key is made and kept as pending first (a crash or a

@@ -279,13 +279,15 @@ fn round(
     };
     let url = configured_url.unwrap_or(&device.server_url).to_string();
     shared.update(|s| s.server_url = Some(url.clone()));
-    if client.as_ref().is_none_or(|(u, _)| *u != url) {
+    // One client per server and key: switching venues switches keys.
+    let client_key = format!("{url} {}", device.device_id);
+    if client.as_ref().is_none_or(|(k, _)| *k != client_key) {
         let key = SecretKey::from_hex(&device.secret_key)
             .map_err(|_| SyncError::Decode("stored device key is damaged".into()))?;
         let root = station_root(store, data_dir)?;
         let transport = super::Transport::for_station(store, data_dir, config.allow_http)?;
         *client = Some((
-            url.clone(),
+            client_key,
             Client::new(
                 &url,
                 key,
@@ -310,15 +312,8 @@ fn round(
         s.clock_offset = c.offset();
     });
     // Records first: they are what must not wait; then what the station downloads.
-    loop {
-        let batch = store.pending(config.batch_size)?;
-        if batch.is_empty() {
-            break;
-        }
-        if settle(shared, store, c, &batch)? == 0 {
-            return Err(SyncError::Decode("the server acknowledged nothing".into()));
-        }
-    }
+    deliver(shared, store, c, None, config.batch_size)?;
+    deliver_parked(shared, store, data_dir, &url, config)?;
     let now = shared.time.now();
     let forced = shared.force_pull.swap(false, Ordering::SeqCst);
     if forced || last_pull.is_none_or(|t| now - t >= config.pull_every) {
@@ -334,6 +329,75 @@ fn round(
         let id = super::client::rotate_device_key(store, &url, root, &shared.time, &transport)?;
         shared.update(|s| s.device_id = Some(id));
         *client = None;
+    }
+    Ok(())
+}
+
+/// Uploads every waiting record under `c`'s key, batch by batch: those of the parked `venue`,
+/// or with `None` all but the parked venues' (the active key's share).
+fn deliver(
+    shared: &Shared,
+    store: &mut Store,
+    c: &Client,
+    venue: Option<&str>,
+    batch_size: usize,
+) -> Result<(), SyncError> {
+    loop {
+        let batch = match venue {
+            Some(v) => store.pending_of_venue(v, batch_size)?,
+            None => store.pending(batch_size)?,
+        };
+        if batch.is_empty() {
+            return Ok(());
+        }
+        if settle(shared, store, c, &batch)? == 0 {
+            return Err(SyncError::Decode("the server acknowledged nothing".into()));
+        }
+    }
+}
+
+/// Uploads the waiting records of the venues parked while another is active, each under its
+/// own key. A refusal of a parked key (unbound, pending approval) is noted on that venue and
+/// does not hold up the others; losing the network ends the round like any other failure.
+fn deliver_parked(
+    shared: &Shared,
+    store: &mut Store,
+    data_dir: &Path,
+    url: &str,
+    config: &SyncConfig,
+) -> Result<(), SyncError> {
+    let waiting: std::collections::HashMap<String, i64> =
+        store.waiting_by_venue()?.into_iter().collect();
+    for p in store.parked_venues()? {
+        if waiting.get(&p.binding.venue_id).copied().unwrap_or(0) == 0 {
+            continue;
+        }
+        let key = SecretKey::from_hex(&p.secret_key)
+            .map_err(|_| SyncError::Decode("stored device key is damaged".into()))?;
+        let root = station_root(store, data_dir)?;
+        let transport = super::Transport::for_station(store, data_dir, config.allow_http)?;
+        let c = Client::new(
+            url,
+            key,
+            root,
+            shared.time.clone(),
+            config.request_timeout,
+            &transport,
+        )?;
+        match deliver(
+            shared,
+            store,
+            &c,
+            Some(&p.binding.venue_id),
+            config.batch_size,
+        ) {
+            Ok(()) if p.problem.is_some() => store.set_parked_problem(&p.binding.venue_id, None)?,
+            Ok(()) => {}
+            Err(e @ SyncError::Server { .. }) => {
+                store.set_parked_problem(&p.binding.venue_id, Some(&e.code()))?
+            }
+            Err(e) => return Err(e),
+        }
     }
     Ok(())
 }

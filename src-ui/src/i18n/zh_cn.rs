@@ -280,6 +280,17 @@ pub(super) fn text(key: Key) -> &'static str {
         Key::DevicePendingBanner => "本设备等待场所管理员批准，检测记录已保存在本机，批准后上传。",
         Key::CheckpointDisabledBanner => "本检测点已被场所管理员停用，不再登记。",
         Key::BindChoose => "选择本设备所在的检测点和方向",
+        Key::VenuesTitle => "本设备服务的场所",
+        Key::VenuesHint => {
+            "一名检测员可服务多个场所：在此切换当前场所；用另一个场所的申报码注册即可添加。"
+        }
+        Key::VenuesActive => "当前",
+        Key::VenuesSwitch => "切换到此场所",
+        Key::VenuesForget => "移除",
+        Key::VenuesForgetConfirm => "确认移除（未上传的记录将不再上传）",
+        Key::VenuesWaiting => "待上传：",
+        Key::VenuesOther => "切换场所：",
+        Key::VenuesServerRefused => "服务器拒绝",
         Key::BindNotEnrolled => {
             "未绑定场所：请在“设置”中输入场所申报码绑定。演示模式下的记录不会上传。"
         }

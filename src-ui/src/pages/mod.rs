@@ -5,4 +5,5 @@ pub mod review;
 pub mod settings;
 pub mod start;
 pub mod station;
+pub mod station_venues;
 pub mod venues;

@@ -1,4 +1,5 @@
-//! Settings: the UI language (persisted by the app) and the About facts.
+//! Settings: the UI language (persisted by the app), the station's enrolment and the venues it
+//! serves, its options, and the About facts.
 
 use leptos::prelude::*;
 use leptos::task::spawn_local;
@@ -9,6 +10,7 @@ use venuecode_ipc::{
 
 use crate::api::invoke;
 use crate::i18n::{use_i18n, Key};
+use crate::pages::station_venues::StationVenuesCard;
 use crate::shared::ErrorBanner;
 
 /// The Settings page.
@@ -16,6 +18,7 @@ use crate::shared::ErrorBanner;
 pub fn SettingsPage() -> impl IntoView {
     let i18n = use_i18n();
     let error = RwSignal::new(None::<IpcError>);
+    let venues_reload = RwSignal::new(0u32);
     let choose = move |lang: Language| {
         spawn_local(async move {
             match invoke(&SetLanguage { language: lang }).await {
@@ -49,7 +52,8 @@ pub fn SettingsPage() -> impl IntoView {
                 </button>
             </div>
         </section>
-        <Enrolment error=error />
+        <Enrolment error=error reload=venues_reload />
+        <StationVenuesCard error=error reload=venues_reload />
         <StationOptions error=error />
         <About />
     }
@@ -58,7 +62,7 @@ pub fn SettingsPage() -> impl IntoView {
 /// Enrolment with the server: the venue's 6-digit declaration code and the inspector's name;
 /// then the checkpoint, chosen from the venue's list (the first open one until chosen).
 #[component]
-fn Enrolment(error: RwSignal<Option<IpcError>>) -> impl IntoView {
+fn Enrolment(error: RwSignal<Option<IpcError>>, reload: RwSignal<u32>) -> impl IntoView {
     let i18n = use_i18n();
     let code = RwSignal::new(String::new());
     let inspector = RwSignal::new(String::new());
@@ -84,6 +88,7 @@ fn Enrolment(error: RwSignal<Option<IpcError>>) -> impl IntoView {
                 Ok(b) => {
                     error.set(None);
                     done.set(Some(b));
+                    reload.update(|n| *n += 1);
                     if let Ok(d) = invoke(&StationCheckpoints {}).await {
                         doors.set(d);
                     }

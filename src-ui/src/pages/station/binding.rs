@@ -1,23 +1,26 @@
 //! The station's binding: venue, checkpoint, inspector and direction. Enrolled, they come from
 //! the enrolment and the venue's registry (the checkpoint by name, chosen in Settings); only the
-//! direction is chosen here. Unenrolled, the station may be bound by hand for the demo, and says
-//! that nothing it records will sync.
+//! direction is chosen here, and an inspector serving several venues switches between them.
+//! Unenrolled, the station may be bound by hand for the demo, and says that nothing it records
+//! will sync.
 
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 use venuecode_ipc::{
-    CheckpointChoice, Direction, GetSyncStatus, IpcError, SetBinding, StationBinding,
-    StationCheckpoints,
+    CheckpointChoice, Direction, GetCounters, GetSyncStatus, IpcError, SetBinding, StationBinding,
+    StationCheckpoints, StationCounters, StationVenue,
 };
 
 use crate::api::invoke;
 use crate::i18n::{use_i18n, Key};
 
 use super::kiosk::KioskEnter;
+use crate::pages::station_venues::{load_venues, switch_to};
 
 #[component]
 pub(super) fn BindingBar(
     binding: RwSignal<Option<StationBinding>>,
+    counters: RwSignal<StationCounters>,
     error: RwSignal<Option<IpcError>>,
 ) -> impl IntoView {
     let i18n = use_i18n();
@@ -39,6 +42,23 @@ pub(super) fn BindingBar(
             doors.set(d);
         }
     });
+    // One inspector, several venues: the others are one tap away.
+    let venues = RwSignal::new(Vec::<StationVenue>::new());
+    load_venues(venues);
+    let switch = move |venue_id: String| {
+        switch_to(venue_id, error, move |b| {
+            binding.set(Some(b));
+            load_venues(venues);
+            spawn_local(async move {
+                if let Ok(d) = invoke(&StationCheckpoints {}).await {
+                    doors.set(d);
+                }
+                if let Ok(c) = invoke(&GetCounters {}).await {
+                    counters.set(c);
+                }
+            });
+        });
+    };
     // Enrolled: the direction is the one thing chosen here.
     let set_direction = move |d: Direction| {
         if let Some(mut b) = binding.get_untracked() {
@@ -110,6 +130,20 @@ pub(super) fn BindingBar(
                             <span id="bound-inspector">{b.inspector.clone()}</span>
                         </div>
                         {disabled.then(|| view! { <div class="error" id="checkpoint-disabled">{move || i18n.t(Key::CheckpointDisabledBanner)}</div> })}
+                        {move || {
+                            let others: Vec<StationVenue> = venues.get().into_iter().filter(|v| !v.active).collect();
+                            (!others.is_empty()).then(|| view! {
+                                <div class="venue-switch" id="bound-switch">
+                                    <span>{move || i18n.t(Key::VenuesOther)}</span>
+                                    {others.into_iter().enumerate().map(|(i, v)| {
+                                        let id = v.venue_id.clone();
+                                        view! {
+                                            <button id=format!("bound-switch-{i}") on:click=move |_| switch(id.clone())>{v.venue_name.clone()}</button>
+                                        }
+                                    }).collect_view()}
+                                </div>
+                            })
+                        }}
                         <KioskEnter error=error />
                     }.into_any()
                 }

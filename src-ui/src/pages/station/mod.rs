@@ -309,7 +309,7 @@ pub fn StationPage() -> impl IntoView {
         </Show>
         <div class="station-layout" class:kiosk=move || kiosk.get()>
             <div class="controls" class:hidden=move || kiosk.get()>
-                <BindingBar binding=binding error=error />
+                <BindingBar binding=binding counters=st.counters error=error />
                 <TemperatureBar temp=st.temp />
                 <section class="card sources">
                     <div class="source-buttons">
