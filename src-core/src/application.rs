@@ -4,12 +4,13 @@
 //!
 //! Invariants: pure; [`check`] reports every problem at once (not the first only); a checked
 //! application holds trimmed text without control characters, a valid 统一社会信用代码, a known
-//! category, a community in the region table, an optional point on the globe, and a mobile or
-//! landline number.
+//! category, a place type of the deployment's list under that category, a community in the
+//! region table, an optional point on the globe, and a mobile or landline number.
 
 use serde::{Deserialize, Serialize};
 
 use crate::credit_code::CreditCode;
+use crate::place_type::PlaceTypes;
 use crate::region::Regions;
 use crate::sightings::GeoPoint;
 use crate::venue::VenueCategory;
@@ -22,6 +23,9 @@ pub struct ApplicationInput {
     pub credit_code: String,
     /// Category code (01–06, 99).
     pub category: String,
+    /// Place type code from the deployment's table (four digits, the category's two first).
+    #[serde(default)]
+    pub place_type: String,
     /// The community's region code.
     pub region: String,
     pub address: String,
@@ -41,6 +45,7 @@ pub enum Field {
     Name,
     CreditCode,
     Category,
+    PlaceType,
     Region,
     Address,
     Point,
@@ -64,6 +69,8 @@ pub struct Application {
     pub name: String,
     pub credit_code: CreditCode,
     pub category: VenueCategory,
+    /// The place type's code (in the deployment's table, under `category`).
+    pub place_type: String,
     pub region: String,
     pub address: String,
     pub point: Option<GeoPoint>,
@@ -121,8 +128,13 @@ pub fn is_phone(phone: &str) -> bool {
         && digits(number)
 }
 
-/// Checks an application against the region table; every problem at once.
-pub fn check(input: &ApplicationInput, regions: &Regions) -> Result<Application, Vec<Problem>> {
+/// Checks an application against the region table and the deployment's place types; every
+/// problem at once.
+pub fn check(
+    input: &ApplicationInput,
+    regions: &Regions,
+    types: &PlaceTypes,
+) -> Result<Application, Vec<Problem>> {
     let mut p = Vec::new();
     let name = text(&mut p, Field::Name, &input.name, (2, 60));
     let credit = CreditCode::parse(input.credit_code.trim());
@@ -140,6 +152,25 @@ pub fn check(input: &ApplicationInput, regions: &Regions) -> Result<Application,
             code: "unknown_category".into(),
             message: "choose a category from the list".into(),
         });
+    }
+    let place_type = input.place_type.trim().to_string();
+    match (types.get(&place_type), category) {
+        _ if place_type.is_empty() => p.push(Problem {
+            field: Field::PlaceType,
+            code: "required".into(),
+            message: "choose the place type from the list".into(),
+        }),
+        (None, _) => p.push(Problem {
+            field: Field::PlaceType,
+            code: "unknown_place_type".into(),
+            message: "choose the place type from the deployment's list".into(),
+        }),
+        (Some(t), Some(c)) if t.category != c => p.push(Problem {
+            field: Field::PlaceType,
+            code: "place_type_category".into(),
+            message: format!("place type {place_type} is not under category {}", c.code()),
+        }),
+        _ => {}
     }
     let region = input.region.trim().to_string();
     if !regions.is_leaf(&region) {
@@ -191,6 +222,7 @@ pub fn check(input: &ApplicationInput, regions: &Regions) -> Result<Application,
             name,
             credit_code,
             category,
+            place_type,
             region,
             address,
             point,
@@ -210,6 +242,7 @@ mod tests {
             name: "阿拉尔市幸福路农贸市场管理有限公司".into(),
             credit_code: "91330100716105852F".into(),
             category: "02".into(),
+            place_type: "0203".into(),
             region: "659002001001".into(),
             address: "阿拉尔市幸福路 18 号".into(),
             lat_e6: Some(40_556_000),
@@ -222,13 +255,16 @@ mod tests {
     #[test]
     fn a_good_application_passes_and_every_bad_field_is_named() {
         let regions = Regions::demo();
-        let a = check(&good(), &regions).unwrap();
+        let types = PlaceTypes::default_list();
+        let a = check(&good(), &regions, &types).unwrap();
+        assert_eq!(a.place_type, "0203");
         assert_eq!(a.category, VenueCategory::Business);
         assert_eq!(a.credit_code.as_str(), "91330100716105852F");
         let bad = ApplicationInput {
             name: " ".into(),
             credit_code: "91330100716105852A".into(),
             category: "77".into(),
+            place_type: "0299".into(),
             region: "659002".into(),
             address: "路\u{7}".into(),
             lat_e6: Some(1),
@@ -236,7 +272,7 @@ mod tests {
             responsible_name: "李".into(),
             responsible_phone: "12345".into(),
         };
-        let problems = check(&bad, &regions).unwrap_err();
+        let problems = check(&bad, &regions, &types).unwrap_err();
         let fields: Vec<(Field, &str)> = problems
             .iter()
             .map(|p| (p.field, p.code.as_str()))
@@ -247,6 +283,7 @@ mod tests {
                 (Field::Name, "required"),
                 (Field::CreditCode, "credit_code_check"),
                 (Field::Category, "unknown_category"),
+                (Field::PlaceType, "unknown_place_type"),
                 (Field::Region, "unknown_region"),
                 (Field::Address, "control_characters"),
                 (Field::Point, "bad_point"),
@@ -259,9 +296,27 @@ mod tests {
                 name: "场".repeat(61),
                 ..good()
             },
-            &regions
+            &regions,
+            &types
         )
         .is_err());
+        // A type from another category, and none at all, are named on the type.
+        let on_type = |place_type: &str| {
+            let e = check(
+                &ApplicationInput {
+                    place_type: place_type.into(),
+                    ..good()
+                },
+                &regions,
+                &types,
+            )
+            .unwrap_err();
+            assert_eq!(e.len(), 1, "{e:?}");
+            assert_eq!(e[0].field, Field::PlaceType);
+            e[0].code.clone()
+        };
+        assert_eq!(on_type("0101"), "place_type_category");
+        assert_eq!(on_type(" "), "required");
     }
 
     #[test]

@@ -20,6 +20,7 @@ pub mod idnumber;
 pub mod keys;
 pub mod mask;
 pub mod pin;
+pub mod place_type;
 pub mod qr;
 pub mod region;
 pub mod sightings;

@@ -72,6 +72,7 @@ pub const ALL_COMMANDS: &[&str] = &[
     StationVenues::NAME,
     SwitchVenue::NAME,
     ForgetVenue::NAME,
+    ListPlaceTypes::NAME,
 ];
 
 /// An error as it crosses IPC. `code` is stable and maps to an i18n key in the UI; `detail` is

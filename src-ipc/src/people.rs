@@ -70,6 +70,9 @@ pub struct VenueRow {
     pub venue_id: String,
     pub name: String,
     pub category: String,
+    /// The place type's code, if the venue has one (venues made before place types have none).
+    #[serde(default)]
+    pub place_type: Option<String>,
     pub region: String,
     /// The region's full name, province first (the code when the table does not know it);
     /// filled in by the app.
@@ -106,12 +109,35 @@ pub struct ApplicationForm {
     pub name: String,
     pub credit_code: String,
     pub category: String,
+    /// The place type's code (the deployment's list, under `category`).
+    #[serde(default)]
+    pub place_type: String,
     pub region: String,
     pub address: String,
     pub latitude: String,
     pub longitude: String,
     pub responsible_name: String,
     pub responsible_phone: String,
+}
+
+/// A place type of the deployment's list (场所类型), under one of the seven categories.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PlaceTypeChoice {
+    pub code: String,
+    /// The category code it sits under (01–06, 99).
+    pub category: String,
+    pub name_zh: String,
+    pub name_en: String,
+}
+
+/// The deployment's place types (from the server, kept for offline use; the default list when
+/// neither is at hand).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct ListPlaceTypes {}
+
+impl Command for ListPlaceTypes {
+    const NAME: &'static str = "list_place_types";
+    type Response = Loaded<Vec<PlaceTypeChoice>>;
 }
 
 /// One problem with one field (`field` and `code` are the server's stable names).

@@ -76,6 +76,8 @@ pub struct AppState {
     record_limiter: Arc<auth::DeviceLimiter>,
     /// The region table applications are checked against (the demo table unless given).
     regions: Arc<venuecode_core::region::Regions>,
+    /// The place types applications choose from (the default list unless given).
+    place_types: Arc<venuecode_core::place_type::PlaceTypes>,
     /// The deployment's rules (review, administrators per venue, venues per administrator).
     rules: venuecode_core::deployment::DeploymentRules,
     /// The venue authority's key and the public base URL the checkpoints' codes (一门一码) are
@@ -101,6 +103,7 @@ impl AppState {
             device_limiter: Arc::new(auth::DeviceLimiter::new(auth::DEVICE_REQUESTS_PER_MINUTE)),
             record_limiter: Arc::new(auth::DeviceLimiter::new(auth::DEVICE_RECORDS_PER_HOUR)),
             regions: Arc::new(venuecode_core::region::Regions::demo()),
+            place_types: Arc::new(venuecode_core::place_type::PlaceTypes::default_list()),
             rules: venuecode_core::deployment::DeploymentRules::default(),
             venue_codes: None,
         }
@@ -109,6 +112,12 @@ impl AppState {
     /// Checks applications against this region table.
     pub fn with_regions(mut self, regions: venuecode_core::region::Regions) -> AppState {
         self.regions = Arc::new(regions);
+        self
+    }
+
+    /// Checks applications against this list of place types.
+    pub fn with_place_types(mut self, types: venuecode_core::place_type::PlaceTypes) -> AppState {
+        self.place_types = Arc::new(types);
         self
     }
 

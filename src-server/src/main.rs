@@ -61,6 +61,11 @@ struct Args {
     /// line, province to community); the demo table when absent.
     #[arg(long, value_name = "FILE")]
     regions: Option<PathBuf>,
+    /// The place types (场所类型) applications choose from (`code<TAB>zh-CN name<TAB>English
+    /// name` per line, a code being its category's two digits and two more); the default list
+    /// when absent.
+    #[arg(long, value_name = "FILE")]
+    place_types: Option<PathBuf>,
     /// The venue authority's key directory (`OUT/venue-authority`): the server then issues each
     /// checkpoint's entry and exit codes (一门一码) for its administrator.
     #[arg(long, value_name = "DIR")]
@@ -346,10 +351,24 @@ fn main() -> anyhow::Result<()> {
         }
         None => venuecode_core::region::Regions::demo(),
     };
+    let place_types = match &args.place_types {
+        Some(path) => {
+            let text = std::fs::read_to_string(path)
+                .with_context(|| format!("reading the place-type list {}", path.display()))?;
+            venuecode_core::place_type::PlaceTypes::parse(&text)
+                .with_context(|| format!("place-type list {}", path.display()))?
+        }
+        None => venuecode_core::place_type::PlaceTypes::default_list(),
+    };
     if args.demo {
         let now = chrono::Utc::now();
         store.seed_demo(now)?;
-        let made = venuecode_server::people::seed_demo_people(store.as_ref(), &regions, now)?;
+        let made = venuecode_server::people::seed_demo_people(
+            store.as_ref(),
+            &regions,
+            &place_types,
+            now,
+        )?;
         if !made.is_empty() {
             tracing::info!(accounts = ?made, "demo accounts made (password in the README)");
         }
@@ -357,6 +376,7 @@ fn main() -> anyhow::Result<()> {
     let mut state = AppState::new(store)
         .with_max_in_flight(args.max_in_flight)
         .with_regions(regions)
+        .with_place_types(place_types)
         .with_rules(venuecode_core::deployment::DeploymentRules {
             review_required: args.review == Review::Required,
             admins_per_venue: args.admins_per_venue,

@@ -400,6 +400,7 @@ pub const DEMO_PEOPLE: &[(&str, &str, Role, &[&str])] = &[
 pub fn seed_demo_people(
     store: &dyn Store,
     regions: &venuecode_core::region::Regions,
+    types: &venuecode_core::place_type::PlaceTypes,
     now: DateTime<Utc>,
 ) -> Result<Vec<String>, CreateError> {
     let mut made = Vec::new();
@@ -424,6 +425,7 @@ pub fn seed_demo_people(
                 name: "阿拉尔市塔里木大道便民超市有限公司".into(),
                 credit_code: "91330100716105852F".into(),
                 category: "02".into(),
+                place_type: "0202".into(),
                 region: "659002001002".into(),
                 address: "阿拉尔市塔里木大道 88 号".into(),
                 lat_e6: Some(40_545_000),
@@ -431,7 +433,7 @@ pub fn seed_demo_people(
                 responsible_name: "演示场所管理员".into(),
                 responsible_phone: "13900139000".into(),
             };
-            if let Ok(a) = venuecode_core::application::check(&input, regions) {
+            if let Ok(a) = venuecode_core::application::check(&input, regions, types) {
                 match store.apply("demo-application-1", &a, &account.account_id, now) {
                     Ok(_) | Err(StoreError::DuplicateApplication(_)) => {}
                     Err(e) => return Err(e.into()),

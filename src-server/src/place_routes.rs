@@ -247,6 +247,7 @@ async fn amend(
     let body = body_bytes(body)?;
     let store = state.store();
     let regions = state.regions.clone();
+    let types = state.place_types.clone();
     blocking(move || {
         let (account, who) = people::authenticate(store.as_ref(), &headers, Utc::now())?;
         let venue = managed(store.as_ref(), &who, &id)?;
@@ -257,7 +258,7 @@ async fn amend(
             ));
         }
         let input: ApplicationInput = json(&body)?;
-        let a = application::check(&input, &regions)
+        let a = application::check(&input, &regions, &types)
             .map_err(|p| ApiError::Invalid("invalid_application", p))?;
         let done = store.amend(&venue.venue_id, &a, &people::actor(&account), Utc::now())?;
         Ok(Json(AmendAnswer {

@@ -3,6 +3,7 @@
 //!
 //! | route | role |
 //! |---|---|
+//! | `GET /api/v1/place-types` | any signed-in person (the deployment's list of place types) |
 //! | `POST /api/v1/venues` | venue administrator (applies; the venue joins their scopes) |
 //! | `GET /api/v1/venues` | venue administrator (their venues), reviewer and authority (their regions) |
 //! | `GET /api/v1/review/queue` | reviewer (pending applications in their communities, duplicates flagged) |
@@ -29,6 +30,7 @@ use crate::{blocking, body_bytes, json, AppState};
 /// The venue routes, merged into the app.
 pub fn routes() -> Router<AppState> {
     Router::new()
+        .route("/api/v1/place-types", get(place_types))
         .route("/api/v1/venues", post(apply).get(list))
         .route("/api/v1/review/queue", get(queue))
         .route("/api/v1/venues/{id}/decision", post(decide))
@@ -52,6 +54,40 @@ pub(crate) fn live_venues(store: &dyn Store, venue_ids: &[String]) -> Result<usi
         .iter()
         .filter(|v| v.status == "pending" || v.status == "approved")
         .count())
+}
+
+/// A place type as the API shows it.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct PlaceTypeView {
+    pub code: String,
+    /// The category code it sits under (01–06, 99).
+    pub category: String,
+    pub name_zh: String,
+    pub name_en: String,
+}
+
+/// The deployment's place types, by code (any signed-in person: the form offers them).
+async fn place_types(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+) -> Result<Json<Vec<PlaceTypeView>>, ApiError> {
+    let store = state.store();
+    let types = state.place_types.clone();
+    blocking(move || {
+        people::authenticate(store.as_ref(), &headers, Utc::now())?;
+        Ok(Json(
+            types
+                .all()
+                .map(|t| PlaceTypeView {
+                    code: t.code.clone(),
+                    category: t.category.code().into(),
+                    name_zh: t.name_zh.clone(),
+                    name_en: t.name_en.clone(),
+                })
+                .collect(),
+        ))
+    })
+    .await
 }
 
 /// Who approved a venue in a deployment without review (its history says so).
@@ -96,6 +132,7 @@ async fn apply(
     let body = body_bytes(body)?;
     let store = state.store();
     let regions = state.regions.clone();
+    let types = state.place_types.clone();
     let rules = state.rules;
     blocking(move || {
         let (account, who) = people::authenticate(store.as_ref(), &headers, Utc::now())?;
@@ -105,7 +142,7 @@ async fn apply(
             ));
         }
         let input: ApplicationInput = json(&body)?;
-        let checked = application::check(&input, &regions)
+        let checked = application::check(&input, &regions, &types)
             .map_err(|p| ApiError::Invalid("invalid_application", p))?;
         rules
             .check_take_venue(live_venues(store.as_ref(), &who.scopes)?)

@@ -63,7 +63,8 @@ pub fn handler<R: tauri::Runtime>() -> impl Fn(tauri::ipc::Invoke<R>) -> bool + 
         station_checkpoints,
         station_venues,
         switch_venue,
-        forget_venue
+        forget_venue,
+        crate::people_commands::list_place_types
     ]
 }
 
@@ -467,6 +468,7 @@ mod tests {
             venuecode_ipc::ForgetVenue::NAME => json!(venuecode_ipc::ForgetVenue {
                 venue_id: "v".into()
             }),
+            venuecode_ipc::ListPlaceTypes::NAME => json!(venuecode_ipc::ListPlaceTypes {}),
             venuecode_ipc::AmendVenue::NAME => json!(venuecode_ipc::AmendVenue {
                 venue_id: "v".into(),
                 form: Default::default(),
@@ -576,6 +578,7 @@ mod tests {
                 venuecode_ipc::WithdrawApplication::NAME,
                 venuecode_ipc::CloseVenue::NAME,
                 venuecode_ipc::HandOverVenue::NAME,
+                venuecode_ipc::ListPlaceTypes::NAME,
             ]
             .contains(name)
             {

@@ -90,7 +90,26 @@ pub async fn check_application(
     state: State<'_, AppState>,
     req: CheckApplication,
 ) -> Result<Vec<FormProblem>, IpcError> {
-    Ok(people::check_form(&req.form, &state.people.regions))
+    let types = {
+        let store = state
+            .store
+            .lock()
+            .map_err(|_| crate::error::AppError::Poisoned)?;
+        people::held_place_types(&store)
+    };
+    Ok(people::check_form(&req.form, &state.people.regions, &types))
+}
+
+#[tauri::command]
+pub async fn list_place_types(
+    state: State<'_, AppState>,
+    req: venuecode_ipc::ListPlaceTypes,
+) -> Result<Loaded<Vec<venuecode_ipc::PlaceTypeChoice>>, IpcError> {
+    let _ = req;
+    signed_in(&state, |store, client, _, _| {
+        people::place_types(store, client, Utc::now())
+    })
+    .await
 }
 
 #[tauri::command]
@@ -214,8 +233,9 @@ pub async fn amend_venue(
     state: State<'_, AppState>,
     req: AmendVenue,
 ) -> Result<AmendOutcome, IpcError> {
-    signed_in(&state, move |_, client, regions, _| {
-        people::amend(client, regions, &req.venue_id, &req.form)
+    signed_in(&state, move |store, client, regions, _| {
+        let types = people::held_place_types(store);
+        people::amend(client, regions, &types, &req.venue_id, &req.form)
     })
     .await
 }

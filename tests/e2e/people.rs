@@ -59,6 +59,13 @@ fn fill_application(s: &Session, name: &str, credit: &str, address: &str) -> Res
     }
     s.send_keys("#f-credit", credit)?;
     s.select("#f-category", "02")?;
+    // The place types under the category (the server's list).
+    wait_for("the place types of the category", WAIT, || {
+        s.find("#f-place-type option[value='0203']")
+            .ok()
+            .map(|_| ())
+    })?;
+    s.select("#f-place-type", "0203")?;
     for (level, code) in ["65", "6590", "659002", "659002001", "659002001001"]
         .iter()
         .enumerate()
@@ -174,6 +181,7 @@ fn apply_review_checkpoints_enrol_approve_check_in_unbind() -> Result<()> {
     let i = index_of(&s, "venue", VENUE)?;
     s.wait_text(&format!("#venue-{i}-status"), "已通过", WAIT)?;
     open_my_venue(&s)?;
+    s.wait_text("#venue-place-type", "农集贸市场", WAIT)?;
     add_checkpoint(&s, "南门", 1)?;
     add_checkpoint(&s, "北门", 2)?;
     // Each door has its entry and exit codes (一门一码), ready to copy.

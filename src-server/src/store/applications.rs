@@ -18,6 +18,8 @@ pub struct VenueSummary {
     pub venue_id: String,
     pub name: String,
     pub category: String,
+    /// The place type's code (the deployment's list), if the venue has one.
+    pub place_type: Option<String>,
     pub region: String,
     pub address: String,
     pub status: String,
@@ -64,7 +66,7 @@ pub enum Decision {
 pub(crate) const SUMMARY_COLUMNS: &str = "venue_id, name, category, region, address, \
     CASE WHEN closed_ms IS NULL THEN status ELSE 'closed' END, \
     credit_code, responsible_name, responsible_phone, declaration_code, reject_reason, created_at, \
-    lat_e6, lon_e6";
+    lat_e6, lon_e6, place_type";
 
 /// The application side of the store.
 pub trait Applications {

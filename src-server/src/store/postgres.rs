@@ -40,6 +40,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../../../migrations/server/postgres/0007_applications.sql"),
     include_str!("../../../migrations/server/postgres/0008_invitations.sql"),
     include_str!("../../../migrations/server/postgres/0009_places.sql"),
+    include_str!("../../../migrations/server/postgres/0010_place_types.sql"),
 ];
 
 /// Connections kept open between requests.

@@ -37,6 +37,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../../../migrations/server/sqlite/0007_applications.sql"),
     include_str!("../../../migrations/server/sqlite/0008_invitations.sql"),
     include_str!("../../../migrations/server/sqlite/0009_places.sql"),
+    include_str!("../../../migrations/server/sqlite/0010_place_types.sql"),
 ];
 
 /// The server's SQLite store.

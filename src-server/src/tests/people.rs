@@ -74,6 +74,7 @@ pub(super) fn application_body(address: &str) -> Vec<u8> {
         "name": "阿拉尔市幸福路农贸市场管理有限公司",
         "credit_code": "91330100716105852F",
         "category": "02",
+        "place_type": "0203",
         "region": "659002001001",
         "address": address,
         "responsible_name": "李四",
@@ -165,6 +166,12 @@ async fn permission_matrix(f: &Fixture) {
             "/api/v1/accounts".into(),
             vec![],
             [401, 401, 403, 403, 403, 200],
+        ),
+        (
+            "GET",
+            "/api/v1/place-types".into(),
+            vec![],
+            [401, 401, 200, 200, 200, 200],
         ),
         ("GET", pull.into(), vec![], [401, 200, 401, 401, 401, 401]),
         (

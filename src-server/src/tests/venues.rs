@@ -22,6 +22,7 @@ async fn an_application_is_filed_reviewed_and_its_history_kept() {
         "name": "",
         "credit_code": "91330100716105852A",
         "category": "02",
+        "place_type": "0101",
         "region": "999999999999",
         "address": "幸福路\u{0}",
         "responsible_name": "李四",
@@ -40,6 +41,7 @@ async fn an_application_is_filed_reviewed_and_its_history_kept() {
         [
             "name",
             "credit_code",
+            "place_type",
             "region",
             "address",
             "responsible_phone"
@@ -145,8 +147,20 @@ async fn the_demo_has_one_account_per_role_and_an_application_waiting() {
     let store = f.store.clone();
     let made = tokio::task::spawn_blocking(move || {
         let regions = venuecode_core::region::Regions::demo();
-        let first = seed_demo_people(store.as_ref(), &regions, Utc::now()).unwrap();
-        let again = seed_demo_people(store.as_ref(), &regions, Utc::now()).unwrap();
+        let first = seed_demo_people(
+            store.as_ref(),
+            &regions,
+            &venuecode_core::place_type::PlaceTypes::default_list(),
+            Utc::now(),
+        )
+        .unwrap();
+        let again = seed_demo_people(
+            store.as_ref(),
+            &regions,
+            &venuecode_core::place_type::PlaceTypes::default_list(),
+            Utc::now(),
+        )
+        .unwrap();
         (first, again)
     })
     .await

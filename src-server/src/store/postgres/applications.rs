@@ -23,6 +23,7 @@ pub(super) fn summary_row(r: &postgres::Row) -> VenueSummary {
         created_at: r.get(11),
         lat_e6: r.get(12),
         lon_e6: r.get(13),
+        place_type: r.get(14),
     }
 }
 
@@ -69,8 +70,9 @@ impl Applications for PgStore {
             tx.execute(
                 "INSERT INTO venues (venue_id, name, category, region, address, status,
                      created_at, updated_ms, lat_e6, lon_e6, credit_code, responsible_name,
-                     responsible_phone, applicant, phone)
-                 VALUES ($1, $2, $3, $4, $5, 'pending', $6, $7, $8, $9, $10, $11, $12, $13, $12)",
+                     responsible_phone, applicant, phone, place_type)
+                 VALUES ($1, $2, $3, $4, $5, 'pending', $6, $7, $8, $9, $10, $11, $12, $13, $12,
+                     $14)",
                 &[
                     &venue_id,
                     &a.name,
@@ -85,6 +87,7 @@ impl Applications for PgStore {
                     &a.responsible_name,
                     &a.responsible_phone,
                     &applicant,
+                    &a.place_type,
                 ],
             )?;
             tx.execute(

@@ -24,6 +24,7 @@ pub(super) fn summary_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<VenueSummar
         created_at: r.get(11)?,
         lat_e6: r.get(12)?,
         lon_e6: r.get(13)?,
+        place_type: r.get(14)?,
     })
 }
 
@@ -66,8 +67,8 @@ impl Applications for SqliteStore {
         tx.execute(
             "INSERT INTO venues (venue_id, name, category, region, address, status, created_at,
                  updated_ms, lat_e6, lon_e6, credit_code, responsible_name, responsible_phone,
-                 applicant, phone)
-             VALUES (?1, ?2, ?3, ?4, ?5, 'pending', ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?12)",
+                 applicant, phone, place_type)
+             VALUES (?1, ?2, ?3, ?4, ?5, 'pending', ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?12, ?14)",
             params![
                 venue_id,
                 a.name,
@@ -81,7 +82,8 @@ impl Applications for SqliteStore {
                 a.credit_code.as_str(),
                 a.responsible_name,
                 a.responsible_phone,
-                applicant
+                applicant,
+                a.place_type
             ],
         )?;
         tx.execute(

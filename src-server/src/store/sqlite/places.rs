@@ -199,7 +199,8 @@ impl Places for SqliteStore {
                  address = ?6, lat_e6 = ?7, lon_e6 = ?8, responsible_name = ?9,
                  responsible_phone = ?10, updated_ms = max(updated_ms + 1, ?11),
                  status = CASE WHEN ?12 THEN 'pending' ELSE status END,
-                 reject_reason = CASE WHEN ?12 THEN NULL ELSE reject_reason END
+                 reject_reason = CASE WHEN ?12 THEN NULL ELSE reject_reason END,
+                 place_type = ?13
              WHERE venue_id = ?1",
             params![
                 venue_id,
@@ -213,7 +214,8 @@ impl Places for SqliteStore {
                 a.responsible_name,
                 a.responsible_phone,
                 now.timestamp_millis(),
-                back
+                back,
+                a.place_type
             ],
         )?;
         let detail = if back { "back to review" } else { "" };

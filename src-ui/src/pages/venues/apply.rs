@@ -10,7 +10,8 @@ use leptos::prelude::*;
 use leptos::task::spawn_local;
 use venuecode_ipc::{
     AmendOutcome, AmendVenue, ApplicationForm, ApplyOutcome, CheckApplication, DraftRow,
-    FormProblem, IpcError, ListRegions, RegionOption, SubmitApplication, VenueRow,
+    FormProblem, IpcError, Language, ListPlaceTypes, ListRegions, PlaceTypeChoice, RegionOption,
+    SubmitApplication, VenueRow,
 };
 
 use super::{Note, View};
@@ -45,6 +46,13 @@ pub(super) fn ApplyForm(
     let levels = RwSignal::new(Vec::<Vec<RegionOption>>::new());
     let chosen = RwSignal::new(Vec::<String>::new());
 
+    // The deployment's place types (the server's list, kept offline).
+    let types = RwSignal::new(Vec::<PlaceTypeChoice>::new());
+    spawn_local(async move {
+        if let Ok(l) = invoke(&ListPlaceTypes {}).await {
+            types.set(l.data);
+        }
+    });
     // Check on every change (the same rule as the server).
     Effect::new(move |_| {
         let f = form.get();
@@ -207,7 +215,17 @@ pub(super) fn ApplyForm(
             <label class="field" class:bad=move || problem_of("category").is_some()>
                 <span>{move || i18n.t(Key::FCategory)}</span>
                 <select id="f-category"
-                    on:change=move |e| { let v = event_target_value(&e); form.update(|f| f.category = v); touched.update(|t| { t.insert("category"); }); }>
+                    on:change=move |e| {
+                        let v = event_target_value(&e);
+                        // A type under another category no longer fits: choose again.
+                        form.update(|f| {
+                            if !f.place_type.starts_with(&v) {
+                                f.place_type.clear();
+                            }
+                            f.category = v;
+                        });
+                        touched.update(|t| { t.insert("category"); });
+                    }>
                     <option value="" selected=move || form.get().category.is_empty()>{move || i18n.t(Key::ChooseOne)}</option>
                     {CATEGORIES.into_iter().map(|c| view! {
                         <option value=c selected=move || form.get().category == c>
@@ -216,6 +234,27 @@ pub(super) fn ApplyForm(
                     }).collect_view()}
                 </select>
                 <span class="problem" id="f-category-problem">{move || problem_of("category").map(|k| i18n.t(k))}</span>
+            </label>
+            <label class="field" class:bad=move || problem_of("place_type").is_some()>
+                <span>{move || i18n.t(Key::FPlaceType)}</span>
+                <select id="f-place-type" disabled=move || form.get().category.is_empty()
+                    on:change=move |e| { let v = event_target_value(&e); form.update(|f| f.place_type = v); touched.update(|t| { t.insert("place_type"); }); }>
+                    <option value="" selected=move || form.get().place_type.is_empty()>
+                        {move || i18n.t(if form.get().category.is_empty() { Key::PlaceTypeFirst } else { Key::ChooseOne })}
+                    </option>
+                    {move || {
+                        let category = form.get().category;
+                        types.get().into_iter().filter(|t| !category.is_empty() && t.category == category).map(|t| {
+                            let code = t.code.clone();
+                            view! {
+                                <option value=t.code.clone() selected=move || form.get().place_type == code>
+                                    {move || if i18n.lang.get() == Language::ZhCn { t.name_zh.clone() } else { t.name_en.clone() }}
+                                </option>
+                            }
+                        }).collect_view()
+                    }}
+                </select>
+                <span class="problem" id="f-place-type-problem">{move || problem_of("place_type").map(|k| i18n.t(k))}</span>
             </label>
             <div class="field" class:bad=move || problem_of("region").is_some()>
                 <span>{move || i18n.t(Key::FRegion)}</span>
@@ -265,6 +304,7 @@ fn form_of(v: &VenueRow) -> ApplicationForm {
         name: v.name.clone(),
         credit_code: v.credit_code.clone().unwrap_or_default(),
         category: v.category.clone(),
+        place_type: v.place_type.clone().unwrap_or_default(),
         region: v.region.clone(),
         address: v.address.clone(),
         latitude: degrees(v.lat_e6),

@@ -8,8 +8,9 @@ use leptos::prelude::*;
 use leptos::task::spawn_local;
 use venuecode_ipc::{
     ChangeDevice, CheckpointOutcome, CheckpointRow, CloseVenue, DeviceAction, FormProblem,
-    GetVenue, HandOverVenue, HistoryRow, IpcError, Loaded, PersonRole, RenewDeclarationCode,
-    SaveCheckpoint, VenueRow, VenueView, WithdrawApplication,
+    GetVenue, HandOverVenue, HistoryRow, IpcError, Language, ListPlaceTypes, Loaded, PersonRole,
+    PlaceTypeChoice, RenewDeclarationCode, SaveCheckpoint, VenueRow, VenueView,
+    WithdrawApplication,
 };
 
 use super::{Note, View};
@@ -36,6 +37,13 @@ pub(super) fn VenueDetail(
     let error = RwSignal::new(None::<IpcError>);
     let loaded = RwSignal::new(None::<Loaded<VenueView>>);
     let id = StoredValue::new(venue_id);
+    // The place types' names (the deployment's list).
+    let types = RwSignal::new(Vec::<PlaceTypeChoice>::new());
+    spawn_local(async move {
+        if let Ok(l) = invoke(&ListPlaceTypes {}).await {
+            types.set(l.data);
+        }
+    });
     let reload = move || {
         let venue_id = id.get_value();
         spawn_local(async move {
@@ -88,6 +96,12 @@ pub(super) fn VenueDetail(
                     <dl class="facts wide">
                         <dt>{move || i18n.t(Key::FCreditCode)}</dt><dd>{v.credit_code.clone().unwrap_or_default()}</dd>
                         <dt>{move || i18n.t(Key::FCategory)}</dt><dd>{move || category.map(|k| i18n.t(k)).unwrap_or_default()}</dd>
+                        {v.place_type.clone().map(|code| view! {
+                            <dt>{move || i18n.t(Key::FPlaceType)}</dt>
+                            <dd id="venue-place-type">{move || types.get().into_iter().find(|t| t.code == code)
+                                .map(|t| if i18n.lang.get() == Language::ZhCn { t.name_zh } else { t.name_en })
+                                .unwrap_or_else(|| code.clone())}</dd>
+                        })}
                         <dt>{move || i18n.t(Key::FRegion)}</dt><dd>{v.region_name.clone()}</dd>
                         <dt>{move || i18n.t(Key::FAddress)}</dt><dd>{v.address.clone()}</dd>
                         <dt>{move || i18n.t(Key::FResponsible)}</dt>
