@@ -1,10 +1,11 @@
 //! `venuecode`: the command line for people and scripts — demo keys, health codes, venue codes,
-//! ID numbers, and the verification benchmark.
+//! ID numbers, posters, and the benchmarks.
 //!
 //! Exit codes: 0 success (or valid), 1 invalid input judged (a code or ID that fails), 2 usage
 //! errors (bad flags, missing files). Output for scripts is one line of JSON where noted.
 
 mod bench;
+mod poster;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -119,6 +120,11 @@ enum Command {
         #[command(subcommand)]
         command: BenchCommand,
     },
+    /// Print-ready posters: one checkpoint and direction, or a CSV of many.
+    Poster {
+        #[command(subcommand)]
+        command: poster::PosterCommand,
+    },
 }
 
 #[derive(Subcommand)]
@@ -230,6 +236,14 @@ enum BenchCommand {
     Verify {
         #[arg(long, default_value_t = 20_000)]
         n: u32,
+    },
+    /// Time a batch of A4 posters (goal: 100 in 10 s) and print its peak memory.
+    Posters {
+        /// The deployment directory (keys for the venue codes).
+        #[arg(long)]
+        keys: PathBuf,
+        #[arg(long, default_value_t = 100)]
+        n: usize,
     },
 }
 
@@ -527,6 +541,13 @@ fn run(cli: Cli) -> Result<ExitCode> {
             bench::verify(n)?;
             Ok(ExitCode::SUCCESS)
         }
+        Command::Bench {
+            command: BenchCommand::Posters { keys, n },
+        } => {
+            poster::bench(&keys, n)?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Poster { command } => poster::run(command),
     }
 }
 

@@ -21,6 +21,7 @@ pub mod keys;
 pub mod mask;
 pub mod pin;
 pub mod place_type;
+pub mod poster;
 pub mod qr;
 pub mod region;
 pub mod sightings;

@@ -192,40 +192,15 @@ pub fn render(
                     background
                 };
             }
-            let mut v = acc / 4.0;
-            v = 128.0 + (v - 128.0) * f64::from(c.contrast);
-            let (fx, fy) = (x as f64, y as f64);
-            if c.paper > 0.0 {
-                v += f64::from(c.paper)
-                    * ((fx * 0.031 + phases[0]).sin() * (fy * 0.027 + phases[1]).sin()
-                        + 0.5 * (fx * 0.13 + fy * 0.07 + phases[2]).sin());
-            }
-            if c.moire > 0.0 {
-                v += f64::from(c.moire)
-                    * ((fx * 0.93 + fy * 0.11) * std::f64::consts::PI + phases[3]).sin();
-            }
-            if c.glare > 0.0 {
-                let r2 =
-                    ((fx - glare_at.0).powi(2) + (fy - glare_at.1).powi(2)) / (half * half * 0.25);
-                v += f64::from(c.glare) * 255.0 * (-r2).exp();
-            }
-            px[y * width + x] = v;
+            let light = Light {
+                phases: &phases,
+                glare_at,
+                glare_radius: half,
+            };
+            px[y * width + x] = light.apply(acc / 4.0, x as f64, y as f64, c);
         }
     }
-    if c.blur > 0 {
-        px = box_blur(&px, width, height, c.blur);
-    }
-    let data = px
-        .into_iter()
-        .map(|v| {
-            let v = if c.noise > 0.0 {
-                v + f64::from(c.noise * rng.gauss())
-            } else {
-                v
-            };
-            v.round().clamp(0.0, 255.0) as u8
-        })
-        .collect();
+    let data = develop(px, width, height, c, &mut rng);
     // Corners of the symbol itself (inside the 4-module quiet zone).
     let q = 4.0 / total;
     let corners = [(q, q), (1.0 - q, q), (1.0 - q, 1.0 - q), (q, 1.0 - q)].map(|(u, v)| {
@@ -240,6 +215,149 @@ pub fn render(
         },
         corners,
     ))
+}
+
+/// What falls on the code besides its print: paper texture, screen moiré, a highlight.
+struct Light<'a> {
+    phases: &'a [f64],
+    glare_at: (f64, f64),
+    /// The highlight's size: it covers about half of this radius.
+    glare_radius: f64,
+}
+
+impl Light<'_> {
+    /// A pixel of reflectance `v` at `(fx, fy)` as the camera sees it under `c`.
+    fn apply(&self, v: f64, fx: f64, fy: f64, c: &Conditions) -> f64 {
+        let phases = self.phases;
+        let mut v = 128.0 + (v - 128.0) * f64::from(c.contrast);
+        if c.paper > 0.0 {
+            v += f64::from(c.paper)
+                * ((fx * 0.031 + phases[0]).sin() * (fy * 0.027 + phases[1]).sin()
+                    + 0.5 * (fx * 0.13 + fy * 0.07 + phases[2]).sin());
+        }
+        if c.moire > 0.0 {
+            v += f64::from(c.moire)
+                * ((fx * 0.93 + fy * 0.11) * std::f64::consts::PI + phases[3]).sin();
+        }
+        if c.glare > 0.0 {
+            let r2 = ((fx - self.glare_at.0).powi(2) + (fy - self.glare_at.1).powi(2))
+                / (self.glare_radius * self.glare_radius * 0.25);
+            v += f64::from(c.glare) * 255.0 * (-r2).exp();
+        }
+        v
+    }
+}
+
+/// The sensor's part: blur, noise, 8-bit levels.
+fn develop(px: Vec<f64>, width: usize, height: usize, c: &Conditions, rng: &mut Rng) -> Vec<u8> {
+    let px = if c.blur > 0 {
+        box_blur(&px, width, height, c.blur)
+    } else {
+        px
+    };
+    px.into_iter()
+        .map(|v| {
+            let v = if c.noise > 0.0 {
+                v + f64::from(c.noise * rng.gauss())
+            } else {
+                v
+            };
+            v.round().clamp(0.0, 255.0) as u8
+        })
+        .collect()
+}
+
+/// A photograph of a printed page `src` (a poster rendered at some dpi) as a phone takes it:
+/// the page scaled by `scale` (frame pixels per page pixel), the point `center` (page pixels)
+/// in the middle of a `width`×`height` frame, turned by `c.rotation_deg`, its top edge
+/// `c.tilt` shorter (seen from below), under `c`'s light, blur and noise; the frame beyond the
+/// page is a mid-gray wall. Module size in `c` is ignored (the page sets it).
+pub fn photograph(
+    src: &GrayImage,
+    center: (f32, f32),
+    scale: f32,
+    width: usize,
+    height: usize,
+    c: &Conditions,
+    seed: u64,
+) -> GrayImage {
+    // Shrink the page by halves first, so each frame pixel averages the page under it.
+    let (mut page, mut center, mut scale) = (src.clone(), center, scale.max(1e-3));
+    while scale <= 0.5 && page.width >= 4 && page.height >= 4 {
+        page = crate::prep::downscale2(&page);
+        center = (center.0 / 2.0, center.1 / 2.0);
+        scale *= 2.0;
+    }
+    let (pw, ph) = (page.width as f64, page.height as f64);
+    let (s, (cx0, cy0)) = (f64::from(scale), (f64::from(center.0), f64::from(center.1)));
+    let (cx, cy) = (width as f64 / 2.0, height as f64 / 2.0);
+    let th = f64::from(c.rotation_deg).to_radians();
+    let tilt = f64::from(c.tilt.clamp(0.0, 0.9));
+    let corner = |x: f64, y: f64, top: bool| {
+        let (lx, ly) = ((x - cx0) * s, (y - cy0) * s);
+        let lx = if top { lx * (1.0 - tilt) } else { lx };
+        (
+            cx + lx * th.cos() - ly * th.sin(),
+            cy + lx * th.sin() + ly * th.cos(),
+        )
+    };
+    let quad = [
+        corner(0.0, 0.0, true),
+        corner(pw, 0.0, true),
+        corner(pw, ph, false),
+        corner(0.0, ph, false),
+    ];
+    let inv = invert3(&square_to_quad(quad));
+    let mut rng = Rng::new(seed);
+    let phases: Vec<f64> = (0..6)
+        .map(|_| f64::from(rng.unit()) * std::f64::consts::TAU)
+        .collect();
+    let radius = (width.min(height) as f64) / 2.0;
+    let light = Light {
+        phases: &phases,
+        glare_at: (
+            cx + (f64::from(rng.unit()) - 0.5) * radius,
+            cy + (f64::from(rng.unit()) - 0.5) * radius,
+        ),
+        glare_radius: radius,
+    };
+    let sample = |u: f64, v: f64| -> f64 {
+        // Bilinear in the page.
+        let (x, y) = (u * pw - 0.5, v * ph - 0.5);
+        let (x0, y0) = (x.floor().max(0.0), y.floor().max(0.0));
+        let (fx, fy) = ((x - x0).clamp(0.0, 1.0), (y - y0).clamp(0.0, 1.0));
+        let at = |xx: f64, yy: f64| {
+            let (xi, yi) = (
+                (xx as usize).min(page.width - 1),
+                (yy as usize).min(page.height - 1),
+            );
+            f64::from(page.data[yi * page.width + xi])
+        };
+        let top = at(x0, y0) * (1.0 - fx) + at(x0 + 1.0, y0) * fx;
+        let bottom = at(x0, y0 + 1.0) * (1.0 - fx) + at(x0 + 1.0, y0 + 1.0) * fx;
+        top * (1.0 - fy) + bottom * fy
+    };
+    let mut px = vec![0f64; width * height];
+    for y in 0..height {
+        for x in 0..width {
+            let mut acc = 0.0;
+            for (sx, sy) in [(0.25, 0.25), (0.75, 0.25), (0.25, 0.75), (0.75, 0.75)] {
+                let (u, v) = apply(&inv, x as f64 + sx, y as f64 + sy);
+                acc += if (0.0..1.0).contains(&u) && (0.0..1.0).contains(&v) && page.width > 0 {
+                    // Print is not pure black and white.
+                    25.0 + sample(u, v) * (205.0 / 255.0)
+                } else {
+                    140.0
+                };
+            }
+            px[y * width + x] = light.apply(acc / 4.0, x as f64, y as f64, c);
+        }
+    }
+    GrayImage {
+        width,
+        height,
+        data: develop(px, width, height, c, &mut rng),
+    }
 }
 
 fn box_blur(px: &[f64], w: usize, h: usize, r: usize) -> Vec<f64> {
