@@ -9,12 +9,14 @@
 //! IPC types derive `Serialize`/`Deserialize`. Domain types are converted into these by hand.
 
 mod people;
+mod posters;
 mod station_venues;
 mod vocab;
 
 use serde::{de::DeserializeOwned, Deserialize, Serialize};
 
 pub use people::*;
+pub use posters::*;
 pub use station_venues::*;
 pub use vocab::*;
 
@@ -73,6 +75,11 @@ pub const ALL_COMMANDS: &[&str] = &[
     SwitchVenue::NAME,
     ForgetVenue::NAME,
     ListPlaceTypes::NAME,
+    PreviewPoster::NAME,
+    SavePoster::NAME,
+    SaveAllPosters::NAME,
+    PosterFolder::NAME,
+    OpenPoster::NAME,
 ];
 
 /// An error as it crosses IPC. `code` is stable and maps to an i18n key in the UI; `detail` is
@@ -118,6 +125,14 @@ pub enum ErrorCode {
     /// The scan loop stopped by itself (the camera failed or was unplugged, the decoder died);
     /// `detail` says which. The UI offers to start it again.
     ScanStopped,
+    /// No font for Chinese text is installed (posters).
+    NoFont,
+    /// A file or folder could not be written or opened; `detail` names it.
+    CannotWrite,
+    /// A poster template is not usable; `detail` says why.
+    BadTemplate,
+    /// The checkpoint has no code from the server yet (posters).
+    NoDoorCode,
 }
 
 /// The languages the UI is offered in. zh-CN is the default.

@@ -51,7 +51,7 @@ pub fn how_to_post(venue_name: &str, entries: &[SheetEntry]) -> String {
         "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"210mm\" height=\"297mm\" viewBox=\"0 0 210 297\">\
          <rect width=\"210\" height=\"297\" fill=\"#ffffff\"/>\
          <rect width=\"210\" height=\"24\" fill=\"#c8102e\"/>\
-         <text x=\"105\" y=\"15.5\" font-family=\"sans-serif\" font-size=\"9\" font-weight=\"bold\" fill=\"#ffffff\" text-anchor=\"middle\">场所码张贴说明 · How to post the venue codes</text>",
+         <text x=\"105\" y=\"14.5\" font-family=\"sans-serif\" font-size=\"6.5\" font-weight=\"bold\" fill=\"#ffffff\" text-anchor=\"middle\">场所码张贴说明 · How to post the venue codes</text>",
     );
     out.push_str(&cell(12.0, 28.0, 186.0, 14.0, venue_name, 8.0, true));
     let rules = [

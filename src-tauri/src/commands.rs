@@ -64,7 +64,12 @@ pub fn handler<R: tauri::Runtime>() -> impl Fn(tauri::ipc::Invoke<R>) -> bool + 
         station_venues,
         switch_venue,
         forget_venue,
-        crate::people_commands::list_place_types
+        crate::people_commands::list_place_types,
+        crate::poster_commands::preview_poster,
+        crate::poster_commands::save_poster,
+        crate::poster_commands::save_all_posters,
+        crate::poster_commands::poster_folder,
+        crate::poster_commands::open_poster
     ]
 }
 
@@ -370,6 +375,16 @@ mod tests {
     use super::*;
     use crate::{config::AppConfig, store::Store};
 
+    fn poster_choice() -> venuecode_ipc::PosterChoice {
+        venuecode_ipc::PosterChoice {
+            venue_id: "v".into(),
+            checkpoint_id: "main".into(),
+            direction: venuecode_ipc::Direction::Entry,
+            size: "a4".into(),
+            template: None,
+        }
+    }
+
     fn sample_request(name: &str) -> serde_json::Value {
         match name {
             AppInfoRequest::NAME => json!(AppInfoRequest {}),
@@ -469,6 +484,24 @@ mod tests {
                 venue_id: "v".into()
             }),
             venuecode_ipc::ListPlaceTypes::NAME => json!(venuecode_ipc::ListPlaceTypes {}),
+            venuecode_ipc::PreviewPoster::NAME => json!(venuecode_ipc::PreviewPoster {
+                poster: poster_choice()
+            }),
+            venuecode_ipc::SavePoster::NAME => json!(venuecode_ipc::SavePoster {
+                poster: poster_choice(),
+                folder: "/nonexistent".into(),
+                png_dpi: None,
+            }),
+            venuecode_ipc::SaveAllPosters::NAME => json!(venuecode_ipc::SaveAllPosters {
+                venue_id: "v".into(),
+                size: "a4".into(),
+                template: None,
+                folder: "/nonexistent".into(),
+            }),
+            venuecode_ipc::PosterFolder::NAME => json!(venuecode_ipc::PosterFolder {}),
+            venuecode_ipc::OpenPoster::NAME => json!(venuecode_ipc::OpenPoster {
+                path: "/nonexistent/poster.pdf".into()
+            }),
             venuecode_ipc::AmendVenue::NAME => json!(venuecode_ipc::AmendVenue {
                 venue_id: "v".into(),
                 form: Default::default(),
@@ -559,6 +592,12 @@ mod tests {
                 assert!(err.contains("venue v"), "{name}: {err}");
                 continue;
             }
+            if *name == venuecode_ipc::OpenPoster::NAME {
+                // Nothing to open: the command ran and said which file.
+                let err = format!("{res:?}");
+                assert!(err.contains("/nonexistent/poster.pdf"), "{name}: {err}");
+                continue;
+            }
             if *name == venuecode_ipc::SignIn::NAME {
                 let err = format!("{res:?}");
                 assert!(err.contains("no server is configured"), "{name}: {err}");
@@ -579,6 +618,9 @@ mod tests {
                 venuecode_ipc::CloseVenue::NAME,
                 venuecode_ipc::HandOverVenue::NAME,
                 venuecode_ipc::ListPlaceTypes::NAME,
+                venuecode_ipc::PreviewPoster::NAME,
+                venuecode_ipc::SavePoster::NAME,
+                venuecode_ipc::SaveAllPosters::NAME,
             ]
             .contains(name)
             {

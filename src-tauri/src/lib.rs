@@ -12,6 +12,8 @@ pub mod error;
 pub mod ipc_map;
 pub mod people;
 pub mod people_commands;
+pub mod poster_commands;
+pub mod posters;
 pub mod scan;
 pub mod sources;
 pub mod station;

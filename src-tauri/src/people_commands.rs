@@ -18,7 +18,7 @@ use crate::store::Store;
 use crate::AppState;
 
 /// Runs `f` on a blocking thread with a store, the signed-in person (required) and a client.
-async fn signed_in<T: Send + 'static>(
+pub(crate) async fn signed_in<T: Send + 'static>(
     state: &State<'_, AppState>,
     f: impl FnOnce(&mut Store, &PeopleClient, &Regions, &Me) -> Result<T, PeopleError> + Send + 'static,
 ) -> Result<T, IpcError> {

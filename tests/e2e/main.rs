@@ -2,6 +2,7 @@
 //! server on loopback. Screenshots of every screen land in `test-output/screenshots/`.
 
 mod people;
+mod posters;
 mod shell;
 mod station;
 mod sync;

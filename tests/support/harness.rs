@@ -341,6 +341,8 @@ impl Env {
         .env("DISPLAY", &xvfb.display)
         .env("VENUECODE_DATA_DIR", &data_dir)
         .env("VENUECODE_SERVER_URL", &app_server_url)
+        // Posters are saved in the test's scratch folder, not the person's documents.
+        .env("VENUECODE_POSTER_DIR", tmp.path().join("posters"))
         // Behind the (plain HTTP) tampering proxy the app runs with its development flag.
         .env("VENUECODE_ALLOW_HTTP", if behind_proxy { "1" } else { "0" })
         .env("WEBKIT_DISABLE_COMPOSITING_MODE", "1")

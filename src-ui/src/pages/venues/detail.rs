@@ -131,7 +131,8 @@ pub(super) fn VenueDetail(
                 })}
                 {approved.then(|| view! {
                     <Checkpoints venue_id=id.get_value() rows=checkpoints manages=manages() offline=offline
-                        error=error on_change=reload />
+                        error=error on_change=reload
+                        on_posters=move |cp| back.set(View::Posters(id.get_value(), cp)) />
                 })}
                 {(approved && manages()).then(|| {
                     let devices = l.data.devices.clone();
@@ -334,6 +335,8 @@ fn Checkpoints(
     offline: bool,
     error: RwSignal<Option<IpcError>>,
     on_change: impl Fn() + Copy + Send + Sync + 'static,
+    /// Opens a checkpoint's posters.
+    on_posters: impl Fn(String) + Copy + Send + Sync + 'static,
 ) -> impl IntoView {
     let i18n = use_i18n();
     // The checkpoint being edited: None = closed, Some(None) = a new one.
@@ -384,6 +387,13 @@ fn Checkpoints(
                                     on:click=move |_| copy_text(&url, done)>
                                     {move || i18n.t(if done.get() { Key::Copied } else { Key::CopyExitCode })}
                                 </button>
+                            }
+                        })}
+                        {(manages && c.entry_code.is_some() && !c.disabled).then(|| {
+                            let cp = c.checkpoint_id.clone();
+                            view! {
+                                <button id=format!("checkpoint-{i}-posters") class="primary"
+                                    on:click=move |_| on_posters(cp.clone())>{move || i18n.t(Key::Posters)}</button>
                             }
                         })}
                         {manages.then(|| view! {

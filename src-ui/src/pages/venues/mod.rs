@@ -1,9 +1,11 @@
 //! 场所: a venue administrator's venues and applications (a reviewer's and an authority's
 //! venues, read only) — the list with statuses, drafts waiting for the network, the
-//! application form (`apply.rs`) and one venue's checkpoints and members (`detail.rs`).
+//! application form (`apply.rs`), one venue's checkpoints and members (`detail.rs`) and a
+//! checkpoint's posters (`posters.rs`).
 
 mod apply;
 mod detail;
+mod posters;
 
 use leptos::prelude::*;
 use leptos::task::spawn_local;
@@ -21,6 +23,8 @@ enum View {
     /// Changing an existing venue's details.
     Amend(VenueRow),
     Venue(String),
+    /// One checkpoint's posters: venue id, checkpoint id.
+    Posters(String, String),
 }
 
 /// A note shown above the list after an action (submitted, kept as a draft).
@@ -52,6 +56,10 @@ pub fn VenuesPage() -> impl IntoView {
         View::Venue(id) => {
             view! { <detail::VenueDetail venue_id=id back=view_state note=note /> }.into_any()
         }
+        View::Posters(venue_id, checkpoint_id) => view! {
+            <posters::PosterPage venue_id=venue_id checkpoint_id=checkpoint_id back=view_state />
+        }
+        .into_any(),
     }
 }
 
