@@ -69,6 +69,10 @@ pub enum TemplateError {
     OutsidePage(String),
     #[error("placeholder vc-qr: {0}")]
     Qr(#[from] poster::PosterError),
+    #[error(
+        "placeholder {0} overlaps the QR area (vc-qr): keep text off the code and its quiet zone"
+    )]
+    OverlapsQr(String),
 }
 
 /// A placeholder's box and how its text is set.
@@ -242,6 +246,18 @@ impl Template {
                 return Err(TemplateError::Missing(p));
             }
         }
+        // Text boxes keep off the QR area (its quiet zone included).
+        if let Some(q) = slots.get("vc-qr") {
+            for (id, s) in slots.iter().filter(|(id, _)| **id != "vc-qr") {
+                let apart = s.x + s.w <= q.x + 0.01
+                    || q.x + q.w <= s.x + 0.01
+                    || s.y + s.h <= q.y + 0.01
+                    || q.y + q.h <= s.y + 0.01;
+                if !apart {
+                    return Err(TemplateError::OverlapsQr(id.to_string()));
+                }
+            }
+        }
         let t = Template {
             name: name.into(),
             source: svg.into(),
@@ -280,6 +296,7 @@ impl Template {
         let side = qr_slot.w.min(qr_slot.h);
         let fit = poster::fit_qr(&p.code, side, self.size)?;
         let mut parts: Vec<(std::ops::Range<usize>, String)> = Vec::new();
+        let mut qr = String::new();
         for (key, slot) in &self.slots {
             let markup = match *key {
                 "vc-qr" => {
@@ -288,14 +305,17 @@ impl Template {
                         slot.y + (slot.h - fit.symbol_mm) / 2.0,
                     );
                     let quiet = fit.module_mm * poster::QUIET_MODULES as f64;
-                    format!(
+                    // Drawn last, over anything the template put there: nothing crowds the
+                    // quiet zone.
+                    qr = format!(
                         "<g id=\"vc-qr\"><rect x=\"{:.3}\" y=\"{:.3}\" width=\"{:.3}\" height=\"{:.3}\" fill=\"#ffffff\"/><path fill=\"#000000\" d=\"{}\"/></g>",
                         x0 - quiet,
                         y0 - quiet,
                         fit.symbol_mm + 2.0 * quiet,
                         fit.symbol_mm + 2.0 * quiet,
                         poster::qr_svg_path(&fit.matrix, x0, y0, fit.module_mm)
-                    )
+                    );
+                    String::new()
                 }
                 "vc-instructions" => {
                     let f = poster::fit_paragraphs(
@@ -334,6 +354,10 @@ impl Template {
             if out.get(range.clone()).is_some() {
                 out.replace_range(range, &markup);
             }
+        }
+        match out.rfind("</svg>") {
+            Some(end) => out.insert_str(end, &qr),
+            None => return Err(TemplateError::Xml("the template has no </svg>".into())),
         }
         Ok(out)
     }
@@ -404,6 +428,12 @@ mod tests {
             assert!(svg.contains(">南门</tspan>") && svg.contains(">进</tspan>"));
             assert!(svg.contains(">K7M2-9QXD</tspan>") && svg.contains(">ENTRY</tspan>"));
             assert!(!svg.contains("id=\"vc-qr\" x="), "the QR rect was replaced");
+            // The code is drawn last: nothing in the template covers it.
+            assert!(
+                svg.trim_end().ends_with("</g></svg>"),
+                "{}",
+                &svg[svg.len() - 80..]
+            );
         }
     }
 
@@ -442,6 +472,11 @@ mod tests {
             TemplateError::OutsidePage(_)
         ));
         assert!(matches!(e("<svg"), TemplateError::Xml(_)));
+        let over = a4.replace(
+            "<rect id=\"vc-short-code\" x=\"40\" y=\"249\"",
+            "<rect id=\"vc-short-code\" x=\"40\" y=\"230\"",
+        );
+        assert_eq!(e(&over), TemplateError::OverlapsQr("vc-short-code".into()));
         let twice = a4.replace(
             "<rect id=\"vc-short-code\"",
             "<rect id=\"vc-checkpoint\" x=\"1\" y=\"1\" width=\"1\" height=\"1\"/><rect id=\"vc-short-code\"",

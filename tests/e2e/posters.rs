@@ -174,6 +174,16 @@ fn an_administrator_previews_and_saves_a_doors_posters() -> Result<()> {
         String::from_utf8_lossy(&info.stdout)
     );
     rasterise(Path::new(&path), "posters-saved-a4-entry")?;
+    // And as PNG at 72 dpi for a messaging app: 210 mm is 596 pixels.
+    s.select("#poster-dpi", "72")?;
+    s.click("#poster-save-png")?;
+    s.wait_contains("#poster-saved", "-entry-a4.png", WAIT)?;
+    let png = std::fs::read(path.replace(".pdf", ".png"))?;
+    ensure!(
+        png[16..20] == 596u32.to_be_bytes(),
+        "PNG width {:?}",
+        &png[16..20]
+    );
     env.check_fit(&s, "posters-zh-saved")?;
 
     // Every poster of the venue, with the sheet.
@@ -188,6 +198,7 @@ fn an_administrator_previews_and_saves_a_doors_posters() -> Result<()> {
     let mut made: Vec<String> = std::fs::read_dir(dir)?
         .filter_map(|e| e.ok())
         .map(|e| e.file_name().to_string_lossy().into_owned())
+        .filter(|f| f.ends_with(".pdf"))
         .collect();
     made.sort();
     // Three doors (the venue's first door from its approval, 南门, 北门), entry and exit, and

@@ -278,6 +278,7 @@ pub(super) fn text(key: Key) -> &'static str {
         Key::DevicePendingBanner => "This device waits for the venue administrator's approval; check-ins are kept here and sent once approved.",
         Key::CheckpointDisabledBanner => "The venue administrator disabled this checkpoint: nothing is recorded here.",
         Key::BindChoose => "Choose this device's checkpoint and direction",
+        Key::PosterDpi => "PNG resolution",
         Key::Posters => "Posters",
         Key::PosterTitle => "Venue code posters",
         Key::PosterSizeA4 => "A4 (glass door)",

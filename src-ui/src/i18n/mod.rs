@@ -285,6 +285,7 @@ pub enum Key {
     DevicePendingBanner,
     CheckpointDisabledBanner,
     BindChoose,
+    PosterDpi,
     Posters,
     PosterTitle,
     PosterSizeA4,

@@ -284,6 +284,7 @@ pub(super) fn text(key: Key) -> &'static str {
         Key::DevicePendingBanner => "本设备等待场所管理员批准，检测记录已保存在本机，批准后上传。",
         Key::CheckpointDisabledBanner => "本检测点已被场所管理员停用，不再登记。",
         Key::BindChoose => "选择本设备所在的检测点和方向",
+        Key::PosterDpi => "PNG 分辨率",
         Key::Posters => "海报",
         Key::PosterTitle => "场所码海报",
         Key::PosterSizeA4 => "A4（玻璃门窗）",

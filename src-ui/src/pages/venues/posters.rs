@@ -42,6 +42,8 @@ pub(super) fn PosterPage(
     let sheet = RwSignal::new(None::<String>);
     let progress = RwSignal::new(None::<PosterProgress>);
     let busy = RwSignal::new(false);
+    // PNG resolution for messaging apps (dots per inch).
+    let dpi = RwSignal::new(150u32);
     let names = RwSignal::new((String::new(), String::new()));
 
     spawn_local(async move {
@@ -115,7 +117,7 @@ pub(super) fn PosterPage(
         let req = SavePoster {
             poster: choice(),
             folder: folder.get_untracked(),
-            png_dpi: png.then_some(150),
+            png_dpi: png.then(|| dpi.get_untracked()),
         };
         busy.set(true);
         spawn_local(async move {
@@ -202,6 +204,12 @@ pub(super) fn PosterPage(
                         on:click=move |_| save(false)>{move || i18n.t(Key::PosterSavePdf)}</button>
                     <button id="poster-save-png" disabled=move || busy.get() || preview.get().is_none()
                         on:click=move |_| save(true)>{move || i18n.t(Key::PosterSavePng)}</button>
+                    <select id="poster-dpi" title=move || i18n.t(Key::PosterDpi)
+                        on:change=move |e| { if let Ok(v) = event_target_value(&e).parse() { dpi.set(v); } }>
+                        {[72u32, 150, 300].into_iter().map(|d| view! {
+                            <option value=d.to_string() selected=move || dpi.get() == d>{format!("{d} dpi")}</option>
+                        }).collect_view()}
+                    </select>
                     <button id="poster-print" disabled=move || !saved.get().is_some_and(|p| p.ends_with(".pdf"))
                         on:click=print>{move || i18n.t(Key::PosterPrint)}</button>
                 </div>
