@@ -11,6 +11,7 @@ pub mod cbor;
 pub mod checkin;
 pub mod checkpoint;
 pub mod codes;
+pub mod copresence;
 pub mod cose;
 pub mod credit_code;
 pub mod deployment;
