@@ -20,6 +20,7 @@ pub mod place_routes;
 pub mod serve;
 pub mod sightings;
 pub mod store;
+pub mod trace_routes;
 pub mod venue_routes;
 
 use std::sync::Arc;
@@ -204,6 +205,7 @@ pub fn app(state: AppState) -> Router {
         .merge(people_routes::routes())
         .merge(venue_routes::routes())
         .merge(place_routes::routes())
+        .merge(trace_routes::routes())
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
         .layer(tower_http::timeout::RequestBodyTimeoutLayer::new(BODY_TIMEOUT))
         .layer(axum::middleware::from_fn_with_state(

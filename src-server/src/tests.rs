@@ -433,5 +433,6 @@ mod enrolment;
 mod people;
 mod places;
 mod sightings;
+mod trace;
 mod upload;
 mod venues;

@@ -12,11 +12,13 @@ pub mod places;
 pub mod postgres;
 pub mod sightings;
 pub mod sqlite;
+pub mod trace;
 
 pub use accounts::{Account, Accounts, Credentials, Invitation, NewAccount};
 pub use applications::{Applications, Decision, VenueEvent, VenueFilter, VenueSummary};
 pub use places::{Amended, Checkpoint, Places};
 pub use sightings::{SightingAlertRow, Sightings};
+pub use trace::{PassageRow, TraceAudit, TraceAuditRow, Tracing};
 
 use std::path::PathBuf;
 
@@ -291,7 +293,9 @@ pub trait Devices {
 }
 
 /// The server's store, on either engine.
-pub trait Store: Devices + Sightings + Accounts + Applications + Places + Send + Sync {
+pub trait Store:
+    Devices + Sightings + Accounts + Applications + Places + Tracing + Send + Sync
+{
     /// `sqlite` or `postgres`.
     fn engine(&self) -> &'static str;
     /// Number of venues in the registry.

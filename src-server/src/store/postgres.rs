@@ -29,6 +29,7 @@ mod devices;
 pub mod pgtls;
 mod places;
 mod sightings;
+mod trace;
 
 const MIGRATIONS: &[&str] = &[
     include_str!("../../../migrations/server/postgres/0001_init.sql"),
@@ -41,6 +42,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../../../migrations/server/postgres/0008_invitations.sql"),
     include_str!("../../../migrations/server/postgres/0009_places.sql"),
     include_str!("../../../migrations/server/postgres/0010_place_types.sql"),
+    include_str!("../../../migrations/server/postgres/0011_trace_audit.sql"),
 ];
 
 /// Connections kept open between requests.

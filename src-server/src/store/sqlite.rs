@@ -26,6 +26,7 @@ mod applications;
 mod devices;
 mod places;
 mod sightings;
+mod trace;
 
 const MIGRATIONS: &[&str] = &[
     include_str!("../../../migrations/server/sqlite/0001_init.sql"),
@@ -38,6 +39,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../../../migrations/server/sqlite/0008_invitations.sql"),
     include_str!("../../../migrations/server/sqlite/0009_places.sql"),
     include_str!("../../../migrations/server/sqlite/0010_place_types.sql"),
+    include_str!("../../../migrations/server/sqlite/0011_trace_audit.sql"),
 ];
 
 /// The server's SQLite store.

@@ -173,6 +173,24 @@ async fn permission_matrix(f: &Fixture) {
             vec![],
             [401, 401, 200, 200, 200, 200],
         ),
+        (
+            "POST",
+            "/api/v1/trace".into(),
+            serde_json::json!({
+                "subject": "local:000000000000000000000001",
+                "from": Utc::now() - chrono::Duration::hours(2), "to": Utc::now(),
+                "case_number": "C-1", "reason": "permission matrix"
+            })
+            .to_string()
+            .into_bytes(),
+            [401, 401, 403, 403, 200, 403],
+        ),
+        (
+            "GET",
+            "/api/v1/trace/audit".into(),
+            vec![],
+            [401, 401, 403, 403, 200, 200],
+        ),
         ("GET", pull.into(), vec![], [401, 200, 401, 401, 401, 401]),
         (
             "POST",

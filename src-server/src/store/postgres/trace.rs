@@ -1,0 +1,104 @@
+//! The PostgreSQL engine's tracing side (see `store/trace.rs`).
+
+use chrono::{DateTime, Utc};
+
+use super::PgStore;
+use crate::store::trace::{ms, AUDIT_COLUMNS, PASSAGE_COLUMNS};
+use crate::store::{PassageRow, StoreError, TraceAudit, TraceAuditRow, Tracing};
+
+fn passage(r: &postgres::Row) -> PassageRow {
+    PassageRow {
+        venue_id: r.get(0),
+        checkpoint_id: r.get(1),
+        direction: r.get(2),
+        at: ms(r.get(3)),
+        subject: r.get(4),
+        manual: r.get(5),
+        name_masked: r.get(6),
+    }
+}
+
+impl Tracing for PgStore {
+    fn passages_of(
+        &self,
+        subject: &str,
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+    ) -> Result<Vec<PassageRow>, StoreError> {
+        self.with(|c| {
+            let rows = c.query(
+                &format!(
+                    "SELECT {PASSAGE_COLUMNS} FROM check_ins
+                     WHERE subject = $1 AND at_ms BETWEEN $2 AND $3 ORDER BY at_ms"
+                ),
+                &[&subject, &from.timestamp_millis(), &to.timestamp_millis()],
+            )?;
+            Ok(rows.iter().map(passage).collect())
+        })
+    }
+
+    fn passages_at(
+        &self,
+        venue_id: &str,
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+    ) -> Result<Vec<PassageRow>, StoreError> {
+        self.with(|c| {
+            let rows = c.query(
+                &format!(
+                    "SELECT {PASSAGE_COLUMNS} FROM check_ins
+                     WHERE venue_id = $1 AND at_ms BETWEEN $2 AND $3 AND subject IS NOT NULL
+                     ORDER BY at_ms"
+                ),
+                &[&venue_id, &from.timestamp_millis(), &to.timestamp_millis()],
+            )?;
+            Ok(rows.iter().map(passage).collect())
+        })
+    }
+
+    fn record_trace(&self, a: &TraceAudit<'_>, now: DateTime<Utc>) -> Result<i64, StoreError> {
+        self.with(|c| {
+            let row = c.query_one(
+                "INSERT INTO trace_audit (at_ms, actor, subject, case_number, reason, from_ms,
+                     to_ms, visits, contacts) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
+                 RETURNING id",
+                &[
+                    &now.timestamp_millis(),
+                    &a.actor,
+                    &a.subject,
+                    &a.case_number,
+                    &a.reason,
+                    &a.from.timestamp_millis(),
+                    &a.to.timestamp_millis(),
+                    &(a.visits as i32),
+                    &(a.contacts as i32),
+                ],
+            )?;
+            Ok(row.get(0))
+        })
+    }
+
+    fn trace_audit(&self, limit: usize) -> Result<Vec<TraceAuditRow>, StoreError> {
+        self.with(|c| {
+            let rows = c.query(
+                &format!("SELECT {AUDIT_COLUMNS} FROM trace_audit ORDER BY id DESC LIMIT $1"),
+                &[&(limit as i64)],
+            )?;
+            Ok(rows
+                .iter()
+                .map(|r| TraceAuditRow {
+                    id: r.get(0),
+                    at: ms(r.get(1)),
+                    actor: r.get(2),
+                    subject: r.get(3),
+                    case_number: r.get(4),
+                    reason: r.get(5),
+                    from: ms(r.get(6)),
+                    to: ms(r.get(7)),
+                    visits: i64::from(r.get::<_, i32>(8)),
+                    contacts: i64::from(r.get::<_, i32>(9)),
+                })
+                .collect())
+        })
+    }
+}

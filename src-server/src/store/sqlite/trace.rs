@@ -1,0 +1,101 @@
+//! The SQLite engine's tracing side (see `store/trace.rs`).
+
+use chrono::{DateTime, Utc};
+use rusqlite::params;
+
+use super::SqliteStore;
+use crate::store::trace::{ms, AUDIT_COLUMNS, PASSAGE_COLUMNS};
+use crate::store::{PassageRow, StoreError, TraceAudit, TraceAuditRow, Tracing};
+
+fn passage(r: &rusqlite::Row<'_>) -> rusqlite::Result<PassageRow> {
+    Ok(PassageRow {
+        venue_id: r.get(0)?,
+        checkpoint_id: r.get(1)?,
+        direction: r.get(2)?,
+        at: ms(r.get(3)?),
+        subject: r.get(4)?,
+        manual: r.get::<_, i64>(5)? != 0,
+        name_masked: r.get(6)?,
+    })
+}
+
+impl Tracing for SqliteStore {
+    fn passages_of(
+        &self,
+        subject: &str,
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+    ) -> Result<Vec<PassageRow>, StoreError> {
+        let conn = self.conn()?;
+        let mut stmt = conn.prepare_cached(&format!(
+            "SELECT {PASSAGE_COLUMNS} FROM check_ins
+             WHERE subject = ?1 AND at_ms BETWEEN ?2 AND ?3 ORDER BY at_ms"
+        ))?;
+        let rows = stmt.query_map(
+            params![subject, from.timestamp_millis(), to.timestamp_millis()],
+            passage,
+        )?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    fn passages_at(
+        &self,
+        venue_id: &str,
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+    ) -> Result<Vec<PassageRow>, StoreError> {
+        let conn = self.conn()?;
+        let mut stmt = conn.prepare_cached(&format!(
+            "SELECT {PASSAGE_COLUMNS} FROM check_ins
+             WHERE venue_id = ?1 AND at_ms BETWEEN ?2 AND ?3 AND subject IS NOT NULL
+             ORDER BY at_ms"
+        ))?;
+        let rows = stmt.query_map(
+            params![venue_id, from.timestamp_millis(), to.timestamp_millis()],
+            passage,
+        )?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    fn record_trace(&self, a: &TraceAudit<'_>, now: DateTime<Utc>) -> Result<i64, StoreError> {
+        let conn = self.conn()?;
+        conn.execute(
+            "INSERT INTO trace_audit (at_ms, actor, subject, case_number, reason, from_ms, to_ms,
+                 visits, contacts) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+            params![
+                now.timestamp_millis(),
+                a.actor,
+                a.subject,
+                a.case_number,
+                a.reason,
+                a.from.timestamp_millis(),
+                a.to.timestamp_millis(),
+                a.visits,
+                a.contacts
+            ],
+        )?;
+        Ok(conn.last_insert_rowid())
+    }
+
+    fn trace_audit(&self, limit: usize) -> Result<Vec<TraceAuditRow>, StoreError> {
+        let conn = self.conn()?;
+        let mut stmt = conn.prepare_cached(&format!(
+            "SELECT {AUDIT_COLUMNS} FROM trace_audit ORDER BY id DESC LIMIT ?1"
+        ))?;
+        let rows = stmt.query_map([limit as i64], |r| {
+            Ok(TraceAuditRow {
+                id: r.get(0)?,
+                at: ms(r.get(1)?),
+                actor: r.get(2)?,
+                subject: r.get(3)?,
+                case_number: r.get(4)?,
+                reason: r.get(5)?,
+                from: ms(r.get(6)?),
+                to: ms(r.get(7)?),
+                visits: r.get(8)?,
+                contacts: r.get(9)?,
+            })
+        })?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+}

@@ -1,0 +1,140 @@
+//! Tracing through the router: the authority traces a person from their subject over a window —
+//! their visit, the person who overlapped, not the one who left long before; an authority of
+//! another region sees nothing there; bad input is refused with its field; every query is in the
+//! audit (which the database keeps append-only); other roles are refused.
+
+use super::upload::fresh;
+use super::*;
+use crate::tests::people::{person, sign_in, with_token, with_token_body};
+use venuecode_core::accounts::Role;
+
+/// People registered by hand (station-local pseudonyms).
+const CASE: &str = "local:0000000000000000000c0de1";
+const OVERLAPPING: &str = "local:0000000000000000000c0de2";
+const GONE: &str = "local:0000000000000000000c0de3";
+
+/// A check-in by hand at VENUE: `subject` passing `direction` `secs_ago` seconds ago (a station
+/// sends nothing from before its enrolment, so the story plays out in minutes, with no margin).
+fn passing(n: u64, subject: &str, direction: &str, secs_ago: i64) -> Record {
+    let mut c = fresh(n, VENUE);
+    c.subject = Some(subject.into());
+    c.direction = direction.into();
+    c.at = Utc::now() - Duration::seconds(secs_ago);
+    Record::CheckIn(c)
+}
+
+fn query(case: &str, from_h: i64) -> Vec<u8> {
+    serde_json::json!({
+        "subject": CASE,
+        "from": Utc::now() - Duration::hours(from_h),
+        "to": Utc::now(),
+        "margin_minutes": 0,
+        "case_number": case,
+        "reason": "确诊病例流调"
+    })
+    .to_string()
+    .into_bytes()
+}
+
+#[tokio::test]
+async fn an_authority_traces_a_person_and_every_query_is_audited() {
+    let f = fixture(false);
+    let s = enrolled(&f, 31).await;
+    // The case in for a minute; one person overlapping them by 20 s; one who left before.
+    let records = vec![
+        passing(1, CASE, "entry", 240),
+        passing(2, CASE, "exit", 180),
+        passing(3, OVERLAPPING, "entry", 200),
+        passing(4, OVERLAPPING, "exit", 150),
+        passing(5, GONE, "entry", 290),
+        passing(6, GONE, "exit", 250),
+    ];
+    let (status, body) = send(
+        &f.app,
+        s.request("POST", "/api/v1/sync/upload", batch(records), &nonce(310)),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    person(&f, "wang.cdc", Role::Authority, &["659002"]).await;
+    person(&f, "far.cdc", Role::Authority, &["440000"]).await;
+    person(&f, "li.admin", Role::VenueAdmin, &[VENUE]).await;
+    let cdc = sign_in(&f, "wang.cdc").await;
+    let post = |token: &str, body: Vec<u8>| with_token_body("POST", "/api/v1/trace", token, body);
+
+    let (status, t) = send(&f.app, post(&cdc, query("2026-粤-0042", 6))).await;
+    assert_eq!(status, StatusCode::OK, "{t}");
+    let visits = t["visits"].as_array().unwrap();
+    assert_eq!(visits.len(), 1, "{t}");
+    assert_eq!(visits[0]["venue_id"], VENUE);
+    assert_eq!(visits[0]["ended"], "exit");
+    assert_eq!(visits[0]["manual"], true);
+    let contacts: Vec<&str> = t["contacts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["subject"].as_str().unwrap())
+        .collect();
+    assert_eq!(contacts, [OVERLAPPING], "{t}");
+    assert_eq!(t["contacts"][0]["overlap_minutes"], 0, "20 seconds");
+    assert_eq!(t["contacts"][0]["name_masked"], "张*");
+    assert_eq!(t["by_place"][0]["contacts"], 1);
+
+    // Another region's authority: the venue is not theirs, so nothing from it.
+    let far = sign_in(&f, "far.cdc").await;
+    let (status, t) = send(&f.app, post(&far, query("2026-琼-0001", 6))).await;
+    assert_eq!(status, StatusCode::OK, "{t}");
+    assert!(t["visits"].as_array().unwrap().is_empty(), "{t}");
+    assert!(t["contacts"].as_array().unwrap().is_empty(), "{t}");
+
+    // Bad input is refused with its field, and not audited.
+    for (body, code) in [
+        (query("", 6), "bad_case_number"),
+        (query("C-1", 24 * 31), "bad_window"),
+        (
+            serde_json::json!({"subject": "", "from": Utc::now() - Duration::hours(1),
+                "to": Utc::now(), "case_number": "C", "reason": "检查一下"})
+            .to_string()
+            .into_bytes(),
+            "bad_subject",
+        ),
+        (
+            serde_json::json!({"subject": "x", "from": Utc::now() - Duration::hours(1),
+                "to": Utc::now(), "case_number": "C", "reason": "x"})
+            .to_string()
+            .into_bytes(),
+            "bad_reason",
+        ),
+    ] {
+        let (status, b) = send(&f.app, post(&cdc, body)).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{b}");
+        assert_eq!(b["error"], code, "{b}");
+    }
+
+    // Both answered queries are in the audit, newest first.
+    let (status, log) = send(&f.app, with_token("GET", "/api/v1/trace/audit", &cdc)).await;
+    assert_eq!(status, StatusCode::OK, "{log}");
+    let rows = log.as_array().unwrap();
+    assert_eq!(rows.len(), 2, "{log}");
+    assert_eq!(rows[0]["case_number"], "2026-琼-0001");
+    assert_eq!(rows[1]["case_number"], "2026-粤-0042");
+    assert_eq!(rows[1]["subject"], CASE);
+    assert_eq!(
+        (rows[1]["visits"].as_i64(), rows[1]["contacts"].as_i64()),
+        (Some(1), Some(1))
+    );
+    assert!(rows[1]["actor"].as_str().unwrap().contains("wang.cdc"));
+
+    // The audit cannot be changed or deleted.
+    let db = rusqlite::Connection::open(f._dir.path().join("s.db")).unwrap();
+    assert!(db
+        .execute("UPDATE trace_audit SET reason = 'x'", [])
+        .is_err());
+    assert!(db.execute("DELETE FROM trace_audit", []).is_err());
+
+    // Other roles may not trace.
+    let admin = sign_in(&f, "li.admin").await;
+    let (status, _) = send(&f.app, post(&admin, query("C-2", 6))).await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    let (status, _) = send(&f.app, with_token("GET", "/api/v1/trace/audit", &admin)).await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+}

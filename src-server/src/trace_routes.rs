@@ -1,0 +1,311 @@
+//! HTTP routes for tracing (流调溯源). Each states its role; each authenticates and asks core's
+//! `Principal::may(Action::Trace)` for every venue before it shows anything from it.
+//!
+//! | route | role |
+//! |---|---|
+//! | `POST /api/v1/trace` | health authority (venues in its regions only; a case number and a reason, audited before the answer) |
+//! | `GET /api/v1/trace/audit` | health authority and system administrator (the audit of tracing queries) |
+//!
+//! Invariants: the audit row is written before the answer leaves (no audit, no answer); stays and
+//! contacts are core's (`copresence`); a visit to a venue outside the authority's regions is not
+//! shown, and nobody met there is; contacts carry masked names only.
+
+use std::collections::BTreeMap;
+
+use axum::extract::{Query, State};
+use axum::http::HeaderMap;
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use chrono::{DateTime, Duration, Utc};
+use serde::{Deserialize, Serialize};
+use venuecode_core::accounts::{Action, Role};
+use venuecode_core::copresence::{self, Passage, Stay, StayEnd};
+use venuecode_core::gate::Direction;
+
+use crate::error::ApiError;
+use crate::people;
+use crate::store::{PassageRow, TraceAudit, TraceAuditRow};
+use crate::{blocking, body_bytes, json, AppState};
+
+/// The trace routes, merged into the app.
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/api/v1/trace", post(trace))
+        .route("/api/v1/trace/audit", get(audit))
+}
+
+/// The automatic-exit rule applied to stays with no exit (the stations' default).
+pub const AUTO_CLOSE: Duration = Duration::hours(4);
+/// The longest window one query covers.
+pub const MAX_WINDOW: Duration = Duration::days(30);
+
+/// A tracing query.
+#[derive(Debug, Deserialize)]
+pub struct TraceRequest {
+    /// The person's subject pseudonym (from their health code).
+    pub subject: String,
+    pub from: DateTime<Utc>,
+    pub to: DateTime<Utc>,
+    /// Stays this close in time count as co-present (default 30, at most 720).
+    #[serde(default)]
+    pub margin_minutes: Option<i64>,
+    /// The case (流调) number the query is made for.
+    pub case_number: String,
+    pub reason: String,
+}
+
+/// A place the person was.
+#[derive(Debug, Clone, Serialize)]
+pub struct Visit {
+    pub venue_id: String,
+    pub venue_name: String,
+    pub checkpoints: Vec<String>,
+    pub start: DateTime<Utc>,
+    pub end: DateTime<Utc>,
+    /// `exit`, `auto_closed` (no exit: the automatic-exit rule) or `exit_only`.
+    pub ended: &'static str,
+    /// Whether the person was registered by hand there (ID number or proxy).
+    pub manual: bool,
+}
+
+/// Someone co-present with the person.
+#[derive(Debug, Clone, Serialize)]
+pub struct ContactRow {
+    pub subject: String,
+    pub name_masked: Option<String>,
+    pub venue_id: String,
+    pub venue_name: String,
+    pub start: DateTime<Utc>,
+    pub end: DateTime<Utc>,
+    pub overlap_minutes: i64,
+}
+
+/// A place and how many people were met there.
+#[derive(Debug, Clone, Serialize)]
+pub struct PlaceCount {
+    pub venue_id: String,
+    pub venue_name: String,
+    pub contacts: usize,
+}
+
+/// What a tracing query answers.
+#[derive(Debug, Clone, Serialize)]
+pub struct TraceAnswer {
+    pub audit_id: i64,
+    pub visits: Vec<Visit>,
+    pub contacts: Vec<ContactRow>,
+    pub by_place: Vec<PlaceCount>,
+}
+
+fn passage(r: &PassageRow) -> Passage {
+    Passage {
+        subject: r.subject.clone(),
+        venue_id: r.venue_id.clone(),
+        checkpoint_id: r.checkpoint_id.clone(),
+        direction: Direction::parse(&r.direction).unwrap_or(Direction::Entry),
+        at: r.at,
+    }
+}
+
+fn ended(e: StayEnd) -> &'static str {
+    match e {
+        StayEnd::Exit => "exit",
+        StayEnd::AutoClosed => "auto_closed",
+        StayEnd::ExitOnly => "exit_only",
+    }
+}
+
+fn bad(code: &'static str, message: &str) -> ApiError {
+    ApiError::BadRequest(code, message.into())
+}
+
+async fn trace(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    body: Result<axum::body::Bytes, axum::extract::rejection::BytesRejection>,
+) -> Result<Json<TraceAnswer>, ApiError> {
+    let body = body_bytes(body)?;
+    let store = state.store();
+    blocking(move || {
+        let now = Utc::now();
+        let (account, who) = people::authenticate(store.as_ref(), &headers, now)?;
+        if who.role != Role::Authority {
+            return Err(ApiError::Forbidden(
+                "tracing is the health authority's work".into(),
+            ));
+        }
+        let req: TraceRequest = json(&body)?;
+        let subject = req.subject.trim();
+        if subject.is_empty()
+            || subject.len() > 128
+            || !subject.chars().all(|c| c.is_ascii_graphic())
+        {
+            return Err(bad("bad_subject", "give the person's subject pseudonym"));
+        }
+        let case = req.case_number.trim();
+        if case.is_empty() || case.chars().count() > 40 || case.chars().any(char::is_control) {
+            return Err(bad(
+                "bad_case_number",
+                "give the case number (1 to 40 characters)",
+            ));
+        }
+        let reason = req.reason.trim();
+        if reason.chars().count() < 4
+            || reason.chars().count() > 200
+            || reason.chars().any(char::is_control)
+        {
+            return Err(bad("bad_reason", "say why (4 to 200 characters)"));
+        }
+        if req.to <= req.from || req.to - req.from > MAX_WINDOW {
+            return Err(bad(
+                "bad_window",
+                "the window must end after it starts and span at most 30 days",
+            ));
+        }
+        let margin = match req.margin_minutes {
+            None => 30,
+            Some(m) if (0..=720).contains(&m) => m,
+            Some(_) => return Err(bad("bad_margin", "the margin is 0 to 720 minutes")),
+        };
+        let margin = Duration::minutes(margin);
+        // The person's stays that touch the window (an entry up to the automatic exit before it).
+        let own = store.passages_of(subject, req.from - AUTO_CLOSE, req.to)?;
+        let manual_at: BTreeMap<String, bool> =
+            own.iter().map(|p| (p.venue_id.clone(), p.manual)).collect();
+        let mut names: BTreeMap<String, Option<String>> = BTreeMap::new();
+        let mut visible = |venue_id: &str| -> Result<Option<String>, ApiError> {
+            if let Some(n) = names.get(venue_id) {
+                return Ok(n.clone());
+            }
+            let v = store.venue_summary(venue_id)?;
+            let shown = v
+                .filter(|v| who.may(Action::Trace { region: &v.region }))
+                .map(|v| v.name);
+            names.insert(venue_id.to_string(), shown.clone());
+            Ok(shown)
+        };
+        let passages: Vec<Passage> = own.iter().map(passage).collect();
+        let mut case_stays: Vec<Stay> = Vec::new();
+        for s in copresence::stays(&passages, AUTO_CLOSE) {
+            if s.end >= req.from && s.start <= req.to && visible(&s.venue_id)?.is_some() {
+                case_stays.push(s);
+            }
+        }
+        // Everyone at those venues around those stays.
+        let mut others: Vec<Stay> = Vec::new();
+        let mut masked: BTreeMap<(String, String), Option<String>> = BTreeMap::new();
+        let mut venues: BTreeMap<&str, (DateTime<Utc>, DateTime<Utc>)> = BTreeMap::new();
+        for s in &case_stays {
+            let e = venues.entry(&s.venue_id).or_insert((s.start, s.end));
+            e.0 = e.0.min(s.start);
+            e.1 = e.1.max(s.end);
+        }
+        for (venue, (start, end)) in venues {
+            let rows = store.passages_at(venue, start - margin - AUTO_CLOSE, end + margin)?;
+            for r in &rows {
+                masked.insert(
+                    (r.subject.clone(), r.venue_id.clone()),
+                    r.name_masked.clone(),
+                );
+            }
+            let ps: Vec<Passage> = rows.iter().map(passage).collect();
+            others.extend(
+                copresence::stays(&ps, AUTO_CLOSE)
+                    .into_iter()
+                    .filter(|s| s.subject != subject),
+            );
+        }
+        let found = copresence::co_present(&case_stays, &others, margin);
+        let mut contacts = Vec::new();
+        for c in found {
+            contacts.push(ContactRow {
+                name_masked: masked
+                    .get(&(c.subject.clone(), c.venue_id.clone()))
+                    .cloned()
+                    .flatten(),
+                venue_name: visible(&c.venue_id)?.unwrap_or_default(),
+                subject: c.subject,
+                venue_id: c.venue_id,
+                start: c.stay.start,
+                end: c.stay.end,
+                overlap_minutes: c.overlap.num_minutes(),
+            });
+        }
+        let mut visits = Vec::new();
+        for s in &case_stays {
+            visits.push(Visit {
+                venue_name: visible(&s.venue_id)?.unwrap_or_default(),
+                venue_id: s.venue_id.clone(),
+                checkpoints: s.checkpoints.clone(),
+                start: s.start,
+                end: s.end,
+                ended: ended(s.ended),
+                manual: manual_at.get(&s.venue_id).copied().unwrap_or(false),
+            });
+        }
+        let mut by_place: BTreeMap<String, PlaceCount> = BTreeMap::new();
+        for c in &contacts {
+            by_place
+                .entry(c.venue_id.clone())
+                .or_insert_with(|| PlaceCount {
+                    venue_id: c.venue_id.clone(),
+                    venue_name: c.venue_name.clone(),
+                    contacts: 0,
+                })
+                .contacts += 1;
+        }
+        let mut by_place: Vec<PlaceCount> = by_place.into_values().collect();
+        by_place.sort_by_key(|p| std::cmp::Reverse(p.contacts));
+        // No audit, no answer.
+        let audit_id = store.record_trace(
+            &TraceAudit {
+                actor: &people::actor(&account),
+                subject,
+                case_number: case,
+                reason,
+                from: req.from,
+                to: req.to,
+                visits: visits.len() as i64,
+                contacts: contacts.len() as i64,
+            },
+            now,
+        )?;
+        tracing::info!(audit_id, case, "tracing query answered");
+        Ok(Json(TraceAnswer {
+            audit_id,
+            visits,
+            contacts,
+            by_place,
+        }))
+    })
+    .await
+}
+
+/// How many audit rows one read returns.
+#[derive(Debug, Deserialize)]
+pub struct AuditQuery {
+    #[serde(default)]
+    pub limit: Option<usize>,
+}
+
+async fn audit(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    query: Result<Query<AuditQuery>, axum::extract::rejection::QueryRejection>,
+) -> Result<Json<Vec<TraceAuditRow>>, ApiError> {
+    let Query(q) = query.map_err(|e| ApiError::BadRequest("bad_query", e.body_text()))?;
+    let store = state.store();
+    blocking(move || {
+        let (_, who) = people::authenticate(store.as_ref(), &headers, Utc::now())?;
+        if !matches!(who.role, Role::Authority | Role::SysAdmin) {
+            return Err(ApiError::Forbidden(
+                "the tracing audit is read by the health authority and system administrators"
+                    .into(),
+            ));
+        }
+        Ok(Json(
+            store.trace_audit(q.limit.unwrap_or(100).clamp(1, 1000))?,
+        ))
+    })
+    .await
+}
