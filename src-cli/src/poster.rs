@@ -18,7 +18,10 @@ use venuecode_core::poster::{short_code, PosterSize};
 use venuecode_core::venue::VenueCategory;
 use venuecode_core::venue_code::{self, VenueClaims};
 use venuecode_keys::VenueAuthorityKeys;
-use venuecode_poster::{how_to_post, PosterText, Renderer, SheetEntry, Template};
+use venuecode_poster::{
+    how_to_post, poster_file_name, safe_file_part as safe, PosterText, Renderer, SheetEntry,
+    Template,
+};
 
 #[derive(Subcommand)]
 pub enum PosterCommand {
@@ -209,19 +212,6 @@ const HEADER: [&str; 7] = [
     "direction",
 ];
 
-/// A file-name-safe form of an id.
-fn safe(s: &str) -> String {
-    s.chars()
-        .map(|c| {
-            if c.is_ascii_alphanumeric() || c == '-' || c == '_' {
-                c
-            } else {
-                '_'
-            }
-        })
-        .collect()
-}
-
 fn parse_row(r: &csv::StringRecord) -> Result<Row> {
     let get = |i: usize| r.get(i).unwrap_or("").trim().to_string();
     if r.len() != HEADER.len() {
@@ -335,12 +325,7 @@ pub fn batch(kit: &Kit, csv_path: &Path, out_dir: &Path, progress: bool) -> Resu
     let mut sheets: std::collections::BTreeMap<String, (String, Vec<SheetEntry>)> =
         Default::default();
     for (line, row, direction) in jobs {
-        let file = format!(
-            "{}-{}-{}.pdf",
-            safe(&row.checkpoint_id),
-            direction.as_str(),
-            size.code()
-        );
+        let file = poster_file_name(&row.checkpoint_id, direction, size);
         let path = out_dir.join(safe(&row.venue_id)).join(&file);
         match kit
             .pdf(row, direction, now)

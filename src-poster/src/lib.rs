@@ -75,6 +75,34 @@ pub fn direction_en(d: Direction) -> &'static str {
     }
 }
 
+/// A file-name-safe form of an id (ASCII letters, digits, `-` and `_`; anything else `_`), so no
+/// name or id can make a path.
+pub fn safe_file_part(s: &str) -> String {
+    s.chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '-' || c == '_' {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect()
+}
+
+/// A poster's file name: `<checkpoint id>-<entry|exit>-<size>.pdf`.
+pub fn poster_file_name(
+    checkpoint_id: &str,
+    direction: Direction,
+    size: venuecode_core::poster::PosterSize,
+) -> String {
+    format!(
+        "{}-{}-{}.pdf",
+        safe_file_part(checkpoint_id),
+        direction.as_str(),
+        size.code()
+    )
+}
+
 /// Escapes text for SVG character data and attribute values.
 pub(crate) fn xml_escape(s: &str) -> String {
     let mut out = String::with_capacity(s.len());

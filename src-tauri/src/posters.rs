@@ -17,7 +17,10 @@ use venuecode_ipc::{
     CheckpointRow, ErrorCode, IpcError, PosterChoice, PosterPreview, SavedAll, SavedPoster,
     VenueView,
 };
-use venuecode_poster::{how_to_post, PosterText, Renderer, SheetEntry, Template};
+use venuecode_poster::{
+    how_to_post, poster_file_name as file_name, safe_file_part as safe, PosterText, Renderer,
+    SheetEntry, Template,
+};
 
 /// Why a poster could not be made or saved.
 #[derive(Debug, thiserror::Error)]
@@ -134,19 +137,6 @@ fn text_of(
     })
 }
 
-/// A file-name-safe form of an id.
-fn safe(s: &str) -> String {
-    s.chars()
-        .map(|c| {
-            if c.is_ascii_alphanumeric() || c == '-' || c == '_' {
-                c
-            } else {
-                '_'
-            }
-        })
-        .collect()
-}
-
 fn write(path: &Path, bytes: &[u8]) -> Result<(), PosterError> {
     let fail = |e: std::io::Error| PosterError::Write {
         path: path.display().to_string(),
@@ -179,16 +169,6 @@ pub fn preview(view: &VenueView, choice: &PosterChoice) -> Result<PosterPreview,
         ecc: format!("{:?}", fit.ecc),
         module_mm: fit.module_mm,
     })
-}
-
-/// The file name of a poster: `<checkpoint id>-<entry|exit>-<size>.pdf`.
-fn file_name(checkpoint_id: &str, direction: Direction, size: PosterSize) -> String {
-    format!(
-        "{}-{}-{}.pdf",
-        safe(checkpoint_id),
-        direction.as_str(),
-        size.code()
-    )
 }
 
 /// Saves one poster under `folder/<venue id>/` as PDF, and as PNG at `png_dpi` when given.

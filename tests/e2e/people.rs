@@ -8,7 +8,7 @@
 
 use std::time::Duration;
 
-use anyhow::{Context, Result};
+use anyhow::Result;
 use venuecode_tests::harness::{serial, sqlite_count, Env};
 use venuecode_tests::procs::wait_for;
 use venuecode_tests::webdriver::Session;
@@ -228,18 +228,7 @@ fn apply_review_checkpoints_enrol_approve_check_in_unbind() -> Result<()> {
             .filter(|t| t.contains("秒前"))
             .map(|_| ())
     })?;
-    let res: serde_json::Value = env
-        .server
-        .http()?
-        .post(format!("{}/api/v1/demo/codes", env.server.url))
-        .json(&serde_json::json!({
-            "name": "张三", "phone": "13900139000", "id_number": "11010519491231002X",
-            "color": "green", "nat": {"result": "negative", "hours_ago": 30}
-        }))
-        .send()?
-        .error_for_status()?
-        .json()?;
-    let green = res["code"].as_str().context("code")?.to_string();
+    let green = env.server.green_code()?;
     s.key_burst(&green, 3)?;
     s.wait_text("#verdict-word", "通行", WAIT)?;
     s.click("#verdict-screen")?;

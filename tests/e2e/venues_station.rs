@@ -7,7 +7,7 @@
 
 use std::time::Duration;
 
-use anyhow::{ensure, Context, Result};
+use anyhow::{ensure, Result};
 use venuecode_tests::harness::{serial, sqlite_count, Env};
 use venuecode_tests::procs::wait_for;
 use venuecode_tests::webdriver::Session;
@@ -15,21 +15,6 @@ use venuecode_tests::webdriver::Session;
 const WAIT: Duration = Duration::from_secs(30);
 const HOSPITAL: &str = "阿拉尔市人民医院";
 const MARKET: &str = "幸福路农贸市场";
-
-fn green_code(env: &Env) -> Result<String> {
-    let res: serde_json::Value = env
-        .server
-        .http()?
-        .post(format!("{}/api/v1/demo/codes", env.server.url))
-        .json(&serde_json::json!({
-            "name": "张三", "phone": "13900139000", "id_number": "11010519491231002X",
-            "color": "green", "nat": {"result": "negative", "hours_ago": 30}
-        }))
-        .send()?
-        .error_for_status()?
-        .json()?;
-    Ok(res["code"].as_str().context("code")?.to_string())
-}
 
 fn enrol(s: &Session, code: &str, venue: &str) -> Result<()> {
     s.clear("#enrol-code")?;
@@ -54,7 +39,7 @@ fn on_server(env: &Env, venue: &str) -> Result<(i64, i64)> {
 }
 
 fn check_in(env: &Env, s: &Session) -> Result<()> {
-    s.key_burst(&green_code(env)?, 3)?;
+    s.key_burst(&env.server.green_code()?, 3)?;
     s.wait_text("#verdict-word", "通行", WAIT)?;
     s.click("#verdict-screen")
 }

@@ -254,6 +254,24 @@ impl Server {
     pub fn http(&self) -> Result<reqwest::blocking::Client> {
         client_for(&self.keys)
     }
+
+    /// A green demo code (张三, a negative test 30 h ago) from the server's demo issuer.
+    pub fn green_code(&self) -> Result<String> {
+        let res: serde_json::Value = self
+            .http()?
+            .post(format!("{}/api/v1/demo/codes", self.url))
+            .json(&serde_json::json!({
+                "name": "张三", "phone": "13900139000", "id_number": "11010519491231002X",
+                "color": "green", "nat": {"result": "negative", "hours_ago": 30}
+            }))
+            .send()?
+            .error_for_status()?
+            .json()?;
+        Ok(res["code"]
+            .as_str()
+            .context("no code in the answer")?
+            .to_string())
+    }
 }
 
 /// Everything one end-to-end test needs; dropping it stops every process it started.
