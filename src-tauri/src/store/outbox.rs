@@ -15,15 +15,19 @@ pub struct PendingRecord {
 }
 
 impl Store {
-    /// Up to `limit` records waiting to be sent under the active venue's key, alerts first,
-    /// oldest first within a lane: every unsent record but those of the venues parked while
-    /// another is active (the server judges a record it cannot place; a damaged one is set
-    /// aside, never left to wait forever).
-    pub fn pending(&self, limit: usize) -> Result<Vec<PendingRecord>, AppError> {
+    /// Up to `limit` records waiting to be sent under the key of `venue_id` (the venue active
+    /// when the sync round began), alerts first, oldest first within a lane: that venue's
+    /// records, and those of no venue this station holds (the server judges a record it cannot
+    /// place; a damaged one is set aside, never left to wait forever). A venue switched to
+    /// during the round is not sent under the old key.
+    pub fn pending(&self, venue_id: &str, limit: usize) -> Result<Vec<PendingRecord>, AppError> {
         self.pending_where(
-            "coalesce(json_extract(payload, '$.venue_id'), '')
-                 NOT IN (SELECT venue_id FROM parked_venues)",
-            None,
+            "(coalesce(json_extract(payload, '$.venue_id'), '') = ?2
+               OR (coalesce(json_extract(payload, '$.venue_id'), '')
+                       NOT IN (SELECT venue_id FROM parked_venues)
+                   AND coalesce(json_extract(payload, '$.venue_id'), '')
+                       NOT IN (SELECT venue_id FROM device WHERE venue_id IS NOT NULL)))",
+            Some(venue_id),
             limit,
         )
     }

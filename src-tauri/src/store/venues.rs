@@ -389,9 +389,22 @@ mod tests {
             a_record
         );
         assert!(store.pending_of_venue("B", 10).unwrap().is_empty());
+        // B's key sends B's records and those of no venue held — not parked A's, nor those of a
+        // venue switched to after its round began.
+        assert!(store.pending("B", 10).unwrap().is_empty());
+        let stray = store
+            .record(&draft_at("Z", Utc::now()), PresenceEffect::Keep)
+            .unwrap();
+        let ids = |v: Vec<crate::store::PendingRecord>| -> Vec<String> {
+            v.into_iter().map(|r| r.record_id).collect()
+        };
+        assert_eq!(ids(store.pending("B", 10).unwrap()), vec![stray.clone()]);
 
         let b = store.switch_venue("A").unwrap();
         assert_eq!(b.venue_id, "A");
+        // A round begun under B's key sends nothing of A's now that A is active.
+        assert_eq!(ids(store.pending("B", 10).unwrap()), vec![stray.clone()]);
+        assert_eq!(store.pending("A", 10).unwrap().len(), 2);
         assert_eq!(store.device().unwrap().unwrap().secret_key, "ka");
         assert_eq!(store.binding().unwrap().unwrap(), binding("A", "north"));
         assert_eq!(store.parked_venues().unwrap()[0].binding.venue_id, "B");

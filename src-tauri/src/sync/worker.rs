@@ -312,7 +312,8 @@ fn round(
         s.clock_offset = c.offset();
     });
     // Records first: they are what must not wait; then what the station downloads.
-    deliver(shared, store, c, None, config.batch_size)?;
+    let active = device.venue_id.clone().unwrap_or_default();
+    deliver(shared, store, c, Share::Active(&active), config.batch_size)?;
     deliver_parked(shared, store, data_dir, &url, config)?;
     let now = shared.time.now();
     let forced = shared.force_pull.swap(false, Ordering::SeqCst);
@@ -333,19 +334,27 @@ fn round(
     Ok(())
 }
 
-/// Uploads every waiting record under `c`'s key, batch by batch: those of the parked `venue`,
-/// or with `None` all but the parked venues' (the active key's share).
+/// Which records a key sends.
+#[derive(Clone, Copy)]
+enum Share<'a> {
+    /// The venue active when the round began, and records of no venue held.
+    Active(&'a str),
+    /// A parked venue's.
+    Parked(&'a str),
+}
+
+/// Uploads every waiting record of `share` under `c`'s key, batch by batch.
 fn deliver(
     shared: &Shared,
     store: &mut Store,
     c: &Client,
-    venue: Option<&str>,
+    share: Share<'_>,
     batch_size: usize,
 ) -> Result<(), SyncError> {
     loop {
-        let batch = match venue {
-            Some(v) => store.pending_of_venue(v, batch_size)?,
-            None => store.pending(batch_size)?,
+        let batch = match share {
+            Share::Parked(v) => store.pending_of_venue(v, batch_size)?,
+            Share::Active(v) => store.pending(v, batch_size)?,
         };
         if batch.is_empty() {
             return Ok(());
@@ -388,7 +397,7 @@ fn deliver_parked(
             shared,
             store,
             &c,
-            Some(&p.binding.venue_id),
+            Share::Parked(&p.binding.venue_id),
             config.batch_size,
         ) {
             Ok(()) if p.problem.is_some() => store.set_parked_problem(&p.binding.venue_id, None)?,
