@@ -18,10 +18,13 @@ fn passage(r: &postgres::Row) -> PassageRow {
     }
 }
 
-impl Tracing for PgStore {
-    fn passages_of(
+impl PgStore {
+    /// Check-ins with a subject where `column` (`subject` or `venue_id`) is `key`, from `from`
+    /// to `to`, oldest first (each column leads an index with `at_ms`).
+    fn passages(
         &self,
-        subject: &str,
+        column: &str,
+        key: &str,
         from: DateTime<Utc>,
         to: DateTime<Utc>,
     ) -> Result<Vec<PassageRow>, StoreError> {
@@ -29,12 +32,24 @@ impl Tracing for PgStore {
             let rows = c.query(
                 &format!(
                     "SELECT {PASSAGE_COLUMNS} FROM check_ins
-                     WHERE subject = $1 AND at_ms BETWEEN $2 AND $3 ORDER BY at_ms"
+                     WHERE {column} = $1 AND at_ms BETWEEN $2 AND $3 AND subject IS NOT NULL
+                     ORDER BY at_ms"
                 ),
-                &[&subject, &from.timestamp_millis(), &to.timestamp_millis()],
+                &[&key, &from.timestamp_millis(), &to.timestamp_millis()],
             )?;
             Ok(rows.iter().map(passage).collect())
         })
+    }
+}
+
+impl Tracing for PgStore {
+    fn passages_of(
+        &self,
+        subject: &str,
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+    ) -> Result<Vec<PassageRow>, StoreError> {
+        self.passages("subject", subject, from, to)
     }
 
     fn passages_at(
@@ -43,17 +58,7 @@ impl Tracing for PgStore {
         from: DateTime<Utc>,
         to: DateTime<Utc>,
     ) -> Result<Vec<PassageRow>, StoreError> {
-        self.with(|c| {
-            let rows = c.query(
-                &format!(
-                    "SELECT {PASSAGE_COLUMNS} FROM check_ins
-                     WHERE venue_id = $1 AND at_ms BETWEEN $2 AND $3 AND subject IS NOT NULL
-                     ORDER BY at_ms"
-                ),
-                &[&venue_id, &from.timestamp_millis(), &to.timestamp_millis()],
-            )?;
-            Ok(rows.iter().map(passage).collect())
-        })
+        self.passages("venue_id", venue_id, from, to)
     }
 
     fn record_trace(&self, a: &TraceAudit<'_>, now: DateTime<Utc>) -> Result<i64, StoreError> {

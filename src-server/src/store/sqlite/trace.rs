@@ -19,6 +19,30 @@ fn passage(r: &rusqlite::Row<'_>) -> rusqlite::Result<PassageRow> {
     })
 }
 
+impl SqliteStore {
+    /// Check-ins with a subject where `column` (`subject` or `venue_id`) is `key`, from `from`
+    /// to `to`, oldest first (each column leads an index with `at_ms`).
+    fn passages(
+        &self,
+        column: &str,
+        key: &str,
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+    ) -> Result<Vec<PassageRow>, StoreError> {
+        let conn = self.conn()?;
+        let mut stmt = conn.prepare_cached(&format!(
+            "SELECT {PASSAGE_COLUMNS} FROM check_ins
+             WHERE {column} = ?1 AND at_ms BETWEEN ?2 AND ?3 AND subject IS NOT NULL
+             ORDER BY at_ms"
+        ))?;
+        let rows = stmt.query_map(
+            params![key, from.timestamp_millis(), to.timestamp_millis()],
+            passage,
+        )?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+}
+
 impl Tracing for SqliteStore {
     fn passages_of(
         &self,
@@ -26,16 +50,7 @@ impl Tracing for SqliteStore {
         from: DateTime<Utc>,
         to: DateTime<Utc>,
     ) -> Result<Vec<PassageRow>, StoreError> {
-        let conn = self.conn()?;
-        let mut stmt = conn.prepare_cached(&format!(
-            "SELECT {PASSAGE_COLUMNS} FROM check_ins
-             WHERE subject = ?1 AND at_ms BETWEEN ?2 AND ?3 ORDER BY at_ms"
-        ))?;
-        let rows = stmt.query_map(
-            params![subject, from.timestamp_millis(), to.timestamp_millis()],
-            passage,
-        )?;
-        Ok(rows.collect::<Result<_, _>>()?)
+        self.passages("subject", subject, from, to)
     }
 
     fn passages_at(
@@ -44,17 +59,7 @@ impl Tracing for SqliteStore {
         from: DateTime<Utc>,
         to: DateTime<Utc>,
     ) -> Result<Vec<PassageRow>, StoreError> {
-        let conn = self.conn()?;
-        let mut stmt = conn.prepare_cached(&format!(
-            "SELECT {PASSAGE_COLUMNS} FROM check_ins
-             WHERE venue_id = ?1 AND at_ms BETWEEN ?2 AND ?3 AND subject IS NOT NULL
-             ORDER BY at_ms"
-        ))?;
-        let rows = stmt.query_map(
-            params![venue_id, from.timestamp_millis(), to.timestamp_millis()],
-            passage,
-        )?;
-        Ok(rows.collect::<Result<_, _>>()?)
+        self.passages("venue_id", venue_id, from, to)
     }
 
     fn record_trace(&self, a: &TraceAudit<'_>, now: DateTime<Utc>) -> Result<i64, StoreError> {
