@@ -87,6 +87,9 @@ pub enum Action<'a> {
     Review { region: &'a str },
     /// Read alerts and trace people in a region.
     Trace { region: &'a str },
+    /// Read a venue's check-ins and statistics: its administrator, or an authority over its
+    /// region (a reviewer decides applications and never sees who came in).
+    ReadCheckIns { venue_id: &'a str, region: &'a str },
 }
 
 /// A signed-in person: who, in which role, over which scopes.
@@ -121,6 +124,10 @@ impl Principal {
             Action::ManageVenue { venue_id, .. } => self.holds_venue(venue_id),
             Action::Review { region } => self.role == Role::Reviewer && self.covers_region(region),
             Action::Trace { region } => self.role == Role::Authority && self.covers_region(region),
+            Action::ReadCheckIns { venue_id, region } => {
+                self.holds_venue(venue_id)
+                    || (self.role == Role::Authority && self.covers_region(region))
+            }
         }
     }
 }
@@ -229,6 +236,16 @@ mod tests {
         assert!(sys.may(Action::ManageAccounts) && !sys.may(hospital));
         // An empty scope covers nothing (not every region).
         assert!(!p(Role::Authority, &[""]).may(Action::Trace { region: "659002" }));
+        // Check-ins: the venue's administrator and an authority over the region; never a
+        // reviewer, another venue's administrator, an authority elsewhere, or the system admin.
+        let check_ins = Action::ReadCheckIns {
+            venue_id: "v1",
+            region: "659002001001",
+        };
+        assert!(admin.may(check_ins) && authority.may(check_ins));
+        assert!(!reviewer.may(check_ins) && !sys.may(check_ins));
+        assert!(!p(Role::VenueAdmin, &["v2"]).may(check_ins));
+        assert!(!p(Role::Authority, &["4405"]).may(check_ins));
         for r in Role::ALL {
             assert_eq!(Role::from_code(r.as_str()), Some(r));
         }

@@ -26,6 +26,7 @@ pub mod poster;
 pub mod qr;
 pub mod region;
 pub mod sightings;
+pub mod statistics;
 pub mod sync;
 pub mod trust;
 pub mod venue;

@@ -10,6 +10,7 @@ pub mod accounts;
 pub mod applications;
 pub mod places;
 pub mod postgres;
+pub mod reports;
 pub mod sightings;
 pub mod sqlite;
 pub mod trace;
@@ -17,6 +18,7 @@ pub mod trace;
 pub use accounts::{Account, Accounts, Credentials, Invitation, NewAccount};
 pub use applications::{Applications, Decision, VenueEvent, VenueFilter, VenueSummary};
 pub use places::{Amended, Checkpoint, Places};
+pub use reports::{AlertQuery, AlertReason, AlertRow, Reports};
 pub use sightings::{SightingAlertRow, Sightings};
 pub use trace::{PassageRow, TraceAudit, TraceAuditRow, Tracing};
 
@@ -294,7 +296,7 @@ pub trait Devices {
 
 /// The server's store, on either engine.
 pub trait Store:
-    Devices + Sightings + Accounts + Applications + Places + Tracing + Send + Sync
+    Devices + Sightings + Accounts + Applications + Places + Tracing + Reports + Send + Sync
 {
     /// `sqlite` or `postgres`.
     fn engine(&self) -> &'static str;

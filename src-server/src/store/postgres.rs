@@ -28,6 +28,7 @@ mod applications;
 mod devices;
 pub mod pgtls;
 mod places;
+mod reports;
 mod sightings;
 mod trace;
 
@@ -43,6 +44,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../../../migrations/server/postgres/0009_places.sql"),
     include_str!("../../../migrations/server/postgres/0010_place_types.sql"),
     include_str!("../../../migrations/server/postgres/0011_trace_audit.sql"),
+    include_str!("../../../migrations/server/postgres/0012_alert_notes.sql"),
 ];
 
 /// Connections kept open between requests.

@@ -25,6 +25,7 @@ mod accounts;
 mod applications;
 mod devices;
 mod places;
+mod reports;
 mod sightings;
 mod trace;
 
@@ -40,6 +41,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../../../migrations/server/sqlite/0009_places.sql"),
     include_str!("../../../migrations/server/sqlite/0010_place_types.sql"),
     include_str!("../../../migrations/server/sqlite/0011_trace_audit.sql"),
+    include_str!("../../../migrations/server/sqlite/0012_alert_notes.sql"),
 ];
 
 /// The server's SQLite store.

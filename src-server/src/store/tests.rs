@@ -7,6 +7,8 @@ use venuecode_core::trust::Revocation;
 
 mod applications;
 use applications::applications_are_filed_scoped_and_decided_once;
+mod reports;
+use reports::statistics_and_alerts_are_read_by_scope;
 
 fn enrol(store: &dyn Store, device: &str, code: &str) -> Result<super::Device, StoreError> {
     store.enrol(
@@ -419,6 +421,10 @@ const SUITE: &[Scenario] = &[
         &sightings_are_read_back_and_alerts_kept_once,
     ),
     ("demo_seed_is_idempotent", &demo_seed_is_idempotent),
+    (
+        "statistics_and_alerts_are_read_by_scope",
+        &statistics_and_alerts_are_read_by_scope,
+    ),
     (
         "enrolment_binds_and_refuses_what_it_must",
         &enrolment_binds_and_refuses_what_it_must,

@@ -1,0 +1,137 @@
+//! The PostgreSQL engine's reports side (see `store/reports.rs`).
+
+use chrono::{DateTime, Utc};
+use postgres::types::ToSql;
+use venuecode_core::gate::Direction;
+use venuecode_core::statistics::Group;
+
+use super::PgStore;
+use crate::store::reports::{alerts_sql, split_reasons, Param};
+use crate::store::trace::ms;
+use crate::store::{AlertQuery, AlertRow, Reports, StoreError};
+
+fn bound(params: &[Param]) -> Vec<&(dyn ToSql + Sync)> {
+    params
+        .iter()
+        .map(|p| match p {
+            Param::Text(s) => s as &(dyn ToSql + Sync),
+            Param::Int(i) => i as &(dyn ToSql + Sync),
+        })
+        .collect()
+}
+
+impl Reports for PgStore {
+    fn venue_groups(
+        &self,
+        venue_id: &str,
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+    ) -> Result<Vec<Group>, StoreError> {
+        self.with(|c| {
+            let rows = c.query(
+                "SELECT at_ms / 3600000, checkpoint_id, inspector, direction, verdict <> 'pass',
+                     fever, count(*)
+                 FROM check_ins WHERE venue_id = $1 AND at_ms BETWEEN $2 AND $3
+                 GROUP BY 1, 2, 3, 4, 5, 6",
+                &[&venue_id, &from.timestamp_millis(), &to.timestamp_millis()],
+            )?;
+            Ok(rows
+                .iter()
+                .map(|r| Group {
+                    hour: r.get(0),
+                    checkpoint_id: r.get(1),
+                    inspector: r.get(2),
+                    direction: Direction::parse(r.get(3)).unwrap_or(Direction::Entry),
+                    refused: r.get(4),
+                    fever: r.get(5),
+                    count: r.get::<_, i64>(6).max(0) as u64,
+                })
+                .collect())
+        })
+    }
+
+    fn venue_people(
+        &self,
+        venue_id: &str,
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+    ) -> Result<i64, StoreError> {
+        self.with(|c| {
+            Ok(c.query_one(
+                "SELECT count(DISTINCT subject) FROM check_ins
+                 WHERE venue_id = $1 AND at_ms BETWEEN $2 AND $3",
+                &[&venue_id, &from.timestamp_millis(), &to.timestamp_millis()],
+            )?
+            .get(0))
+        })
+    }
+
+    fn alerts(&self, q: &AlertQuery) -> Result<Vec<AlertRow>, StoreError> {
+        let (sql, params) = alerts_sql(q, false, |n| format!("${n}"));
+        self.with(|c| {
+            let rows = c.query(&sql, &bound(&params))?;
+            Ok(rows
+                .iter()
+                .map(|r| AlertRow {
+                    venue_id: r.get(0),
+                    venue_name: r.get(1),
+                    region: r.get(2),
+                    alert_id: r.get(3),
+                    kind: r.get(4),
+                    at: ms(r.get(5)),
+                    checkpoint_id: r.get(6),
+                    reasons: split_reasons(r.get(7)),
+                    subject: r.get(8),
+                    name_masked: r.get(9),
+                    phone_masked: r.get(10),
+                    color: r.get(11),
+                    handled_at: r.get::<_, Option<i64>>(12).map(ms),
+                    handled_by: r.get(13),
+                    note: r.get(14),
+                })
+                .collect())
+        })
+    }
+
+    fn count_alerts(&self, q: &AlertQuery) -> Result<i64, StoreError> {
+        let (sql, params) = alerts_sql(q, true, |n| format!("${n}"));
+        self.with(|c| {
+            // sum() of bigint counts is numeric in PostgreSQL: read it as text-free bigint.
+            let sql = sql.replacen("SELECT sum(n)", "SELECT sum(n)::bigint", 1);
+            let row = c.query_one(&sql, &bound(&params))?;
+            Ok(row.get::<_, Option<i64>>(0).unwrap_or(0))
+        })
+    }
+
+    fn handle_alert(
+        &self,
+        venue_id: &str,
+        alert_id: &str,
+        actor: &str,
+        note: &str,
+        now: DateTime<Utc>,
+    ) -> Result<bool, StoreError> {
+        self.with(|c| {
+            let exists: bool = c
+                .query_one(
+                    "SELECT EXISTS (SELECT 1 FROM alerts WHERE venue_id = $1 AND id = $2)
+                         OR EXISTS (SELECT 1 FROM sighting_alerts
+                                    WHERE venue_id = $1 AND pair_id = $2)",
+                    &[&venue_id, &alert_id],
+                )?
+                .get(0);
+            if !exists {
+                return Ok(false);
+            }
+            c.execute(
+                "INSERT INTO alert_notes (venue_id, alert_id, handled_ms, actor, note)
+                 VALUES ($1, $2, $3, $4, $5)
+                 ON CONFLICT (venue_id, alert_id) DO UPDATE
+                 SET handled_ms = excluded.handled_ms, actor = excluded.actor,
+                     note = excluded.note",
+                &[&venue_id, &alert_id, &now.timestamp_millis(), &actor, &note],
+            )?;
+            Ok(true)
+        })
+    }
+}

@@ -1,0 +1,135 @@
+//! The SQLite engine's reports side (see `store/reports.rs`).
+
+use chrono::{DateTime, Utc};
+use rusqlite::{params, params_from_iter};
+use venuecode_core::gate::Direction;
+use venuecode_core::statistics::Group;
+
+use super::SqliteStore;
+use crate::store::reports::{alerts_sql, split_reasons, Param};
+use crate::store::trace::ms;
+use crate::store::{AlertQuery, AlertRow, Reports, StoreError};
+
+impl rusqlite::ToSql for Param {
+    fn to_sql(&self) -> rusqlite::Result<rusqlite::types::ToSqlOutput<'_>> {
+        match self {
+            Param::Text(s) => s.to_sql(),
+            Param::Int(i) => i.to_sql(),
+        }
+    }
+}
+
+impl Reports for SqliteStore {
+    fn venue_groups(
+        &self,
+        venue_id: &str,
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+    ) -> Result<Vec<Group>, StoreError> {
+        let conn = self.conn()?;
+        let mut stmt = conn.prepare_cached(
+            "SELECT at_ms / 3600000, checkpoint_id, inspector, direction, verdict <> 'pass',
+                 fever, count(*)
+             FROM check_ins WHERE venue_id = ?1 AND at_ms BETWEEN ?2 AND ?3
+             GROUP BY 1, 2, 3, 4, 5, 6",
+        )?;
+        let rows = stmt.query_map(
+            params![venue_id, from.timestamp_millis(), to.timestamp_millis()],
+            |r| {
+                Ok(Group {
+                    hour: r.get(0)?,
+                    checkpoint_id: r.get(1)?,
+                    inspector: r.get(2)?,
+                    direction: Direction::parse(&r.get::<_, String>(3)?)
+                        .unwrap_or(Direction::Entry),
+                    refused: r.get::<_, i64>(4)? != 0,
+                    fever: r.get::<_, i64>(5)? != 0,
+                    count: r.get::<_, i64>(6)?.max(0) as u64,
+                })
+            },
+        )?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    fn venue_people(
+        &self,
+        venue_id: &str,
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+    ) -> Result<i64, StoreError> {
+        let conn = self.conn()?;
+        let mut stmt = conn.prepare_cached(
+            "SELECT count(DISTINCT subject) FROM check_ins
+             WHERE venue_id = ?1 AND at_ms BETWEEN ?2 AND ?3",
+        )?;
+        Ok(stmt.query_row(
+            params![venue_id, from.timestamp_millis(), to.timestamp_millis()],
+            |r| r.get(0),
+        )?)
+    }
+
+    fn alerts(&self, q: &AlertQuery) -> Result<Vec<AlertRow>, StoreError> {
+        let (sql, params) = alerts_sql(q, false, |n| format!("?{n}"));
+        let conn = self.conn()?;
+        let mut stmt = conn.prepare_cached(&sql)?;
+        let rows = stmt.query_map(params_from_iter(params.iter()), |r| {
+            Ok(AlertRow {
+                venue_id: r.get(0)?,
+                venue_name: r.get(1)?,
+                region: r.get(2)?,
+                alert_id: r.get(3)?,
+                kind: r.get(4)?,
+                at: ms(r.get(5)?),
+                checkpoint_id: r.get(6)?,
+                reasons: split_reasons(&r.get::<_, String>(7)?),
+                subject: r.get(8)?,
+                name_masked: r.get(9)?,
+                phone_masked: r.get(10)?,
+                color: r.get(11)?,
+                handled_at: r.get::<_, Option<i64>>(12)?.map(ms),
+                handled_by: r.get(13)?,
+                note: r.get(14)?,
+            })
+        })?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    fn count_alerts(&self, q: &AlertQuery) -> Result<i64, StoreError> {
+        let (sql, params) = alerts_sql(q, true, |n| format!("?{n}"));
+        let conn = self.conn()?;
+        let mut stmt = conn.prepare_cached(&sql)?;
+        Ok(stmt
+            .query_row(params_from_iter(params.iter()), |r| {
+                r.get::<_, Option<i64>>(0)
+            })?
+            .unwrap_or(0))
+    }
+
+    fn handle_alert(
+        &self,
+        venue_id: &str,
+        alert_id: &str,
+        actor: &str,
+        note: &str,
+        now: DateTime<Utc>,
+    ) -> Result<bool, StoreError> {
+        let conn = self.conn()?;
+        let exists: bool = conn.query_row(
+            "SELECT EXISTS (SELECT 1 FROM alerts WHERE venue_id = ?1 AND id = ?2)
+                 OR EXISTS (SELECT 1 FROM sighting_alerts WHERE venue_id = ?1 AND pair_id = ?2)",
+            params![venue_id, alert_id],
+            |r| r.get(0),
+        )?;
+        if !exists {
+            return Ok(false);
+        }
+        conn.execute(
+            "INSERT INTO alert_notes (venue_id, alert_id, handled_ms, actor, note)
+             VALUES (?1, ?2, ?3, ?4, ?5)
+             ON CONFLICT (venue_id, alert_id) DO UPDATE
+             SET handled_ms = excluded.handled_ms, actor = excluded.actor, note = excluded.note",
+            params![venue_id, alert_id, now.timestamp_millis(), actor, note],
+        )?;
+        Ok(true)
+    }
+}

@@ -1,0 +1,174 @@
+//! The store suite's reports scenario (both engines): statistics groups and the alerts view.
+
+use super::{alert, at, check_in, enrol, Store, NOW};
+use crate::store::{AlertQuery, AlertReason};
+use venuecode_core::sync::Record;
+
+/// A venue's check-ins come back counted by hour, door, inspector, direction, refusal and fever;
+/// alerts of both kinds are listed newest first within scope, filtered, paged without repeats,
+/// counted, and marked handled.
+pub(super) fn statistics_and_alerts_are_read_by_scope(store: &dyn Store) {
+    use venuecode_core::sightings;
+    store.seed_demo(at(NOW)).unwrap();
+    let market = enrol(store, "dev1", "100003").unwrap();
+    let hospital = enrol(store, "dev2", "100001").unwrap();
+    let mut records = Vec::new();
+    for n in 0..5u64 {
+        let mut c = check_in(n, "demo-venue-0003");
+        c.at = at(NOW - 7200 + n as i64);
+        c.subject = Some(format!("subject-{n}"));
+        records.push(Record::CheckIn(c));
+    }
+    let mut exit = check_in(10, "demo-venue-0003");
+    exit.direction = "exit".into();
+    exit.checkpoint_id = "south".into();
+    records.push(Record::CheckIn(exit));
+    let mut red = check_in(11, "demo-venue-0003");
+    red.verdict = "refuse".into();
+    red.reasons = vec!["red_code".into()];
+    red.at = at(NOW - 30);
+    records.push(Record::CheckIn(red.clone()));
+    records.push(alert(1, &red));
+    let mut fever = check_in(12, "demo-venue-0003");
+    fever.verdict = "refuse".into();
+    fever.fever = true;
+    fever.reasons = vec!["fever".into()];
+    fever.at = at(NOW - 20);
+    records.push(Record::CheckIn(fever.clone()));
+    let mut fever_alert = alert(2, &fever);
+    if let Record::Alert(a) = &mut fever_alert {
+        a.reasons = vec!["fever".into()];
+    }
+    records.push(fever_alert);
+    store.ingest(&market, records, at(NOW)).unwrap();
+
+    let groups = store
+        .venue_groups("demo-venue-0003", at(NOW - 86_400), at(NOW))
+        .unwrap();
+    let total: u64 = groups.iter().map(|g| g.count).sum();
+    assert_eq!(total, 8);
+    let refused: u64 = groups.iter().filter(|g| g.refused).map(|g| g.count).sum();
+    assert_eq!(refused, 2);
+    assert!(groups
+        .iter()
+        .any(|g| g.checkpoint_id == "south" && g.count == 1 && !g.refused));
+    let fevers: u64 = groups.iter().filter(|g| g.fever).map(|g| g.count).sum();
+    assert_eq!(fevers, 1);
+    assert!(store
+        .venue_groups("demo-venue-0001", at(NOW - 86_400), at(NOW))
+        .unwrap()
+        .is_empty());
+    // Five subjects, plus the one shared by the exit and the refusals.
+    assert_eq!(
+        store
+            .venue_people("demo-venue-0003", at(NOW - 86_400), at(NOW))
+            .unwrap(),
+        6
+    );
+
+    // A sighting alert at the hospital, later than both refusals.
+    let mut first = check_in(20, "demo-venue-0003");
+    first.at = at(NOW - 15);
+    first.subject = Some("traveller".into());
+    let mut second = check_in(21, "demo-venue-0001");
+    second.at = at(NOW - 10);
+    second.subject = Some("traveller".into());
+    store
+        .ingest(&market, vec![Record::CheckIn(first)], at(NOW))
+        .unwrap();
+    store
+        .ingest(&hospital, vec![Record::CheckIn(second)], at(NOW))
+        .unwrap();
+    let seen = store
+        .entries_of(&["traveller".into()], at(NOW - 100), at(NOW))
+        .unwrap();
+    let found = sightings::find(&seen, &seen);
+    assert_eq!(store.add_sighting_alerts(&found, at(NOW)).unwrap(), 1);
+
+    let all = AlertQuery {
+        scopes: vec!["659002".into()],
+        limit: 50,
+        ..AlertQuery::default()
+    };
+    let listed = store.alerts(&all).unwrap();
+    let kinds: Vec<&str> = listed.iter().map(|a| a.kind.as_str()).collect();
+    assert_eq!(kinds, ["two_places", "refusal", "refusal"], "{listed:#?}");
+    assert_eq!(listed[0].reasons, ["impossible_travel"]);
+    assert_eq!(listed[0].venue_name, "阿拉尔市人民医院");
+    assert_eq!(listed[1].reasons, ["fever"]);
+    assert_eq!(listed[2].name_masked.as_deref(), Some("张*"));
+    assert_eq!(listed[2].checkpoint_id.as_deref(), Some("main"));
+    assert_eq!(store.count_alerts(&all).unwrap(), 3);
+    // Another region, or none, sees nothing.
+    for scopes in [vec!["4405".to_string()], vec![]] {
+        let q = AlertQuery {
+            scopes,
+            ..all.clone()
+        };
+        assert!(store.alerts(&q).unwrap().is_empty());
+        assert_eq!(store.count_alerts(&q).unwrap(), 0);
+    }
+    // Filters.
+    let q = |f: &dyn Fn(&mut AlertQuery)| {
+        let mut q = all.clone();
+        f(&mut q);
+        store.alerts(&q).unwrap()
+    };
+    assert_eq!(q(&|q| q.reason = Some(AlertReason::RedCode)).len(), 1);
+    assert_eq!(
+        q(&|q| q.reason = Some(AlertReason::ImpossibleTravel)).len(),
+        1
+    );
+    assert!(q(&|q| q.reason = Some(AlertReason::SharedCode)).is_empty());
+    assert_eq!(q(&|q| q.venue_id = Some("demo-venue-0003".into())).len(), 2);
+    assert_eq!(q(&|q| q.region = Some("659002".into())).len(), 3);
+    assert!(q(&|q| q.region = Some("6591".into())).is_empty());
+    assert_eq!(q(&|q| q.from = Some(at(NOW - 12))).len(), 1);
+    assert_eq!(q(&|q| q.to = Some(at(NOW - 25))).len(), 1);
+    // Pages: two, then the rest, nothing repeated.
+    let page1 = q(&|q| q.limit = 2);
+    let last = page1.last().unwrap();
+    let cursor = (last.at, last.venue_id.clone(), last.alert_id.clone());
+    let page2 = q(&|q| {
+        q.limit = 2;
+        q.before = Some(cursor.clone());
+    });
+    assert_eq!(page2.len(), 1);
+    assert_eq!(page2[0].reasons, ["red_code"]);
+    // Handling.
+    let red_alert = &listed[2];
+    assert!(store
+        .handle_alert(
+            &red_alert.venue_id,
+            &red_alert.alert_id,
+            "卫健 (wj)",
+            "已通知社区",
+            at(NOW + 60)
+        )
+        .unwrap());
+    assert!(!store
+        .handle_alert("demo-venue-0003", "no-such-alert", "x", "y", at(NOW))
+        .unwrap());
+    let unhandled = AlertQuery {
+        unhandled: true,
+        ..all.clone()
+    };
+    assert_eq!(store.count_alerts(&unhandled).unwrap(), 2);
+    let again = store.alerts(&all).unwrap();
+    assert_eq!(again[2].note.as_deref(), Some("已通知社区"));
+    assert_eq!(again[2].handled_at, Some(at(NOW + 60)));
+    // A second note replaces the first.
+    assert!(store
+        .handle_alert(
+            &red_alert.venue_id,
+            &red_alert.alert_id,
+            "卫健 (wj)",
+            "已隔离",
+            at(NOW + 90)
+        )
+        .unwrap());
+    assert_eq!(
+        store.alerts(&all).unwrap()[2].note.as_deref(),
+        Some("已隔离")
+    );
+}
