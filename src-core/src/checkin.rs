@@ -58,6 +58,8 @@ pub struct CheckInDraft {
     pub proxy_relation: Option<&'static str>,
     /// The scanned code's text, uploaded so the server can verify it again (scans only).
     pub code: Option<String>,
+    /// A registration by hand: the ID number sealed to the health authority (core `seal`).
+    pub sealed_id: Option<String>,
 }
 
 /// The person who registers someone else (an elder, a child) and vouches for them.
@@ -111,6 +113,7 @@ fn base(
         proxy_phone: None,
         proxy_relation: None,
         code: None,
+        sealed_id: None,
     }
 }
 

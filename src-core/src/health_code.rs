@@ -475,6 +475,26 @@ pub fn verify(
     })
 }
 
+/// Reads a health code for contact tracing: signed by a listed issuer, nothing more. Expiry and
+/// revocation do not matter here — the code a case showed last week, or one revoked because its
+/// holder fell ill, is exactly what an authority traces from.
+pub fn identify(text: &str, trust: &TrustList) -> Result<HealthClaims, CodeError> {
+    let body = text
+        .trim()
+        .strip_prefix(PREFIX)
+        .ok_or(CodeError::NotACode { expected: PREFIX })?;
+    let env = cose::decode(&crate::base45::decode(body)?)?;
+    let claims = HealthClaims::from_cbor(&env.payload)?;
+    crate::codes::check_signed(
+        &env,
+        &claims.issuer,
+        claims.issued_at,
+        trust,
+        KeyRole::HealthIssuer,
+    )?;
+    Ok(claims)
+}
+
 #[cfg(test)]
 pub(crate) mod testutil {
     use super::*;
@@ -760,6 +780,21 @@ mod tests {
         assert_eq!(check("JKM1:hello").unwrap_err().code(), "encoding");
         assert_eq!(check("JKM1:").unwrap_err().code(), "truncated");
         assert_eq!(check("JKM1:BB8").unwrap_err().code(), "malformed");
+    }
+
+    #[test]
+    fn tracing_identifies_expired_and_revoked_codes_but_not_forged_ones() {
+        let c = claims();
+        let text = issue(&issuer_key(), &c);
+        let later = c.expires_at + chrono::Duration::days(10);
+        assert!(matches!(
+            verify(&text, &trust(), &RevocationList::default(), later),
+            Err(CodeError::Expired { .. })
+        ));
+        assert_eq!(identify(&text, &trust()).unwrap().subject, c.subject);
+        let forged = issue(&SecretKey::from_seed(&[99; 32]), &c);
+        assert!(identify(&forged, &trust()).is_err());
+        assert!(identify("HC1:nonsense", &trust()).is_err());
     }
 
     #[test]

@@ -25,6 +25,7 @@ pub mod place_type;
 pub mod poster;
 pub mod qr;
 pub mod region;
+pub mod seal;
 pub mod sightings;
 pub mod statistics;
 pub mod sync;

@@ -10,6 +10,7 @@
 
 mod people;
 mod posters;
+mod reports;
 mod station_venues;
 mod vocab;
 
@@ -17,6 +18,7 @@ use serde::{de::DeserializeOwned, Deserialize, Serialize};
 
 pub use people::*;
 pub use posters::*;
+pub use reports::*;
 pub use station_venues::*;
 pub use vocab::*;
 

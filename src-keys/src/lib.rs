@@ -274,8 +274,9 @@ fn write_bytes(path: &Path, bytes: &[u8]) -> Result<(), DeploymentError> {
     })
 }
 
-/// Writes a new issuer directory (key, name, pseudonym secret) and returns its public key.
-fn new_issuer(dir: &Path, name: &str) -> Result<PublicKey, DeploymentError> {
+/// Writes a new issuer directory (key, name, pseudonym secret) and returns its public key and
+/// pseudonym secret.
+fn new_issuer(dir: &Path, name: &str) -> Result<(PublicKey, [u8; 32]), DeploymentError> {
     mkdir(dir)?;
     let key = SecretKey::from_seed(&random_bytes()?);
     let subject_secret: [u8; 32] = random_bytes()?;
@@ -287,7 +288,84 @@ fn new_issuer(dir: &Path, name: &str) -> Result<PublicKey, DeploymentError> {
         true,
     )?;
     write(&dir.join("issuer.name"), name, false)?;
-    Ok(key.public())
+    Ok((key.public(), subject_secret))
+}
+
+/// The health authority's tracing keys (`tracing/`): the X25519 secret stations seal the ID
+/// numbers of people registered by hand to (`seal.key`; `seal.pub` is what stations get), and the
+/// issuers' pseudonym secrets (`subject.secret` the primary issuer's — registrations by hand are
+/// linked under it — then `subject-*.secret`), so an ID number maps to the person's pseudonyms.
+pub struct TracingKeys {
+    pub seal_secret: [u8; 32],
+    /// The primary issuer's first.
+    pub subject_secrets: Vec<[u8; 32]>,
+}
+
+impl TracingKeys {
+    /// Loads a tracing directory.
+    pub fn load(dir: &Path) -> Result<TracingKeys, DeploymentError> {
+        let secret = |path: &Path| -> Result<[u8; 32], DeploymentError> {
+            parse_hex(&read_text(path)?)
+                .ok()
+                .and_then(|b| <[u8; 32]>::try_from(b).ok())
+                .ok_or_else(|| DeploymentError::Bad {
+                    path: path.to_path_buf(),
+                    what: "not a 64-hex-character secret",
+                })
+        };
+        let mut subject_secrets = vec![secret(&dir.join("subject.secret"))?];
+        let mut more: Vec<PathBuf> = std::fs::read_dir(dir)
+            .map_err(|source| DeploymentError::Read {
+                path: dir.to_path_buf(),
+                source,
+            })?
+            .filter_map(|e| e.ok().map(|e| e.path()))
+            .filter(|p| {
+                p.file_name()
+                    .and_then(|n| n.to_str())
+                    .is_some_and(|n| n.starts_with("subject-") && n.ends_with(".secret"))
+            })
+            .collect();
+        more.sort();
+        for p in more {
+            subject_secrets.push(secret(&p)?);
+        }
+        Ok(TracingKeys {
+            seal_secret: secret(&dir.join("seal.key"))?,
+            subject_secrets,
+        })
+    }
+
+    /// The public sealing key stations are given (64 hex).
+    pub fn seal_public_hex(&self) -> String {
+        venuecode_core::keys::hex(&venuecode_core::seal::public_key(&self.seal_secret))
+    }
+}
+
+/// Writes the tracing directory: a new sealing key and the issuers' pseudonym secrets, the
+/// primary first.
+fn new_tracing(dir: &Path, subject_secrets: &[[u8; 32]]) -> Result<(), DeploymentError> {
+    mkdir(dir)?;
+    let seal: [u8; 32] = random_bytes()?;
+    write(
+        &dir.join("seal.key"),
+        &venuecode_core::keys::hex(&seal),
+        true,
+    )?;
+    write(
+        &dir.join("seal.pub"),
+        &venuecode_core::keys::hex(&venuecode_core::seal::public_key(&seal)),
+        false,
+    )?;
+    for (i, s) in subject_secrets.iter().enumerate() {
+        let name = if i == 0 {
+            "subject.secret".to_string()
+        } else {
+            format!("subject-{i}.secret")
+        };
+        write(&dir.join(name), &venuecode_core::keys::hex(s), true)?;
+    }
+    Ok(())
 }
 
 /// What [`keygen`] makes.
@@ -320,7 +398,7 @@ pub fn keygen(out: &Path, o: &KeygenOptions<'_>) -> Result<(), DeploymentError> 
         not_before,
         not_after,
     };
-    let hc = new_issuer(&out.join("issuer"), o.issuer)?;
+    let (hc, hc_subjects) = new_issuer(&out.join("issuer"), o.issuer)?;
     let va_dir = out.join("venue-authority");
     mkdir(&va_dir)?;
     let va = SecretKey::from_seed(&random_bytes()?);
@@ -335,10 +413,14 @@ pub fn keygen(out: &Path, o: &KeygenOptions<'_>) -> Result<(), DeploymentError> 
         trusted(o.issuer, hc, KeyRole::HealthIssuer),
         trusted(o.venue_authority, va.public(), KeyRole::VenueAuthority),
     ];
+    // A demo deployment's residents carry demo codes: the demo issuer is the primary one.
+    let mut subject_secrets = vec![hc_subjects];
     if o.demo {
-        let demo = new_issuer(&out.join("demo-issuer"), DEMO_ISSUER)?;
+        let (demo, demo_subjects) = new_issuer(&out.join("demo-issuer"), DEMO_ISSUER)?;
         keys.push(trusted(DEMO_ISSUER, demo, KeyRole::HealthIssuer));
+        subject_secrets.insert(0, demo_subjects);
     }
+    new_tracing(&out.join("tracing"), &subject_secrets)?;
     let list = TrustList {
         version: 1,
         issued_at: o.now,

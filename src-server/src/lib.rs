@@ -12,11 +12,13 @@ pub mod body;
 pub mod demo;
 pub mod enrolment;
 pub mod error;
+pub mod identity;
 pub mod people;
 pub mod people_routes;
 #[cfg(any(test, feature = "test-support"))]
 pub mod pgcluster;
 pub mod place_routes;
+pub mod report_routes;
 pub mod serve;
 pub mod sightings;
 pub mod store;
@@ -84,6 +86,9 @@ pub struct AppState {
     /// The venue authority's key and the public base URL the checkpoints' codes (一门一码) are
     /// issued under, when this server issues them.
     venue_codes: Option<Arc<VenueCodes>>,
+    /// The health authority's tracing keys, when this server links registrations by hand and
+    /// traces by ID number.
+    tracing: Option<Arc<venuecode_keys::TracingKeys>>,
 }
 
 /// What the server issues checkpoint codes with.
@@ -107,7 +112,19 @@ impl AppState {
             place_types: Arc::new(venuecode_core::place_type::PlaceTypes::default_list()),
             rules: venuecode_core::deployment::DeploymentRules::default(),
             venue_codes: None,
+            tracing: None,
         }
+    }
+
+    /// Links registrations by hand across stations and traces by ID number with these keys.
+    pub fn with_tracing(mut self, keys: venuecode_keys::TracingKeys) -> AppState {
+        self.tracing = Some(Arc::new(keys));
+        self
+    }
+
+    /// The tracing keys, if this server holds them.
+    pub fn tracing_keys(&self) -> Option<Arc<venuecode_keys::TracingKeys>> {
+        self.tracing.clone()
     }
 
     /// Checks applications against this region table.
@@ -206,6 +223,7 @@ pub fn app(state: AppState) -> Router {
         .merge(venue_routes::routes())
         .merge(place_routes::routes())
         .merge(trace_routes::routes())
+        .merge(report_routes::routes())
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
         .layer(tower_http::timeout::RequestBodyTimeoutLayer::new(BODY_TIMEOUT))
         .layer(axum::middleware::from_fn_with_state(
@@ -448,6 +466,7 @@ async fn pull(
         trust_list,
         revocations,
         pending: device.pending,
+        seal_key: state.tracing.as_ref().map(|k| k.seal_public_hex()),
     }))
 }
 
@@ -499,6 +518,17 @@ async fn upload(
     }
     // The door and the inspector are the device's binding, whatever the record says.
     sync::stamp_binding(&mut batch, &device.checkpoint_id, &device.inspector);
+    // People registered by hand get the pseudonym their own code carries (the sealed ID number
+    // is opened here and dropped); without tracing keys the sealed value is dropped unread.
+    match &state.tracing {
+        Some(keys) => {
+            identity::link_batch(keys, &mut batch, now);
+        }
+        None => batch.records.iter_mut().for_each(|r| match r {
+            sync::Record::CheckIn(c) => c.sealed_id = None,
+            sync::Record::Alert(a) => a.check_in.sealed_id = None,
+        }),
+    }
     let store = state.store.clone();
     let acked = batch.records.iter().map(|r| r.id().to_string()).collect();
     let entries = sightings::BatchEntries::of(&batch.records);

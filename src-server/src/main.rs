@@ -70,6 +70,11 @@ struct Args {
     /// checkpoint's entry and exit codes (一门一码) for its administrator.
     #[arg(long, value_name = "DIR")]
     venue_authority: Option<PathBuf>,
+    /// The health authority's tracing keys (`OUT/tracing`): stations are given its public sealing
+    /// key, registrations by hand are linked to the pseudonym the person's own code carries, and
+    /// authorities can trace by ID number. Without it those registrations stay station-local.
+    #[arg(long, value_name = "DIR")]
+    tracing_keys: Option<PathBuf>,
     /// The public base URL of the codes (a phone opens them); `https://<listen address>` when
     /// absent.
     #[arg(long, value_name = "URL")]
@@ -390,6 +395,11 @@ fn main() -> anyhow::Result<()> {
             .clone()
             .unwrap_or_else(|| format!("https://{}", args.listen));
         state = state.with_venue_authority(keys, &base);
+    }
+    if let Some(dir) = &args.tracing_keys {
+        let keys = venuecode_keys::TracingKeys::load(dir)
+            .with_context(|| format!("tracing keys {}", dir.display()))?;
+        state = state.with_tracing(keys);
     }
     // TLS when the server's key directory holds a certificate (venuecode keygen makes one).
     let tls = match &args.keys {

@@ -150,6 +150,9 @@ fn fixture(issuer_on: bool) -> Fixture {
     fixture_on(dir, store, issuer_on)
 }
 
+/// The fixture's health-authority sealing secret.
+const SEAL_SECRET: [u8; 32] = [4; 32];
+
 /// The fixture over a given store (a SQLite file in `dir`, or a PostgreSQL database).
 fn fixture_on(dir: tempfile::TempDir, store: Box<dyn Store>, issuer_on: bool) -> Fixture {
     fixture_with(dir, store, issuer_on, Default::default())
@@ -174,7 +177,12 @@ fn fixture_with(
                 key: venue_authority(),
             },
             "https://csm.example.cn",
-        );
+        )
+        .with_tracing(venuecode_keys::TracingKeys {
+            seal_secret: SEAL_SECRET,
+            // The demo issuer's pseudonym secret: the primary issuer.
+            subject_secrets: vec![[3; 32]],
+        });
     if issuer_on {
         state = state.with_demo_issuer(IssuerKeys {
             issuer: "CN-DEMO".into(),
@@ -432,6 +440,7 @@ fn a_device_is_limited_per_minute_and_the_next_minute_starts_afresh() {
 mod enrolment;
 mod people;
 mod places;
+mod reports;
 mod sightings;
 mod trace;
 mod upload;

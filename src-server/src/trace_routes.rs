@@ -39,11 +39,19 @@ pub const AUTO_CLOSE: Duration = Duration::hours(4);
 /// The longest window one query covers.
 pub const MAX_WINDOW: Duration = Duration::days(30);
 
-/// A tracing query.
+/// A tracing query: the person by exactly one of their pseudonym, a scanned health code, or an
+/// ID number.
 #[derive(Debug, Deserialize)]
 pub struct TraceRequest {
-    /// The person's subject pseudonym (from their health code).
-    pub subject: String,
+    /// The person's subject pseudonym (from an earlier answer: a contact, an alert).
+    #[serde(default)]
+    pub subject: Option<String>,
+    /// The text of the person's health code (scanned or pasted; expired or revoked is fine).
+    #[serde(default)]
+    pub code: Option<String>,
+    /// The person's ID number (mapped to their pseudonyms under each issuer; never stored).
+    #[serde(default)]
+    pub id_number: Option<String>,
     pub from: DateTime<Utc>,
     pub to: DateTime<Utc>,
     /// Stays this close in time count as co-present (default 30, at most 720).
@@ -92,6 +100,8 @@ pub struct PlaceCount {
 #[derive(Debug, Clone, Serialize)]
 pub struct TraceAnswer {
     pub audit_id: i64,
+    /// The pseudonyms the person was traced under (one per issuer for an ID number).
+    pub subjects: Vec<String>,
     pub visits: Vec<Visit>,
     pub contacts: Vec<ContactRow>,
     pub by_place: Vec<PlaceCount>,
@@ -119,6 +129,58 @@ fn bad(code: &'static str, message: &str) -> ApiError {
     ApiError::BadRequest(code, message.into())
 }
 
+fn given(v: &Option<String>) -> Option<&str> {
+    v.as_deref().map(str::trim).filter(|s| !s.is_empty())
+}
+
+/// The pseudonyms a query names the person by: its subject as given, the subject of a code
+/// signed by a listed issuer, or an ID number's pseudonym under each issuer the authority holds.
+fn subjects_of(
+    req: &TraceRequest,
+    trust: Option<&venuecode_core::trust::TrustList>,
+    keys: Option<&venuecode_keys::TracingKeys>,
+    now: DateTime<Utc>,
+) -> Result<Vec<String>, ApiError> {
+    match (given(&req.subject), given(&req.code), given(&req.id_number)) {
+        (Some(subject), None, None) => {
+            if subject.len() > 128 || !subject.chars().all(|c| c.is_ascii_graphic()) {
+                return Err(bad("bad_subject", "give the person's subject pseudonym"));
+            }
+            Ok(vec![subject.to_string()])
+        }
+        (None, Some(code), None) => {
+            let trust = trust.ok_or_else(|| {
+                bad(
+                    "no_trust_list",
+                    "this server holds no trust list to read codes with",
+                )
+            })?;
+            let claims = venuecode_core::health_code::identify(code, trust).map_err(|e| {
+                bad(
+                    "bad_code",
+                    &format!("not a health code of a listed issuer ({})", e.code()),
+                )
+            })?;
+            Ok(vec![claims.subject.to_hex()])
+        }
+        (None, None, Some(id)) => {
+            let keys = keys.ok_or_else(|| {
+                bad(
+                    "no_tracing_keys",
+                    "this server holds no tracing keys: trace by code or pseudonym",
+                )
+            })?;
+            let id = venuecode_core::idnumber::IdNumber::parse(id, now.date_naive())
+                .map_err(|e| bad("bad_id_number", &e.to_string()))?;
+            Ok(crate::identity::subjects_of_id(keys, &id))
+        }
+        _ => Err(bad(
+            "bad_subject",
+            "name the person by exactly one of subject, code or id_number",
+        )),
+    }
+}
+
 async fn trace(
     State(state): State<AppState>,
     headers: HeaderMap,
@@ -126,6 +188,8 @@ async fn trace(
 ) -> Result<Json<TraceAnswer>, ApiError> {
     let body = body_bytes(body)?;
     let store = state.store();
+    let server_keys = state.keys.clone();
+    let tracing_keys = state.tracing_keys();
     blocking(move || {
         let now = Utc::now();
         let (account, who) = people::authenticate(store.as_ref(), &headers, now)?;
@@ -135,13 +199,13 @@ async fn trace(
             ));
         }
         let req: TraceRequest = json(&body)?;
-        let subject = req.subject.trim();
-        if subject.is_empty()
-            || subject.len() > 128
-            || !subject.chars().all(|c| c.is_ascii_graphic())
-        {
-            return Err(bad("bad_subject", "give the person's subject pseudonym"));
-        }
+        let subjects = subjects_of(
+            &req,
+            server_keys.as_ref().map(|k| &k.server.trust),
+            tracing_keys.as_deref(),
+            now,
+        )?;
+        let subject = subjects[0].as_str();
         let case = req.case_number.trim();
         if case.is_empty() || case.chars().count() > 40 || case.chars().any(char::is_control) {
             return Err(bad(
@@ -169,7 +233,15 @@ async fn trace(
         };
         let margin = Duration::minutes(margin);
         // The person's stays that touch the window (an entry up to the automatic exit before it).
-        let own = store.passages_of(subject, req.from - AUTO_CLOSE, req.to)?;
+        let mut own = Vec::new();
+        for s in &subjects {
+            own.extend(store.passages_of(s, req.from - AUTO_CLOSE, req.to)?);
+        }
+        // One person, whatever issuer's pseudonym a check-in carries.
+        for p in &mut own {
+            p.subject = subject.to_string();
+        }
+        own.sort_by_key(|p| p.at);
         let manual_at: BTreeMap<String, bool> =
             own.iter().map(|p| (p.venue_id.clone(), p.manual)).collect();
         let mut names: BTreeMap<String, Option<String>> = BTreeMap::new();
@@ -212,7 +284,7 @@ async fn trace(
             others.extend(
                 copresence::stays(&ps, AUTO_CLOSE)
                     .into_iter()
-                    .filter(|s| s.subject != subject),
+                    .filter(|s| !subjects.contains(&s.subject)),
             );
         }
         let found = copresence::co_present(&case_stays, &others, margin);
@@ -260,7 +332,7 @@ async fn trace(
         let audit_id = store.record_trace(
             &TraceAudit {
                 actor: &people::actor(&account),
-                subject,
+                subject: &subjects.join(" "),
                 case_number: case,
                 reason,
                 from: req.from,
@@ -273,6 +345,7 @@ async fn trace(
         tracing::info!(audit_id, case, "tracing query answered");
         Ok(Json(TraceAnswer {
             audit_id,
+            subjects,
             visits,
             contacts,
             by_place,

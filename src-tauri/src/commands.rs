@@ -69,7 +69,14 @@ pub fn handler<R: tauri::Runtime>() -> impl Fn(tauri::ipc::Invoke<R>) -> bool + 
         crate::poster_commands::save_poster,
         crate::poster_commands::save_all_posters,
         crate::poster_commands::poster_folder,
-        crate::poster_commands::open_poster
+        crate::poster_commands::open_poster,
+        crate::report_commands::venue_statistics,
+        crate::report_commands::station_statistics,
+        crate::report_commands::list_alerts,
+        crate::report_commands::count_alerts,
+        crate::report_commands::handle_alert,
+        crate::report_commands::trace_person,
+        crate::report_commands::trace_audit_log
     ]
 }
 

@@ -14,6 +14,7 @@ pub mod people;
 pub mod people_commands;
 pub mod poster_commands;
 pub mod posters;
+pub mod report_commands;
 pub mod scan;
 pub mod sources;
 pub mod station;

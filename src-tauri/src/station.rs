@@ -295,6 +295,18 @@ pub fn submit(
     })
 }
 
+/// The ID number sealed to the health authority's key from the last signed pull (core `seal`,
+/// the venue as context), so the authority can link this registration to the person's own code;
+/// `None` before the first pull, when the deployment gives no key, or if the OS cannot give
+/// randomness (the registration is kept either way — only the cross-station link is missing).
+fn seal_id(store: &Store, venue_id: &str, id: &IdNumber) -> Option<String> {
+    let hex = store.sync_value("seal_key").ok().flatten()?;
+    let key = venuecode_core::seal::public_key_from_hex(&hex).ok()?;
+    let mut ephemeral = [0u8; 32];
+    getrandom::getrandom(&mut ephemeral).ok()?;
+    venuecode_core::seal::seal(&key, ephemeral, venue_id, id.as_str().as_bytes()).ok()
+}
+
 /// Registers a person by ID number (and, for a proxy registration, who vouched) at `now`.
 pub fn register_manual(
     store: &mut Store,
@@ -375,7 +387,8 @@ pub fn register_manual(
         phone,
         proxy: proxy.as_ref(),
     };
-    let draft = checkin::manual_draft(&binding, &person, subject, temp, &decision, now, zone());
+    let mut draft = checkin::manual_draft(&binding, &person, subject, temp, &decision, now, zone());
+    draft.sealed_id = seal_id(store, &binding.venue_id, &id);
     if recorded {
         store.record(&draft, decision.presence)?;
     }

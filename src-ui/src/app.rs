@@ -4,7 +4,9 @@
 
 use leptos::prelude::*;
 use leptos::task::spawn_local;
-use venuecode_ipc::{GetBinding, GetSettings, IpcError, Language, Me, PersonRole, SignOut, WhoAmI};
+use venuecode_ipc::{
+    CountAlerts, GetBinding, GetSettings, IpcError, Language, Me, PersonRole, SignOut, WhoAmI,
+};
 
 use crate::api::invoke;
 use crate::i18n::{I18n, Key};
@@ -116,6 +118,30 @@ pub fn App() -> impl IntoView {
         });
     };
     Effect::new(move |_| apply_document_language(i18n.lang.get()));
+    // The 流调 badge: unhandled alerts of the last 7 days, asked every 5 s while an authority is
+    // signed in (polling: the app talks to the server only through its commands).
+    let alert_count = RwSignal::new(0i64);
+    let poll_alerts = move || {
+        if who.mode.get_untracked() == Mode::Person
+            && who
+                .me
+                .get_untracked()
+                .is_some_and(|m| m.role == PersonRole::Authority)
+        {
+            spawn_local(async move {
+                if let Ok(n) = invoke(&CountAlerts {}).await {
+                    alert_count.set(n);
+                }
+            });
+        } else {
+            alert_count.set(0);
+        }
+    };
+    Effect::new(move |_| {
+        let _ = (who.mode.get(), who.me.get());
+        poll_alerts();
+    });
+    let _ = set_interval_with_handle(poll_alerts, std::time::Duration::from_secs(5));
     // The page is always one of the mode's areas: the first after a change of person or mode.
     Effect::new(move |prev: Option<(Mode, Option<String>)>| {
         let mode = who.mode.get();
@@ -146,6 +172,11 @@ pub fn App() -> impl IntoView {
                                 on:click=move |_| page.set(p)
                             >
                                 {move || i18n.t(p.key())}
+                                {(p == Page::Tracing).then(|| view! {
+                                    <span class="nav-badge" id="alert-badge" class:hidden=move || alert_count.get() == 0>
+                                        {move || alert_count.get()}
+                                    </span>
+                                })}
                             </button>
                         }
                     })
@@ -195,9 +226,7 @@ fn CurrentPage(page: RwSignal<Page>) -> impl IntoView {
         Page::Station => view! { <pages::station::StationPage /> }.into_any(),
         Page::Venues => view! { <pages::venues::VenuesPage /> }.into_any(),
         Page::Review => view! { <pages::review::ReviewPage /> }.into_any(),
-        Page::Tracing => view! { <pages::placeholder::Placeholder
-        title=Key::NavTracing intro=Key::TracingIntro next=Key::TracingNext /> }
-        .into_any(),
+        Page::Tracing => view! { <pages::tracing::TracingPage /> }.into_any(),
         Page::Settings => view! { <pages::settings::SettingsPage /> }.into_any(),
     }
 }

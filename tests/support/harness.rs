@@ -207,11 +207,14 @@ impl Server {
         let database = dir.join("server.db");
         let demo_issuer = keys.join("demo-issuer");
         let venue_authority = keys.join("venue-authority");
+        let tracing = keys.join("tracing");
         let mut extra = vec![
             "--demo-issuer",
             demo_issuer.to_str().context("non-UTF-8 temp path")?,
             "--venue-authority",
             venue_authority.to_str().context("non-UTF-8 temp path")?,
+            "--tracing-keys",
+            tracing.to_str().context("non-UTF-8 temp path")?,
         ];
         if plain {
             extra.push("--plain-http");

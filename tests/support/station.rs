@@ -43,6 +43,7 @@ pub fn draft(venue: &str, at: DateTime<Utc>, n: u32) -> CheckInDraft {
         proxy_phone: None,
         proxy_relation: None,
         code: None,
+        sealed_id: None,
     }
 }
 

@@ -87,6 +87,7 @@ mod tests {
             proxy_phone: None,
             proxy_relation: None,
             code: None,
+            sealed_id: None,
         }
     }
 

@@ -65,6 +65,11 @@ pub struct CheckInWire {
     /// checks code id, subject and colour against the record. Absent for manual registrations.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub code: Option<String>,
+    /// A registration by hand: the ID number sealed to the health authority (core `seal`, the
+    /// venue id as context), so the authority's server links it to the person's codes. Absent
+    /// when the station has no sealing key yet, and for scans.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sealed_id: Option<String>,
 }
 
 /// An alert (a refusal that must reach the authority first), carrying the check-in it is about.
@@ -386,6 +391,10 @@ pub struct PullResponse {
     /// then (it keeps its check-ins).
     #[serde(default)]
     pub pending: bool,
+    /// The health authority's public sealing key (64 hex), when the deployment traces people
+    /// registered by hand: stations seal their ID numbers to it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub seal_key: Option<String>,
 }
 
 /// `GET /api/v1/time`.

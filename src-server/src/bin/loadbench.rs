@@ -75,6 +75,7 @@ fn check_in(venue: &str, n: u64) -> Record {
         proxy_phone: None,
         proxy_relation: None,
         code: None,
+        sealed_id: None,
     })
 }
 

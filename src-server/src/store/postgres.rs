@@ -14,6 +14,7 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 use postgres::{Client, NoTls};
 
+use columns::{AlertColumns, CheckInColumns, INSERT_ALERTS, INSERT_CHECK_INS};
 use pgtls::PgTls;
 use venuecode_core::sync::{PolicyWire, Record, VenueInfo};
 use venuecode_core::trust::Revocation;
@@ -25,6 +26,7 @@ use super::{
 
 mod accounts;
 mod applications;
+mod columns;
 mod devices;
 pub mod pgtls;
 mod places;
@@ -221,73 +223,6 @@ fn migrate(c: &mut Client) -> Result<(), StoreError> {
     )?;
     tx.commit()?;
     Ok(())
-}
-
-const INSERT_CHECK_INS: &str = "
-    INSERT INTO check_ins (venue_id, id, device_id, checkpoint_id, inspector, direction, at_ms,
-        temperature, celsius, verdict, reasons, fever, code_id, subject, name_masked, phone_masked,
-        id_masked, color, manual, proxy_name, proxy_phone, proxy_relation, received_ms)
-    SELECT $1, u.id, $2, u.checkpoint_id, u.inspector, u.direction, u.at_ms, u.temperature,
-        u.celsius, u.verdict, u.reasons, u.fever, u.code_id, u.subject, u.name_masked,
-        u.phone_masked, u.id_masked, u.color, u.manual, u.proxy_name, u.proxy_phone,
-        u.proxy_relation, $3
-    FROM unnest($4::text[], $5::text[], $6::text[], $7::text[], $8::bigint[], $9::text[],
-        $10::real[], $11::text[], $12::text[], $13::boolean[], $14::text[], $15::text[],
-        $16::text[], $17::text[], $18::text[], $19::text[], $20::boolean[], $21::text[],
-        $22::text[], $23::text[])
-        AS u(id, checkpoint_id, inspector, direction, at_ms, temperature, celsius, verdict,
-             reasons, fever, code_id, subject, name_masked, phone_masked, id_masked, color,
-             manual, proxy_name, proxy_phone, proxy_relation)
-    ON CONFLICT DO NOTHING";
-
-const INSERT_ALERTS: &str = "
-    INSERT INTO alerts (venue_id, id, check_in_id, device_id, checkpoint_id, at_ms, reasons,
-        subject, name_masked, phone_masked, color, received_ms)
-    SELECT $1, u.id, u.check_in_id, $2, u.checkpoint_id, u.at_ms, u.reasons, u.subject,
-        u.name_masked, u.phone_masked, u.color, $3
-    FROM unnest($4::text[], $5::text[], $6::text[], $7::bigint[], $8::text[], $9::text[],
-        $10::text[], $11::text[], $12::text[])
-        AS u(id, check_in_id, checkpoint_id, at_ms, reasons, subject, name_masked, phone_masked,
-             color)
-    ON CONFLICT DO NOTHING";
-
-/// Column arrays of a batch's check-ins, for one `unnest` insert.
-#[derive(Default)]
-struct CheckInColumns<'a> {
-    id: Vec<&'a str>,
-    checkpoint_id: Vec<&'a str>,
-    inspector: Vec<&'a str>,
-    direction: Vec<&'a str>,
-    at_ms: Vec<i64>,
-    temperature: Vec<&'a str>,
-    celsius: Vec<Option<f32>>,
-    verdict: Vec<&'a str>,
-    reasons: Vec<String>,
-    fever: Vec<bool>,
-    code_id: Vec<Option<&'a str>>,
-    subject: Vec<Option<&'a str>>,
-    name_masked: Vec<Option<&'a str>>,
-    phone_masked: Vec<Option<&'a str>>,
-    id_masked: Vec<Option<&'a str>>,
-    color: Vec<Option<&'a str>>,
-    manual: Vec<bool>,
-    proxy_name: Vec<Option<&'a str>>,
-    proxy_phone: Vec<Option<&'a str>>,
-    proxy_relation: Vec<Option<&'a str>>,
-}
-
-/// Column arrays of a batch's alerts.
-#[derive(Default)]
-struct AlertColumns<'a> {
-    id: Vec<&'a str>,
-    check_in_id: Vec<&'a str>,
-    checkpoint_id: Vec<&'a str>,
-    at_ms: Vec<i64>,
-    reasons: Vec<String>,
-    subject: Vec<Option<&'a str>>,
-    name_masked: Vec<Option<&'a str>>,
-    phone_masked: Vec<Option<&'a str>>,
-    color: Vec<Option<&'a str>>,
 }
 
 impl Store for PgStore {

@@ -38,6 +38,7 @@ pub fn check_in(n: u64, venue: &str) -> CheckInWire {
         proxy_phone: None,
         proxy_relation: None,
         code: None,
+        sealed_id: None,
     }
 }
 

@@ -22,6 +22,8 @@ pub struct PassageRow {
     pub manual: bool,
     /// The masked name the check-in carries, if any.
     pub name_masked: Option<String>,
+    /// Let through (not refused).
+    pub passed: bool,
 }
 
 /// One tracing query, as it is audited.
@@ -54,7 +56,7 @@ pub struct TraceAuditRow {
 
 /// The columns a [`PassageRow`] is read from, in order, by both engines.
 pub(crate) const PASSAGE_COLUMNS: &str =
-    "venue_id, checkpoint_id, direction, at_ms, subject, manual, name_masked";
+    "venue_id, checkpoint_id, direction, at_ms, subject, manual, name_masked, verdict = 'pass'";
 
 /// The columns a [`TraceAuditRow`] is read from, in order.
 pub(crate) const AUDIT_COLUMNS: &str =

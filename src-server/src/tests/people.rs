@@ -191,6 +191,36 @@ async fn permission_matrix(f: &Fixture) {
             vec![],
             [401, 401, 403, 403, 200, 200],
         ),
+        (
+            "GET",
+            format!(
+                "{hospital}/statistics?from={}&to={}",
+                (Utc::now() - chrono::Duration::days(1))
+                    .to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+                Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+            ),
+            vec![],
+            [401, 401, 200, 403, 200, 404],
+        ),
+        (
+            "GET",
+            "/api/v1/alerts".into(),
+            vec![],
+            [401, 401, 403, 403, 200, 403],
+        ),
+        (
+            "GET",
+            "/api/v1/alerts/count".into(),
+            vec![],
+            [401, 401, 403, 403, 200, 403],
+        ),
+        // The authority passes the role check; there is no such alert.
+        (
+            "POST",
+            format!("/api/v1/alerts/{VENUE}/no-such-alert/handled"),
+            br#"{"note": "permission matrix"}"#.to_vec(),
+            [401, 401, 403, 403, 404, 403],
+        ),
         ("GET", pull.into(), vec![], [401, 200, 401, 401, 401, 401]),
         (
             "POST",

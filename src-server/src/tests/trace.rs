@@ -138,3 +138,119 @@ async fn an_authority_traces_a_person_and_every_query_is_audited() {
     let (status, _) = send(&f.app, with_token("GET", "/api/v1/trace/audit", &admin)).await;
     assert_eq!(status, StatusCode::FORBIDDEN);
 }
+
+/// The acceptance case: an elder registered by hand (ID number, sealed to the authority) at one
+/// door and the same person's health code scanned at the other door are one person to tracing —
+/// whether the authority starts from the ID number or from the code.
+#[tokio::test]
+async fn a_registration_by_hand_and_a_scan_of_the_same_person_are_found_by_one_query() {
+    use venuecode_core::health_code::Pseudonym;
+    use venuecode_core::idnumber::IdNumber;
+    let f = fixture(false);
+    let first = enrolled(&f, 51).await;
+    let second = enrolled(&f, 52).await;
+    let id = IdNumber::parse("11010519491231002X", Utc::now().date_naive()).unwrap();
+    // The pull tells stations the key to seal to.
+    let (status, pulled) = send(
+        &f.app,
+        first.request(
+            "GET",
+            "/api/v1/sync/pull?trust_version=0&revocations_since=0",
+            vec![],
+            &nonce(510),
+        ),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{pulled}");
+    let seal_key =
+        venuecode_core::seal::public_key_from_hex(pulled["seal_key"].as_str().unwrap()).unwrap();
+    assert_eq!(seal_key, venuecode_core::seal::public_key(&SEAL_SECRET));
+    // Station one: by hand, an hour's stay ending four minutes ago.
+    let mut by_hand = fresh(1, VENUE);
+    by_hand.id_masked = Some(id.masked());
+    by_hand.at = Utc::now() - Duration::minutes(5);
+    by_hand.sealed_id = Some(
+        venuecode_core::seal::seal(&seal_key, [8; 32], VENUE, id.as_str().as_bytes()).unwrap(),
+    );
+    let (status, body) = send(
+        &f.app,
+        first.request(
+            "POST",
+            "/api/v1/sync/upload",
+            batch(vec![Record::CheckIn(by_hand)]),
+            &nonce(511),
+        ),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    // Station two: the same person's own code scanned (the issuer's pseudonym of the same number).
+    let subject = Pseudonym::derive(&[3; 32], &id);
+    let mut scanned = super::upload::scan_of(2, VENUE, &f.issuer, subject);
+    scanned.direction = "exit".into();
+    let (status, body) = send(
+        &f.app,
+        second.request(
+            "POST",
+            "/api/v1/sync/upload",
+            batch(vec![Record::CheckIn(scanned.clone())]),
+            &nonce(520),
+        ),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    person(&f, "wang.cdc", Role::Authority, &["659002"]).await;
+    let cdc = sign_in(&f, "wang.cdc").await;
+    let window = |who: serde_json::Value| {
+        let mut q = serde_json::json!({
+            "from": Utc::now() - Duration::hours(2),
+            "to": Utc::now(),
+            "case_number": "2026-新-0007",
+            "reason": "密接者流调"
+        });
+        q.as_object_mut()
+            .unwrap()
+            .extend(who.as_object().unwrap().clone());
+        q.to_string().into_bytes()
+    };
+    for who in [
+        serde_json::json!({ "id_number": id.as_str() }),
+        serde_json::json!({ "code": scanned.code.clone().unwrap() }),
+    ] {
+        let (status, t) = send(
+            &f.app,
+            with_token_body("POST", "/api/v1/trace", &cdc, window(who)),
+        )
+        .await;
+        assert_eq!(status, StatusCode::OK, "{t}");
+        let visits = t["visits"].as_array().unwrap();
+        // The entry by hand at one door and the exit scanned at the other: one stay.
+        assert_eq!(visits.len(), 1, "{t}");
+        assert_eq!(visits[0]["ended"], "exit", "{t}");
+        let doors = visits[0]["checkpoints"].as_array().unwrap();
+        assert!(!doors.is_empty(), "{t}");
+        assert_eq!(t["subjects"][0], subject.to_hex(), "{t}");
+    }
+    // The audit never holds the number.
+    let (_, log) = send(&f.app, with_token("GET", "/api/v1/trace/audit", &cdc)).await;
+    assert!(!log.to_string().contains(id.as_str()), "{log}");
+    // Bad names are refused with their field.
+    for (who, code) in [
+        (
+            serde_json::json!({ "id_number": "110105194912310021" }),
+            "bad_id_number",
+        ),
+        (serde_json::json!({ "code": "HC1:NOTACODE" }), "bad_code"),
+        (
+            serde_json::json!({ "id_number": id.as_str(), "subject": "x" }),
+            "bad_subject",
+        ),
+    ] {
+        let (status, b) = send(
+            &f.app,
+            with_token_body("POST", "/api/v1/trace", &cdc, window(who)),
+        )
+        .await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{b}");
+        assert_eq!(b["error"], code, "{b}");
+    }
+}

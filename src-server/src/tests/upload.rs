@@ -17,14 +17,29 @@ pub(super) fn fresh(n: u64, venue: &str) -> venuecode_core::sync::CheckInWire {
 
 /// A scan a minute ago of a real code from the fixture's issuer, as a station records it.
 pub(super) fn scan(n: u64, venue: &str, issuer: &SecretKey) -> venuecode_core::sync::CheckInWire {
-    use venuecode_core::health_code::{HealthClaims, Pseudonym};
+    scan_of(
+        n,
+        venue,
+        issuer,
+        venuecode_core::health_code::Pseudonym([7; 12]),
+    )
+}
+
+/// A scan a minute ago of `subject`'s code from the fixture's issuer.
+pub(super) fn scan_of(
+    n: u64,
+    venue: &str,
+    issuer: &SecretKey,
+    subject: venuecode_core::health_code::Pseudonym,
+) -> venuecode_core::sync::CheckInWire {
+    use venuecode_core::health_code::HealthClaims;
     let now = Utc::now();
     let claims = HealthClaims {
         issuer: "CN-DEMO".into(),
         issued_at: now - Duration::minutes(5),
         expires_at: now + Duration::hours(1),
         code_id: [n as u8; 8],
-        subject: Pseudonym([7; 12]),
+        subject,
         name_masked: "张*".into(),
         phone_masked: "138****8000".into(),
         id_masked: "1101**********002X".into(),

@@ -116,6 +116,7 @@ fn draft(venue: &str, checkpoint: &str, inspector: &str, n: i64, alert_every: i6
         proxy_phone: None,
         proxy_relation: None,
         code: None,
+        sealed_id: None,
     }
 }
 

@@ -10,6 +10,7 @@
 
 pub mod client;
 mod form;
+pub mod reports;
 
 use chrono::{DateTime, Utc};
 use reqwest::Method;
@@ -116,7 +117,7 @@ pub fn sign_out(store: &mut Store, client: Option<&PeopleClient>) -> Result<(), 
 
 /// Reads `path` from the server, keeping it under `key`; when the server cannot be reached,
 /// what was kept, with its age. A 401 forgets the session.
-fn load<T: serde::Serialize + serde::de::DeserializeOwned>(
+pub(crate) fn load<T: serde::Serialize + serde::de::DeserializeOwned>(
     store: &mut Store,
     client: &PeopleClient,
     key: &str,
@@ -214,7 +215,7 @@ pub fn decide(
 }
 
 /// A path segment made safe (ids are ours, but nothing typed reaches a URL unescaped).
-fn seg(s: &str) -> String {
+pub(crate) fn seg(s: &str) -> String {
     s.chars()
         .filter(|c| c.is_ascii_alphanumeric() || *c == '-' || *c == '_')
         .collect()

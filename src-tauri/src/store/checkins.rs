@@ -131,6 +131,7 @@ impl Store {
             proxy_phone: d.proxy_phone.clone(),
             proxy_relation: d.proxy_relation.map(str::to_string),
             code: d.code.clone(),
+            sealed_id: d.sealed_id.clone(),
         };
         let encode =
             |r: &Record| serde_json::to_string(r).map_err(|e| AppError::Encode(e.to_string()));

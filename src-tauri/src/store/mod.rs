@@ -14,6 +14,7 @@ mod checkins;
 mod outbox;
 mod people;
 mod settings;
+mod statistics;
 mod sync_state;
 mod venues;
 
@@ -214,6 +215,7 @@ mod tests {
             proxy_phone: None,
             proxy_relation: None,
             code: None,
+            sealed_id: None,
         }
     }
 

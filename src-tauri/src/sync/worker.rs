@@ -520,6 +520,9 @@ fn pull(shared: &Shared, store: &mut Store, data_dir: &Path, c: &Client) -> Resu
         ("venue", json(&res.venue)),
         ("policy", json(&res.policy)),
         ("trust_fetched_at", fetched.to_rfc3339()),
+        // The authority's sealing key, from this signed answer only ("" when the deployment
+        // does not link registrations by hand).
+        ("seal_key", res.seal_key.clone().unwrap_or_default()),
     ])?;
     if let Some(mut b) = store.binding()? {
         if b.venue_id == res.venue.venue_id && b.venue_name != res.venue.name {

@@ -15,6 +15,7 @@ fn passage(r: &postgres::Row) -> PassageRow {
         subject: r.get(4),
         manual: r.get(5),
         name_masked: r.get(6),
+        passed: r.get(7),
     }
 }
 

@@ -16,6 +16,7 @@ fn passage(r: &rusqlite::Row<'_>) -> rusqlite::Result<PassageRow> {
         subject: r.get(4)?,
         manual: r.get::<_, i64>(5)? != 0,
         name_masked: r.get(6)?,
+        passed: r.get::<_, i64>(7)? != 0,
     })
 }
 

@@ -298,6 +298,7 @@ pub fn StationPage() -> impl IntoView {
     };
 
     let kiosk = expect_context::<Kiosk>().0;
+    let stats_open = RwSignal::new(false);
     view! {
         <div class="page-head">
             <h1 id="page-title">{move || i18n.t(Key::NavStation)}</h1>
@@ -349,6 +350,14 @@ pub fn StationPage() -> impl IntoView {
                 <Preview preview=preview outlines=outlines running=running />
                 <div class:hidden=move || kiosk.get()>
                     <TodayList shown=st.shown />
+                    <button id="station-stats-open" on:click=move |_| stats_open.update(|o| *o = !*o)>
+                        {move || i18n.t(Key::StatsStation)}
+                    </button>
+                    {move || stats_open.get().then(|| view! {
+                        <div id="station-stats">
+                            <crate::pages::statistics::StatisticsScreen source=crate::pages::statistics::Source::Station />
+                        </div>
+                    })}
                 </div>
             </div>
         </div>

@@ -92,6 +92,12 @@ pub(super) fn VenueDetail(
                     <div class="row">
                         <h2 class="venue-name grow" id="venue-name">{v.name.clone()}</h2>
                         <span class=format!("badge {status}") id="venue-status">{move || i18n.t(status_k)}</span>
+                        {(approved && !reviews()).then(|| view! {
+                            <button id="venue-statistics" class="primary"
+                                on:click=move |_| back.set(View::Statistics(id.get_value()))>
+                                {move || i18n.t(Key::StatsOpen)}
+                            </button>
+                        })}
                     </div>
                     <dl class="facts wide">
                         <dt>{move || i18n.t(Key::FCreditCode)}</dt><dd>{v.credit_code.clone().unwrap_or_default()}</dd>

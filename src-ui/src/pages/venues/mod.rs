@@ -25,6 +25,8 @@ enum View {
     Venue(String),
     /// One checkpoint's posters: venue id, checkpoint id.
     Posters(String, String),
+    /// A venue's statistics (检测统计).
+    Statistics(String),
 }
 
 /// A note shown above the list after an action (submitted, kept as a draft).
@@ -60,6 +62,19 @@ pub fn VenuesPage() -> impl IntoView {
             <posters::PosterPage venue_id=venue_id checkpoint_id=checkpoint_id back=view_state />
         }
         .into_any(),
+        View::Statistics(venue_id) => {
+            let back_to = venue_id.clone();
+            view! {
+                <div class="title-row">
+                    <button id="stats-back" on:click=move |_| view_state.set(View::Venue(back_to.clone()))>
+                        {move || use_i18n().t(Key::Back)}
+                    </button>
+                    <h1 id="page-title">{move || use_i18n().t(Key::StatsTitle)}</h1>
+                </div>
+                <crate::pages::statistics::StatisticsScreen source=crate::pages::statistics::Source::Venue(venue_id) />
+            }
+            .into_any()
+        }
     }
 }
 
