@@ -67,6 +67,7 @@ pub struct TraceRequest {
 pub struct Visit {
     pub venue_id: String,
     pub venue_name: String,
+    /// The doors passed, by name.
     pub checkpoints: Vec<String>,
     pub start: DateTime<Utc>,
     pub end: DateTime<Utc>,
@@ -107,12 +108,20 @@ pub struct TraceAnswer {
     pub by_place: Vec<PlaceCount>,
 }
 
+/// A check-in as core's copresence reads it. A refused person never went in: they were at the
+/// door at that moment, read as a stay of that moment (an exit alone), not a stay until the
+/// automatic exit.
 fn passage(r: &PassageRow) -> Passage {
+    let direction = match (r.passed, Direction::parse(&r.direction)) {
+        (true, Some(d)) => d,
+        (true, None) => Direction::Entry,
+        (false, _) => Direction::Exit,
+    };
     Passage {
         subject: r.subject.clone(),
         venue_id: r.venue_id.clone(),
         checkpoint_id: r.checkpoint_id.clone(),
-        direction: Direction::parse(&r.direction).unwrap_or(Direction::Entry),
+        direction,
         at: r.at,
     }
 }
@@ -304,11 +313,27 @@ async fn trace(
             });
         }
         let mut visits = Vec::new();
+        let mut doors: BTreeMap<String, Vec<crate::store::Checkpoint>> = BTreeMap::new();
         for s in &case_stays {
+            if !doors.contains_key(&s.venue_id) {
+                doors.insert(s.venue_id.clone(), store.checkpoints(&s.venue_id)?);
+            }
+            let named = &doors[&s.venue_id];
+            // Doors by name (an id no longer listed stays as it is).
+            let checkpoints = s
+                .checkpoints
+                .iter()
+                .map(|id| {
+                    named
+                        .iter()
+                        .find(|c| &c.checkpoint_id == id)
+                        .map_or_else(|| id.clone(), |c| c.name.clone())
+                })
+                .collect();
             visits.push(Visit {
                 venue_name: visible(&s.venue_id)?.unwrap_or_default(),
                 venue_id: s.venue_id.clone(),
-                checkpoints: s.checkpoints.clone(),
+                checkpoints,
                 start: s.start,
                 end: s.end,
                 ended: ended(s.ended),

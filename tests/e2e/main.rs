@@ -6,4 +6,5 @@ mod posters;
 mod shell;
 mod station;
 mod sync;
+mod tracing;
 mod venues_station;

@@ -101,8 +101,9 @@ pub struct AlertRow {
     /// `refusal` (a station refused someone and raised it), `two_places` or `reentry`.
     pub kind: String,
     pub at: DateTime<Utc>,
-    /// The door, for refusals.
+    /// The door, for refusals: its id and name.
     pub checkpoint_id: Option<String>,
+    pub checkpoint_name: Option<String>,
     /// Reason codes: a refusal's record reasons, or `impossible_travel` / `shared_code`.
     pub reasons: Vec<String>,
     /// The person's pseudonym, to trace them from the alert.
@@ -226,19 +227,25 @@ pub(crate) fn alerts_sql(
         } else if kind_table == "alerts" {
             "a.venue_id, v.name, v.region, a.id AS alert_id, 'refusal' AS kind, a.at_ms AS at_ms, \
              a.checkpoint_id, a.reasons, a.subject, a.name_masked, a.phone_masked, a.color, \
-             n.handled_ms, n.actor, n.note"
+             n.handled_ms, n.actor, n.note, c.name AS checkpoint_name"
                 .to_string()
         } else {
             "s.venue_id, v.name, v.region, s.pair_id AS alert_id, s.kind, s.second_at_ms AS at_ms, \
              NULL AS checkpoint_id, \
              CASE s.kind WHEN 'two_places' THEN 'impossible_travel' ELSE 'shared_code' END AS reasons, \
              s.subject, NULL AS name_masked, NULL AS phone_masked, NULL AS color, n.handled_ms, \
-             n.actor, n.note"
+             n.actor, n.note, NULL AS checkpoint_name"
                 .to_string()
+        };
+        // A refusal names its door (the checkpoint's name beside its id).
+        let door = if kind_table == "alerts" {
+            " LEFT JOIN checkpoints c ON c.venue_id = a.venue_id AND c.checkpoint_id = a.checkpoint_id"
+        } else {
+            ""
         };
         let mut sql = format!(
             "SELECT {select} FROM {kind_table} {t} JOIN venues v ON v.venue_id = {t}.venue_id \
-             LEFT JOIN alert_notes n ON n.venue_id = {t}.venue_id AND n.alert_id = {id} \
+             LEFT JOIN alert_notes n ON n.venue_id = {t}.venue_id AND n.alert_id = {id}{door} \
              WHERE {}",
             conds.join(" AND ")
         );

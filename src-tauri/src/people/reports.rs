@@ -191,6 +191,8 @@ struct AlertAnswer {
     kind: String,
     at: DateTime<Utc>,
     checkpoint_id: Option<String>,
+    #[serde(default)]
+    checkpoint_name: Option<String>,
     reasons: Vec<String>,
     subject: Option<String>,
     name_masked: Option<String>,
@@ -245,7 +247,7 @@ pub fn alerts(
                 alert_id: a.alert_id,
                 kind: a.kind,
                 at: local(a.at, "%m-%d %H:%M:%S"),
-                checkpoint: a.checkpoint_id,
+                checkpoint: a.checkpoint_name.or(a.checkpoint_id),
                 reasons: a.reasons,
                 subject: a.subject,
                 name_masked: a.name_masked,

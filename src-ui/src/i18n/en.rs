@@ -62,7 +62,6 @@ pub(super) fn text(key: Key) -> &'static str {
         Key::TraceWhen => "When",
         Key::TracePlace => "Place",
         Key::TracePerson => "Person",
-        Key::AuditWho => "Who",
         Key::AuditSubject => "Subject",
         Key::AuditWindow => "Window",
         Key::AuditResults => "Visits / contacts",

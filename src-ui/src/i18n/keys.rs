@@ -400,7 +400,6 @@ pub enum Key {
     TraceWhen,
     TracePlace,
     TracePerson,
-    AuditWho,
     AuditSubject,
     AuditWindow,
     AuditResults,

@@ -62,7 +62,6 @@ pub(super) fn text(key: Key) -> &'static str {
         Key::TraceWhen => "时间",
         Key::TracePlace => "场所",
         Key::TracePerson => "人员",
-        Key::AuditWho => "查询人",
         Key::AuditSubject => "查询对象",
         Key::AuditWindow => "时段",
         Key::AuditResults => "到访 / 密接",

@@ -110,6 +110,7 @@ pub fn StatisticsPanel(v: StatisticsView) -> impl IntoView {
         </section>
         <section class="card">
             <h2>{move || i18n.t(Key::StatsByHour)}</h2>
+            <Legend />
             <div class="chart-row">
                 <HourBars hours=v.by_hour.clone() />
                 <CountTable id="stats-hour-table" label=Key::StatsHour rows=v.by_hour.iter().enumerate()
@@ -119,6 +120,7 @@ pub fn StatisticsPanel(v: StatisticsView) -> impl IntoView {
         </section>
         <section class="card">
             <h2>{move || i18n.t(Key::StatsByDay)}</h2>
+            <Legend />
             <div class="chart-row">
                 <DayLine days=v.by_day.clone() />
                 <CountTable id="stats-day-table" label=Key::StatsDay rows=v.by_day.clone() />
@@ -130,6 +132,19 @@ pub fn StatisticsPanel(v: StatisticsView) -> impl IntoView {
             <h2>{move || i18n.t(Key::StatsByInspector)}</h2>
             <CountTable id="stats-inspector-table" label=Key::StatsName rows=v.by_inspector.clone() />
         </section>
+    }
+}
+
+/// Which colour is which.
+#[component]
+fn Legend() -> impl IntoView {
+    let i18n = use_i18n();
+    view! {
+        <p class="legend">
+            <span><span class="sw s-entries"></span>{move || i18n.t(Key::StatsEntries)}</span>
+            <span><span class="sw s-exits"></span>{move || i18n.t(Key::StatsExits)}</span>
+            <span><span class="sw s-refused"></span>{move || i18n.t(Key::StatsRefused)}</span>
+        </p>
     }
 }
 
@@ -159,7 +174,7 @@ fn HourBars(hours: Vec<StatCounts>) -> impl IntoView {
     view! {
         <svg class="chart" id="stats-hour-chart" viewBox=format!("0 0 {W} {H}") role="img">
             <line x1=PAD y1=H - PAD x2=W - PAD y2=H - PAD class="axis" />
-            <text x=2 y=PAD + 4.0 class="tick">{max}</text>
+            <text x=2 y=PAD class="tick">{max}</text>
             <text x=2 y=H - PAD class="tick">"0"</text>
             {hours.iter().enumerate().map(|(h, c)| {
                 let x = PAD + h as f64 * slot + 2.0;
@@ -179,7 +194,7 @@ fn HourBars(hours: Vec<StatCounts>) -> impl IntoView {
                         <rect x=x y=top_r width=w height=top_o - top_r class="s-refused" />
                     </g>
                     {(h % 3 == 0).then(|| view! {
-                        <text x=x y=H - 8.0 class="tick">{format!("{h:02}")}</text>
+                        <text x=x y=H - 6.0 class="tick">{format!("{h:02}")}</text>
                     })}
                 }
             }).collect_view()}
@@ -208,13 +223,15 @@ fn DayLine(days: Vec<StatRow>) -> impl IntoView {
             .join(" ")
     };
     let entries = line(|c| c.entries);
+    let exits = line(|c| c.exits);
     let refused = line(|c| c.refused);
     let every = days.len().div_ceil(8).max(1);
     view! {
         <svg class="chart" id="stats-day-chart" viewBox=format!("0 0 {W} {H}") role="img">
             <line x1=PAD y1=H - PAD x2=W - PAD y2=H - PAD class="axis" />
-            <text x=2 y=PAD + 4.0 class="tick">{max}</text>
+            <text x=2 y=PAD class="tick">{max}</text>
             <text x=2 y=H - PAD class="tick">"0"</text>
+            <polyline points=exits class="l-exits" />
             <polyline points=entries class="l-entries" />
             <polyline points=refused class="l-refused" />
             {days.iter().enumerate().map(|(i, d)| {
@@ -226,7 +243,7 @@ fn DayLine(days: Vec<StatRow>) -> impl IntoView {
                         <title>{move || format!("{tip}  {} {}  {} {}  {} {}", i18n.t(Key::StatsEntries), c.entries,
                             i18n.t(Key::StatsExits), c.exits, i18n.t(Key::StatsRefused), c.refused)}</title>
                     </circle>
-                    {(i % every == 0).then(|| view! { <text x=x(i) - 14.0 y=H - 8.0 class="tick">{label}</text> })}
+                    {(i % every == 0).then(|| view! { <text x=x(i) - 22.0 y=H - 6.0 class="tick">{label}</text> })}
                 }
             }).collect_view()}
         </svg>

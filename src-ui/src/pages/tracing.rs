@@ -451,32 +451,24 @@ fn Audit() -> impl IntoView {
         {move || log.get().map(|l| view! {
             <OfflineAge offline=l.offline age_secs=l.age_secs />
             {l.data.is_empty().then(|| view! { <p class="empty">{move || i18n.t(Key::AuditEmpty)}</p> })}
-            <section class="card">
-                <table class="counts" id="audit-log">
-                    <thead><tr>
-                        <th>{move || i18n.t(Key::TraceWhen)}</th>
-                        <th>{move || i18n.t(Key::AuditWho)}</th>
-                        <th>{move || i18n.t(Key::TraceCase)}</th>
-                        <th>{move || i18n.t(Key::TraceReason)}</th>
-                        <th>{move || i18n.t(Key::AuditWindow)}</th>
-                        <th>{move || i18n.t(Key::AuditResults)}</th>
-                        <th>{move || i18n.t(Key::AuditSubject)}</th>
-                    </tr></thead>
-                    <tbody>
-                    {l.data.into_iter().enumerate().map(|(i, a)| view! {
-                        <tr id=format!("audit-{i}") data-id=a.id>
-                            <td>{a.at}</td>
-                            <td>{a.actor}</td>
-                            <td class="audit-case">{a.case_number}</td>
-                            <td>{a.reason}</td>
-                            <td>{a.window}</td>
-                            <td class="n">{a.visits} " / " {a.contacts}</td>
-                            <td class="mono">{a.subject.chars().take(12).collect::<String>()} "…"</td>
-                        </tr>
-                    }).collect_view()}
-                    </tbody>
-                </table>
-            </section>
+            <div class="list" id="audit-log">
+                {l.data.into_iter().enumerate().map(|(i, a)| view! {
+                    <article class="card audit" id=format!("audit-{i}") data-id=a.id>
+                        <div class="row">
+                            <span class="audit-at">{a.at}</span>
+                            <span class="grow">{a.actor}</span>
+                            <span class="audit-case badge">{a.case_number}</span>
+                        </div>
+                        <dl class="facts">
+                            <dt>{move || i18n.t(Key::TraceReason)}</dt><dd>{a.reason}</dd>
+                            <dt>{move || i18n.t(Key::AuditWindow)}</dt><dd>{a.window}</dd>
+                            <dt>{move || i18n.t(Key::AuditResults)}</dt><dd>{a.visits} " / " {a.contacts}</dd>
+                            <dt>{move || i18n.t(Key::AuditSubject)}</dt>
+                            <dd class="mono">{a.subject.chars().take(24).collect::<String>()} "…"</dd>
+                        </dl>
+                    </article>
+                }).collect_view()}
+            </div>
         })}
     }
 }

@@ -88,6 +88,7 @@ impl Reports for PgStore {
                     handled_at: r.get::<_, Option<i64>>(12).map(ms),
                     handled_by: r.get(13),
                     note: r.get(14),
+                    checkpoint_name: r.get(15),
                 })
                 .collect())
         })

@@ -98,6 +98,7 @@ pub(super) fn statistics_and_alerts_are_read_by_scope(store: &dyn Store) {
     assert_eq!(listed[1].reasons, ["fever"]);
     assert_eq!(listed[2].name_masked.as_deref(), Some("张*"));
     assert_eq!(listed[2].checkpoint_id.as_deref(), Some("main"));
+    assert_eq!(listed[2].checkpoint_name.as_deref(), Some("北门"));
     assert_eq!(store.count_alerts(&all).unwrap(), 3);
     // Another region, or none, sees nothing.
     for scopes in [vec!["4405".to_string()], vec![]] {

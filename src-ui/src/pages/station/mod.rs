@@ -353,14 +353,14 @@ pub fn StationPage() -> impl IntoView {
                     <button id="station-stats-open" on:click=move |_| stats_open.update(|o| *o = !*o)>
                         {move || i18n.t(Key::StatsStation)}
                     </button>
-                    {move || stats_open.get().then(|| view! {
-                        <div id="station-stats">
-                            <crate::pages::statistics::StatisticsScreen source=crate::pages::statistics::Source::Station />
-                        </div>
-                    })}
                 </div>
             </div>
         </div>
+        {move || (stats_open.get() && !kiosk.get()).then(|| view! {
+            <div id="station-stats">
+                <crate::pages::statistics::StatisticsScreen source=crate::pages::statistics::Source::Station />
+            </div>
+        })}
         <VerdictScreen last=st.last />
     }
 }
