@@ -12,6 +12,7 @@ pub mod body;
 pub mod demo;
 pub mod enrolment;
 pub mod error;
+pub mod export_routes;
 pub mod identity;
 pub mod people;
 pub mod people_routes;
@@ -224,6 +225,7 @@ pub fn app(state: AppState) -> Router {
         .merge(place_routes::routes())
         .merge(trace_routes::routes())
         .merge(report_routes::routes())
+        .merge(export_routes::routes())
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
         .layer(tower_http::timeout::RequestBodyTimeoutLayer::new(BODY_TIMEOUT))
         .layer(axum::middleware::from_fn_with_state(

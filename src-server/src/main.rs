@@ -126,6 +126,12 @@ enum Command {
         #[arg(long, default_value_t = 24, value_name = "HOURS")]
         hours: u32,
     },
+    /// Export a venue's check-ins, or alerts, to a CSV or Excel file (identity masked, as
+    /// stored; times in China time unless --tz-offset-minutes says otherwise).
+    Export {
+        #[command(subcommand)]
+        what: ExportCommand,
+    },
     /// Accounts of people who sign in (the first system administrator is made here).
     Admin {
         #[command(subcommand)]
@@ -159,6 +165,36 @@ enum Command {
         /// What a stale or unverified station does: refuse every scan, or warn.
         #[arg(long, value_parser = ["refuse", "warn"])]
         when_stale: Option<String>,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum ExportCommand {
+    /// A venue's check-ins over the last DAYS days (up to now).
+    CheckIns {
+        venue_id: String,
+        #[arg(long, default_value_t = 1)]
+        days: u32,
+        #[arg(long, value_parser = ["csv", "xlsx"], default_value = "xlsx")]
+        format: String,
+        #[arg(long, default_value_t = 480, allow_negative_numbers = true)]
+        tz_offset_minutes: i32,
+        /// The file to write.
+        #[arg(long)]
+        out: PathBuf,
+    },
+    /// Alerts of the last DAYS days in a region (a code prefix), newest first.
+    Alerts {
+        #[arg(long)]
+        region: String,
+        #[arg(long, default_value_t = 7)]
+        days: u32,
+        #[arg(long, value_parser = ["csv", "xlsx"], default_value = "xlsx")]
+        format: String,
+        #[arg(long, default_value_t = 480, allow_negative_numbers = true)]
+        tz_offset_minutes: i32,
+        #[arg(long)]
+        out: PathBuf,
     },
 }
 
@@ -252,6 +288,10 @@ fn main() -> anyhow::Result<()> {
                     a.needed_s
                 );
             }
+            return Ok(());
+        }
+        Some(Command::Export { what }) => {
+            export(store.as_ref(), what, now)?;
             return Ok(());
         }
         Some(Command::Admin { command }) => {
@@ -463,4 +503,67 @@ fn main() -> anyhow::Result<()> {
             .await;
             Ok(())
         })
+}
+
+/// `venuecode-server export …`: the same tables as the API's exports, written to a file.
+fn export(
+    store: &dyn store::Store,
+    what: &ExportCommand,
+    now: chrono::DateTime<chrono::Utc>,
+) -> anyhow::Result<()> {
+    use venuecode_export::FileFormat;
+    use venuecode_server::export_routes::{alerts_table, venue_export, MAX_ROWS};
+    let offset_of = |m: i32| {
+        chrono::FixedOffset::east_opt(m * 60).context("--tz-offset-minutes is -840 to 840")
+    };
+    let format_of = |f: &str| FileFormat::parse(f).context("--format is csv or xlsx");
+    let (out, bytes, rows) = match what {
+        ExportCommand::CheckIns {
+            venue_id,
+            days,
+            format,
+            tz_offset_minutes,
+            out,
+        } => {
+            let from = now - chrono::Duration::days(i64::from((*days).clamp(1, 366)));
+            let (_, bytes) = venue_export(
+                store,
+                venue_id,
+                from,
+                now,
+                offset_of(*tz_offset_minutes)?,
+                format_of(format)?,
+            )
+            .map_err(|e| anyhow::anyhow!("{e}"))?;
+            let rows = store.venue_check_ins(venue_id, from, now, MAX_ROWS)?.len();
+            (out, bytes, rows)
+        }
+        ExportCommand::Alerts {
+            region,
+            days,
+            format,
+            tz_offset_minutes,
+            out,
+        } => {
+            anyhow::ensure!(
+                !region.is_empty() && region.chars().all(|c| c.is_ascii_digit()),
+                "--region is a region code (digits)"
+            );
+            let rows = store.alerts(&store::AlertQuery {
+                scopes: vec![region.clone()],
+                from: Some(now - chrono::Duration::days(i64::from((*days).clamp(1, 366)))),
+                limit: MAX_ROWS,
+                ..store::AlertQuery::default()
+            })?;
+            let table = alerts_table(&rows, offset_of(*tz_offset_minutes)?);
+            (
+                out,
+                venuecode_export::write(&table, format_of(format)?)?,
+                rows.len(),
+            )
+        }
+    };
+    std::fs::write(out, &bytes).with_context(|| format!("writing {}", out.display()))?;
+    eprintln!("{rows} rows, {} bytes → {}", bytes.len(), out.display());
+    Ok(())
 }

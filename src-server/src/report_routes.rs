@@ -217,7 +217,7 @@ fn short_text(v: &Option<String>, code: &'static str, what: &str) -> Result<(), 
     }
 }
 
-fn alert_query(q: AlertsQuery, scopes: Vec<String>) -> Result<AlertQuery, ApiError> {
+pub(crate) fn alert_query(q: AlertsQuery, scopes: Vec<String>) -> Result<AlertQuery, ApiError> {
     if let Some(r) = &q.region {
         if r.is_empty() || r.len() > 12 || !r.chars().all(|c| c.is_ascii_digit()) {
             return Err(bad("bad_region", "a region is a code of up to 12 digits"));

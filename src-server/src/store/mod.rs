@@ -18,7 +18,7 @@ pub mod trace;
 pub use accounts::{Account, Accounts, Credentials, Invitation, NewAccount};
 pub use applications::{Applications, Decision, VenueEvent, VenueFilter, VenueSummary};
 pub use places::{Amended, Checkpoint, Places};
-pub use reports::{AlertQuery, AlertReason, AlertRow, Reports};
+pub use reports::{AlertQuery, AlertReason, AlertRow, CheckInRow, Reports};
 pub use sightings::{SightingAlertRow, Sightings};
 pub use trace::{PassageRow, TraceAudit, TraceAuditRow, Tracing};
 

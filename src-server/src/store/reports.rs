@@ -286,8 +286,41 @@ pub(crate) fn split_reasons(s: &str) -> Vec<String> {
     s.split_whitespace().map(str::to_string).collect()
 }
 
+/// One check-in as an export lists it (masked identity only, as stored).
+#[derive(Debug, Clone, PartialEq)]
+pub struct CheckInRow {
+    pub at: DateTime<Utc>,
+    pub checkpoint_id: String,
+    pub inspector: String,
+    pub direction: String,
+    pub verdict: String,
+    pub reasons: Vec<String>,
+    pub temperature: String,
+    pub celsius: Option<f64>,
+    pub name_masked: Option<String>,
+    pub phone_masked: Option<String>,
+    pub id_masked: Option<String>,
+    pub color: Option<String>,
+    pub manual: bool,
+    pub proxy_name: Option<String>,
+    pub proxy_relation: Option<String>,
+}
+
+/// The columns a [`CheckInRow`] is read from, in order, by both engines.
+pub(crate) const CHECK_IN_COLUMNS: &str = "at_ms, checkpoint_id, inspector, direction, verdict, \
+    reasons, temperature, celsius, name_masked, phone_masked, id_masked, color, manual, \
+    proxy_name, proxy_relation";
+
 /// The reports side of the store.
 pub trait Reports {
+    /// `venue_id`'s check-ins from `from` to `to` (inclusive), oldest first, at most `limit`.
+    fn venue_check_ins(
+        &self,
+        venue_id: &str,
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+        limit: usize,
+    ) -> Result<Vec<CheckInRow>, StoreError>;
     /// `venue_id`'s check-ins from `from` to `to` (inclusive), counted by hour, door, inspector,
     /// direction, refusal and fever.
     fn venue_groups(

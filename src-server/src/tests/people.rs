@@ -214,6 +214,23 @@ async fn permission_matrix(f: &Fixture) {
             vec![],
             [401, 401, 403, 403, 200, 403],
         ),
+        (
+            "GET",
+            format!(
+                "{hospital}/check-ins/export?from={}&to={}",
+                (Utc::now() - chrono::Duration::days(1))
+                    .to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+                Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+            ),
+            vec![],
+            [401, 401, 200, 403, 200, 404],
+        ),
+        (
+            "GET",
+            "/api/v1/alerts/export".into(),
+            vec![],
+            [401, 401, 403, 403, 200, 403],
+        ),
         // The authority passes the role check; there is no such alert.
         (
             "POST",

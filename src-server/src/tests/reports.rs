@@ -172,3 +172,100 @@ async fn statistics_and_alerts_reach_who_may_read_them() {
     .await;
     assert!(open["alerts"].as_array().unwrap().is_empty());
 }
+
+/// The raw answer of a request (exports are files, not JSON).
+async fn send_raw(
+    app: &axum::Router,
+    req: axum::http::Request<axum::body::Body>,
+) -> (StatusCode, axum::http::HeaderMap, Vec<u8>) {
+    use http_body_util::BodyExt;
+    use tower::ServiceExt;
+    let res = app.clone().oneshot(req).await.unwrap();
+    let (status, headers) = (res.status(), res.headers().clone());
+    let bytes = res.into_body().collect().await.unwrap().to_bytes().to_vec();
+    (status, headers, bytes)
+}
+
+#[tokio::test]
+async fn check_ins_and_alerts_export_to_excel_and_csv() {
+    use calamine::{Data, Reader, Xlsx};
+    let f = fixture(false);
+    let s = enrolled(&f, 42).await;
+    let mut refused = fresh(3, VENUE);
+    refused.verdict = "refuse".into();
+    refused.reasons = vec!["fever".into()];
+    refused.fever = true;
+    refused.celsius = Some(38.4);
+    let mut fever_alert = alert(9, &refused);
+    if let Record::Alert(a) = &mut fever_alert {
+        a.reasons = vec!["fever".into()];
+    }
+    let records = vec![
+        Record::CheckIn(fresh(1, VENUE)),
+        Record::CheckIn(refused.clone()),
+        fever_alert,
+    ];
+    let (status, body) = send(
+        &f.app,
+        s.request("POST", "/api/v1/sync/upload", batch(records), &nonce(420)),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    person(&f, "li.admin", Role::VenueAdmin, &[VENUE]).await;
+    person(&f, "wang.cdc", Role::Authority, &["659002"]).await;
+    person(&f, "zhao.review", Role::Reviewer, &["659002"]).await;
+    let admin = sign_in(&f, "li.admin").await;
+    let url = |format: &str| {
+        format!(
+            "/api/v1/venues/{VENUE}/check-ins/export?from={}&to={}&format={format}",
+            stamp(Utc::now() - Duration::days(1)),
+            stamp(Utc::now() + Duration::minutes(1))
+        )
+    };
+    let (status, headers, bytes) = send_raw(&f.app, with_token("GET", &url("xlsx"), &admin)).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(headers[axum::http::header::CONTENT_DISPOSITION]
+        .to_str()
+        .unwrap()
+        .ends_with(".xlsx\""));
+    let mut book: Xlsx<_> = calamine::open_workbook_from_rs(std::io::Cursor::new(bytes)).unwrap();
+    let sheet = book.sheet_names()[0].clone();
+    assert_eq!(sheet, "阿拉尔市人民医院");
+    let range = book.worksheet_range(&sheet).unwrap();
+    assert_eq!(range.height(), 3, "a header and two check-ins");
+    assert_eq!(range.get((0, 0)), Some(&Data::String("时间 Time".into())));
+    assert!(matches!(range.get((1, 0)), Some(Data::DateTime(_))));
+    assert_eq!(range.get((1, 1)), Some(&Data::String("正门".into())));
+    assert_eq!(range.get((2, 3)), Some(&Data::String("refuse".into())));
+    assert_eq!(range.get((2, 6)), Some(&Data::Float(38.4)));
+    assert_eq!(range.get((1, 7)), Some(&Data::String("张*".into())));
+    // CSV too; a reviewer may not; a bad format is refused.
+    let (status, _, csv) = send_raw(&f.app, with_token("GET", &url("csv"), &admin)).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(String::from_utf8(csv).unwrap().lines().count(), 3);
+    let reviewer = sign_in(&f, "zhao.review").await;
+    let (status, _, _) = send_raw(&f.app, with_token("GET", &url("xlsx"), &reviewer)).await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    let (status, b) = send(&f.app, with_token("GET", &url("pdf"), &admin)).await;
+    assert_eq!(
+        (status, b["error"].as_str()),
+        (StatusCode::BAD_REQUEST, Some("bad_format"))
+    );
+    // The authority's alerts.
+    let cdc = sign_in(&f, "wang.cdc").await;
+    let (status, _, csv) = send_raw(
+        &f.app,
+        with_token("GET", "/api/v1/alerts/export?format=csv&reason=fever", &cdc),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK);
+    let text = String::from_utf8(csv).unwrap();
+    let lines: Vec<&str> = text.lines().collect();
+    assert_eq!(lines.len(), 2, "{text}");
+    assert!(
+        lines[1].contains("阿拉尔市人民医院") && lines[1].contains("fever"),
+        "{text}"
+    );
+    let (status, _, _) = send_raw(&f.app, with_token("GET", "/api/v1/alerts/export", &admin)).await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+}

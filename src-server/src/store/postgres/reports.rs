@@ -6,7 +6,7 @@ use venuecode_core::gate::Direction;
 use venuecode_core::statistics::Group;
 
 use super::PgStore;
-use crate::store::reports::{alerts_sql, split_reasons, Param};
+use crate::store::reports::{alerts_sql, split_reasons, CheckInRow, Param, CHECK_IN_COLUMNS};
 use crate::store::trace::ms;
 use crate::store::{AlertQuery, AlertRow, Reports, StoreError};
 
@@ -21,6 +21,49 @@ fn bound(params: &[Param]) -> Vec<&(dyn ToSql + Sync)> {
 }
 
 impl Reports for PgStore {
+    fn venue_check_ins(
+        &self,
+        venue_id: &str,
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+        limit: usize,
+    ) -> Result<Vec<CheckInRow>, StoreError> {
+        self.with(|c| {
+            let rows = c.query(
+                &format!(
+                    "SELECT {CHECK_IN_COLUMNS} FROM check_ins
+                     WHERE venue_id = $1 AND at_ms BETWEEN $2 AND $3 ORDER BY at_ms LIMIT $4"
+                ),
+                &[
+                    &venue_id,
+                    &from.timestamp_millis(),
+                    &to.timestamp_millis(),
+                    &(limit as i64),
+                ],
+            )?;
+            Ok(rows
+                .iter()
+                .map(|r| CheckInRow {
+                    at: ms(r.get(0)),
+                    checkpoint_id: r.get(1),
+                    inspector: r.get(2),
+                    direction: r.get(3),
+                    verdict: r.get(4),
+                    reasons: split_reasons(r.get(5)),
+                    temperature: r.get(6),
+                    celsius: r.get::<_, Option<f32>>(7).map(f64::from),
+                    name_masked: r.get(8),
+                    phone_masked: r.get(9),
+                    id_masked: r.get(10),
+                    color: r.get(11),
+                    manual: r.get(12),
+                    proxy_name: r.get(13),
+                    proxy_relation: r.get(14),
+                })
+                .collect())
+        })
+    }
+
     fn venue_groups(
         &self,
         venue_id: &str,

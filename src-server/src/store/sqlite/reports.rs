@@ -6,7 +6,7 @@ use venuecode_core::gate::Direction;
 use venuecode_core::statistics::Group;
 
 use super::SqliteStore;
-use crate::store::reports::{alerts_sql, split_reasons, Param};
+use crate::store::reports::{alerts_sql, split_reasons, CheckInRow, Param, CHECK_IN_COLUMNS};
 use crate::store::trace::ms;
 use crate::store::{AlertQuery, AlertRow, Reports, StoreError};
 
@@ -20,6 +20,48 @@ impl rusqlite::ToSql for Param {
 }
 
 impl Reports for SqliteStore {
+    fn venue_check_ins(
+        &self,
+        venue_id: &str,
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+        limit: usize,
+    ) -> Result<Vec<CheckInRow>, StoreError> {
+        let conn = self.conn()?;
+        let mut stmt = conn.prepare_cached(&format!(
+            "SELECT {CHECK_IN_COLUMNS} FROM check_ins
+             WHERE venue_id = ?1 AND at_ms BETWEEN ?2 AND ?3 ORDER BY at_ms LIMIT ?4"
+        ))?;
+        let rows = stmt.query_map(
+            params![
+                venue_id,
+                from.timestamp_millis(),
+                to.timestamp_millis(),
+                limit as i64
+            ],
+            |r| {
+                Ok(CheckInRow {
+                    at: ms(r.get(0)?),
+                    checkpoint_id: r.get(1)?,
+                    inspector: r.get(2)?,
+                    direction: r.get(3)?,
+                    verdict: r.get(4)?,
+                    reasons: split_reasons(&r.get::<_, String>(5)?),
+                    temperature: r.get(6)?,
+                    celsius: r.get(7)?,
+                    name_masked: r.get(8)?,
+                    phone_masked: r.get(9)?,
+                    id_masked: r.get(10)?,
+                    color: r.get(11)?,
+                    manual: r.get::<_, i64>(12)? != 0,
+                    proxy_name: r.get(13)?,
+                    proxy_relation: r.get(14)?,
+                })
+            },
+        )?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
     fn venue_groups(
         &self,
         venue_id: &str,
