@@ -13,6 +13,7 @@ pub mod demo;
 pub mod enrolment;
 pub mod error;
 pub mod export_routes;
+pub mod history;
 pub mod identity;
 pub mod people;
 pub mod people_routes;

@@ -275,14 +275,29 @@ async fn trace(
         // Everyone at those venues around those stays.
         let mut others: Vec<Stay> = Vec::new();
         let mut masked: BTreeMap<(String, String), Option<String>> = BTreeMap::new();
-        let mut venues: BTreeMap<&str, (DateTime<Utc>, DateTime<Utc>)> = BTreeMap::new();
+        // Each venue read only around the case's stays there (windows merged where they meet),
+        // not across the whole span between its first and last visit: a regular of a busy
+        // market would otherwise read two weeks of the market.
+        let mut windows: BTreeMap<&str, Vec<(DateTime<Utc>, DateTime<Utc>)>> = BTreeMap::new();
         for s in &case_stays {
-            let e = venues.entry(&s.venue_id).or_insert((s.start, s.end));
-            e.0 = e.0.min(s.start);
-            e.1 = e.1.max(s.end);
+            windows
+                .entry(&s.venue_id)
+                .or_default()
+                .push((s.start - margin - AUTO_CLOSE, s.end + margin));
         }
-        for (venue, (start, end)) in venues {
-            let rows = store.passages_at(venue, start - margin - AUTO_CLOSE, end + margin)?;
+        for (venue, mut spans) in windows {
+            spans.sort();
+            let mut merged: Vec<(DateTime<Utc>, DateTime<Utc>)> = Vec::new();
+            for (a, b) in spans {
+                match merged.last_mut() {
+                    Some(last) if a <= last.1 => last.1 = last.1.max(b),
+                    _ => merged.push((a, b)),
+                }
+            }
+            let mut rows = Vec::new();
+            for (a, b) in merged {
+                rows.extend(store.passages_at(venue, a, b)?);
+            }
             for r in &rows {
                 masked.insert(
                     (r.subject.clone(), r.venue_id.clone()),
