@@ -34,6 +34,9 @@ pub fn routes() -> Router<AppState> {
         .route("/api/v1/trace/audit", get(audit))
 }
 
+/// A time span.
+type Span = (DateTime<Utc>, DateTime<Utc>);
+
 /// The automatic-exit rule applied to stays with no exit (the stations' default).
 pub const AUTO_CLOSE: Duration = Duration::hours(4);
 /// The longest window one query covers.
@@ -278,7 +281,7 @@ async fn trace(
         // Each venue read only around the case's stays there (windows merged where they meet),
         // not across the whole span between its first and last visit: a regular of a busy
         // market would otherwise read two weeks of the market.
-        let mut windows: BTreeMap<&str, Vec<(DateTime<Utc>, DateTime<Utc>)>> = BTreeMap::new();
+        let mut windows: BTreeMap<&str, Vec<Span>> = BTreeMap::new();
         for s in &case_stays {
             windows
                 .entry(&s.venue_id)
@@ -287,7 +290,7 @@ async fn trace(
         }
         for (venue, mut spans) in windows {
             spans.sort();
-            let mut merged: Vec<(DateTime<Utc>, DateTime<Utc>)> = Vec::new();
+            let mut merged: Vec<Span> = Vec::new();
             for (a, b) in spans {
                 match merged.last_mut() {
                     Some(last) if a <= last.1 => last.1 = last.1.max(b),
