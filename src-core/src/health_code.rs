@@ -437,20 +437,7 @@ pub fn verify(
     revocations: &impl Revocations,
     now: DateTime<Utc>,
 ) -> Result<VerifiedHealthCode, CodeError> {
-    let body = text
-        .trim()
-        .strip_prefix(PREFIX)
-        .ok_or(CodeError::NotACode { expected: PREFIX })?;
-    let env = cose::decode(&crate::base45::decode(body)?)?;
-    // Read the claims before the signature only to learn the issuer; nothing else is trusted yet.
-    let claims = HealthClaims::from_cbor(&env.payload)?;
-    crate::codes::check_signed(
-        &env,
-        &claims.issuer,
-        claims.issued_at,
-        trust,
-        KeyRole::HealthIssuer,
-    )?;
+    let (claims, kid) = signed_claims(text, trust)?;
     if claims.issued_at > now + DEFAULT_SKEW {
         return Err(CodeError::NotYetValid {
             issued_at: claims.issued_at,
@@ -469,21 +456,17 @@ pub fn verify(
     if revocations.subject_revoked(&claims.subject.to_hex()) {
         return Err(CodeError::Revoked(RevokedBy::Subject));
     }
-    Ok(VerifiedHealthCode {
-        claims,
-        kid: env.kid,
-    })
+    Ok(VerifiedHealthCode { claims, kid })
 }
 
-/// Reads a health code for contact tracing: signed by a listed issuer, nothing more. Expiry and
-/// revocation do not matter here — the code a case showed last week, or one revoked because its
-/// holder fell ill, is exactly what an authority traces from.
-pub fn identify(text: &str, trust: &TrustList) -> Result<HealthClaims, CodeError> {
+/// The claims of a code signed by a listed issuer within its key's validity, and the key id.
+fn signed_claims(text: &str, trust: &TrustList) -> Result<(HealthClaims, KeyId), CodeError> {
     let body = text
         .trim()
         .strip_prefix(PREFIX)
         .ok_or(CodeError::NotACode { expected: PREFIX })?;
     let env = cose::decode(&crate::base45::decode(body)?)?;
+    // Read the claims before the signature only to learn the issuer; nothing else is trusted yet.
     let claims = HealthClaims::from_cbor(&env.payload)?;
     crate::codes::check_signed(
         &env,
@@ -492,7 +475,14 @@ pub fn identify(text: &str, trust: &TrustList) -> Result<HealthClaims, CodeError
         trust,
         KeyRole::HealthIssuer,
     )?;
-    Ok(claims)
+    Ok((claims, env.kid))
+}
+
+/// Reads a health code for contact tracing: signed by a listed issuer, nothing more. Expiry and
+/// revocation do not matter here — the code a case showed last week, or one revoked because its
+/// holder fell ill, is exactly what an authority traces from.
+pub fn identify(text: &str, trust: &TrustList) -> Result<HealthClaims, CodeError> {
+    signed_claims(text, trust).map(|(claims, _)| claims)
 }
 
 #[cfg(test)]

@@ -19,7 +19,7 @@ use axum::routing::get;
 use axum::Router;
 use chrono::{DateTime, FixedOffset, Utc};
 use serde::Deserialize;
-use venuecode_core::accounts::{Action, Role};
+use venuecode_core::accounts::Role;
 use venuecode_export::{Cell, FileFormat, Table};
 
 use crate::error::ApiError;
@@ -239,18 +239,8 @@ async fn check_ins(
     blocking(move || {
         let (_, who) = people::authenticate(store.as_ref(), &headers, Utc::now())?;
         let Query(q) = q.map_err(|e| ApiError::BadRequest("bad_query", e.body_text()))?;
-        let not_found = || ApiError::NotFound(format!("no venue {id}"));
-        let venue = store.venue_summary(&id)?.ok_or_else(not_found)?;
-        let (venue_id, region) = (venue.venue_id.as_str(), venue.region.as_str());
-        if !who.may(Action::ReadCheckIns { venue_id, region }) {
-            if who.may(Action::ReadVenue { venue_id, region }) {
-                return Err(ApiError::Forbidden(
-                    "a venue's check-ins are read by its administrator and the health authority"
-                        .into(),
-                ));
-            }
-            return Err(not_found());
-        }
+        let venue = crate::report_routes::check_ins_of(store.as_ref(), &who, &id)?;
+        let venue_id = venue.venue_id.as_str();
         let format = format_of(q.format.as_deref())?;
         let offset = offset_of(q.tz_offset_minutes)?;
         venuecode_core::statistics::check_range(q.from, q.to, 0)

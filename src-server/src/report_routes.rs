@@ -54,6 +54,27 @@ fn query<T>(q: QueryOf<T>) -> Result<T, ApiError> {
         .map_err(|e| ApiError::BadRequest("bad_query", e.body_text()))
 }
 
+/// The venue `id` if `who` may read its check-ins: 404 when it is outside their scope (not
+/// confirmed to exist), 403 when they may read the venue but not who came in (a reviewer).
+pub(crate) fn check_ins_of(
+    store: &dyn crate::store::Store,
+    who: &venuecode_core::accounts::Principal,
+    id: &str,
+) -> Result<crate::store::VenueSummary, ApiError> {
+    let not_found = || ApiError::NotFound(format!("no venue {id}"));
+    let venue = store.venue_summary(id)?.ok_or_else(not_found)?;
+    let (venue_id, region) = (venue.venue_id.as_str(), venue.region.as_str());
+    if who.may(Action::ReadCheckIns { venue_id, region }) {
+        return Ok(venue);
+    }
+    if who.may(Action::ReadVenue { venue_id, region }) {
+        return Err(ApiError::Forbidden(
+            "a venue's check-ins are read by its administrator and the health authority".into(),
+        ));
+    }
+    Err(not_found())
+}
+
 /// A statistics question: a range and the venue's offset from UTC.
 #[derive(Debug, Deserialize)]
 pub struct StatisticsQuery {
@@ -98,18 +119,8 @@ async fn venue_statistics(
         let now = Utc::now();
         let (_, who) = people::authenticate(store.as_ref(), &headers, now)?;
         let q = query(q)?;
-        let not_found = || ApiError::NotFound(format!("no venue {id}"));
-        let venue = store.venue_summary(&id)?.ok_or_else(not_found)?;
-        let (venue_id, region) = (venue.venue_id.as_str(), venue.region.as_str());
-        if !who.may(Action::ReadCheckIns { venue_id, region }) {
-            if who.may(Action::ReadVenue { venue_id, region }) {
-                return Err(ApiError::Forbidden(
-                    "a venue's check-ins are read by its administrator and the health authority"
-                        .into(),
-                ));
-            }
-            return Err(not_found());
-        }
+        let venue = check_ins_of(store.as_ref(), &who, &id)?;
+        let venue_id = venue.venue_id.as_str();
         let tz = q.tz_offset_minutes.unwrap_or(480);
         let offset = statistics::check_range(q.from, q.to, tz)
             .map_err(|e| bad("bad_range", &e.to_string()))?;
