@@ -147,3 +147,71 @@ fn a_registration_by_hand_and_a_scan_elsewhere_are_one_person_to_tracing() -> Re
     }
     Ok(())
 }
+
+/// `./x run`'s demo: the first start with `--demo-history` seeds a week at the demo venues, and
+/// 张三 (the demo code's person) is found at the hospital and the market with people there.
+#[test]
+fn the_demo_week_has_zhang_san_to_trace() -> Result<()> {
+    use venuecode_tests::harness::{client_for, keygen, start_server};
+    use venuecode_tests::procs::free_port;
+    let tmp = TempDir::new("venuecode-demo-week-")?;
+    let keys = keygen(tmp.path())?;
+    let port = free_port()?;
+    let db = tmp.path().join("server.db");
+    let demo_issuer = keys.join("demo-issuer");
+    let _server = start_server(
+        port,
+        db.to_str().context("path")?,
+        &keys,
+        &[
+            "--demo-history",
+            "--demo-issuer",
+            demo_issuer.to_str().context("path")?,
+        ],
+    )?;
+    let url = format!("https://127.0.0.1:{port}");
+    let http = client_for(&keys)?;
+    let login: Value = http
+        .post(format!("{url}/api/v1/auth/login"))
+        .json(&json!({"username": "demo.authority", "password": "venuecode-demo-2026"}))
+        .send()?
+        .error_for_status()?
+        .json()?;
+    let token = login["token"].as_str().context("token")?;
+    let (code, _) = demo_code(&keys, Color::Green, 1, 24)?;
+    let t: Value = http
+        .post(format!("{url}/api/v1/trace"))
+        .bearer_auth(token)
+        .json(&json!({
+            "code": code,
+            "from": Utc::now() - chrono::Duration::days(7),
+            "to": Utc::now(),
+            "case_number": "DEMO-1",
+            "reason": "演示流调查询"
+        }))
+        .send()?
+        .error_for_status()?
+        .json()?;
+    let places: Vec<&str> = t["visits"]
+        .as_array()
+        .context("visits")?
+        .iter()
+        .filter_map(|v| v["venue_name"].as_str())
+        .collect();
+    ensure!(
+        places.contains(&"阿拉尔市人民医院") && places.contains(&"幸福路农贸市场"),
+        "{t}"
+    );
+    ensure!(
+        t["contacts"].as_array().context("contacts")?.len() >= 3,
+        "{t}"
+    );
+    let alerts: Value = http
+        .get(format!("{url}/api/v1/alerts"))
+        .bearer_auth(token)
+        .send()?
+        .error_for_status()?
+        .json()?;
+    ensure!(!alerts["alerts"].as_array().context("alerts")?.is_empty());
+    Ok(())
+}

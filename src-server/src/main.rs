@@ -46,6 +46,10 @@ struct Args {
     /// Add the demo venues (declaration codes 100001-100003).
     #[arg(long)]
     demo: bool,
+    /// With --demo: seed a week of realistic history at the demo venues on first start (with
+    /// 张三, the demo code's person, to trace), so statistics, alerts and tracing show something.
+    #[arg(long)]
+    demo_history: bool,
     /// Issue demo health codes at POST /api/v1/demo/codes with the demo issuer's keys
     /// (`OUT/demo-issuer`); only on a loopback address.
     #[arg(long, value_name = "DIR")]
@@ -419,7 +423,7 @@ fn main() -> anyhow::Result<()> {
         }
         // A week of history the first time, so statistics, alerts and tracing show something;
         // 张三 (the demo code's person) is the one to trace when the demo issuer is here.
-        if store.counts()?.check_ins == 0 {
+        if args.demo_history && store.counts()?.check_ins == 0 {
             let traced = match &args.demo_issuer {
                 Some(dir) => {
                     let keys = IssuerKeys::load(dir)
