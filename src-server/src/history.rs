@@ -383,6 +383,44 @@ pub fn demo_week(
     out
 }
 
+/// Seeds [`demo_week`] at the demo venues once (nothing when check-ins are already held); with
+/// the demo issuer's pseudonym secret, 张三 (11010519491231002X, the demo code's person) is the
+/// one to trace. How many records were stored.
+pub fn seed_demo_week(
+    store: &dyn crate::store::Store,
+    demo_subject_secret: Option<[u8; 32]>,
+    now: DateTime<Utc>,
+) -> Result<u64, crate::store::StoreError> {
+    if store.counts()?.check_ins > 0 {
+        return Ok(0);
+    }
+    let traced = demo_subject_secret.and_then(|secret| {
+        let id = venuecode_core::idnumber::IdNumber::parse("11010519491231002X", now.date_naive())
+            .ok()?;
+        Some(venuecode_core::health_code::Pseudonym::derive(&secret, &id).to_hex())
+    });
+    let week = demo_week(
+        &[
+            ("demo-venue-0001", "east"),
+            ("demo-venue-0002", "main"),
+            ("demo-venue-0003", "south"),
+        ],
+        now,
+        traced.as_deref(),
+    );
+    let device = crate::store::Device {
+        device_id: "demo-history".into(),
+        public_key: "00".into(),
+        venue_id: "demo-venue-0001".into(),
+        checkpoint_id: "main".into(),
+        inspector: "王五".into(),
+        revoked: false,
+        enrolled_at: now,
+        pending: false,
+    };
+    store.ingest(&device, week, now)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

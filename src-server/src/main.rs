@@ -423,43 +423,19 @@ fn main() -> anyhow::Result<()> {
         }
         // A week of history the first time, so statistics, alerts and tracing show something;
         // 张三 (the demo code's person) is the one to trace when the demo issuer is here.
-        if args.demo_history && store.counts()?.check_ins == 0 {
-            let traced = match &args.demo_issuer {
-                Some(dir) => {
-                    let keys = IssuerKeys::load(dir)
-                        .with_context(|| format!("demo issuer {}", dir.display()))?;
-                    let id = venuecode_core::idnumber::IdNumber::parse(
-                        "11010519491231002X",
-                        now.date_naive(),
-                    )?;
-                    Some(
-                        venuecode_core::health_code::Pseudonym::derive(&keys.subject_secret, &id)
-                            .to_hex(),
-                    )
-                }
+        if args.demo_history {
+            let secret = match &args.demo_issuer {
+                Some(dir) => Some(
+                    IssuerKeys::load(dir)
+                        .with_context(|| format!("demo issuer {}", dir.display()))?
+                        .subject_secret,
+                ),
                 None => None,
             };
-            let week = venuecode_server::history::demo_week(
-                &[
-                    ("demo-venue-0001", "east"),
-                    ("demo-venue-0002", "main"),
-                    ("demo-venue-0003", "south"),
-                ],
-                now,
-                traced.as_deref(),
-            );
-            let device = store::Device {
-                device_id: "demo-history".into(),
-                public_key: "00".into(),
-                venue_id: "demo-venue-0001".into(),
-                checkpoint_id: "main".into(),
-                inspector: "王五".into(),
-                revoked: false,
-                enrolled_at: now,
-                pending: false,
-            };
-            let stored = store.ingest(&device, week, now)?;
-            tracing::info!(stored, "a week of demo history seeded");
+            let stored = venuecode_server::history::seed_demo_week(store.as_ref(), secret, now)?;
+            if stored > 0 {
+                tracing::info!(stored, "a week of demo history seeded");
+            }
         }
     }
     let mut state = AppState::new(store)
