@@ -183,12 +183,13 @@ fn statistics_alerts_tracing_and_the_audit() -> Result<()> {
     s.click("#sign-out")?;
     sign_in(&s, "demo.admin")?;
     click_when(&s, "#nav-venues")?;
-    let i = (0..10)
-        .find(|i| {
+    // The list loads after the page: wait for the market to be in it.
+    let i = wait_for("the market in the list", WAIT, || {
+        (0..10).find(|i| {
             s.text(&format!("#venue-{i} .venue-name"))
                 .is_ok_and(|t| t.contains(MARKET))
         })
-        .context("the market in the list")?;
+    })?;
     click_when(&s, &format!("#venue-{i}-open"))?;
     click_when(&s, "#venue-statistics")?;
     s.wait_text("#stats-entries", "2", WAIT)?;
