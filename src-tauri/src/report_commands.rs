@@ -2,7 +2,7 @@
 //! command in `venuecode_ipc::reports` — the use cases are `people::reports` (server) and the
 //! station's store (its own statistics, offline).
 
-use chrono::{Duration, Utc};
+use chrono::Utc;
 use tauri::State;
 use venuecode_core::statistics;
 use venuecode_ipc::{
@@ -39,9 +39,8 @@ pub async fn station_statistics(
     let (from, to) = reports::range_of(req.days, now);
     let day = |t: chrono::DateTime<Utc>| t.with_timezone(&zone()).format("%Y-%m-%d").to_string();
     let (groups, people) = store.stat_groups(&b.venue_id, &day(from), &day(to))?;
-    let inside = store
-        .counters(&b.venue_id, &day(now), now, Duration::hours(4))?
-        .inside;
+    // Inside now as the 检测 screen counts it (the station's own automatic-exit setting).
+    let inside = crate::station::counters(&store, now)?.inside;
     let s = statistics::fold(&groups, from, to, zone());
     let doors: Vec<(String, String)> = crate::station::checkpoints(&store)?
         .into_iter()

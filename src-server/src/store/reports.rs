@@ -269,7 +269,7 @@ pub(crate) fn alerts_sql(
     }
     let sql = if count {
         format!(
-            "SELECT sum(n) FROM ({}) counted",
+            "SELECT CAST(sum(n) AS BIGINT) FROM ({}) counted",
             branches.join(" UNION ALL ")
         )
     } else {

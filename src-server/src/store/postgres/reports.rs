@@ -140,8 +140,6 @@ impl Reports for PgStore {
     fn count_alerts(&self, q: &AlertQuery) -> Result<i64, StoreError> {
         let (sql, params) = alerts_sql(q, true, |n| format!("${n}"));
         self.with(|c| {
-            // sum() of bigint counts is numeric in PostgreSQL: read it as text-free bigint.
-            let sql = sql.replacen("SELECT sum(n)", "SELECT sum(n)::bigint", 1);
             let row = c.query_one(&sql, &bound(&params))?;
             Ok(row.get::<_, Option<i64>>(0).unwrap_or(0))
         })
