@@ -191,10 +191,12 @@ fn a_tampering_network_steers_nothing() -> Result<()> {
     wait_healthy(&handle, "an honest round")?;
 
     // 4. A revocation stripped from the pull: refused, the cursor stays; honest again, it lands.
+    // The proxy strips before the revocation exists: with rounds every 100 ms, revoking first
+    // let an honest round fetch it before the attack began (failed once in CI).
     let (revoked, code_id) = demo_code(&keys, Color::Green, 0, 24)?;
-    server_store.revoke(&Revocation::Code(code_id), Utc::now())?;
     let cursor = store.revocation_cursor()?;
     proxy.set(Tamper::StripRevocations);
+    server_store.revoke(&Revocation::Code(code_id), Utc::now())?;
     wait_untrusted(&handle, &proxy, "strip_revocations", "/api/v1/sync/pull")?;
     ensure!(
         store.revocation_cursor()? == cursor,

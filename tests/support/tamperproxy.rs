@@ -259,6 +259,14 @@ fn handle(s: &Shared, mut conn: TcpStream) -> Result<()> {
         }
     }
     let resp = forward(s.upstream, &req.bytes).context("forwarding")?;
+    // The answer is rewritten by the attack in force when it comes back, not when the request
+    // went out: a test that switches the attack and then changes the server's data must not
+    // see an answer slip through honestly.
+    let tamper = s
+        .tamper
+        .lock()
+        .map(|t| t.clone())
+        .map_err(|_| anyhow::anyhow!("poisoned"))?;
     let out = match parse(&resp) {
         Some(mut a) => {
             if a.header("x-vc-answer-signature").is_some() {
