@@ -26,6 +26,7 @@ pub mod poster;
 pub mod qr;
 pub mod region;
 pub mod seal;
+pub mod self_check_in;
 pub mod sightings;
 pub mod statistics;
 pub mod sync;

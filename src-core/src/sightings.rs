@@ -136,8 +136,11 @@ pub fn judge(a: &Sighting, b: &Sighting) -> Option<SightingAlert> {
     };
     let gap = second.at - first.at;
     let (kind, km, needed) = if first.venue_id == second.venue_id {
-        // The station alerts on its own re-entries; the server adds those across stations.
-        if first.device_id == second.device_id {
+        // The station alerts on its own re-entries; the server adds those across stations,
+        // and between residents' own check-ins (all under one device name: one code shown twice
+        // at a door within minutes is a screenshot passed on).
+        if first.device_id == second.device_id && first.device_id != crate::self_check_in::INSPECTOR
+        {
             return None;
         }
         (SightingKind::ReEntry, None, REENTRY)
@@ -268,6 +271,10 @@ mod tests {
         assert!(judge(&a, &entry("b", "v1", "d1", 10, None)).is_none());
         assert!(judge(&a, &entry("b", "v1", "d2", 30, None)).is_none());
         assert!(judge(&a, &a).is_none());
+        // Residents' own check-ins share one device name: one code twice at a door is flagged.
+        let own = entry("s", "v1", crate::self_check_in::INSPECTOR, 0, None);
+        let again = entry("t", "v1", crate::self_check_in::INSPECTOR, 4, None);
+        assert_eq!(judge(&own, &again).unwrap().kind, SightingKind::ReEntry);
     }
 
     #[test]

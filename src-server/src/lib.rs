@@ -21,6 +21,7 @@ pub mod people_routes;
 pub mod pgcluster;
 pub mod place_routes;
 pub mod report_routes;
+pub mod resident;
 pub mod serve;
 pub mod sightings;
 pub mod store;
@@ -91,6 +92,11 @@ pub struct AppState {
     /// The health authority's tracing keys, when this server links registrations by hand and
     /// traces by ID number.
     tracing: Option<Arc<venuecode_keys::TracingKeys>>,
+    /// Residents' own check-ins per venue per minute, and per person per hour.
+    self_venue_limiter: Arc<auth::DeviceLimiter>,
+    self_person_limiter: Arc<auth::DeviceLimiter>,
+    /// Where the residents' page finds its optional scanner module (`--web-dir`).
+    web_dir: Option<Arc<std::path::PathBuf>>,
 }
 
 /// What the server issues checkpoint codes with.
@@ -115,7 +121,37 @@ impl AppState {
             rules: venuecode_core::deployment::DeploymentRules::default(),
             venue_codes: None,
             tracing: None,
+            self_venue_limiter: Arc::new(auth::DeviceLimiter::new(resident::PER_VENUE_MINUTE)),
+            self_person_limiter: Arc::new(auth::DeviceLimiter::new(resident::PER_PERSON_HOUR)),
+            web_dir: None,
         }
+    }
+
+    /// Takes at most `per_venue_minute` residents' own check-ins per venue per minute and
+    /// `per_person_hour` per person per hour (tests lower them).
+    pub fn with_self_check_in_limits(
+        mut self,
+        per_venue_minute: u32,
+        per_person_hour: u32,
+    ) -> AppState {
+        self.self_venue_limiter = Arc::new(auth::DeviceLimiter::new(per_venue_minute));
+        self.self_person_limiter = Arc::new(auth::DeviceLimiter::new(per_person_hour));
+        self
+    }
+
+    /// Serves the residents' page's scanner module from `dir` (`scan.js`, `scan_bg.wasm`).
+    pub fn with_web_dir(mut self, dir: std::path::PathBuf) -> AppState {
+        self.web_dir = Some(Arc::new(dir));
+        self
+    }
+
+    pub(crate) fn web_dir(&self) -> Option<Arc<std::path::PathBuf>> {
+        self.web_dir.clone()
+    }
+
+    /// The deployment's trust list, when the server has keys.
+    pub(crate) fn trust(&self) -> Option<Arc<venuecode_core::trust::TrustList>> {
+        self.keys.as_ref().map(|k| Arc::new(k.server.trust.clone()))
     }
 
     /// Links registrations by hand across stations and traces by ID number with these keys.
@@ -227,6 +263,7 @@ pub fn app(state: AppState) -> Router {
         .merge(trace_routes::routes())
         .merge(report_routes::routes())
         .merge(export_routes::routes())
+        .merge(resident::routes())
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
         .layer(tower_http::timeout::RequestBodyTimeoutLayer::new(BODY_TIMEOUT))
         .layer(axum::middleware::from_fn_with_state(

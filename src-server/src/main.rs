@@ -79,6 +79,11 @@ struct Args {
     /// authorities can trace by ID number. Without it those registrations stay station-local.
     #[arg(long, value_name = "DIR")]
     tracing_keys: Option<PathBuf>,
+    /// Where the residents' check-in page finds its optional scanner module (`scan.js`,
+    /// `scan_bg.wasm`, built by `./x build-ui` into `dist/resident`). Without it the page reads
+    /// pasted codes only.
+    #[arg(long, value_name = "DIR", default_value = "dist/resident")]
+    web_dir: PathBuf,
     /// The public base URL of the codes (a phone opens them); `https://<listen address>` when
     /// absent.
     #[arg(long, value_name = "URL")]
@@ -456,6 +461,7 @@ fn main() -> anyhow::Result<()> {
             .unwrap_or_else(|| format!("https://{}", args.listen));
         state = state.with_venue_authority(keys, &base);
     }
+    state = state.with_web_dir(args.web_dir.clone());
     if let Some(dir) = &args.tracing_keys {
         let keys = venuecode_keys::TracingKeys::load(dir)
             .with_context(|| format!("tracing keys {}", dir.display()))?;

@@ -119,13 +119,23 @@ fn server_keys(root: &SecretKey, issuer: &SecretKey) -> ServerKeys {
         version: 7,
         issued_at: now,
         expires_at: now + Duration::days(30),
-        keys: vec![TrustedKey {
-            issuer: "CN-DEMO".into(),
-            key: issuer.public(),
-            role: KeyRole::HealthIssuer,
-            not_before: now - Duration::days(1),
-            not_after: now + Duration::days(30),
-        }],
+        keys: vec![
+            TrustedKey {
+                issuer: "CN-DEMO".into(),
+                key: issuer.public(),
+                role: KeyRole::HealthIssuer,
+                not_before: now - Duration::days(1),
+                not_after: now + Duration::days(30),
+            },
+            // The venue authority the fixture issues posters with.
+            TrustedKey {
+                issuer: "XJBT-VA".into(),
+                key: venue_authority().public(),
+                role: KeyRole::VenueAuthority,
+                not_before: now - Duration::days(1),
+                not_after: now + Duration::days(30),
+            },
+        ],
     };
     let trust_bytes = trust.sign(root);
     let key = SecretKey::from_seed(&[6; 32]);
@@ -165,6 +175,17 @@ fn fixture_with(
     issuer_on: bool,
     rules: venuecode_core::deployment::DeploymentRules,
 ) -> Fixture {
+    fixture_tweaked(dir, store, issuer_on, rules, |s| s)
+}
+
+/// The fixture with its state changed by `tweak` before the router is built.
+fn fixture_tweaked(
+    dir: tempfile::TempDir,
+    store: Box<dyn Store>,
+    issuer_on: bool,
+    rules: venuecode_core::deployment::DeploymentRules,
+    tweak: impl FnOnce(AppState) -> AppState,
+) -> Fixture {
     store.seed_demo(Utc::now()).unwrap();
     let root = root();
     let issuer = SecretKey::from_seed(&[2; 32]);
@@ -190,6 +211,7 @@ fn fixture_with(
             subject_secret: [3; 32],
         });
     }
+    let state = tweak(state);
     let store = state.store();
     Fixture {
         _dir: dir,
@@ -258,6 +280,9 @@ async fn health_time_openapi_and_unknown_routes() {
         "/api/v1/sync/pull",
         "/api/v1/sync/upload",
         "/api/v1/demo/codes",
+        "/api/v1/self-check-in",
+        "/api/v1/health-code/inspect",
+        "/csm/1/{payload}",
     ] {
         assert!(
             doc["paths"][path].is_object(),
@@ -441,6 +466,7 @@ mod enrolment;
 mod people;
 mod places;
 mod reports;
+mod resident;
 mod sightings;
 mod trace;
 mod upload;

@@ -208,6 +208,7 @@ impl Server {
         let demo_issuer = keys.join("demo-issuer");
         let venue_authority = keys.join("venue-authority");
         let tracing = keys.join("tracing");
+        let web_dir = repo_root().join("dist/resident");
         let mut extra = vec![
             "--demo-issuer",
             demo_issuer.to_str().context("non-UTF-8 temp path")?,
@@ -215,6 +216,8 @@ impl Server {
             venue_authority.to_str().context("non-UTF-8 temp path")?,
             "--tracing-keys",
             tracing.to_str().context("non-UTF-8 temp path")?,
+            "--web-dir",
+            web_dir.to_str().context("non-UTF-8 repository path")?,
         ];
         if plain {
             extra.push("--plain-http");

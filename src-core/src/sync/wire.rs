@@ -72,6 +72,57 @@ pub struct CheckInWire {
     pub sealed_id: Option<String>,
 }
 
+impl CheckInWire {
+    /// The record of `draft` under `id` (a UUIDv7 made by whoever stores it first: the station,
+    /// or the server for a resident's own check-in).
+    pub fn from_draft(id: String, d: &crate::checkin::CheckInDraft) -> CheckInWire {
+        CheckInWire {
+            format: RECORD_FORMAT,
+            id,
+            venue_id: d.venue_id.clone(),
+            checkpoint_id: d.checkpoint_id.clone(),
+            inspector: d.inspector.clone(),
+            direction: d.direction.as_str().into(),
+            at: d.at,
+            verdict: match d.verdict {
+                crate::gate::Verdict::Pass => "pass",
+                crate::gate::Verdict::Refuse => "refuse",
+            }
+            .into(),
+            reasons: d.reasons.iter().map(|r| r.to_string()).collect(),
+            temperature: d.temperature.into(),
+            celsius: d.celsius,
+            fever: d.fever,
+            code_id: d.code_id.clone(),
+            subject: d.subject.clone(),
+            name_masked: d.name_masked.clone(),
+            phone_masked: d.phone_masked.clone(),
+            id_masked: d.id_masked.clone(),
+            color: d.color.map(str::to_string),
+            manual: d.manual,
+            proxy_name: d.proxy_name.clone(),
+            proxy_phone: d.proxy_phone.clone(),
+            proxy_relation: d.proxy_relation.map(str::to_string),
+            code: d.code.clone(),
+            sealed_id: d.sealed_id.clone(),
+        }
+    }
+}
+
+impl AlertWire {
+    /// The alert `id` about `check_in` (its reasons, time and venue).
+    pub fn about(id: String, check_in: &CheckInWire) -> AlertWire {
+        AlertWire {
+            format: RECORD_FORMAT,
+            id,
+            venue_id: check_in.venue_id.clone(),
+            at: check_in.at,
+            reasons: check_in.reasons.clone(),
+            check_in: check_in.clone(),
+        }
+    }
+}
+
 /// An alert (a refusal that must reach the authority first), carrying the check-in it is about.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct AlertWire {

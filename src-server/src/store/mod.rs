@@ -327,6 +327,9 @@ pub trait Store:
     fn revocations_since(&self, cursor: u64, limit: usize) -> Result<RevocationPage, StoreError>;
     /// Adds a revocation; returns its cursor.
     fn revoke(&self, r: &Revocation, now: DateTime<Utc>) -> Result<u64, StoreError>;
+    /// Whether this code (id, lowercase hex) or every code of this subject is revoked: a
+    /// resident's own check-in asks the server's list, as a station asks its copy.
+    fn is_revoked(&self, code_id: &str, subject: &str) -> Result<bool, StoreError>;
     /// Every check-in id held, sorted (audits and the sync fault tests).
     fn check_in_ids(&self) -> Result<Vec<String>, StoreError>;
     /// Every alert id held, sorted.

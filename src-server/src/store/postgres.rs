@@ -503,6 +503,18 @@ impl Store for PgStore {
         })
     }
 
+    fn is_revoked(&self, code_id: &str, subject: &str) -> Result<bool, StoreError> {
+        let (code_id, subject) = (code_id.to_ascii_lowercase(), subject.to_ascii_lowercase());
+        self.with(|c| {
+            Ok(c.query_one(
+                "SELECT EXISTS (SELECT 1 FROM revocations
+                     WHERE (kind = 'code' AND target = $1) OR (kind = 'subject' AND target = $2))",
+                &[&code_id, &subject],
+            )?
+            .get(0))
+        })
+    }
+
     fn check_in_ids(&self) -> Result<Vec<String>, StoreError> {
         self.with(|c| {
             Ok(c.query("SELECT id FROM check_ins ORDER BY id", &[])?

@@ -420,6 +420,16 @@ impl Store for SqliteStore {
         Ok(conn.last_insert_rowid() as u64)
     }
 
+    fn is_revoked(&self, code_id: &str, subject: &str) -> Result<bool, StoreError> {
+        let conn = self.conn()?;
+        Ok(conn.query_row(
+            "SELECT EXISTS (SELECT 1 FROM revocations
+                 WHERE (kind = 'code' AND target = ?1) OR (kind = 'subject' AND target = ?2))",
+            params![code_id.to_ascii_lowercase(), subject.to_ascii_lowercase()],
+            |r| r.get(0),
+        )?)
+    }
+
     fn check_in_ids(&self) -> Result<Vec<String>, StoreError> {
         let conn = self.conn()?;
         let ids = conn

@@ -245,6 +245,11 @@ fn revocations_come_in_cursor_order_and_pages(store: &dyn Store) {
         .revoke(&Revocation::Subject("ccdd".into()), at(NOW))
         .unwrap();
     assert!(b > a);
+    // What a resident's own check-in asks: by code id or by subject, never one for the other.
+    assert!(store.is_revoked("aabb", "").unwrap());
+    assert!(store.is_revoked("AABB", "0000").unwrap());
+    assert!(store.is_revoked("", "CCDD").unwrap());
+    assert!(!store.is_revoked("ccdd", "aabb").unwrap());
     let all = page(0, 10);
     assert_eq!((all.until, all.more), (b, false));
     assert_eq!(

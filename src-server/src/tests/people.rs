@@ -155,6 +155,20 @@ async fn permission_matrix(f: &Fixture) {
     // A venue outside one's scope is 404 (not confirmed to exist); the reviewer's 409 is the
     // demo venue being approved already (the scope let them in).
     let matrix: Vec<(&str, String, Vec<u8>, [u16; 6])> = vec![
+        // Residents' own check-in needs no account: every caller gets the same answer (here,
+        // a poster that does not verify; a code that does not).
+        (
+            "POST",
+            "/api/v1/self-check-in".into(),
+            br#"{"poster": "x", "codes": []}"#.to_vec(),
+            [422, 422, 422, 422, 422, 422],
+        ),
+        (
+            "POST",
+            "/api/v1/health-code/inspect".into(),
+            br#"{"code": "x"}"#.to_vec(),
+            [422, 422, 422, 422, 422, 422],
+        ),
         (
             "GET",
             "/api/v1/auth/me".into(),

@@ -107,46 +107,14 @@ impl Store {
                 d.proxy_relation,
             ],
         )?;
-        let wire = CheckInWire {
-            format: venuecode_core::sync::RECORD_FORMAT,
-            id: id.clone(),
-            venue_id: d.venue_id.clone(),
-            checkpoint_id: d.checkpoint_id.clone(),
-            inspector: d.inspector.clone(),
-            direction: d.direction.as_str().into(),
-            at: d.at,
-            verdict: verdict.into(),
-            reasons: d.reasons.iter().map(|r| r.to_string()).collect(),
-            temperature: d.temperature.into(),
-            celsius: d.celsius,
-            fever: d.fever,
-            code_id: d.code_id.clone(),
-            subject: d.subject.clone(),
-            name_masked: d.name_masked.clone(),
-            phone_masked: d.phone_masked.clone(),
-            id_masked: d.id_masked.clone(),
-            color: d.color.map(str::to_string),
-            manual: d.manual,
-            proxy_name: d.proxy_name.clone(),
-            proxy_phone: d.proxy_phone.clone(),
-            proxy_relation: d.proxy_relation.map(str::to_string),
-            code: d.code.clone(),
-            sealed_id: d.sealed_id.clone(),
-        };
+        let wire = CheckInWire::from_draft(id.clone(), d);
         let encode =
             |r: &Record| serde_json::to_string(r).map_err(|e| AppError::Encode(e.to_string()));
         let outbox = "INSERT INTO outbox (id, lane, kind, record_id, payload, created_at)
                       VALUES (?1, ?2, ?3, ?4, ?5, ?6)";
         if d.alert {
             let alert_id = uuid::Uuid::now_v7().to_string();
-            let alert = Record::Alert(AlertWire {
-                format: venuecode_core::sync::RECORD_FORMAT,
-                id: alert_id.clone(),
-                venue_id: d.venue_id.clone(),
-                at: d.at,
-                reasons: wire.reasons.clone(),
-                check_in: wire.clone(),
-            });
+            let alert = Record::Alert(AlertWire::about(alert_id.clone(), &wire));
             tx.execute(
                 "INSERT INTO alerts (id, check_in_id, at, reasons) VALUES (?1, ?2, ?3, ?4)",
                 params![alert_id, id, at, reasons],
