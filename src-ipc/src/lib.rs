@@ -513,6 +513,10 @@ pub struct CheckInRow {
     pub manual: bool,
     pub proxy_name: Option<String>,
     pub proxy_relation: Option<Relation>,
+    /// A resident checked in with their own phone at the poster (扫场所码), pulled from the
+    /// server with sync.
+    #[serde(default)]
+    pub by_phone: bool,
 }
 
 impl Command for TodayCheckIns {

@@ -445,6 +445,7 @@ pub fn today(store: &Store, now: DateTime<Utc>, limit: u32) -> Result<Vec<CheckI
             id_masked: l.id_masked,
             manual: l.manual,
             proxy_name: l.proxy_name,
+            by_phone: l.by_phone,
             proxy_relation: l
                 .proxy_relation
                 .as_deref()

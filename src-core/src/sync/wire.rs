@@ -448,6 +448,36 @@ pub struct PullResponse {
     pub seal_key: Option<String>,
 }
 
+/// Most residents' own check-ins one answer carries; more arrive page by page.
+pub const PHONE_CHECK_IN_PAGE: usize = 500;
+
+/// `GET /api/v1/sync/phone-check-ins?since=MS`: residents' own check-ins (扫场所码) at the
+/// station's venue from `since` (Unix ms), oldest first, for the station's list and counters.
+/// The station asks again from a little before the last one it holds (ids make a second copy
+/// harmless), so a check-in committed late is not skipped.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PhoneCheckIns {
+    pub entries: Vec<PhoneCheckIn>,
+    /// More follow the last entry: ask again from its time.
+    pub more: bool,
+}
+
+/// One resident's own check-in as a station shows it (masked identity only).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PhoneCheckIn {
+    pub id: String,
+    pub checkpoint_id: String,
+    /// `entry` or `exit`.
+    pub direction: String,
+    pub at: DateTime<Utc>,
+    /// `pass` or `refuse`.
+    pub verdict: String,
+    pub reasons: Vec<String>,
+    pub name_masked: Option<String>,
+    pub id_masked: Option<String>,
+    pub color: Option<String>,
+}
+
 /// `GET /api/v1/time`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ServerTime {

@@ -6,6 +6,7 @@
 //! | `POST /api/v1/health-code/inspect` | anyone: what a health code says (masked), before the phone keeps it |
 //! | `POST /api/v1/self-check-in` | anyone holding the poster's URL and their own codes: checks them in |
 //! | `GET /r/{file}` | anyone: the page's optional scanner module (WebAssembly), from `--web-dir` |
+//! | `GET /api/v1/sync/phone-check-ins?since=MS` | an enrolled, active station: its venue's residents' own check-ins, for its list and counters (pulled every sync round) |
 //!
 //! No account: what authorises a check-in is a poster signed by this deployment's venue
 //! authority (its door still open) and health codes signed by a listed issuer. Invariants: a
@@ -27,7 +28,7 @@ use chrono::{DateTime, FixedOffset, Utc};
 use serde::{Deserialize, Serialize};
 use venuecode_core::codes::CodeError;
 use venuecode_core::gate::Direction;
-use venuecode_core::sync::PolicyWire;
+use venuecode_core::sync::{PhoneCheckIn, PhoneCheckIns, PolicyWire, PHONE_CHECK_IN_PAGE};
 use venuecode_core::trust::TrustList;
 use venuecode_core::venue_code::{self, VenueClaims};
 
@@ -58,6 +59,7 @@ pub fn routes() -> Router<AppState> {
         .route("/r/{file}", get(asset))
         .layer(tower_http::compression::CompressionLayer::new());
     Router::new()
+        .route("/api/v1/sync/phone-check-ins", get(for_station))
         .route("/api/v1/health-code/inspect", post(check_in::inspect))
         .route("/api/v1/self-check-in", post(check_in::check_in))
         .merge(pages)
@@ -222,6 +224,56 @@ fn poster_url(text: &str) -> String {
     }
     let payload = t.rsplit_once(venue_code::PATH).map_or(t, |(_, p)| p);
     format!("https://poster{}{payload}", venue_code::PATH)
+}
+
+/// How far back a station's first ask reaches (its list shows today; a day's doors at most).
+const PHONE_LOOKBACK_HOURS: i64 = 24;
+
+#[derive(Deserialize)]
+struct SinceQuery {
+    /// Unix milliseconds.
+    since: i64,
+}
+
+/// A station's pull of its venue's residents' own check-ins (signed request, signed answer).
+async fn for_station(
+    State(state): State<AppState>,
+    method: axum::http::Method,
+    axum::extract::OriginalUri(uri): axum::extract::OriginalUri,
+    headers: axum::http::HeaderMap,
+    query: Result<axum::extract::Query<SinceQuery>, axum::extract::rejection::QueryRejection>,
+) -> Result<Json<PhoneCheckIns>, ApiError> {
+    let axum::extract::Query(q) =
+        query.map_err(|e| ApiError::BadRequest("bad_query", e.body_text()))?;
+    let device = crate::auth::authenticate(&state, &method, &uri, &headers, &[]).await?;
+    let store = state.store.clone();
+    blocking(move || {
+        let floor = Utc::now() - chrono::Duration::hours(PHONE_LOOKBACK_HOURS);
+        let since = DateTime::from_timestamp_millis(q.since)
+            .unwrap_or(floor)
+            .max(floor);
+        let mut rows = store.phone_check_ins(&device.venue_id, since, PHONE_CHECK_IN_PAGE + 1)?;
+        let more = rows.len() > PHONE_CHECK_IN_PAGE;
+        rows.truncate(PHONE_CHECK_IN_PAGE);
+        Ok(Json(PhoneCheckIns {
+            entries: rows
+                .into_iter()
+                .map(|(id, r)| PhoneCheckIn {
+                    id,
+                    checkpoint_id: r.checkpoint_id,
+                    direction: r.direction,
+                    at: r.at,
+                    verdict: r.verdict,
+                    reasons: r.reasons,
+                    name_masked: r.name_masked,
+                    id_masked: r.id_masked,
+                    color: r.color,
+                })
+                .collect(),
+            more,
+        }))
+    })
+    .await
 }
 
 /// The page's optional modules, from the web directory (`--web-dir`): only known names.

@@ -321,6 +321,14 @@ pub trait Reports {
         to: DateTime<Utc>,
         limit: usize,
     ) -> Result<Vec<CheckInRow>, StoreError>;
+    /// Residents' own check-ins (inspector `self`) at `venue_id` from `since` (inclusive), oldest
+    /// first, at most `limit`, each with its id: what the venue's stations add to their lists.
+    fn phone_check_ins(
+        &self,
+        venue_id: &str,
+        since: DateTime<Utc>,
+        limit: usize,
+    ) -> Result<Vec<(String, CheckInRow)>, StoreError>;
     /// `venue_id`'s check-ins from `from` to `to` (inclusive), counted by hour, door, inspector,
     /// direction, refusal and fever.
     fn venue_groups(

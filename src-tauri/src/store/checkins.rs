@@ -35,6 +35,8 @@ pub struct CheckInLine {
     pub manual: bool,
     pub proxy_name: Option<String>,
     pub proxy_relation: Option<String>,
+    /// A resident's own check-in (扫场所码), pulled from the server.
+    pub by_phone: bool,
 }
 
 impl Store {
@@ -203,6 +205,48 @@ impl Store {
         })
     }
 
+    /// Keeps residents' own check-ins at `venue` pulled from the server (扫场所码), so the list and
+    /// the counters show them: no outbox row (they are the server's already), a second copy of an
+    /// id ignored. Returns how many were new.
+    pub fn record_phone_check_ins(
+        &mut self,
+        venue: &str,
+        entries: &[venuecode_core::sync::PhoneCheckIn],
+        zone: chrono::FixedOffset,
+    ) -> Result<usize, AppError> {
+        let tx = self.conn.transaction()?;
+        let mut n = 0;
+        for e in entries {
+            if !matches!(e.direction.as_str(), "entry" | "exit")
+                || !matches!(e.verdict.as_str(), "pass" | "refuse")
+            {
+                continue;
+            }
+            n += tx.execute(
+                "INSERT INTO check_ins (id, venue_id, checkpoint_id, inspector, direction, at, day,
+                     temperature, verdict, reasons, fever, name_masked, id_masked, color)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, 'not_taken', ?8, ?9, 0, ?10, ?11, ?12)
+                 ON CONFLICT (id) DO NOTHING",
+                params![
+                    e.id,
+                    venue,
+                    e.checkpoint_id,
+                    venuecode_core::self_check_in::INSPECTOR,
+                    e.direction,
+                    e.at.to_rfc3339(),
+                    e.at.with_timezone(&zone).format("%Y-%m-%d").to_string(),
+                    e.verdict,
+                    e.reasons.join(" "),
+                    e.name_masked,
+                    e.id_masked,
+                    e.color,
+                ],
+            )?;
+        }
+        tx.commit()?;
+        Ok(n)
+    }
+
     /// The newest check-ins of `day` at `venue`, newest first.
     pub fn day_list(
         &self,
@@ -212,7 +256,7 @@ impl Store {
     ) -> Result<Vec<CheckInLine>, AppError> {
         let mut stmt = self.conn.prepare(
             "SELECT at, direction, verdict, reasons, name_masked, id_masked, manual, proxy_name,
-                    proxy_relation
+                    proxy_relation, inspector
              FROM check_ins WHERE venue_id = ?1 AND day = ?2 ORDER BY at DESC, id DESC LIMIT ?3",
         )?;
         let rows = stmt.query_map(params![venue, day, limit], |r| {
@@ -226,6 +270,7 @@ impl Store {
                 manual: r.get::<_, i64>(6)? == 1,
                 proxy_name: r.get(7)?,
                 proxy_relation: r.get(8)?,
+                by_phone: r.get::<_, String>(9)? == venuecode_core::self_check_in::INSPECTOR,
             })
         })?;
         Ok(rows.collect::<Result<_, _>>()?)

@@ -15,7 +15,7 @@ use chrono::{Duration, Utc};
 use venuecode_core::gate::Direction;
 use venuecode_core::keys::{hex, PublicKey, SecretKey};
 use venuecode_core::sync::{
-    self as wire, ClockSample, EnrolRequest, EnrolResponse, ErrorBody, PullResponse,
+    self as wire, ClockSample, EnrolRequest, EnrolResponse, ErrorBody, PhoneCheckIns, PullResponse,
     RotateKeyRequest, RotateKeyResponse, UploadAck,
 };
 
@@ -320,6 +320,13 @@ impl Client {
     pub fn pull(&self, trust_version: u64, cursor: u64) -> Result<PullResponse, SyncError> {
         let path =
             format!("/api/v1/sync/pull?trust_version={trust_version}&revocations_since={cursor}");
+        let bytes = self.send("GET", &path, Vec::new())?;
+        serde_json::from_slice(&bytes).map_err(|e| SyncError::Decode(e.to_string()))
+    }
+
+    /// Residents' own check-ins at the station's venue from `since` (Unix ms).
+    pub fn phone_check_ins(&self, since_ms: i64) -> Result<PhoneCheckIns, SyncError> {
+        let path = format!("/api/v1/sync/phone-check-ins?since={since_ms}");
         let bytes = self.send("GET", &path, Vec::new())?;
         serde_json::from_slice(&bytes).map_err(|e| SyncError::Decode(e.to_string()))
     }

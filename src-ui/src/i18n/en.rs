@@ -196,6 +196,7 @@ pub(super) fn text(key: Key) -> &'static str {
         Key::ViaManual => "manual registration",
         Key::TodayList => "Today's check-ins",
         Key::ManualBadge => "manual",
+        Key::PhoneBadge => "own phone",
         Key::VouchedBy => "vouched by",
         Key::Close => "Close",
         Key::KioskEnter => "Kiosk mode",

@@ -155,6 +155,8 @@ pub enum Key {
     ViaManual,
     TodayList,
     ManualBadge,
+    /// A resident's own check-in at the poster (扫场所码), pulled from the server.
+    PhoneBadge,
     VouchedBy,
     Close,
     KioskEnter,

@@ -196,6 +196,7 @@ pub(super) fn text(key: Key) -> &'static str {
         Key::ViaManual => "手工登记",
         Key::TodayList => "今日登记",
         Key::ManualBadge => "手工",
+        Key::PhoneBadge => "扫场所码",
         Key::VouchedBy => "代登记",
         Key::Close => "关闭",
         Key::KioskEnter => "快速打卡模式",

@@ -20,7 +20,47 @@ fn bound(params: &[Param]) -> Vec<&(dyn ToSql + Sync)> {
         .collect()
 }
 
+/// A [`CheckInRow`] from a row read with [`CHECK_IN_COLUMNS`] first.
+fn check_in_row(r: &postgres::Row) -> CheckInRow {
+    CheckInRow {
+        at: ms(r.get(0)),
+        checkpoint_id: r.get(1),
+        inspector: r.get(2),
+        direction: r.get(3),
+        verdict: r.get(4),
+        reasons: split_reasons(r.get(5)),
+        temperature: r.get(6),
+        celsius: r.get::<_, Option<f32>>(7).map(f64::from),
+        name_masked: r.get(8),
+        phone_masked: r.get(9),
+        id_masked: r.get(10),
+        color: r.get(11),
+        manual: r.get(12),
+        proxy_name: r.get(13),
+        proxy_relation: r.get(14),
+    }
+}
+
 impl Reports for PgStore {
+    fn phone_check_ins(
+        &self,
+        venue_id: &str,
+        since: DateTime<Utc>,
+        limit: usize,
+    ) -> Result<Vec<(String, CheckInRow)>, StoreError> {
+        self.with(|c| {
+            let rows = c.query(
+                &format!(
+                    "SELECT {CHECK_IN_COLUMNS}, id FROM check_ins
+                     WHERE venue_id = $1 AND at_ms >= $2 AND inspector = 'self'
+                     ORDER BY at_ms, id LIMIT $3"
+                ),
+                &[&venue_id, &since.timestamp_millis(), &(limit as i64)],
+            )?;
+            Ok(rows.iter().map(|r| (r.get(15), check_in_row(r))).collect())
+        })
+    }
+
     fn venue_check_ins(
         &self,
         venue_id: &str,
@@ -41,26 +81,7 @@ impl Reports for PgStore {
                     &(limit as i64),
                 ],
             )?;
-            Ok(rows
-                .iter()
-                .map(|r| CheckInRow {
-                    at: ms(r.get(0)),
-                    checkpoint_id: r.get(1),
-                    inspector: r.get(2),
-                    direction: r.get(3),
-                    verdict: r.get(4),
-                    reasons: split_reasons(r.get(5)),
-                    temperature: r.get(6),
-                    celsius: r.get::<_, Option<f32>>(7).map(f64::from),
-                    name_masked: r.get(8),
-                    phone_masked: r.get(9),
-                    id_masked: r.get(10),
-                    color: r.get(11),
-                    manual: r.get(12),
-                    proxy_name: r.get(13),
-                    proxy_relation: r.get(14),
-                })
-                .collect())
+            Ok(rows.iter().map(check_in_row).collect())
         })
     }
 

@@ -19,7 +19,47 @@ impl rusqlite::ToSql for Param {
     }
 }
 
+/// A [`CheckInRow`] from a row read with [`CHECK_IN_COLUMNS`] first.
+fn check_in_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<CheckInRow> {
+    Ok(CheckInRow {
+        at: ms(r.get(0)?),
+        checkpoint_id: r.get(1)?,
+        inspector: r.get(2)?,
+        direction: r.get(3)?,
+        verdict: r.get(4)?,
+        reasons: split_reasons(&r.get::<_, String>(5)?),
+        temperature: r.get(6)?,
+        celsius: r.get(7)?,
+        name_masked: r.get(8)?,
+        phone_masked: r.get(9)?,
+        id_masked: r.get(10)?,
+        color: r.get(11)?,
+        manual: r.get::<_, i64>(12)? != 0,
+        proxy_name: r.get(13)?,
+        proxy_relation: r.get(14)?,
+    })
+}
+
 impl Reports for SqliteStore {
+    fn phone_check_ins(
+        &self,
+        venue_id: &str,
+        since: DateTime<Utc>,
+        limit: usize,
+    ) -> Result<Vec<(String, CheckInRow)>, StoreError> {
+        let conn = self.conn()?;
+        let mut stmt = conn.prepare_cached(&format!(
+            "SELECT {CHECK_IN_COLUMNS}, id FROM check_ins
+             WHERE venue_id = ?1 AND at_ms >= ?2 AND inspector = 'self'
+             ORDER BY at_ms, id LIMIT ?3"
+        ))?;
+        let rows = stmt.query_map(
+            params![venue_id, since.timestamp_millis(), limit as i64],
+            |r| Ok((r.get(15)?, check_in_row(r)?)),
+        )?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
     fn venue_check_ins(
         &self,
         venue_id: &str,
@@ -39,25 +79,7 @@ impl Reports for SqliteStore {
                 to.timestamp_millis(),
                 limit as i64
             ],
-            |r| {
-                Ok(CheckInRow {
-                    at: ms(r.get(0)?),
-                    checkpoint_id: r.get(1)?,
-                    inspector: r.get(2)?,
-                    direction: r.get(3)?,
-                    verdict: r.get(4)?,
-                    reasons: split_reasons(&r.get::<_, String>(5)?),
-                    temperature: r.get(6)?,
-                    celsius: r.get(7)?,
-                    name_masked: r.get(8)?,
-                    phone_masked: r.get(9)?,
-                    id_masked: r.get(10)?,
-                    color: r.get(11)?,
-                    manual: r.get::<_, i64>(12)? != 0,
-                    proxy_name: r.get(13)?,
-                    proxy_relation: r.get(14)?,
-                })
-            },
+            check_in_row,
         )?;
         Ok(rows.collect::<Result<_, _>>()?)
     }

@@ -188,6 +188,25 @@ pub fn StationPage() -> impl IntoView {
             st.options.set(o);
         }
     });
+    // Residents' own check-ins at the poster arrive with sync: the counters follow.
+    let counters_timer = set_interval_with_handle(
+        move || {
+            spawn_local(async move {
+                if let Ok(c) = invoke(&GetCounters {}).await {
+                    if st.counters.get_untracked() != c {
+                        st.counters.set(c);
+                    }
+                }
+            })
+        },
+        std::time::Duration::from_secs(5),
+    )
+    .ok();
+    on_cleanup(move || {
+        if let Some(t) = counters_timer {
+            t.clear();
+        }
+    });
     let subs = StoredValue::new_local(Vec::<Subscription>::new());
     // Set when the scan loop stopped by itself: shown with a way to start it again.
     let stopped = RwSignal::new(None::<IpcError>);
