@@ -408,18 +408,25 @@ fn a_phone_checks_in_from_the_poster_and_the_gate_sees_it() -> Result<()> {
             .filter(|l| l.by_phone)
             .count())
     };
-    wait_for("the phone check-ins on the station's list", Duration::from_secs(30), || {
-        (phone_lines(&store).ok()? == 7).then_some(())
-    })?;
+    wait_for(
+        "the phone check-ins on the station's list",
+        Duration::from_secs(30),
+        || (phone_lines(&store).ok()? == 7).then_some(()),
+    )?;
     let counters = station::counters(&store, Utc::now())?;
-    ensure!(counters.refusals >= 2 && counters.entries >= 6, "{counters:?}");
+    ensure!(
+        counters.refusals >= 2 && counters.entries >= 6,
+        "{counters:?}"
+    );
     let newcomer = code_for(&server, "赵六", "110105198001010032", "green")?;
     let sent = std::time::Instant::now();
     let (got, answer) = post(json!({"poster": path, "codes": [newcomer]}))?;
     ensure!(got == 200, "{answer}");
-    wait_for("a new phone check-in on the station", Duration::from_secs(30), || {
-        (phone_lines(&store).ok()? == 8).then_some(())
-    })?;
+    wait_for(
+        "a new phone check-in on the station",
+        Duration::from_secs(30),
+        || (phone_lines(&store).ok()? == 8).then_some(()),
+    )?;
     println!(
         "phone check-in on the station's list {} ms after the server recorded it (sync rounds 100 ms apart here)",
         sent.elapsed().as_millis()

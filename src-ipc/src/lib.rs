@@ -500,6 +500,10 @@ impl Command for RegisterManual {
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 pub struct TodayCheckIns {}
 
+/// The inspector name residents' own check-ins (扫场所码) are recorded under (core's
+/// `self_check_in::INSPECTOR`): screens show it as 扫场所码, not as a person.
+pub const SELF_INSPECTOR: &str = "self";
+
 /// One line of today's list.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct CheckInRow {

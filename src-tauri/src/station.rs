@@ -469,6 +469,14 @@ mod tests {
     use venuecode_core::health_code::{Color, HealthClaims, Pseudonym};
     use venuecode_core::keys::SecretKey;
 
+    #[test]
+    fn the_screens_know_residents_own_check_ins_by_cores_name_for_them() {
+        assert_eq!(
+            venuecode_ipc::SELF_INSPECTOR,
+            venuecode_core::self_check_in::INSPECTOR
+        );
+    }
+
     struct Fixture {
         dir: tempfile::TempDir,
         store: Store,

@@ -104,15 +104,46 @@ fn statistics_alerts_tracing_and_the_audit() -> Result<()> {
         &demo_code(&env, "李四", "440524198001010013", "red")?,
         "禁止",
     )?;
-    // The station's own statistics, from its store.
+    // A resident checks in with their own phone at the market's north-door poster (扫场所码):
+    // the station's list shows it, badged, after the next sync round.
+    let va = venuecode_keys::VenueAuthorityKeys::load(&env.server.keys.join("venue-authority"))?;
+    let poster = venuecode_core::venue_code::issue(
+        &va.key,
+        &venuecode_core::venue_code::VenueClaims {
+            issuer: va.name.clone(),
+            issued_at: Utc::now(),
+            venue_id: "demo-venue-0003".into(),
+            checkpoint_id: "main".into(),
+            direction: venuecode_core::gate::Direction::Entry,
+            venue_name: MARKET.into(),
+            region: "659002".into(),
+            category: venuecode_core::venue::VenueCategory::Business,
+        },
+        &env.server.url,
+    );
+    let phone = env
+        .server
+        .http()?
+        .post(format!("{}/api/v1/self-check-in", env.server.url))
+        .json(&serde_json::json!({
+            "poster": poster,
+            "codes": [demo_code(&env, "赵六", "110105198001010032", "green")?]
+        }))
+        .send()?;
+    ensure!(phone.status().is_success(), "{}", phone.text()?);
+    s.click("#sync-now")?;
+    s.wait_contains("#today-list", "扫场所码", WAIT)?;
+    s.wait_contains("#today-list", "赵*", WAIT)?;
+    env.check_fit(&s, "station-zh-phone-check-in")?;
+    // The station's own statistics, from its store (the phone's check-in among them).
     s.click("#station-stats-open")?;
-    s.wait_text("#stats-entries", "2", WAIT)?;
+    s.wait_text("#stats-entries", "3", WAIT)?;
     s.wait_text("#stats-refused", "1", WAIT)?;
     s.execute("document.getElementById('station-stats').scrollIntoView()")?;
     env.check_fit(&s, "stats-zh-station")?;
     let db = &env.server.database;
     wait_for("the check-ins and the alert on the server", WAIT, || {
-        (sqlite_count(db, "SELECT count(*) FROM check_ins").ok()? == 3
+        (sqlite_count(db, "SELECT count(*) FROM check_ins").ok()? == 4
             && sqlite_count(db, "SELECT count(*) FROM alerts").ok()? == 1)
             .then_some(())
     })?;
@@ -192,9 +223,11 @@ fn statistics_alerts_tracing_and_the_audit() -> Result<()> {
     })?;
     click_when(&s, &format!("#venue-{i}-open"))?;
     click_when(&s, "#venue-statistics")?;
-    s.wait_text("#stats-entries", "2", WAIT)?;
+    // Two at the station, one by a resident's own phone (its own line among the inspectors).
+    s.wait_text("#stats-entries", "3", WAIT)?;
     s.wait_text("#stats-refused", "1", WAIT)?;
-    s.wait_text("#stats-people", "3", WAIT)?;
+    s.wait_text("#stats-people", "4", WAIT)?;
+    s.wait_contains("#stats-inspector-table", "own phone", WAIT)?;
     s.find("#stats-hour-chart .bar")?;
     env.check_fit(&s, "stats-en-venue")?;
     s.click("#stats-range-30")?;
@@ -204,7 +237,8 @@ fn statistics_alerts_tracing_and_the_audit() -> Result<()> {
     click_when(&s, "#nav-venues")?;
     click_when(&s, &format!("#venue-{i}-open"))?;
     click_when(&s, "#venue-statistics")?;
-    s.wait_text("#stats-entries", "2", WAIT)?;
+    s.wait_text("#stats-entries", "3", WAIT)?;
+    s.wait_contains("#stats-inspector-table", "扫场所码", WAIT)?;
     env.check_fit(&s, "stats-zh-venue")?;
     s.quit()
 }

@@ -264,14 +264,18 @@ fn CountTable(id: &'static str, label: Key, rows: Vec<StatRow>) -> impl IntoView
                 <th>{move || i18n.t(Key::StatsFevers)}</th>
             </tr></thead>
             <tbody>
-                {rows.into_iter().map(|r| view! {
+                {rows.into_iter().map(|r| {
+                    let by_phone = r.label == venuecode_ipc::SELF_INSPECTOR;
+                    let name = r.label.clone();
+                    view! {
                     <tr>
-                        <td>{r.label}</td>
+                        <td>{move || if by_phone { i18n.t(Key::PhoneBadge).to_string() } else { name.clone() }}</td>
                         <td class="n">{r.counts.entries}</td>
                         <td class="n">{r.counts.exits}</td>
                         <td class="n">{r.counts.refused}</td>
                         <td class="n">{r.counts.fevers}</td>
                     </tr>
+                    }
                 }).collect_view()}
             </tbody>
         </table>
