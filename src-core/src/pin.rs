@@ -1,8 +1,12 @@
-//! The inspector PIN that leaves kiosk mode (快速打卡): its format and a salted digest, so the
-//! station never stores the PIN itself.
+//! The inspector PIN that leaves kiosk mode (快速打卡): its format, a salted digest (the station
+//! never stores the PIN itself), and the lockout after repeated wrong PINs.
 //!
-//! Invariant: a PIN is 4 to 8 ASCII digits; digests are compared in constant time.
+//! Invariants: a PIN is 4 to 8 ASCII digits; digests are compared in constant time; after
+//! [`MAX_FAILURES`] wrong PINs in a row no PIN is even checked until [`LOCKOUT`] has passed
+//! (so guessing all 10,000 four-digit PINs takes about ten days), and a right PIN resets the
+//! count.
 
+use chrono::{DateTime, Duration, Utc};
 use hmac::{Hmac, Mac};
 use sha2::Sha256;
 
@@ -43,6 +47,48 @@ pub fn matches(secret: &[u8; 32], pin: &str, stored: &str) -> bool {
     }
 }
 
+/// Wrong PINs in a row before the kiosk locks.
+pub const MAX_FAILURES: u32 = 10;
+/// How long the kiosk stays locked after [`MAX_FAILURES`] wrong PINs.
+pub const LOCKOUT: Duration = Duration::minutes(15);
+
+/// Wrong PINs so far, and a lock in force.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Attempts {
+    pub failures: u32,
+    pub locked_until: Option<DateTime<Utc>>,
+}
+
+impl Attempts {
+    /// `Err(until)` while locked: the PIN is not checked at all.
+    pub fn may_try(&self, now: DateTime<Utc>) -> Result<(), DateTime<Utc>> {
+        match self.locked_until {
+            Some(until) if now < until => Err(until),
+            _ => Ok(()),
+        }
+    }
+
+    /// The attempts after one PIN was checked at `now`: a right one clears them; the
+    /// [`MAX_FAILURES`]th wrong one in a row locks for [`LOCKOUT`] and starts a new count.
+    pub fn after(self, right: bool, now: DateTime<Utc>) -> Attempts {
+        if right {
+            return Attempts::default();
+        }
+        let failures = self.failures.saturating_add(1);
+        if failures >= MAX_FAILURES {
+            Attempts {
+                failures: 0,
+                locked_until: Some(now + LOCKOUT),
+            }
+        } else {
+            Attempts {
+                failures,
+                locked_until: self.locked_until.filter(|u| *u > now),
+            }
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -63,5 +109,29 @@ mod tests {
         assert!(!matches(&s, "2468", &d[..10]));
         assert!(!matches(&s, "2468", ""));
         assert!(!d.contains("2468"));
+    }
+
+    #[test]
+    fn ten_wrong_pins_lock_for_the_lockout_and_a_right_one_clears_the_count() {
+        let t0 = DateTime::from_timestamp(1_800_000_000, 0).unwrap();
+        let mut a = Attempts::default();
+        for i in 1..MAX_FAILURES {
+            assert!(a.may_try(t0).is_ok());
+            a = a.after(false, t0);
+            assert_eq!(a.failures, i);
+        }
+        a = a.after(false, t0);
+        assert_eq!(a.may_try(t0), Err(t0 + LOCKOUT));
+        assert_eq!(
+            a.may_try(t0 + LOCKOUT - Duration::seconds(1)),
+            Err(t0 + LOCKOUT)
+        );
+        assert!(a.may_try(t0 + LOCKOUT).is_ok());
+        // Nine wrong, one right: the count starts again.
+        let mut b = Attempts::default();
+        for _ in 1..MAX_FAILURES {
+            b = b.after(false, t0);
+        }
+        assert_eq!(b.after(true, t0), Attempts::default());
     }
 }

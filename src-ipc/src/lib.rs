@@ -50,6 +50,7 @@ pub const ALL_COMMANDS: &[&str] = &[
     TodayCheckIns::NAME,
     SetKioskPin::NAME,
     CheckKioskPin::NAME,
+    GetKiosk::NAME,
     SetStationOptions::NAME,
     EnrolStation::NAME,
     GetSyncStatus::NAME,
@@ -135,6 +136,11 @@ pub enum ErrorCode {
     BadTemplate,
     /// The checkpoint has no code from the server yet (posters).
     NoDoorCode,
+    /// Kiosk mode is on: the inspector's PIN leaves it before this.
+    KioskOn,
+    /// Too many wrong PINs: the way out of kiosk mode is locked for a while (`detail` says
+    /// until when).
+    KioskLocked,
 }
 
 /// The languages the UI is offered in. zh-CN is the default.
@@ -526,6 +532,23 @@ pub struct CheckInRow {
 impl Command for TodayCheckIns {
     const NAME: &'static str = "today_check_ins";
     type Response = Vec<CheckInRow>;
+}
+
+/// Whether kiosk mode is on (it survives restarts) and a PIN lock in force.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct GetKiosk {}
+
+/// Kiosk mode as the back end holds it.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+pub struct KioskState {
+    pub on: bool,
+    /// RFC 3339, while too many wrong PINs lock the way out.
+    pub locked_until: Option<String>,
+}
+
+impl Command for GetKiosk {
+    const NAME: &'static str = "get_kiosk";
+    type Response = KioskState;
 }
 
 /// Sets the inspector PIN that leaves kiosk mode (4–8 digits).

@@ -38,6 +38,7 @@ pub fn handler<R: tauri::Runtime>() -> impl Fn(tauri::ipc::Invoke<R>) -> bool + 
         today_check_ins,
         set_kiosk_pin,
         check_kiosk_pin,
+        get_kiosk,
         set_station_options,
         enrol_station,
         get_sync_status,
@@ -175,6 +176,7 @@ async fn set_binding(
     req: SetBinding,
 ) -> Result<StationBinding, IpcError> {
     let mut store = state.store.lock().map_err(|_| AppError::Poisoned)?;
+    crate::kiosk::guard(&store)?;
     let binding = crate::station::rebind(&mut store, &req.binding)?;
     Ok(crate::station::to_wire(&binding))
 }
@@ -183,11 +185,12 @@ async fn set_binding(
 async fn submit_scan(state: State<'_, AppState>, req: SubmitScan) -> Result<ScanVerdict, IpcError> {
     let mut store = state.store.lock().map_err(|_| AppError::Poisoned)?;
     let fresh = crate::station::freshness(&store, &state.sync.time())?;
+    let temperature = crate::kiosk::temperature(&store, req.temperature)?;
     let verdict = crate::station::submit(
         &mut store,
         &state.config.data_dir,
         &req.text,
-        req.temperature,
+        temperature,
         state.sync.trusted_now(),
         fresh,
     )?;
@@ -236,13 +239,27 @@ async fn today_check_ins(
 #[tauri::command]
 async fn set_kiosk_pin(state: State<'_, AppState>, req: SetKioskPin) -> Result<bool, IpcError> {
     let mut store = state.store.lock().map_err(|_| AppError::Poisoned)?;
-    Ok(crate::station::set_kiosk_pin(&mut store, &req.pin)?)
+    Ok(crate::kiosk::enter(&mut store, &req.pin)?)
 }
 
 #[tauri::command]
 async fn check_kiosk_pin(state: State<'_, AppState>, req: CheckKioskPin) -> Result<bool, IpcError> {
     let mut store = state.store.lock().map_err(|_| AppError::Poisoned)?;
-    Ok(crate::station::check_kiosk_pin(&mut store, &req.pin)?)
+    Ok(crate::kiosk::leave(
+        &mut store,
+        &req.pin,
+        state.sync.trusted_now(),
+    )?)
+}
+
+#[tauri::command]
+async fn get_kiosk(
+    state: State<'_, AppState>,
+    req: venuecode_ipc::GetKiosk,
+) -> Result<venuecode_ipc::KioskState, IpcError> {
+    let _ = req;
+    let store = state.store.lock().map_err(|_| AppError::Poisoned)?;
+    Ok(crate::kiosk::state(&store, state.sync.trusted_now())?)
 }
 
 #[tauri::command]
@@ -251,6 +268,7 @@ async fn set_station_options(
     req: SetStationOptions,
 ) -> Result<Settings, IpcError> {
     let mut store = state.store.lock().map_err(|_| AppError::Poisoned)?;
+    crate::kiosk::guard(&store)?;
     Ok(crate::station::set_options(
         &mut store,
         req.clear_after_secs,
@@ -277,6 +295,7 @@ async fn enrol_station(
     // The HTTP client blocks: run the enrolment on a blocking thread with its own connection.
     let binding = tauri::async_runtime::spawn_blocking(move || {
         let mut store = crate::store::Store::open(&data_dir)?;
+        crate::kiosk::guard(&store)?;
         let direction = store
             .binding()?
             .map(|b| b.direction)
@@ -337,6 +356,7 @@ async fn switch_venue(
 ) -> Result<StationBinding, IpcError> {
     let binding = {
         let mut store = state.store.lock().map_err(|_| AppError::Poisoned)?;
+        crate::kiosk::guard(&store)?;
         crate::station_venues::switch(&mut store, &req.venue_id)?
     };
     // The venue's registry entry and policy are pulled under its key now.
@@ -350,6 +370,7 @@ async fn forget_venue(
     req: venuecode_ipc::ForgetVenue,
 ) -> Result<u64, IpcError> {
     let mut store = state.store.lock().map_err(|_| AppError::Poisoned)?;
+    crate::kiosk::guard(&store)?;
     Ok(crate::station_venues::forget(&mut store, &req.venue_id)?)
 }
 
@@ -531,6 +552,7 @@ mod tests {
                     venue_id: "v".into()
                 })
             }
+            venuecode_ipc::GetKiosk::NAME => json!(venuecode_ipc::GetKiosk {}),
             other => panic!("no sample request for command {other}: add one here"),
         }
     }

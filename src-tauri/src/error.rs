@@ -32,6 +32,12 @@ pub enum AppError {
     NotBound,
     #[error("invalid input: {0}")]
     Invalid(String),
+    #[error("kiosk mode is on: the inspector's PIN leaves it first")]
+    KioskOn,
+    #[error("too many wrong PINs: the way out of kiosk mode is locked until {until}")]
+    KioskLocked {
+        until: chrono::DateTime<chrono::Utc>,
+    },
 }
 
 impl From<AppError> for IpcError {
@@ -44,6 +50,8 @@ impl From<AppError> for IpcError {
             AppError::Poisoned | AppError::Encode(_) => ErrorCode::Internal,
             AppError::NotBound => ErrorCode::NotBound,
             AppError::Invalid(_) => ErrorCode::Invalid,
+            AppError::KioskOn => ErrorCode::KioskOn,
+            AppError::KioskLocked { .. } => ErrorCode::KioskLocked,
         };
         IpcError {
             code,

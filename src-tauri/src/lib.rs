@@ -10,6 +10,7 @@ pub mod commands;
 pub mod config;
 pub mod error;
 pub mod ipc_map;
+pub mod kiosk;
 pub mod people;
 pub mod people_commands;
 pub mod poster_commands;

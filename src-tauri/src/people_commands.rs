@@ -40,6 +40,11 @@ pub async fn sign_in(state: State<'_, AppState>, req: SignIn) -> Result<Me, IpcE
     let ctx = state.people.clone();
     tauri::async_runtime::spawn_blocking(move || {
         let mut store = Store::open(&ctx.data_dir)?;
+        // Kiosk mode: nobody signs in at a residents' tablet (the station's guard, as a
+        // people error the sign-in screen shows).
+        if store.kiosk_on().map_err(PeopleError::from)? {
+            return Err(PeopleError::from(crate::error::AppError::KioskOn));
+        }
         let client = ctx.client(&mut store, None)?;
         people::sign_in(&mut store, &client, &req.username, &req.password)
     })

@@ -403,22 +403,6 @@ pub fn register_manual(
     })
 }
 
-/// Sets the kiosk PIN (stored as a salted digest).
-pub fn set_kiosk_pin(store: &mut Store, pin: &str) -> Result<bool, AppError> {
-    venuecode_core::pin::validate(pin).map_err(|e| AppError::Invalid(e.to_string()))?;
-    let secret = store.local_secret()?;
-    store.set_kiosk_pin_digest(&venuecode_core::pin::digest(&secret, pin))?;
-    Ok(true)
-}
-
-/// Whether `pin` is the kiosk PIN (false when none is set).
-pub fn check_kiosk_pin(store: &mut Store, pin: &str) -> Result<bool, AppError> {
-    let secret = store.local_secret()?;
-    Ok(store
-        .kiosk_pin_digest()?
-        .is_some_and(|d| venuecode_core::pin::matches(&secret, pin, &d)))
-}
-
 /// Today's check-ins at the bound venue, newest first (at most `limit`).
 pub fn today(store: &Store, now: DateTime<Utc>, limit: u32) -> Result<Vec<CheckInRow>, AppError> {
     let b = store.binding()?.ok_or(AppError::NotBound)?;
@@ -893,23 +877,6 @@ mod tests {
             (8, true, 2)
         );
         assert_eq!(counters(&f.store, later).unwrap().inside, 0);
-    }
-
-    #[test]
-    fn kiosk_pin_is_checked_and_never_stored_plain() {
-        let mut f = fixture(venuecode_ipc::Direction::Entry);
-        assert!(
-            !check_kiosk_pin(&mut f.store, "1234").unwrap(),
-            "no PIN set yet"
-        );
-        assert!(matches!(
-            set_kiosk_pin(&mut f.store, "12"),
-            Err(AppError::Invalid(_))
-        ));
-        assert!(set_kiosk_pin(&mut f.store, "2468").unwrap());
-        assert!(check_kiosk_pin(&mut f.store, "2468").unwrap());
-        assert!(!check_kiosk_pin(&mut f.store, "2469").unwrap());
-        assert_ne!(f.store.kiosk_pin_digest().unwrap().as_deref(), Some("2468"));
     }
 
     #[test]

@@ -100,6 +100,16 @@ pub fn App() -> impl IntoView {
         // role choice.
         let me = invoke(&WhoAmI {}).await.ok().flatten();
         let bound = invoke(&GetBinding {}).await.ok().flatten().is_some();
+        // Kiosk mode survives a restart (the back end keeps it): straight back to the gate.
+        let kiosk_on = invoke(&venuecode_ipc::GetKiosk {})
+            .await
+            .is_ok_and(|k| k.on);
+        if kiosk_on {
+            kiosk.0.set(true);
+            who.mode.set(Mode::Station);
+            ready.set(true);
+            return;
+        }
         match me {
             Some(me) => {
                 who.me.set(Some(me));

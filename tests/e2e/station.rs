@@ -394,10 +394,12 @@ fn kiosk_mode_checks_residents_in_and_only_the_pin_leaves_it() -> Result<()> {
     wait_for("the check-in to be stored", WAIT, || {
         (count(&st.db, "SELECT count(*) FROM check_ins").ok()? == 1).then_some(())
     })?;
+    // Nobody measures at a kiosk: the temperature is recorded as not taken (the back end's
+    // rule, whatever the window sends).
     ensure!(
         count(
             &st.db,
-            "SELECT count(*) FROM check_ins WHERE temperature = 'normal' AND fever = 0"
+            "SELECT count(*) FROM check_ins WHERE temperature = 'not_taken' AND fever = 0"
         )? == 1,
         "the kiosk check-in carried the inspector's fever mark"
     );
@@ -409,13 +411,36 @@ fn kiosk_mode_checks_residents_in_and_only_the_pin_leaves_it() -> Result<()> {
     s.click("#kiosk-exit-ok")?;
     s.wait_text("#kiosk-pin-wrong", "PIN 错误", WAIT)?;
     s.find(".shell.kiosk")?;
-    s.clear("#kiosk-exit-pin")?;
+    // Closing the app does not leave kiosk mode: it comes back in it.
+    s.quit()?;
+    let s = st.env.open_app_as_is()?;
+    s.wait_text("#kiosk-prompt", "请将健康码对准摄像头", WAIT)?;
+    s.find(".shell.kiosk")?;
+    st.env.check_fit(&s, "station-zh-kiosk-restarted")?;
+    s.click("#kiosk-exit")?;
     s.send_keys("#kiosk-exit-pin", "2468")?;
     s.click("#kiosk-exit-ok")?;
     wait_for("kiosk mode to end", WAIT, || {
         s.find(".shell.kiosk").is_err().then_some(())
     })?;
     s.wait_text("#bound-venue", "幸福路农贸市场", WAIT)?;
+    // Ten wrong PINs lock the way out; then even the right one is not checked.
+    s.send_keys("#kiosk-pin-new", "2468")?;
+    s.click("#kiosk-enter")?;
+    s.wait_text("#kiosk-prompt", "请将健康码对准摄像头", WAIT)?;
+    s.click("#kiosk-exit")?;
+    for _ in 0..venuecode_core::pin::MAX_FAILURES {
+        s.clear("#kiosk-exit-pin")?;
+        s.send_keys("#kiosk-exit-pin", "0000")?;
+        s.click("#kiosk-exit-ok")?;
+    }
+    s.wait_contains(".error", "已锁定", WAIT)?;
+    s.clear("#kiosk-exit-pin")?;
+    s.send_keys("#kiosk-exit-pin", "2468")?;
+    s.click("#kiosk-exit-ok")?;
+    std::thread::sleep(std::time::Duration::from_millis(500));
+    s.find(".shell.kiosk")?;
+    st.env.check_fit(&s, "station-zh-kiosk-locked")?;
     s.quit()?;
     Ok(())
 }

@@ -37,6 +37,9 @@ pub enum PeopleError {
 
 impl From<PeopleError> for IpcError {
     fn from(e: PeopleError) -> IpcError {
+        if let PeopleError::App(AppError::KioskOn) = &e {
+            return IpcError::from(AppError::KioskOn);
+        }
         let code = match &e {
             PeopleError::Offline(_) => ErrorCode::Offline,
             PeopleError::NotSignedIn(_) => ErrorCode::NotSignedIn,

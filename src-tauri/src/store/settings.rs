@@ -94,9 +94,45 @@ impl Store {
         self.get_setting("kiosk_pin")
     }
 
-    /// Stores the kiosk PIN digest.
-    pub fn set_kiosk_pin_digest(&mut self, digest: &str) -> Result<(), AppError> {
-        self.put_setting("kiosk_pin", digest)
+    /// Whether kiosk mode is on (kept across restarts).
+    pub fn kiosk_on(&self) -> Result<bool, AppError> {
+        Ok(self.get_setting("kiosk_on")?.as_deref() == Some("1"))
+    }
+
+    /// Turns kiosk mode on with a new PIN digest, or off, in one transaction.
+    pub fn set_kiosk(&mut self, on: bool, pin_digest: Option<&str>) -> Result<(), AppError> {
+        let flag = if on { "1" } else { "0" };
+        match pin_digest {
+            Some(d) => self.put_settings(&[("kiosk_on", flag), ("kiosk_pin", d)]),
+            None => self.put_setting("kiosk_on", flag),
+        }
+    }
+
+    /// Wrong PINs so far and a lock in force.
+    pub fn kiosk_attempts(&self) -> Result<venuecode_core::pin::Attempts, AppError> {
+        Ok(venuecode_core::pin::Attempts {
+            failures: self
+                .get_setting("kiosk_failures")?
+                .and_then(|v| v.parse().ok())
+                .unwrap_or(0),
+            locked_until: self
+                .get_setting("kiosk_locked_until")?
+                .and_then(|v| chrono::DateTime::parse_from_rfc3339(&v).ok())
+                .map(|t| t.with_timezone(&chrono::Utc)),
+        })
+    }
+
+    /// Keeps the PIN attempts.
+    pub fn put_kiosk_attempts(
+        &mut self,
+        a: &venuecode_core::pin::Attempts,
+    ) -> Result<(), AppError> {
+        let failures = a.failures.to_string();
+        let until = a.locked_until.map(|t| t.to_rfc3339()).unwrap_or_default();
+        self.put_settings(&[
+            ("kiosk_failures", &failures),
+            ("kiosk_locked_until", &until),
+        ])
     }
 
     /// The station's own secret for pseudonyms of manually registered people (made once).

@@ -381,6 +381,8 @@ pub(super) fn text(key: Key) -> &'static str {
         Key::ErrCannotWrite => "Cannot write there: choose another folder",
         Key::ErrBadTemplate => "The template file cannot be used",
         Key::ErrNoDoorCode => "This checkpoint has no code yet (the server issues it once the venue is approved)",
+        Key::ErrKioskOn => "Kiosk mode is on: the inspector leaves it with the PIN first",
+        Key::ErrKioskLocked => "Too many wrong PINs: locked for 15 minutes, try again later",
         Key::VenuesTitle => "Venues this station serves",
         Key::VenuesHint => "One inspector may serve several venues: switch the active one here; enrol with another venue's declaration code to add one.",
         Key::VenuesActive => "Active",

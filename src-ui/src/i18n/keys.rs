@@ -300,6 +300,8 @@ pub enum Key {
     ErrCannotWrite,
     ErrBadTemplate,
     ErrNoDoorCode,
+    ErrKioskOn,
+    ErrKioskLocked,
     VenuesTitle,
     VenuesHint,
     VenuesActive,

@@ -43,6 +43,8 @@ pub fn error_key(code: ErrorCode) -> Key {
         ErrorCode::CannotWrite => Key::ErrCannotWrite,
         ErrorCode::BadTemplate => Key::ErrBadTemplate,
         ErrorCode::NoDoorCode => Key::ErrNoDoorCode,
+        ErrorCode::KioskOn => Key::ErrKioskOn,
+        ErrorCode::KioskLocked => Key::ErrKioskLocked,
     }
 }
 

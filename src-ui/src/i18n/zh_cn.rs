@@ -387,6 +387,8 @@ pub(super) fn text(key: Key) -> &'static str {
         Key::ErrCannotWrite => "无法写入该位置，请换一个文件夹",
         Key::ErrBadTemplate => "模板文件不可用",
         Key::ErrNoDoorCode => "该检测点还没有场所码（场所通过审核后由服务器签发）",
+        Key::ErrKioskOn => "快速打卡模式中：请检查人员先输入 PIN 退出",
+        Key::ErrKioskLocked => "PIN 错误次数过多，已锁定 15 分钟，请稍后再试",
         Key::VenuesTitle => "本设备服务的场所",
         Key::VenuesHint => {
             "一名检测员可服务多个场所：在此切换当前场所；用另一个场所的申报码注册即可添加。"
