@@ -1,4 +1,5 @@
-//! Build script: Tauri's code generation from the root tauri.conf.json, and the build commit.
+//! Build script: Tauri's code generation from the root tauri.conf.json (with a permission per
+//! app command, from venuecode-ipc's list), and the build commit.
 
 use std::process::Command;
 
@@ -22,6 +23,12 @@ fn main() {
             println!("cargo:rerun-if-changed={}", entry.path().display());
         }
     }
-    tauri_build::try_build(tauri_build::Attributes::new().config_path("../tauri.conf.json"))
-        .expect("tauri build step failed");
+    // Every app command gets an `allow-…` permission, and only what the capability in
+    // capabilities/ grants may be called: the window cannot reach a command nobody listed.
+    tauri_build::try_build(
+        tauri_build::Attributes::new()
+            .config_path("../tauri.conf.json")
+            .app_manifest(tauri_build::AppManifest::new().commands(venuecode_ipc::ALL_COMMANDS)),
+    )
+    .expect("tauri build step failed");
 }

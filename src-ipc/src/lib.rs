@@ -83,6 +83,13 @@ pub const ALL_COMMANDS: &[&str] = &[
     SaveAllPosters::NAME,
     PosterFolder::NAME,
     OpenPoster::NAME,
+    VenueStatistics::NAME,
+    StationStatistics::NAME,
+    ListAlerts::NAME,
+    CountAlerts::NAME,
+    HandleAlert::NAME,
+    TracePerson::NAME,
+    TraceAuditLog::NAME,
 ];
 
 /// An error as it crosses IPC. `code` is stable and maps to an i18n key in the UI; `detail` is

@@ -553,8 +553,55 @@ mod tests {
                 })
             }
             venuecode_ipc::GetKiosk::NAME => json!(venuecode_ipc::GetKiosk {}),
+            venuecode_ipc::VenueStatistics::NAME => json!(venuecode_ipc::VenueStatistics {
+                venue_id: "v".into(),
+                days: 1,
+            }),
+            venuecode_ipc::StationStatistics::NAME => {
+                json!(venuecode_ipc::StationStatistics { days: 1 })
+            }
+            venuecode_ipc::ListAlerts::NAME => json!(venuecode_ipc::ListAlerts::default()),
+            venuecode_ipc::CountAlerts::NAME => json!(venuecode_ipc::CountAlerts {}),
+            venuecode_ipc::HandleAlert::NAME => json!(venuecode_ipc::HandleAlert {
+                venue_id: "v".into(),
+                alert_id: "a".into(),
+                note: "x".into(),
+            }),
+            venuecode_ipc::TracePerson::NAME => json!(venuecode_ipc::TracePerson::default()),
+            venuecode_ipc::TraceAuditLog::NAME => json!(venuecode_ipc::TraceAuditLog {}),
             other => panic!("no sample request for command {other}: add one here"),
         }
+    }
+
+    #[test]
+    fn the_window_may_call_exactly_the_listed_commands() {
+        // Every handler is in venuecode-ipc's list (build.rs makes a permission per name)...
+        let src = include_str!("commands.rs");
+        let start = src.find("generate_handler![").expect("the handler list");
+        let list = &src
+            [start + "generate_handler![".len()..start + src[start..].find(']').expect("its end")];
+        let handlers = list.split(',').filter(|e| !e.trim().is_empty()).count();
+        assert_eq!(handlers, venuecode_ipc::ALL_COMMANDS.len(), "{list}");
+        // ...and the main window's capability grants those and the scan events, nothing else.
+        let cap: serde_json::Value =
+            serde_json::from_str(include_str!("../capabilities/default.json")).unwrap();
+        let mut granted: Vec<String> = cap["permissions"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|p| p.as_str().unwrap().to_string())
+            .collect();
+        granted.sort();
+        let mut wanted: Vec<String> = venuecode_ipc::ALL_COMMANDS
+            .iter()
+            .map(|c| format!("allow-{}", c.replace('_', "-")))
+            .chain([
+                "core:event:allow-listen".into(),
+                "core:event:allow-unlisten".into(),
+            ])
+            .collect();
+        wanted.sort();
+        assert_eq!(granted, wanted);
     }
 
     #[test]
@@ -650,6 +697,12 @@ mod tests {
                 venuecode_ipc::PreviewPoster::NAME,
                 venuecode_ipc::SavePoster::NAME,
                 venuecode_ipc::SaveAllPosters::NAME,
+                venuecode_ipc::VenueStatistics::NAME,
+                venuecode_ipc::ListAlerts::NAME,
+                venuecode_ipc::CountAlerts::NAME,
+                venuecode_ipc::HandleAlert::NAME,
+                venuecode_ipc::TracePerson::NAME,
+                venuecode_ipc::TraceAuditLog::NAME,
             ]
             .contains(name)
             {

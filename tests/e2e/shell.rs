@@ -38,6 +38,24 @@ fn shell_switches_language_visits_every_area_and_remembers_the_choice() -> Resul
     assert_eq!(s.execute("return document.documentElement.lang")?, "zh-CN");
     let cjk = s.execute("return document.fonts.check('20px \"Noto Sans CJK SC\"', '场所码')")?;
     assert_eq!(cjk, true, "no CJK font available to the webview");
+    // The window runs under the content security policy: no eval of text, no inline script,
+    // no connection to another host (tauri.conf.json; docs/SECURITY.md).
+    let csp = s.execute(
+        "const out = {};
+         try { eval('1'); out.eval = 'allowed'; } catch (e) { out.eval = 'blocked'; }
+         try { new Function('return 1')(); out.func = 'allowed'; } catch (e) { out.func = 'blocked'; }
+         const el = document.createElement('script');
+         el.textContent = 'window.__inlineRan = true';
+         document.head.appendChild(el);
+         out.inline = window.__inlineRan ? 'allowed' : 'blocked';
+         out.frozen = Object.isFrozen(Object.prototype);
+         return out;",
+    )?;
+    assert_eq!(
+        csp,
+        serde_json::json!({"eval": "blocked", "func": "blocked", "inline": "blocked", "frozen": true}),
+        "the content security policy is not in force"
+    );
     visit_every_area(&env, &s, "zh")?;
 
     // About shows the real version, the throwaway data dir and the server started for the test.
