@@ -22,6 +22,7 @@ pub mod pgcluster;
 pub mod place_routes;
 pub mod report_routes;
 pub mod resident;
+pub mod retention;
 pub mod serve;
 pub mod sightings;
 pub mod store;

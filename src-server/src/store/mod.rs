@@ -11,6 +11,7 @@ pub mod applications;
 pub mod places;
 pub mod postgres;
 pub mod reports;
+pub mod retention;
 pub mod sightings;
 pub mod sqlite;
 pub mod trace;
@@ -19,6 +20,7 @@ pub use accounts::{Account, Accounts, Credentials, Invitation, NewAccount};
 pub use applications::{Applications, Decision, VenueEvent, VenueFilter, VenueSummary};
 pub use places::{Amended, Checkpoint, Places};
 pub use reports::{AlertQuery, AlertReason, AlertRow, CheckInRow, Reports};
+pub use retention::Retention;
 pub use sightings::{SightingAlertRow, Sightings};
 pub use trace::{PassageRow, TraceAudit, TraceAuditRow, Tracing};
 
@@ -296,7 +298,7 @@ pub trait Devices {
 
 /// The server's store, on either engine.
 pub trait Store:
-    Devices + Sightings + Accounts + Applications + Places + Tracing + Reports + Send + Sync
+    Devices + Sightings + Accounts + Applications + Places + Tracing + Reports + Retention + Send + Sync
 {
     /// `sqlite` or `postgres`.
     fn engine(&self) -> &'static str;

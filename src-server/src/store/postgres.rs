@@ -31,6 +31,7 @@ mod devices;
 pub mod pgtls;
 mod places;
 mod reports;
+mod retention;
 mod sightings;
 mod trace;
 

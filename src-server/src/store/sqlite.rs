@@ -26,6 +26,7 @@ mod applications;
 mod devices;
 mod places;
 mod reports;
+mod retention;
 mod sightings;
 mod trace;
 

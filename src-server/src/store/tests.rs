@@ -454,6 +454,10 @@ const SUITE: &[Scenario] = &[
         "revocations_come_in_cursor_order_and_pages",
         &revocations_come_in_cursor_order_and_pages,
     ),
+    (
+        "the retention window keeps what it covers",
+        &crate::retention::tests::the_window_keeps_what_it_covers,
+    ),
 ];
 
 #[test]
