@@ -191,6 +191,23 @@ fn statistics_alerts_tracing_and_the_audit() -> Result<()> {
     s.wait_text("#alert-badge", "1", WAIT)?;
     env.check_fit(&s, "tracing-zh-alert-handled")?;
 
+    // A resident's own phone at the market's poster with a red code: refused, and the alert is
+    // in this view within a poll.
+    let refused = env
+        .server
+        .http()?
+        .post(format!("{}/api/v1/self-check-in", env.server.url))
+        .json(&serde_json::json!({
+            "poster": poster,
+            "codes": [demo_code(&env, "王红", "110105198505050046", "red")?]
+        }))
+        .send()?;
+    ensure!(refused.status().is_success(), "{}", refused.text()?);
+    s.wait_contains("#alert-0-reasons", "红码", WAIT)?;
+    s.wait_contains("#alert-0", "北门", WAIT)?;
+    s.wait_text("#alert-badge", "2", WAIT)?;
+    env.check_fit(&s, "tracing-zh-phone-alert")?;
+
     // Trace 张三 from his code: his visit, the people there with him.
     trace_zhang(&s, &zhang, "2026-新-0012")?;
     env.check_fit(&s, "tracing-zh-trace")?;
@@ -223,10 +240,11 @@ fn statistics_alerts_tracing_and_the_audit() -> Result<()> {
     })?;
     click_when(&s, &format!("#venue-{i}-open"))?;
     click_when(&s, "#venue-statistics")?;
-    // Two at the station, one by a resident's own phone (its own line among the inspectors).
+    // Two at the station, one by a resident's own phone (its own line among the inspectors);
+    // refused: one at the station, one phone with a red code.
     s.wait_text("#stats-entries", "3", WAIT)?;
-    s.wait_text("#stats-refused", "1", WAIT)?;
-    s.wait_text("#stats-people", "4", WAIT)?;
+    s.wait_text("#stats-refused", "2", WAIT)?;
+    s.wait_text("#stats-people", "5", WAIT)?;
     s.wait_contains("#stats-inspector-table", "own phone", WAIT)?;
     s.find("#stats-hour-chart .bar")?;
     env.check_fit(&s, "stats-en-venue")?;

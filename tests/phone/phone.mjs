@@ -71,6 +71,9 @@ try {
     expect(await page.locator("#nobody").isVisible(), "a first visit asks for a health code");
     expect((await text(page, "#direction")) === "进", "the door's direction shows");
     await shot(page, "first-zh");
+    await page.click("#lang");
+    await page.waitForFunction(() => document.documentElement.lang === "en");
+    await shot(page, "first-en");
     await ctx.close();
   }
 
@@ -83,6 +86,9 @@ try {
   expect((await text(page, "#person-0 .name")) === plan.names.mine, "my masked name shows");
   result.scanner_loaded = true;
   await shot(page, "added-zh");
+  await page.click("#lang");
+  await shot(page, "added-en");
+  await page.click("#lang");
   step = "check in";
   await page.click("#go");
   await page.waitForSelector("#result.pass", { timeout: 10000 });
@@ -109,11 +115,11 @@ try {
   await page.click("#go");
   await page.waitForSelector("#result.pass #r-person-1", { timeout: 10000 });
   await shot(page, "family-pass-zh");
+  await page.click("#back");
   result.checked_in += 2;
 
   // 4. Bad input on the phone: nothing added, a plain message.
   step = "bad input";
-  await page.click("#back");
   await addImage(page, plan.images.garbage);
   await page.waitForFunction(() => /没有找到/.test(document.getElementById("add-error").textContent), null, { timeout: 20000 });
   await shot(page, "garbage-zh");
@@ -125,6 +131,15 @@ try {
   await addText(page, plan.base + plan.poster);
   await page.waitForFunction(() => /不是健康码/.test(document.getElementById("add-error").textContent));
   expect((await people(page)) === 2, "nothing was added by bad input");
+  // The same messages in English.
+  await page.click("#lang");
+  await addImage(page, plan.images.garbage);
+  await page.waitForFunction(() => /No QR code/.test(document.getElementById("add-error").textContent), null, { timeout: 20000 });
+  await shot(page, "garbage-en");
+  await addText(page, plan.texts.expired);
+  await page.waitForFunction(() => /expired/.test(document.getElementById("add-error").textContent));
+  await shot(page, "expired-en");
+  await page.click("#lang");
 
   // 5. English: the same screens.
   step = "english";
