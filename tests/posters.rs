@@ -11,26 +11,15 @@
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use anyhow::{bail, ensure, Context, Result};
+use anyhow::{ensure, Context, Result};
 use venuecode_core::gate::Direction;
 use venuecode_core::poster::PosterSize;
 use venuecode_scan::synth::{photograph, Conditions};
 use venuecode_scan::{Config, GrayImage, Scanner};
 use venuecode_tests::harness::{binary, keygen, repo_root, tempdir::TempDir};
+use venuecode_tests::tools::{run, save_png};
 
 const DPI: f64 = 150.0;
-
-fn run(cmd: &mut Command) -> Result<String> {
-    let o = cmd.output().with_context(|| format!("running {cmd:?}"))?;
-    if !o.status.success() {
-        bail!(
-            "{cmd:?} failed: {}{}",
-            String::from_utf8_lossy(&o.stdout),
-            String::from_utf8_lossy(&o.stderr)
-        );
-    }
-    Ok(String::from_utf8_lossy(&o.stdout).into_owned())
-}
 
 fn make(keys: &Path, size: PosterSize, out: &Path) -> Result<()> {
     run(Command::new(binary("venuecode")?)
@@ -81,14 +70,6 @@ fn ours(img: &GrayImage) -> Vec<String> {
     let mut texts: Vec<String> = s.scan(img).into_iter().map(|f| f.text).collect();
     texts.dedup();
     texts
-}
-
-fn save_png(img: &GrayImage, path: &Path) -> Result<()> {
-    let file = std::fs::File::create(path)?;
-    let mut enc = png::Encoder::new(file, img.width as u32, img.height as u32);
-    enc.set_color(png::ColorType::Grayscale);
-    enc.write_header()?.write_image_data(&img.data)?;
-    Ok(())
 }
 
 /// The claims of a venue code that verified against the deployment in `keys`.

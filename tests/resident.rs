@@ -13,7 +13,7 @@
 use std::path::Path;
 use std::process::Command;
 
-use anyhow::{bail, ensure, Context, Result};
+use anyhow::{ensure, Context, Result};
 use chrono::Utc;
 use serde_json::{json, Value};
 use std::time::Duration;
@@ -29,22 +29,11 @@ use venuecode_tests::harness::{
 };
 use venuecode_tests::procs::wait_for;
 use venuecode_tests::station::{demo_code, enrol, fast_sync, provisioned_station};
+use venuecode_tests::tools::{run, save_png};
 
 const VENUE: &str = "demo-venue-0003";
 const VENUE_NAME: &str = "幸福路农贸市场";
 const VENUE_PHONE: &str = "0997-4655555";
-
-fn run(cmd: &mut Command) -> Result<String> {
-    let o = cmd.output().with_context(|| format!("running {cmd:?}"))?;
-    if !o.status.success() {
-        bail!(
-            "{cmd:?} failed: {}{}",
-            String::from_utf8_lossy(&o.stdout),
-            String::from_utf8_lossy(&o.stderr)
-        );
-    }
-    Ok(String::from_utf8_lossy(&o.stdout).into_owned())
-}
 
 fn scan(img: &GrayImage) -> Option<String> {
     Scanner::new(Config::default())
@@ -52,14 +41,6 @@ fn scan(img: &GrayImage) -> Option<String> {
         .into_iter()
         .next()
         .map(|f| f.text)
-}
-
-fn save_png(img: &GrayImage, path: &Path) -> Result<()> {
-    let file = std::fs::File::create(path)?;
-    let mut enc = png::Encoder::new(file, img.width as u32, img.height as u32);
-    enc.set_color(png::ColorType::Grayscale);
-    enc.write_header()?.write_image_data(&img.data)?;
-    Ok(())
 }
 
 /// A health code as a phone's screenshot: the symbol on a white screen, large.

@@ -12,4 +12,5 @@ pub mod procs;
 pub mod proxytls;
 pub mod station;
 pub mod tamperproxy;
+pub mod tools;
 pub mod webdriver;

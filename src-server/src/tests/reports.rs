@@ -21,15 +21,19 @@ async fn statistics_and_alerts_reach_who_may_read_them() {
     refused.verdict = "refuse".into();
     refused.reasons = vec!["fever".into()];
     refused.fever = true;
+    // Person 1 comes in and leaves half a minute later (times set, not read twice from the
+    // clock: on a loaded machine two reads a millisecond apart put the exit first).
+    let entry = fresh(1, VENUE);
     let mut exit = fresh(2, VENUE);
     exit.direction = "exit".into();
-    exit.subject = fresh(1, VENUE).subject;
+    exit.subject = entry.subject.clone();
+    exit.at = entry.at + Duration::seconds(30);
     let mut fever_alert = alert(9, &refused);
     if let Record::Alert(a) = &mut fever_alert {
         a.reasons = vec!["fever".into()];
     }
     let records = vec![
-        Record::CheckIn(fresh(1, VENUE)),
+        Record::CheckIn(entry),
         Record::CheckIn(exit),
         Record::CheckIn(fresh(4, VENUE)),
         Record::CheckIn(refused),
