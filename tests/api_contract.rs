@@ -50,7 +50,10 @@ fn the_served_api_description_matches_what_the_server_does() -> Result<()> {
              response_schema_conformance,negative_data_rejection,positive_data_acceptance",
         ])
         .args(["--max-time", &secs.to_string()])
-        .args(["--workers", "2", "--seed", "1", "--no-color"])
+        // One worker: with two, hypothesis describing its strategies parses source with `ast`
+        // in two threads at once, and Python 3.11 fails that now and then ("AST constructor
+        // recursion depth mismatch", a tool error on GET /api/v1/sync/phone-check-ins in CI).
+        .args(["--workers", "1", "--seed", "1", "--no-color"])
         // One request per connection: the server closes a kept-alive connection idle for its
         // header timeout (10 s), and a request sent on it at that very moment meets a closed
         // socket — the keep-alive race every HTTP client has, which failed this test once on a
