@@ -67,6 +67,8 @@ pub(crate) struct Keys {
     pub delegation_header: axum::http::HeaderValue,
     /// The root succession chain (`x-vc-root-chain`), when the root was ever rotated.
     pub root_chain_header: Option<axum::http::HeaderValue>,
+    /// The trust list alone, shared (residents' check-ins verify every poster and code with it).
+    pub trust: Arc<venuecode_core::trust::TrustList>,
 }
 
 /// Shared state of the HTTP handlers.
@@ -150,9 +152,9 @@ impl AppState {
         self.web_dir.clone()
     }
 
-    /// The deployment's trust list, when the server has keys.
+    /// The deployment's trust list, when the server has keys (shared, not copied per request).
     pub(crate) fn trust(&self) -> Option<Arc<venuecode_core::trust::TrustList>> {
-        self.keys.as_ref().map(|k| Arc::new(k.server.trust.clone()))
+        self.keys.as_ref().map(|k| k.trust.clone())
     }
 
     /// Links registrations by hand across stations and traces by ID number with these keys.
@@ -220,10 +222,12 @@ impl AppState {
             axum::http::HeaderValue::from_str(&sync::encode_chain(&server.root_chain))
                 .expect("base64 and commas are a valid header value")
         });
+        let trust = Arc::new(server.trust.clone());
         self.keys = Some(Arc::new(Keys {
             server,
             delegation_header,
             root_chain_header,
+            trust,
         }));
         self
     }

@@ -36,6 +36,18 @@ fn demo_code(env: &Env, name: &str, id: &str, color: &str) -> Result<String> {
     Ok(res["code"].as_str().context("code")?.to_string())
 }
 
+/// A resident's phone checks in with `code` at the door `poster` names (扫场所码).
+fn phone_check_in(env: &Env, poster: &str, code: &str) -> Result<()> {
+    let r = env
+        .server
+        .http()?
+        .post(format!("{}/api/v1/self-check-in", env.server.url))
+        .json(&serde_json::json!({ "poster": poster, "codes": [code] }))
+        .send()?;
+    ensure!(r.status().is_success(), "{}", r.text()?);
+    Ok(())
+}
+
 fn click_when(s: &Session, css: &str) -> Result<()> {
     wait_for(css, WAIT, || s.find(css).ok().map(|_| ()))?;
     s.click(css)
@@ -121,16 +133,11 @@ fn statistics_alerts_tracing_and_the_audit() -> Result<()> {
         },
         &env.server.url,
     );
-    let phone = env
-        .server
-        .http()?
-        .post(format!("{}/api/v1/self-check-in", env.server.url))
-        .json(&serde_json::json!({
-            "poster": poster,
-            "codes": [demo_code(&env, "赵六", "110105198001010032", "green")?]
-        }))
-        .send()?;
-    ensure!(phone.status().is_success(), "{}", phone.text()?);
+    phone_check_in(
+        &env,
+        &poster,
+        &demo_code(&env, "赵六", "110105198001010032", "green")?,
+    )?;
     s.click("#sync-now")?;
     s.wait_contains("#today-list", "扫场所码", WAIT)?;
     s.wait_contains("#today-list", "赵*", WAIT)?;
@@ -193,16 +200,11 @@ fn statistics_alerts_tracing_and_the_audit() -> Result<()> {
 
     // A resident's own phone at the market's poster with a red code: refused, and the alert is
     // in this view within a poll.
-    let refused = env
-        .server
-        .http()?
-        .post(format!("{}/api/v1/self-check-in", env.server.url))
-        .json(&serde_json::json!({
-            "poster": poster,
-            "codes": [demo_code(&env, "王红", "110105198505050046", "red")?]
-        }))
-        .send()?;
-    ensure!(refused.status().is_success(), "{}", refused.text()?);
+    phone_check_in(
+        &env,
+        &poster,
+        &demo_code(&env, "王红", "110105198505050046", "red")?,
+    )?;
     s.wait_contains("#alert-0-reasons", "红码", WAIT)?;
     s.wait_contains("#alert-0", "北门", WAIT)?;
     s.wait_text("#alert-badge", "2", WAIT)?;

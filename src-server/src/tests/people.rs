@@ -253,6 +253,14 @@ async fn permission_matrix(f: &Fixture) {
             [401, 401, 403, 403, 404, 403],
         ),
         ("GET", pull.into(), vec![], [401, 200, 401, 401, 401, 401]),
+        // Residents' own check-ins at the venue: its stations only (people's tokens are not
+        // device signatures).
+        (
+            "GET",
+            "/api/v1/sync/phone-check-ins?since=0".into(),
+            vec![],
+            [401, 200, 401, 401, 401, 401],
+        ),
         (
             "POST",
             "/api/v1/venues".into(),
