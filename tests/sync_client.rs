@@ -134,7 +134,7 @@ fn a_poison_record_is_set_aside_and_the_rest_of_its_batch_delivered() -> Result<
     // Damage one queued payload so the server cannot even parse the batch: its answer (400)
     // names no record, which used to block the whole queue behind it forever.
     let poison = ids[5].clone();
-    let conn = rusqlite::Connection::open(data.join("station.db"))?;
+    let conn = venuecode_tests::harness::station_db(&data)?;
     let damaged = conn.execute(
         "UPDATE outbox SET payload = ?2 WHERE record_id = ?1",
         rusqlite::params![
@@ -162,7 +162,7 @@ fn a_poison_record_is_set_aside_and_the_rest_of_its_batch_delivered() -> Result<
     // The poison record is kept on the station, set aside with the server's reason.
     ensure!(store.count("check_ins")? == 9);
     ensure!(store.outbox_counts()? == (0, 1));
-    let conn = rusqlite::Connection::open(data.join("station.db"))?;
+    let conn = venuecode_tests::harness::station_db(&data)?;
     let reason: String = conn.query_row(
         "SELECT rejected FROM outbox WHERE record_id = ?1",
         [&poison],
@@ -202,7 +202,7 @@ fn a_new_station_receives_100000_revocations_page_by_page() -> Result<()> {
         (store.revocation_cursor().ok()? == n).then_some(())
     })?;
     let took = started.elapsed();
-    let held: i64 = rusqlite::Connection::open(data.join("station.db"))?.query_row(
+    let held: i64 = venuecode_tests::harness::station_db(&data)?.query_row(
         "SELECT count(*) FROM revocations",
         [],
         |r| r.get(0),

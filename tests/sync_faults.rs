@@ -184,8 +184,8 @@ fn say(line: &str) {
 }
 
 /// Sent and unsent outbox rows in a (stopped) station's database.
-fn outbox_split(db: &Path) -> Result<(i64, i64)> {
-    let conn = rusqlite::Connection::open(db)?;
+fn outbox_split(data_dir: &Path) -> Result<(i64, i64)> {
+    let conn = venuecode_tests::harness::station_db(data_dir)?;
     Ok(conn.query_row(
         "SELECT count(*) FILTER (WHERE sent_at IS NOT NULL),
                 count(*) FILTER (WHERE sent_at IS NULL) FROM outbox",
@@ -194,8 +194,8 @@ fn outbox_split(db: &Path) -> Result<(i64, i64)> {
     )?)
 }
 
-fn ids(db: &Path, table: &str) -> Result<BTreeSet<String>> {
-    let conn = rusqlite::Connection::open(db)?;
+fn ids(data_dir: &Path, table: &str) -> Result<BTreeSet<String>> {
+    let conn = venuecode_tests::harness::station_db(data_dir)?;
     let mut stmt = conn.prepare(&format!("SELECT id FROM {table}"))?;
     let ids = stmt
         .query_map([], |r| r.get(0))?
@@ -302,7 +302,7 @@ fn scenario(name: &str, seed: u64, db: Db) -> Result<Tally> {
     if let Some(mut p) = stations[1].proc.take() {
         p.kill9()?;
     }
-    let (sent, unsent) = outbox_split(&stations[1].data.join("station.db"))?;
+    let (sent, unsent) = outbox_split(&stations[1].data)?;
     ensure!(
         sent > 0 && unsent > 0,
         "station 2 was not mid-sync when killed: {sent} sent, {unsent} unsent"
@@ -354,7 +354,7 @@ fn scenario(name: &str, seed: u64, db: Db) -> Result<Tally> {
     let mut created = BTreeSet::new();
     let mut created_alerts = BTreeSet::new();
     for s in &stations {
-        let db = s.data.join("station.db");
+        let db = s.data.clone();
         let logged = s.created()?;
         ensure!(
             logged.len() as i64 == COUNTS[s.n],

@@ -22,6 +22,10 @@ pub enum AppError {
     },
     #[error("local database: {0}")]
     Sql(#[from] rusqlite::Error),
+    #[error("station keys: {0}")]
+    Keys(#[from] crate::vault::VaultError),
+    #[error("the local database {path} cannot be read with this station's key: it is damaged, or a copy from another station (move it away to start afresh)")]
+    WrongKey { path: PathBuf },
     #[error("local database schema version {found} is newer than this app knows ({known}); update the app")]
     SchemaTooNew { found: i64, known: i64 },
     #[error("the local store lock was poisoned by an earlier failure; restart the app")]
@@ -46,6 +50,8 @@ impl From<AppError> for IpcError {
             AppError::DataDir { .. }
             | AppError::Database { .. }
             | AppError::Sql(_)
+            | AppError::Keys(_)
+            | AppError::WrongKey { .. }
             | AppError::SchemaTooNew { .. } => ErrorCode::Storage,
             AppError::Poisoned | AppError::Encode(_) => ErrorCode::Internal,
             AppError::NotBound => ErrorCode::NotBound,

@@ -22,6 +22,7 @@ pub mod station;
 pub mod station_venues;
 pub mod store;
 pub mod sync;
+pub mod vault;
 
 use std::sync::Mutex;
 

@@ -1,6 +1,7 @@
 //! End-to-end tests: the real app window, driven through WebDriver under Xvfb, against a real
 //! server on loopback. Screenshots of every screen land in `test-output/screenshots/`.
 
+mod at_rest;
 mod people;
 mod posters;
 mod shell;

@@ -9,7 +9,7 @@ use std::process::Command;
 use std::time::Duration;
 
 use anyhow::{ensure, Context, Result};
-use venuecode_tests::harness::{binary, serial, sqlite_count as count, Env};
+use venuecode_tests::harness::{binary, serial, station_count as count, Env};
 use venuecode_tests::procs::wait_for;
 use venuecode_tests::webdriver::Session;
 
@@ -101,12 +101,15 @@ struct Station {
 }
 
 fn station() -> Result<Station> {
-    let env = Env::start()?;
+    station_in(Env::start()?)
+}
+
+fn station_in(env: Env) -> Result<Station> {
     let trust = env.data_dir.join("trust");
     venuecode(&["keygen", "--out", trust.to_str().context("path")?])?;
     let frames = env.scratch().join("frames");
     std::fs::create_dir_all(&frames)?;
-    let db = env.data_dir.join("station.db");
+    let db = env.data_dir.clone();
     Ok(Station {
         env,
         trust,
@@ -257,7 +260,15 @@ fn gate_flow_through_the_folder_source_and_the_usb_scanner() -> Result<()> {
 #[test]
 fn manual_and_proxy_registration() -> Result<()> {
     let _one_at_a_time = serial();
-    let st = station()?;
+    // This station keeps its keys in a real Secret Service, as a desktop with a keyring does; the
+    // test reads its encrypted database with the key from there.
+    let st = station_in(Env::start_with_keyring()?)?;
+    let keyring = st.env.keyring.as_ref().context("keyring")?;
+    let count = |_: &PathBuf, sql: &str| -> Result<i64> {
+        Ok(keyring
+            .open_station_db(&st.env.data_dir)?
+            .query_row(sql, [], |r| r.get(0))?)
+    };
     let s = st.env.open_app()?;
     bind(&s)?;
     // A wrong check digit: the error beside the field, the form kept, nothing stored.
@@ -341,6 +352,44 @@ fn manual_and_proxy_registration() -> Result<()> {
         )? == 1
     );
     s.quit()?;
+
+    // A thief copies the station's data directory: nothing of these people can be read from it.
+    let stolen = st.env.scratch().join("stolen");
+    crate::at_rest::copy_dir(&st.env.data_dir, &stolen)?;
+    // The test made its whole deployment (issuer keys too) in the station's trust folder; a real
+    // station holds only the root's public key, the signed trust list and the CA there.
+    for entry in std::fs::read_dir(stolen.join("trust"))? {
+        let entry = entry?;
+        let keep = ["root.pub", "trust.cose", "ca.pem"];
+        if !keep.iter().any(|k| entry.file_name() == *k) {
+            let p = entry.path();
+            if p.is_dir() {
+                std::fs::remove_dir_all(p)?;
+            } else {
+                std::fs::remove_file(p)?;
+            }
+        }
+    }
+    let id = |text| crate::at_rest::Secret { text, fragment: 5 };
+    let name = |text| crate::at_rest::Secret { text, fragment: 2 };
+    crate::at_rest::nothing_readable(
+        keyring,
+        &stolen,
+        &[
+            id("11010519491231002X"),
+            id("650102201501010013"),
+            id("650102201501010021"),
+            id("110105195001010020"),
+            id("13912345678"),
+            id("13800138000"),
+            name("王秀英"),
+            name("阿依古丽·买买提"),
+            name("买买提·艾力"),
+            name("李小宝"),
+            name("刘桂兰"),
+        ],
+        &["王*英", "1101**********002X", "139****5678", "刘*兰"],
+    )?;
     Ok(())
 }
 

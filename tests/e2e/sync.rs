@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use anyhow::{ensure, Context, Result};
 use venuecode_core::trust::Revocation;
-use venuecode_tests::harness::{serial, sqlite_count, Env};
+use venuecode_tests::harness::{serial, sqlite_count, station_count, station_db, Env};
 use venuecode_tests::procs::wait_for;
 use venuecode_tests::tamperproxy::Tamper;
 
@@ -99,10 +99,7 @@ fn enrol_sync_alert_and_revocation() -> Result<()> {
     store.revoke(&Revocation::Code(code_id), chrono::Utc::now())?;
     s.click("#sync-now")?;
     wait_for("the revocation to arrive", WAIT, || {
-        let n = sqlite_count(
-            &env.data_dir.join("station.db"),
-            "SELECT count(*) FROM revocations",
-        );
+        let n = station_count(&env.data_dir, "SELECT count(*) FROM revocations");
         (n.ok()? == 1).then_some(())
     })?;
     s.key_burst(&green, 3)?;
@@ -113,15 +110,15 @@ fn enrol_sync_alert_and_revocation() -> Result<()> {
     // Every record so far reaches the server, the revoked code's refusal and its alert included:
     // none is set aside.
     wait_for("the outbox to drain", WAIT, || {
-        let waiting = sqlite_count(
-            &env.data_dir.join("station.db"),
+        let waiting = station_count(
+            &env.data_dir,
             "SELECT count(*) FROM outbox WHERE sent_at IS NULL AND rejected IS NULL",
         )
         .ok()?;
         (waiting == 0).then_some(())
     })?;
-    let rejected = sqlite_count(
-        &env.data_dir.join("station.db"),
+    let rejected = station_count(
+        &env.data_dir,
         "SELECT count(*) FROM outbox WHERE rejected IS NOT NULL",
     )?;
     ensure!(rejected == 0, "{rejected} records set aside by the server");
@@ -136,8 +133,7 @@ fn enrol_sync_alert_and_revocation() -> Result<()> {
     env.check_fit(&s, "station-zh-answer-refused")?;
     // Kept from syncing past the staleness limit (the last complete pull set three days back),
     // the station refuses everyone until it syncs.
-    let conn = rusqlite::Connection::open(env.data_dir.join("station.db"))?;
-    conn.busy_timeout(Duration::from_secs(5))?;
+    let conn = station_db(&env.data_dir)?;
     let three_days_ago = (chrono::Utc::now() - chrono::Duration::days(3)).to_rfc3339();
     conn.execute(
         "UPDATE sync_state SET value = ?1 WHERE key = 'trust_fetched_at'",

@@ -139,6 +139,19 @@ pub fn sqlite_count(db: &Path, sql: &str) -> Result<i64> {
     Ok(conn.query_row(sql, [], |r| r.get(0))?)
 }
 
+/// Opens a station's encrypted database with the station's key (read from its key store, as the
+/// station itself does).
+pub fn station_db(data_dir: &Path) -> Result<rusqlite::Connection> {
+    let (conn, _) = venuecode_app::store::open_keyed(data_dir)?;
+    conn.busy_timeout(Duration::from_secs(5))?;
+    Ok(conn)
+}
+
+/// Runs a `SELECT count(*) …` on a station's encrypted database.
+pub fn station_count(data_dir: &Path, sql: &str) -> Result<i64> {
+    Ok(station_db(data_dir)?.query_row(sql, [], |r| r.get(0))?)
+}
+
 /// Makes a demo deployment key directory (`venuecode keygen --demo`) at `dir/keys`: the server
 /// gets `keys/server`, the demo issuer `keys/demo-issuer`, stations `keys/root.pub`.
 pub fn keygen(dir: &Path) -> Result<PathBuf> {
@@ -288,9 +301,12 @@ pub struct Env {
     pub proxy: Option<crate::tamperproxy::TamperProxy>,
     driver_url: String,
     app: PathBuf,
-    // Field order is drop order: the driver (and the app under it) goes before the display.
+    // Field order is drop order: the driver (and the app under it) goes before the display and
+    // the keyring.
     _driver: ProcGuard,
     xvfb: Xvfb,
+    /// The Secret Service the app keeps its keys in, when started with [`Env::start_with_keyring`].
+    pub keyring: Option<crate::keyring::Keyring>,
     _tmp: tempdir::TempDir,
 }
 
@@ -319,16 +335,22 @@ pub mod tempdir {
 impl Env {
     /// Starts Xvfb, the server and tauri-driver; the app starts with [`Env::open_app`].
     pub fn start() -> Result<Env> {
-        Env::start_with(false)
+        Env::start_with(false, false)
+    }
+
+    /// [`Env::start`] with a real Secret Service (GNOME Keyring on a private bus) in which the
+    /// app keeps its database and pseudonym keys, as on a desktop with a keyring.
+    pub fn start_with_keyring() -> Result<Env> {
+        Env::start_with(false, true)
     }
 
     /// [`Env::start`] with a tampering proxy (honest until told otherwise) between the app and
     /// the server: the app's server address is the proxy's.
     pub fn start_behind_proxy() -> Result<Env> {
-        Env::start_with(true)
+        Env::start_with(true, false)
     }
 
-    fn start_with(behind_proxy: bool) -> Result<Env> {
+    fn start_with(behind_proxy: bool, with_keyring: bool) -> Result<Env> {
         let tmp = tempdir::TempDir::new("venuecode-e2e")?;
         let data_dir = tmp.path().join("station");
         std::fs::create_dir_all(&data_dir)?;
@@ -350,6 +372,11 @@ impl Env {
             None
         };
         let app_server_url = proxy.as_ref().map_or(server.url.clone(), |p| p.url());
+        let keyring = if with_keyring {
+            Some(crate::keyring::Keyring::start(&tmp.path().join("keyring"))?)
+        } else {
+            None
+        };
         let xvfb = Xvfb::start()?;
         let port = free_port()?;
         let native_port = free_port()?;
@@ -372,6 +399,13 @@ impl Env {
         .env("WEBKIT_DISABLE_COMPOSITING_MODE", "1")
         .env("NO_AT_BRIDGE", "1")
         .stdout(Stdio::null());
+        // Keys in the private keyring, or in key files (never the person's own keyring).
+        match &keyring {
+            Some(k) => cmd
+                .env("DBUS_SESSION_BUS_ADDRESS", &k.address)
+                .env("VENUECODE_KEYSTORE", "platform"),
+            None => cmd.env("VENUECODE_KEYSTORE", "file"),
+        };
         let mut driver = ProcGuard::spawn("tauri-driver", cmd)?;
         let driver_url = format!("http://127.0.0.1:{port}");
         let http = reqwest::blocking::Client::builder()
@@ -390,6 +424,7 @@ impl Env {
             data_dir,
             server,
             proxy,
+            keyring,
             driver_url,
             app,
             _driver: driver,

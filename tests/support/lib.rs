@@ -8,6 +8,7 @@
 pub mod faultproxy;
 pub mod fit;
 pub mod harness;
+pub mod keyring;
 pub mod procs;
 pub mod proxytls;
 pub mod station;

@@ -45,6 +45,11 @@ impl ProcGuard {
         self.child.stdout.take()
     }
 
+    /// Takes the child's piped standard input (dropping it closes the child's input).
+    pub fn take_stdin(&mut self) -> Option<std::process::ChildStdin> {
+        self.child.stdin.take()
+    }
+
     /// Waits for the child to exit, up to `timeout`.
     pub fn wait_exit(&mut self, timeout: Duration) -> Result<std::process::ExitStatus> {
         let name = self.name.clone();

@@ -49,7 +49,7 @@ fn main() -> Result<()> {
     // Seed: `rows` check-ins over the 28-day retention window, in bulk through a second connection.
     let t = Instant::now();
     {
-        let mut conn = rusqlite::Connection::open(dir.path().join(venuecode_app::store::DB_FILE))?;
+        let (mut conn, _) = venuecode_app::store::open_keyed(dir.path())?;
         conn.pragma_update(None, "synchronous", "OFF")?;
         let tx = conn.transaction()?;
         {

@@ -2,7 +2,14 @@
 //!
 //! Invariants: the database runs in WAL mode with `synchronous = FULL`, so a committed write
 //! survives power loss; migrations come from `migrations/local/` in order and the schema version is
-//! `PRAGMA user_version`; every write runs in a transaction; this is the only module with SQL.//!
+//! `PRAGMA user_version`; every write runs in a transaction; this is the only module with SQL.
+//!
+//! At rest (issue 16): the file is encrypted with SQLCipher under a random 256-bit key that lives
+//! in the station's key store (`crate::vault`), never in the data directory when a platform
+//! keystore is present; the data directory is 0700 and the database 0600 (SQLite gives its WAL
+//! and shared-memory files the database's mode); `secure_delete` overwrites what is deleted. A
+//! plain database from an older version is encrypted once, into a temporary file renamed over it.
+//!
 //! Files: this one opens the store (WAL, migrations) and holds the shared key/value upsert;
 //! `settings.rs` (language, station options, binding, kiosk PIN, local secret), `checkins.rs`
 //! (check-ins, presence, counters, the day's list), `outbox.rs` (what waits for the server),
@@ -10,6 +17,7 @@
 //! person's session, what their screens last read, application drafts), `venues.rs` (the other
 //! venues a station is enrolled at, parked while one is active).
 
+mod at_rest;
 mod checkins;
 mod outbox;
 mod people;
@@ -74,19 +82,65 @@ pub const DB_FILE: &str = "station.db";
 pub struct Store {
     conn: Connection,
     path: PathBuf,
+    data_dir: PathBuf,
+    /// The station's pseudonym key, from the key store.
+    pseudonym_key: [u8; 32],
+}
+
+/// The data directories this process has prepared (a plain database encrypted, the file made
+/// 0600); serialises that preparation between threads.
+///
+/// Done once per process and directory, before this process holds any connection to the file:
+/// closing any descriptor of a database file drops all of the process's POSIX locks on it, after
+/// which another process would think itself the last connection and remove the WAL under us.
+static PREPARED: std::sync::Mutex<Vec<PathBuf>> = std::sync::Mutex::new(Vec::new());
+
+/// Opens `data_dir`'s database with the station's key, encrypting a plain one first; no
+/// migrations, no settings (tests and tools read through this).
+pub fn open_keyed(data_dir: &Path) -> Result<(Connection, crate::vault::StationKeys), AppError> {
+    let path = data_dir.join(DB_FILE);
+    let keys = {
+        let mut prepared = PREPARED.lock().unwrap_or_else(|p| p.into_inner());
+        if prepared.iter().any(|d| d == data_dir) {
+            crate::vault::station_keys(data_dir, false)?
+        } else {
+            crate::vault::private_dir(data_dir)?;
+            let io = |source| AppError::DataDir {
+                path: path.clone(),
+                source,
+            };
+            let plain = at_rest::is_plain(&path).map_err(io)?;
+            let fresh = !path.exists() || plain;
+            let keys = crate::vault::station_keys(data_dir, fresh)?;
+            if plain {
+                at_rest::encrypt_in_place(&path, &keys.database)?;
+            }
+            at_rest::create_private(&path).map_err(io)?;
+            prepared.push(data_dir.to_path_buf());
+            keys
+        }
+    };
+    let conn = Connection::open(&path).map_err(|source| AppError::Database {
+        path: path.clone(),
+        source,
+    })?;
+    at_rest::key(&conn, &keys.database, &path)?;
+    Ok((conn, keys))
 }
 
 impl Store {
     /// Opens (creating if needed) the store in `data_dir` and brings its schema up to date.
     pub fn open(data_dir: &Path) -> Result<Store, AppError> {
-        let path = data_dir.join(DB_FILE);
-        let conn = Connection::open(&path).map_err(|source| AppError::Database {
-            path: path.clone(),
-            source,
-        })?;
-        let mut store = Store { conn, path };
+        let (conn, keys) = open_keyed(data_dir)?;
+        let mut store = Store {
+            conn,
+            path: data_dir.join(DB_FILE),
+            data_dir: data_dir.to_path_buf(),
+            pseudonym_key: keys.pseudonym,
+        };
         store.configure()?;
         store.migrate()?;
+        store.move_legacy_secret()?;
         Ok(store)
     }
 
@@ -100,6 +154,7 @@ impl Store {
             .pragma_update(None, "journal_mode", "WAL")
             .and_then(|_| self.conn.pragma_update(None, "synchronous", "FULL"))
             .and_then(|_| self.conn.pragma_update(None, "foreign_keys", "ON"))
+            .and_then(|_| self.conn.pragma_update(None, "secure_delete", "ON"))
             .and_then(|_| self.conn.busy_timeout(std::time::Duration::from_secs(5)))
             .map_err(|source| AppError::Database {
                 path: self.path.clone(),

@@ -135,20 +135,27 @@ impl Store {
         ])
     }
 
-    /// The station's own secret for pseudonyms of manually registered people (made once).
+    /// The station's own secret for pseudonyms of manually registered people and the kiosk PIN
+    /// digest; kept in the key store, apart from the data it protects.
     pub fn local_secret(&mut self) -> Result<[u8; 32], AppError> {
-        if let Some(hex) = self.get_setting("local_secret")? {
-            if let Ok(b) = venuecode_core::keys::parse_hex(&hex) {
-                if let Ok(secret) = <[u8; 32]>::try_from(b) {
-                    return Ok(secret);
-                }
-            }
+        Ok(self.pseudonym_key)
+    }
+
+    /// Moves the secret an older version kept in `settings` into the key store (once).
+    pub(super) fn move_legacy_secret(&mut self) -> Result<(), AppError> {
+        let Some(hex) = self.get_setting("local_secret")? else {
+            return Ok(());
+        };
+        let legacy = venuecode_core::keys::parse_hex(&hex)
+            .ok()
+            .and_then(|b| <[u8; 32]>::try_from(b).ok());
+        if let Some(secret) = legacy {
+            crate::vault::replace_pseudonym(&self.data_dir, &secret)?;
+            self.pseudonym_key = secret;
         }
-        let mut secret = [0u8; 32];
-        secret[..16].copy_from_slice(uuid::Uuid::new_v4().as_bytes());
-        secret[16..].copy_from_slice(uuid::Uuid::new_v4().as_bytes());
-        self.put_setting("local_secret", &venuecode_core::keys::hex(&secret))?;
-        Ok(secret)
+        self.conn
+            .execute("DELETE FROM settings WHERE key = 'local_secret'", [])?;
+        Ok(())
     }
 
     pub(super) fn get_setting(&self, key: &str) -> Result<Option<String>, AppError> {

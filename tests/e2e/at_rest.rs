@@ -1,0 +1,170 @@
+//! What a thief gets from a station's disk (issue 16): a copy of the data directory, taken after
+//! an end-to-end run, read the way an attacker would — `sqlite3`, `strings`, a byte search for
+//! every fragment of a person's details longer than their mask shows, and a look for the keys.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use anyhow::{ensure, Context, Result};
+use venuecode_tests::keyring::Keyring;
+
+/// A person's details as typed or carried in a code, and how much of each a mask may show.
+pub struct Secret<'a> {
+    pub text: &'a str,
+    /// Fragments of this many characters (or more) must not be found.
+    pub fragment: usize,
+}
+
+/// Copies `from` (files and folders) to `to`.
+pub fn copy_dir(from: &Path, to: &Path) -> Result<()> {
+    std::fs::create_dir_all(to)?;
+    for entry in std::fs::read_dir(from)? {
+        let entry = entry?;
+        let target = to.join(entry.file_name());
+        if entry.file_type()?.is_dir() {
+            copy_dir(&entry.path(), &target)?;
+        } else {
+            std::fs::copy(entry.path(), &target)?;
+        }
+    }
+    Ok(())
+}
+
+fn files(dir: &Path, out: &mut Vec<PathBuf>) -> Result<()> {
+    for entry in std::fs::read_dir(dir)? {
+        let entry = entry?;
+        if entry.file_type()?.is_dir() {
+            files(&entry.path(), out)?;
+        } else {
+            out.push(entry.path());
+        }
+    }
+    Ok(())
+}
+
+/// Every run of `n` characters of `text`.
+fn fragments(text: &str, n: usize) -> Vec<String> {
+    let chars: Vec<char> = text.chars().collect();
+    chars
+        .windows(n.min(chars.len()))
+        .map(|w| w.iter().collect())
+        .collect()
+}
+
+fn found_in(haystack: &[u8], needle: &str) -> bool {
+    let n = needle.as_bytes();
+    haystack.windows(n.len()).any(|w| w == n)
+}
+
+/// The fragments of `secrets` found in `bytes`.
+fn leaks(bytes: &[u8], secrets: &[Secret]) -> Vec<String> {
+    secrets
+        .iter()
+        .flat_map(|s| fragments(s.text, s.fragment))
+        .filter(|f| found_in(bytes, f))
+        .collect()
+}
+
+/// Checks a copied station directory: no key in it, `sqlite3` cannot read the database, and
+/// neither `strings` nor a byte search finds a fragment of any secret in any file. `masked` are
+/// texts the decrypted database must hold (so the search is shown to find what is there).
+pub fn nothing_readable(
+    keyring: &Keyring,
+    copy: &Path,
+    secrets: &[Secret],
+    masked: &[&str],
+) -> Result<()> {
+    // The keys are in the keyring, not on the disk.
+    ensure!(
+        !copy.join("keys").exists(),
+        "key files beside the data although a keyring is present"
+    );
+    let marker: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(copy.join("keystore.json"))?)?;
+    let station = marker["station"].as_str().context("station id")?;
+    let db_key = keyring.lookup("venuecode-station", &format!("{station}/database"))?;
+    let pseudonym_key = keyring.lookup("venuecode-station", &format!("{station}/pseudonym"))?;
+    let raw = |hex: &str| -> Result<Vec<u8>> {
+        (0..hex.len())
+            .step_by(2)
+            .map(|i| Ok(u8::from_str_radix(&hex[i..i + 2], 16)?))
+            .collect()
+    };
+    let keys = [
+        db_key.clone().into_bytes(),
+        raw(&db_key)?,
+        pseudonym_key.clone().into_bytes(),
+        raw(&pseudonym_key)?,
+    ];
+
+    // sqlite3 sees no database.
+    let db = copy.join("station.db");
+    let out = Command::new("sqlite3")
+        .arg(&db)
+        .arg("SELECT count(*) FROM check_ins;")
+        .output()
+        .context("sqlite3")?;
+    let said = String::from_utf8_lossy(&out.stderr);
+    ensure!(
+        !out.status.success() && said.contains("not a database"),
+        "sqlite3 read the stolen database: {} {said}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+
+    let mut all = Vec::new();
+    files(copy, &mut all)?;
+    ensure!(all.len() >= 2, "the copy holds {} files", all.len());
+    for file in &all {
+        let bytes = std::fs::read(file)?;
+        for key in &keys {
+            ensure!(
+                !bytes.windows(key.len()).any(|w| w == key.as_slice()),
+                "{} holds a key",
+                file.display()
+            );
+        }
+        let found = leaks(&bytes, secrets);
+        ensure!(found.is_empty(), "{} holds {found:?}", file.display());
+        // As the acceptance says it: `strings`, over 8-bit text (UTF-8 names included).
+        let strings = Command::new("strings")
+            .args(["-a", "-e", "S", "-n", "2"])
+            .arg(file)
+            .output()
+            .context("strings")?;
+        let found = leaks(&strings.stdout, secrets);
+        ensure!(
+            found.is_empty(),
+            "strings finds {found:?} in {}",
+            file.display()
+        );
+    }
+
+    // The same search over the decrypted database finds the masked details: the search reads
+    // what is there, and the database holds only masks.
+    let plain = copy.join("decrypted.db");
+    let conn = keyring.open_station_db(copy)?;
+    conn.execute_batch(&format!(
+        "ATTACH DATABASE '{}' AS plain KEY ''; SELECT sqlcipher_export('plain'); DETACH DATABASE plain;",
+        plain.display()
+    ))
+    .or_else(|_| -> Result<()> {
+        conn.execute_batch(&format!(
+            "ATTACH DATABASE '{}' AS plain KEY '';",
+            plain.display()
+        ))?;
+        conn.query_row("SELECT sqlcipher_export('plain')", [], |_| Ok(()))?;
+        conn.execute_batch("DETACH DATABASE plain;")?;
+        Ok(())
+    })?;
+    drop(conn);
+    let bytes = std::fs::read(&plain)?;
+    for m in masked {
+        ensure!(found_in(&bytes, m), "the decrypted copy lacks {m}");
+    }
+    let found = leaks(&bytes, secrets);
+    ensure!(
+        found.is_empty(),
+        "the decrypted database holds {found:?} in clear"
+    );
+    Ok(())
+}
