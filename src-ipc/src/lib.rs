@@ -659,6 +659,9 @@ pub struct SyncStatus {
     pub waiting: i64,
     /// Records the server refused for their content, kept aside.
     pub rejected: i64,
+    /// Records older than the retention window the server never acknowledged: kept, and shown
+    /// to the administrator instead of being deleted or kept silently.
+    pub overdue: i64,
     /// Seconds since the last successful sync.
     pub last_sync_secs: Option<i64>,
     /// Seconds since the trust list was last confirmed by the server.

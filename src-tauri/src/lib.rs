@@ -74,9 +74,19 @@ pub fn run() {
             Ok(())
         })
         .invoke_handler(commands::handler())
-        .run(tauri::generate_context!("../tauri.conf.json"));
-    if let Err(err) = result {
-        eprintln!("venuecode: the app could not start: {err}");
-        std::process::exit(1);
+        .build(tauri::generate_context!("../tauri.conf.json"));
+    match result {
+        Ok(app) => app.run(|handle, event| {
+            // The sync worker returns before the process exits (see `stop_and_wait`).
+            if let tauri::RunEvent::Exit = event {
+                if let Some(state) = handle.try_state::<AppState>() {
+                    state.sync.stop_and_wait(std::time::Duration::from_secs(3));
+                }
+            }
+        }),
+        Err(err) => {
+            eprintln!("venuecode: the app could not start: {err}");
+            std::process::exit(1);
+        }
     }
 }

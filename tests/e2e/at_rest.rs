@@ -168,3 +168,17 @@ pub fn nothing_readable(
     );
     Ok(())
 }
+
+/// Checks the logs of an end-to-end run: no fragment of any secret in any of them. `expected`
+/// is a line fragment the logs must hold (so they are shown to have been written and read).
+pub fn logs_hold_nothing(logs: &[PathBuf], secrets: &[Secret], expected: &str) -> Result<()> {
+    let mut seen = false;
+    for log in logs {
+        let bytes = std::fs::read(log).with_context(|| format!("reading {}", log.display()))?;
+        seen |= found_in(&bytes, expected);
+        let found = leaks(&bytes, secrets);
+        ensure!(found.is_empty(), "{} holds {found:?}", log.display());
+    }
+    ensure!(seen, "no log holds {expected:?}: were they written?");
+    Ok(())
+}

@@ -297,8 +297,17 @@ fn manual_and_proxy_registration() -> Result<()> {
         )? == 1
     );
     ensure!(count(&st.db, "SELECT count(*) FROM outbox")? == 1);
-    // A tap dismisses the verdict. An elder registered by her son, who vouches: the list shows who.
+    // Never sent for a month (a station left offline): the record is kept and the sync bar says
+    // so for the administrator.
+    keyring.open_station_db(&st.env.data_dir)?.execute(
+        "UPDATE outbox SET created_at = ?1",
+        [(chrono::Utc::now() - chrono::Duration::days(30)).to_rfc3339()],
+    )?;
     s.click("#verdict-screen")?;
+    s.click("#sync-now")?;
+    s.wait_contains("#sync-overdue", "1 条记录已超过 28 天保留期", WAIT)?;
+    st.env.check_fit(&s, "station-zh-sync-overdue")?;
+    // An elder registered by her son, who vouches: the list shows who.
     s.click("#manual-open")?;
     s.send_keys("#manual-id", "650102201501010013")?;
     s.send_keys("#manual-name", "阿依古丽·买买提")?;
@@ -372,24 +381,27 @@ fn manual_and_proxy_registration() -> Result<()> {
     }
     let id = |text| crate::at_rest::Secret { text, fragment: 5 };
     let name = |text| crate::at_rest::Secret { text, fragment: 2 };
+    let secrets = [
+        id("11010519491231002X"),
+        id("650102201501010013"),
+        id("650102201501010021"),
+        id("110105195001010020"),
+        id("13912345678"),
+        id("13800138000"),
+        name("王秀英"),
+        name("阿依古丽·买买提"),
+        name("买买提·艾力"),
+        name("李小宝"),
+        name("刘桂兰"),
+    ];
     crate::at_rest::nothing_readable(
         keyring,
         &stolen,
-        &[
-            id("11010519491231002X"),
-            id("650102201501010013"),
-            id("650102201501010021"),
-            id("110105195001010020"),
-            id("13912345678"),
-            id("13800138000"),
-            name("王秀英"),
-            name("阿依古丽·买买提"),
-            name("买买提·艾力"),
-            name("李小宝"),
-            name("刘桂兰"),
-        ],
+        &secrets,
         &["王*英", "1101**********002X", "139****5678", "刘*兰"],
     )?;
+    // Nor from what the app and the server wrote in their logs.
+    crate::at_rest::logs_hold_nothing(&st.env.logs(), &secrets, "demo accounts made")?;
     Ok(())
 }
 

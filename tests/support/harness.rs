@@ -180,10 +180,15 @@ pub fn start_server(port: u16, database: &str, keys: &Path, extra: &[&str]) -> R
         .arg(keys.join("server"))
         .arg("--demo")
         .args(extra)
-        // Request logs would drown the test output; warnings and errors still show.
-        .env("RUST_LOG", "warn")
-        .stdout(Stdio::null());
+        // Everything from info up goes to `server.log` beside the keys (read back by tests that
+        // check logs carry no personal data); only warnings and errors show in the test output.
+        .env("RUST_LOG", "info")
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped());
     let mut proc = ProcGuard::spawn("venuecode-server", cmd)?;
+    proc.log_stderr(&server_log(keys), |line| {
+        line.contains(" WARN ") || line.contains(" ERROR ")
+    })?;
     let plain = extra.contains(&"--plain-http");
     let http = client_for(keys)?;
     let scheme = if plain { "http" } else { "https" };
@@ -201,7 +206,17 @@ pub fn start_server(port: u16, database: &str, keys: &Path, extra: &[&str]) -> R
     Ok(proc)
 }
 
+/// Where [`start_server`] writes the server's log: beside its key directory.
+pub fn server_log(keys: &Path) -> PathBuf {
+    keys.parent().unwrap_or(keys).join("server.log")
+}
+
 impl Server {
+    /// The server's log so far (every start appends to it).
+    pub fn log(&self) -> PathBuf {
+        server_log(&self.keys)
+    }
+
     /// Starts the server over https with its database and keys in `dir` and waits until it
     /// answers.
     pub fn start(dir: &Path) -> Result<Server> {
@@ -398,7 +413,8 @@ impl Env {
         .env("VENUECODE_ALLOW_HTTP", if behind_proxy { "1" } else { "0" })
         .env("WEBKIT_DISABLE_COMPOSITING_MODE", "1")
         .env("NO_AT_BRIDGE", "1")
-        .stdout(Stdio::null());
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped());
         // Keys in the private keyring, or in key files (never the person's own keyring).
         match &keyring {
             Some(k) => cmd
@@ -407,6 +423,8 @@ impl Env {
             None => cmd.env("VENUECODE_KEYSTORE", "file"),
         };
         let mut driver = ProcGuard::spawn("tauri-driver", cmd)?;
+        // The app's (and the drivers') standard error: all of it in `app.log`, and on show.
+        driver.log_stderr(&tmp.path().join("app.log"), |_| true)?;
         let driver_url = format!("http://127.0.0.1:{port}");
         let http = reqwest::blocking::Client::builder()
             .timeout(Duration::from_secs(2))
@@ -431,6 +449,11 @@ impl Env {
             xvfb,
             _tmp: tmp,
         })
+    }
+
+    /// The logs this test's processes wrote: the server's and the app's (with its drivers').
+    pub fn logs(&self) -> Vec<PathBuf> {
+        vec![self.server.log(), self._tmp.path().join("app.log")]
     }
 
     /// A scratch folder of this test, removed with the environment.

@@ -45,6 +45,28 @@ impl ProcGuard {
         self.child.stdout.take()
     }
 
+    /// Copies the child's piped standard error, line by line, to the end of `log` (every line)
+    /// and to the test's output (the lines `echo` picks), until the child closes it.
+    pub fn log_stderr(&mut self, log: &std::path::Path, echo: fn(&str) -> bool) -> Result<()> {
+        use std::io::{BufRead, Write};
+        let stderr = self.child.stderr.take().context("stderr is not piped")?;
+        let mut file = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(log)
+            .with_context(|| format!("opening {}", log.display()))?;
+        std::thread::spawn(move || {
+            for line in std::io::BufReader::new(stderr).lines() {
+                let Ok(line) = line else { break };
+                let _ = writeln!(file, "{line}");
+                if echo(&line) {
+                    eprintln!("{line}");
+                }
+            }
+        });
+        Ok(())
+    }
+
     /// Takes the child's piped standard input (dropping it closes the child's input).
     pub fn take_stdin(&mut self) -> Option<std::process::ChildStdin> {
         self.child.stdin.take()

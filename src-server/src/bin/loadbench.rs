@@ -4,10 +4,15 @@
 //! setting (`synchronous = FULL`, every acknowledged batch fsync'd) and, for comparison, with
 //! `synchronous = NORMAL` (what a power cut could undo), so the cost of durability is printed.
 //!
+//! With `--old N`, N check-ins 40 days old are stored first and each engine runs twice: once
+//! with the old rows left alone, once while the retention sweep (`retention::sweep`, 28 days,
+//! its production batch and pause) deletes them — the two rates side by side show what a purge
+//! costs ingest.
+//!
 //! Usage: `cargo run --release -p venuecode-server --features test-support --bin loadbench --
 //! [--stations 8]
-//! [--batches 40] [--batch 1000] [--engine sqlite|postgres|both]`. Client and server share the
-//! machine's cores, as they would not in production: the figures are a floor.
+//! [--batches 40] [--batch 1000] [--engine sqlite|postgres|both] [--old N]`. Client and server
+//! share the machine's cores, as they would not in production: the figures are a floor.
 
 use std::sync::Arc;
 use std::time::{Duration as StdDuration, Instant};
@@ -19,13 +24,15 @@ use venuecode_core::sync::{self, CheckInWire, Record, UploadBatch};
 use venuecode_server::pgcluster::{ClusterError, TempCluster};
 use venuecode_server::store::sqlite::{Durability, SqliteStore};
 use venuecode_server::store::{self, NewDevice};
-use venuecode_server::{app, AppState};
+use venuecode_server::{app, retention, AppState};
 
 struct Args {
     stations: usize,
     batches: usize,
     batch: usize,
     engine: String,
+    /// Check-ins past the retention window stored before the run (0: none, no purge runs).
+    old: usize,
 }
 
 fn parse() -> Result<Args> {
@@ -34,6 +41,7 @@ fn parse() -> Result<Args> {
         batches: 40,
         batch: 1000,
         engine: "both".into(),
+        old: 0,
     };
     let mut it = std::env::args().skip(1);
     while let Some(k) = it.next() {
@@ -43,6 +51,7 @@ fn parse() -> Result<Args> {
             "--batches" => a.batches = v()?.parse()?,
             "--batch" => a.batch = v()?.parse()?,
             "--engine" => a.engine = v()?,
+            "--old" => a.old = v()?.parse()?,
             other => anyhow::bail!("unknown argument {other:?}"),
         }
     }
@@ -50,7 +59,10 @@ fn parse() -> Result<Args> {
 }
 
 fn check_in(venue: &str, n: u64) -> Record {
-    let at = Utc::now() - Duration::seconds(30);
+    check_in_at(venue, n, Utc::now() - Duration::seconds(30))
+}
+
+fn check_in_at(venue: &str, n: u64, at: chrono::DateTime<Utc>) -> Record {
     Record::CheckIn(CheckInWire {
         format: venuecode_core::sync::RECORD_FORMAT,
         id: uuid::Uuid::now_v7().to_string(),
@@ -109,15 +121,44 @@ fn prepare(store: Box<dyn store::Store>, a: &Args) -> Result<(Box<dyn store::Sto
         )?;
         keys.push((key, venues[i % 3]));
     }
+    // History past the window, through the store (the API refuses records that old).
+    let old_at = Utc::now() - Duration::days(40);
+    let mut n = 1u64 << 40;
+    for chunk in 0..a.old.div_ceil(10_000) {
+        let key = &keys[chunk % keys.len()];
+        let device = store
+            .device(&sync::device_id(&key.0.public()))?
+            .context("enrolled device")?;
+        let rows = 10_000.min(a.old - chunk * 10_000);
+        let records = (0..rows)
+            .map(|_| {
+                n += 1;
+                check_in_at(key.1, n, old_at)
+            })
+            .collect();
+        store.ingest(&device, records, old_at)?;
+    }
     Ok((store, keys))
 }
 
-async fn run(store: Box<dyn store::Store>, keys: Stations, a: &Args) -> Result<Outcome> {
+/// What the retention sweep did during a run.
+struct Sweep {
+    deleted: u64,
+    took: StdDuration,
+}
+
+async fn run(
+    store: Box<dyn store::Store>,
+    keys: Stations,
+    a: &Args,
+    purge: bool,
+) -> Result<(Outcome, Option<Sweep>)> {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
     let addr = listener.local_addr()?;
+    // Simulated stations send far more than a real gate: no per-device record limit here.
+    let state = AppState::new(store).with_records_per_device_hour(u32::MAX);
+    let shared = state.store();
     let server = tokio::spawn(async move {
-        // Simulated stations send far more than a real gate: no per-device record limit here.
-        let state = AppState::new(store).with_records_per_device_hour(u32::MAX);
         let _ = axum::serve(listener, app(state)).await;
     });
     // Bodies are made before the clock starts: the benchmark measures the server.
@@ -141,6 +182,23 @@ async fn run(store: Box<dyn store::Store>, keys: Stations, a: &Args) -> Result<O
         .build()?;
     let url = format!("http://{addr}/api/v1/sync/upload");
     let started = Instant::now();
+    // The sweep as the server runs it (its batch and pause), started with the uploads.
+    let sweep = purge.then(|| {
+        tokio::task::spawn_blocking(move || {
+            let t = Instant::now();
+            let p = retention::sweep(
+                shared.as_ref(),
+                Utc::now(),
+                Duration::days(retention::DEFAULT_DAYS),
+                retention::BATCH,
+                StdDuration::from_millis(20),
+            )?;
+            Ok::<_, anyhow::Error>(Sweep {
+                deleted: p.check_ins,
+                took: t.elapsed(),
+            })
+        })
+    });
     let mut tasks = Vec::new();
     for (key, bodies) in work {
         let client = client.clone();
@@ -183,12 +241,49 @@ async fn run(store: Box<dyn store::Store>, keys: Stations, a: &Args) -> Result<O
         latencies.extend(t.await??);
     }
     let elapsed = started.elapsed();
+    let sweep = match sweep {
+        Some(s) => Some(s.await??),
+        None => None,
+    };
     server.abort();
-    Ok(Outcome {
-        records: a.stations * a.batches * a.batch,
-        elapsed,
-        latencies,
-    })
+    Ok((
+        Outcome {
+            records: a.stations * a.batches * a.batch,
+            elapsed,
+            latencies,
+        },
+        sweep,
+    ))
+}
+
+/// Runs `a`'s load on a fresh store from `open`: once, or (with `--old`) without and then with
+/// the retention sweep running, and prints each.
+fn bench(
+    rt: &tokio::runtime::Runtime,
+    label: &str,
+    a: &Args,
+    open: &mut dyn FnMut() -> Result<Box<dyn store::Store>>,
+) -> Result<()> {
+    let modes: &[bool] = if a.old > 0 { &[false, true] } else { &[false] };
+    for &purge in modes {
+        let (store, keys) = prepare(open()?, a)?;
+        let (mut o, sweep) = rt.block_on(run(store, keys, a, purge))?;
+        let label = match (a.old > 0, purge) {
+            (false, _) => label.to_string(),
+            (true, false) => format!("{label} +{} old, no purge", a.old),
+            (true, true) => format!("{label} +{} old, purging", a.old),
+        };
+        report(&label, a, &mut o);
+        if let Some(s) = sweep {
+            println!(
+                "{:<9} the sweep deleted {} check-ins in {:.2} s while the uploads ran",
+                "",
+                s.deleted,
+                s.took.as_secs_f64()
+            );
+        }
+    }
+    Ok(())
 }
 
 fn report(engine: &str, a: &Args, o: &mut Outcome) {
@@ -222,20 +317,23 @@ fn main() -> Result<()> {
             ("sqlite-normal", Durability::NotDurableForBenchmarks),
         ] {
             let dir = tempfile::tempdir()?;
-            let path = dir.path().join("bench.db");
-            let store = Box::new(SqliteStore::open_with(&path, durability)?);
-            let (store, keys) = prepare(store, &a)?;
-            let mut o = rt.block_on(run(store, keys, &a))?;
-            report(label, &a, &mut o);
+            let mut round = 0;
+            bench(&rt, label, &a, &mut || {
+                round += 1;
+                let path = dir.path().join(format!("bench-{round}.db"));
+                Ok(Box::new(SqliteStore::open_with(&path, durability)?))
+            })?;
         }
     }
     if a.engine == "postgres" || a.engine == "both" {
         match TempCluster::start() {
             Ok(cluster) => {
-                let url = cluster.create_database("bench")?;
-                let (store, keys) = prepare(store::open(&url)?, &a)?;
-                let mut o = rt.block_on(run(store, keys, &a))?;
-                report("postgres", &a, &mut o);
+                let mut round = 0;
+                bench(&rt, "postgres", &a, &mut || {
+                    round += 1;
+                    let url = cluster.create_database(&format!("bench{round}"))?;
+                    Ok(store::open(&url)?)
+                })?;
             }
             Err(ClusterError::NoBinaries) => {
                 println!("postgres  SKIPPED: PostgreSQL binaries absent (apt install postgresql)")

@@ -286,7 +286,9 @@ fn main() -> Result<()> {
             std::thread::sleep(StdDuration::from_millis(100));
         }
     }
-    handle.stop();
+    if !handle.stop_and_wait(StdDuration::from_secs(30)) {
+        bail!("the sync worker did not stop within 30 s");
+    }
     println!("done generated={generated}");
     Ok(())
 }

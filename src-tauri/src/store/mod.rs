@@ -88,12 +88,16 @@ pub struct Store {
 }
 
 /// The data directories this process has prepared (a plain database encrypted, the file made
-/// 0600); serialises that preparation between threads.
+/// 0600), each with one keyed connection held open for the life of the process; serialises that
+/// preparation between threads.
 ///
 /// Done once per process and directory, before this process holds any connection to the file:
 /// closing any descriptor of a database file drops all of the process's POSIX locks on it, after
 /// which another process would think itself the last connection and remove the WAL under us.
-static PREPARED: std::sync::Mutex<Vec<PathBuf>> = std::sync::Mutex::new(Vec::new());
+/// The held connection keeps SQLCipher active: when its last keyed connection closes, SQLCipher
+/// frees its global mutexes and provider, and a thread opening another connection at that moment
+/// could use them freed (a station crashed with SIGSEGV in the fault test before this).
+static PREPARED: std::sync::Mutex<Vec<(PathBuf, Connection)>> = std::sync::Mutex::new(Vec::new());
 
 /// Opens `data_dir`'s database with the station's key, encrypting a plain one first; no
 /// migrations, no settings (tests and tools read through this).
@@ -101,7 +105,7 @@ pub fn open_keyed(data_dir: &Path) -> Result<(Connection, crate::vault::StationK
     let path = data_dir.join(DB_FILE);
     let keys = {
         let mut prepared = PREPARED.lock().unwrap_or_else(|p| p.into_inner());
-        if prepared.iter().any(|d| d == data_dir) {
+        if prepared.iter().any(|(d, _)| d == data_dir) {
             crate::vault::station_keys(data_dir, false)?
         } else {
             crate::vault::private_dir(data_dir)?;
@@ -116,7 +120,12 @@ pub fn open_keyed(data_dir: &Path) -> Result<(Connection, crate::vault::StationK
                 at_rest::encrypt_in_place(&path, &keys.database)?;
             }
             at_rest::create_private(&path).map_err(io)?;
-            prepared.push(data_dir.to_path_buf());
+            let held = Connection::open(&path).map_err(|source| AppError::Database {
+                path: path.clone(),
+                source,
+            })?;
+            at_rest::key(&held, &keys.database, &path)?;
+            prepared.push((data_dir.to_path_buf(), held));
             keys
         }
     };
@@ -336,6 +345,42 @@ mod tests {
         );
         // Idempotent.
         assert_eq!(store.purge_synced(now - Duration::days(28)).unwrap(), 0);
+    }
+
+    #[test]
+    fn unsent_records_past_the_window_are_counted_for_the_administrator() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut store = Store::open(dir.path()).unwrap();
+        let now = Utc::now();
+        let old = now - Duration::days(30);
+        let waiting = store
+            .record(&draft_at(old, false), PresenceEffect::Keep)
+            .unwrap();
+        let refused = store
+            .record(&draft_at(old, false), PresenceEffect::Keep)
+            .unwrap();
+        let sent = store
+            .record(&draft_at(old, false), PresenceEffect::Keep)
+            .unwrap();
+        store
+            .record(&draft_at(now, false), PresenceEffect::Keep)
+            .unwrap();
+        // Queued when they happened (an offline station's clock), a month ago.
+        store
+            .conn
+            .execute(
+                "UPDATE outbox SET created_at = ?1 WHERE record_id IN (?2, ?3, ?4)",
+                params![old.to_rfc3339(), waiting, refused, sent],
+            )
+            .unwrap();
+        store.mark_sent(&[sent], now).unwrap();
+        store.mark_rejected(&refused, "too_old").unwrap();
+        let window = now - Duration::days(28);
+        assert_eq!(store.overdue_unsent(window).unwrap(), 2);
+        // Purging leaves them (and keeps counting them) until the server has them.
+        store.purge_synced(window).unwrap();
+        assert_eq!(store.overdue_unsent(window).unwrap(), 2);
+        assert_eq!(store.count("check_ins").unwrap(), 3);
     }
 
     #[test]

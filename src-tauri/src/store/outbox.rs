@@ -111,6 +111,16 @@ impl Store {
         )?)
     }
 
+    /// Records queued before `before` (the retention window) that the server never acknowledged
+    /// — still waiting or set aside: kept, and shown to the administrator rather than dropped.
+    pub fn overdue_unsent(&self, before: DateTime<Utc>) -> Result<i64, AppError> {
+        Ok(self.conn.query_row(
+            "SELECT count(*) FROM outbox WHERE sent_at IS NULL AND created_at < ?1",
+            [before.to_rfc3339()],
+            |r| r.get(0),
+        )?)
+    }
+
     /// Marks the acknowledged records as sent; returns how many changed.
     pub fn mark_sent(
         &mut self,

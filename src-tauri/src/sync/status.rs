@@ -23,6 +23,8 @@ pub struct SyncStatus {
     pub trust_version: u64,
     pub waiting: i64,
     pub rejected: i64,
+    /// Unacknowledged records older than the retention window (see `Store::overdue_unsent`).
+    pub overdue: i64,
     pub sent_total: u64,
     /// Answers refused because they did not verify (tampering on the way), since start.
     pub refused_answers: u64,
@@ -44,6 +46,7 @@ impl SyncStatus {
             online: self.online,
             waiting: self.waiting,
             rejected: self.rejected,
+            overdue: self.overdue,
             last_sync_secs: self.last_success.map(|t| (now - t).num_seconds().max(0)),
             trust_age_secs: self
                 .trust_fetched_at

@@ -25,6 +25,8 @@ struct Shared {
     stop: AtomicBool,
     /// The next round pulls even if the last pull is recent (the inspector pressed "sync now").
     force_pull: AtomicBool,
+    /// Set by the worker as it returns.
+    finished: AtomicBool,
 }
 
 /// The background sync worker's handle.
@@ -57,6 +59,7 @@ impl SyncHandle {
             cv: Condvar::new(),
             stop: AtomicBool::new(false),
             force_pull: AtomicBool::new(false),
+            finished: AtomicBool::new(false),
         });
         let handle = SyncHandle {
             shared: shared.clone(),
@@ -64,7 +67,10 @@ impl SyncHandle {
         let data_dir = data_dir.to_path_buf();
         std::thread::Builder::new()
             .name("venuecode-sync".into())
-            .spawn(move || worker(shared, data_dir, server_url, config))
+            .spawn(move || {
+                worker(shared.clone(), data_dir, server_url, config);
+                shared.finished.store(true, Ordering::SeqCst);
+            })
             .map(|_| ())
             .unwrap_or_else(|e| eprintln!("venuecode: sync worker did not start: {e}"));
         handle
@@ -108,6 +114,22 @@ impl SyncHandle {
     pub fn stop(&self) {
         self.shared.stop.store(true, Ordering::SeqCst);
         self.wake();
+    }
+
+    /// Stops the worker and waits (up to `limit`) until it has returned. A process calls this
+    /// before it exits: exiting while the worker is inside the database or a TLS request runs
+    /// the crypto library's exit-time clean-up under it (a simulated station crashed with
+    /// SIGSEGV that way). Returns whether the worker finished in time.
+    pub fn stop_and_wait(&self, limit: StdDuration) -> bool {
+        self.stop();
+        let deadline = std::time::Instant::now() + limit;
+        while !self.shared.finished.load(Ordering::SeqCst) {
+            if std::time::Instant::now() >= deadline {
+                return false;
+            }
+            std::thread::sleep(StdDuration::from_millis(10));
+        }
+        true
     }
 }
 
@@ -174,6 +196,10 @@ fn worker(shared: Arc<Shared>, data_dir: PathBuf, server_url: Option<String>, co
                 s.waiting = waiting;
                 s.rejected = rejected;
             });
+        }
+        let window = shared.time.now() - venuecode_core::checkin::RETENTION;
+        if let Ok(overdue) = store.overdue_unsent(window) {
+            shared.update(|s| s.overdue = overdue);
         }
         if let Ok(f) = crate::station::freshness(&store, &shared.time) {
             shared.update(|s| s.freshness = f);

@@ -232,6 +232,7 @@ pub(super) fn text(key: Key) -> &'static str {
         Key::SyncNotEnrolled => "This station is not enrolled: enrol it in Settings with the venue's declaration code",
         Key::SyncRevoked => "This device has been revoked: contact the venue's manager",
         Key::SyncRejected => "records refused by the server (kept)",
+        Key::SyncOverdue => "records past the 28-day retention window never reached the server: tell the venue administrator",
         Key::SyncNow => "Sync now",
         Key::ClockBanner => "This device's clock is more than 5 minutes off the server's; verification uses the corrected time: off by ",
         Key::ClockSetBack => "This device's clock was set back behind verified time: checks still use trusted time; correct the clock",

@@ -24,6 +24,7 @@ pub enum Key {
     SyncNotEnrolled,
     SyncRevoked,
     SyncRejected,
+    SyncOverdue,
     SyncNow,
     ClockBanner,
     ClockSetBack,

@@ -232,6 +232,7 @@ pub(super) fn text(key: Key) -> &'static str {
         Key::SyncNotEnrolled => "本设备尚未注册：请在“设置”中用场所申报码注册",
         Key::SyncRevoked => "本设备已被停用，请联系场所管理员",
         Key::SyncRejected => "条记录被服务器拒收（已保留）",
+        Key::SyncOverdue => "条记录已超过 28 天保留期仍未送达服务器：请告知场所管理员",
         Key::SyncNow => "立即同步",
         Key::ClockBanner => "本机时钟与服务器相差超过 5 分钟，核验已按服务器时间校正：",
         Key::ClockSetBack => {

@@ -73,6 +73,7 @@ pub(super) fn SyncBar() -> impl IntoView {
                 </div>
                 {problem.map(|k| view! { <div class="banner warn" id="sync-problem">{move || i18n.t(k)}</div> })}
                 {(s.rejected > 0).then(|| view! { <div class="banner warn" id="sync-rejected">{s.rejected}" "{move || i18n.t(Key::SyncRejected)}</div> })}
+                {(s.overdue > 0).then(|| view! { <div class="banner warn" id="sync-overdue">{s.overdue}" "{move || i18n.t(Key::SyncOverdue)}</div> })}
                 {(s.trust_stale && s.enrolled).then(|| view! { <div class="banner warn" id="sync-trust-stale">{move || i18n.t(Key::SyncTrustStale)}</div> })}
                 {s.blocked.then(|| view! { <div class="banner block" id="station-blocked">{move || i18n.t(Key::StationBlocked)}</div> })}
                 {s.time_unverified.then(|| view! { <div class="banner warn" id="time-unverified">{move || i18n.t(Key::TimeUnverified)}</div> })}
