@@ -15,6 +15,9 @@ use crate::store::{Store, StoreError};
 pub const DEFAULT_DAYS: i64 = 28;
 /// Rows per delete statement.
 pub const BATCH: usize = 2_000;
+/// After each full batch the sweep rests this many times as long as the batch took (and at least
+/// the caller's pause): deleting holds the write lock, so uploads get at least 4/5 of it.
+pub const REST_FACTOR: u32 = 4;
 /// How often the sweep runs.
 pub const EVERY: std::time::Duration = std::time::Duration::from_secs(3600);
 
@@ -27,8 +30,9 @@ pub struct Purged {
     pub notes: u64,
 }
 
-/// Deletes everything older than `now - window`, `batch` rows a statement, sleeping `pause`
-/// after each full batch (a full batch means more may follow: other writers get the store).
+/// Deletes everything older than `now - window`, `batch` rows a statement, resting after each
+/// full batch (a full batch means more may follow) at least `pause` and [`REST_FACTOR`] times as
+/// long as the batch took, so other writers get the store.
 pub fn sweep(
     store: &dyn Store,
     now: DateTime<Utc>,
@@ -42,12 +46,13 @@ pub fn sweep(
     let drain = |f: &mut dyn FnMut() -> Result<u64, StoreError>| -> Result<u64, StoreError> {
         let mut total = 0;
         loop {
+            let started = std::time::Instant::now();
             let n = f()?;
             total += n;
             if (n as usize) < batch {
                 return Ok(total);
             }
-            std::thread::sleep(pause);
+            std::thread::sleep(pause.max(started.elapsed() * REST_FACTOR));
         }
     };
     for venue in store.venue_ids()? {
