@@ -81,16 +81,24 @@ fn station_sync_sets_aside_refused_records_and_survives_revocation() -> Result<(
     wait_for("the claimed record on the server", WAIT, || {
         server_ids(&server).ok()?.contains(&claimed).then_some(())
     })?;
-    let (cp, inspector): (String, String) = rusqlite::Connection::open(&server.database)?
-        .query_row(
-            "SELECT checkpoint_id, inspector FROM check_ins WHERE id = ?1",
+    // Stored with the binding's door and, for the inspector, the device's id (the binding's
+    // name, 王五, stays with the device record and never enters the check-ins).
+    let (cp, inspector, device): (String, String, String) =
+        rusqlite::Connection::open(&server.database)?.query_row(
+            "SELECT checkpoint_id, inspector, device_id FROM check_ins WHERE id = ?1",
             [&claimed],
-            |r| Ok((r.get(0)?, r.get(1)?)),
+            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
         )?;
     ensure!(
-        (cp.as_str(), inspector.as_str()) == ("main", "王五"),
-        "stored {cp} / {inspector}"
+        cp == "main" && inspector == device,
+        "stored {cp} / {inspector} (device {device})"
     );
+    let names: i64 = rusqlite::Connection::open(&server.database)?.query_row(
+        "SELECT count(*) FROM check_ins WHERE inspector IN ('王五', '冒名顶替')",
+        [],
+        |r| r.get(0),
+    )?;
+    ensure!(names == 0, "{names} check-ins carry an inspector's name");
 
     // A revocation made on the server arrives with the next pull.
     let server_store = venuecode_server::store::open(server.database.to_str().context("path")?)?;

@@ -177,7 +177,13 @@ pub fn venue_export(
     let venue = store
         .venue_summary(venue_id)?
         .ok_or_else(|| ApiError::NotFound(format!("no venue {venue_id}")))?;
-    let rows = store.venue_check_ins(venue_id, from, to, MAX_ROWS + 1)?;
+    let mut rows = store.venue_check_ins(venue_id, from, to, MAX_ROWS + 1)?;
+    let names = crate::store::inspector_names(store, venue_id)?;
+    for r in &mut rows {
+        if let Some(name) = names.get(&r.inspector) {
+            r.inspector = name.clone();
+        }
+    }
     if rows.len() > MAX_ROWS {
         return Err(ApiError::Unprocessable(
             "too_many_rows",

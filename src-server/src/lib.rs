@@ -561,8 +561,10 @@ async fn upload(
     if let Some(keys) = &state.keys {
         sync::check_codes(&batch, &keys.server.trust)?;
     }
-    // The door and the inspector are the device's binding, whatever the record says.
-    sync::stamp_binding(&mut batch, &device.checkpoint_id, &device.inspector);
+    // The door and the inspector are the device's binding, whatever the record says. The
+    // inspector is kept as the device's id, not their name: the name stays with the device
+    // record, and reports put it back (`store::inspector_names`).
+    sync::stamp_binding(&mut batch, &device.checkpoint_id, &device.device_id);
     // People registered by hand get the pseudonym their own code carries (the sealed ID number
     // is opened here and dropped); without tracing keys the sealed value is dropped unread.
     match &state.tracing {

@@ -124,7 +124,13 @@ async fn venue_statistics(
         let tz = q.tz_offset_minutes.unwrap_or(480);
         let offset = statistics::check_range(q.from, q.to, tz)
             .map_err(|e| bad("bad_range", &e.to_string()))?;
-        let groups = store.venue_groups(venue_id, q.from, q.to)?;
+        let mut groups = store.venue_groups(venue_id, q.from, q.to)?;
+        let names = crate::store::inspector_names(store.as_ref(), venue_id)?;
+        for g in &mut groups {
+            if let Some(name) = names.get(&g.inspector) {
+                g.inspector = name.clone();
+            }
+        }
         let people = store.venue_people(venue_id, q.from, q.to)?;
         let recent: Vec<Passage> = store
             .passages_at(venue_id, now - AUTO_CLOSE, now)?

@@ -259,6 +259,9 @@ fn statistics_alerts_tracing_and_the_audit() -> Result<()> {
     click_when(&s, "#venue-statistics")?;
     s.wait_text("#stats-entries", "3", WAIT)?;
     s.wait_contains("#stats-inspector-table", "扫场所码", WAIT)?;
+    // The server keeps the station's check-ins under its device id; the screen names the
+    // inspector bound to it.
+    s.wait_contains("#stats-inspector-table", "王五", WAIT)?;
     env.check_fit(&s, "stats-zh-venue")?;
     s.quit()?;
 

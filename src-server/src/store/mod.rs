@@ -224,6 +224,20 @@ pub struct DeviceListing {
     pub last_seen: Option<DateTime<Utc>>,
 }
 
+/// A venue's check-ins name their inspector by device id (the upload stamps it); this maps each
+/// of the venue's devices to the inspector's name. Ids not in it (`self`, a removed device,
+/// generated history) are shown as they are.
+pub fn inspector_names(
+    store: &dyn Store,
+    venue_id: &str,
+) -> Result<std::collections::HashMap<String, String>, StoreError> {
+    Ok(store
+        .devices(Some(venue_id))?
+        .into_iter()
+        .map(|d| (d.device.device_id, d.device.inspector))
+        .collect())
+}
+
 /// One event in a device's life: enrolled, revoked, reactivated — when and by whom.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct DeviceEvent {

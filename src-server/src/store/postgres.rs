@@ -48,6 +48,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../../../migrations/server/postgres/0010_place_types.sql"),
     include_str!("../../../migrations/server/postgres/0011_trace_audit.sql"),
     include_str!("../../../migrations/server/postgres/0012_alert_notes.sql"),
+    include_str!("../../../migrations/server/postgres/0013_inspector_ids.sql"),
 ];
 
 /// Connections kept open between requests.

@@ -43,6 +43,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../../../migrations/server/sqlite/0010_place_types.sql"),
     include_str!("../../../migrations/server/sqlite/0011_trace_audit.sql"),
     include_str!("../../../migrations/server/sqlite/0012_alert_notes.sql"),
+    include_str!("../../../migrations/server/sqlite/0013_inspector_ids.sql"),
 ];
 
 /// The server's SQLite store.

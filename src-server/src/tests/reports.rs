@@ -80,6 +80,14 @@ async fn statistics_and_alerts_reach_who_may_read_them() {
         // Person 4 is inside (no exit); person 1 left; the refused one never came in.
         assert_eq!(st["present_now"], 1, "{st}");
         assert_eq!(st["statistics"]["by_hour"].as_array().unwrap().len(), 24);
+        // Stored by device id, shown by the device's inspector.
+        let inspectors: Vec<&str> = st["statistics"]["by_inspector"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|s| s["key"].as_str().unwrap())
+            .collect();
+        assert_eq!(inspectors, ["王五"], "{st}");
         assert!(st["doors"]
             .as_array()
             .unwrap()
@@ -246,6 +254,16 @@ async fn check_ins_and_alerts_export_to_excel_and_csv() {
     assert_eq!(range.get((2, 3)), Some(&Data::String("refuse".into())));
     assert_eq!(range.get((2, 6)), Some(&Data::Float(38.4)));
     assert_eq!(range.get((1, 7)), Some(&Data::String("张*".into())));
+    // The store keeps the inspector as the device's id; the export names them.
+    assert_eq!(range.get((1, 14)), Some(&Data::String("王五".into())));
+    let stored = f
+        .store
+        .venue_check_ins(VENUE, Utc::now() - Duration::days(1), Utc::now(), 10)
+        .unwrap();
+    assert_eq!(stored.len(), 2);
+    assert!(stored
+        .iter()
+        .all(|r| r.inspector == venuecode_core::sync::device_id(&s.key.public())));
     // CSV too; a reviewer may not; a bad format is refused.
     let (status, _, csv) = send_raw(&f.app, with_token("GET", &url("csv"), &admin)).await;
     assert_eq!(status, StatusCode::OK);
