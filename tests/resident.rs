@@ -375,10 +375,12 @@ fn a_phone_checks_in_from_the_poster_and_the_gate_sees_it() -> Result<()> {
         fresh,
     )?;
     ensure!(v.pass, "{v:?}");
+    // Stored under the station's inspector, which the server keeps as the device's id.
+    let device = store.device()?.context("enrolled")?.device_id;
     wait_for(
         "the station's check-in at the server",
         Duration::from_secs(30),
-        || (at_venue_by("王五").ok()? == 1).then_some(()),
+        || (at_venue_by(&device).ok()? == 1).then_some(()),
     )?;
 
     // The station lists the residents' own check-ins too (pulled every sync round), and a new
