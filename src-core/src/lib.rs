@@ -23,6 +23,7 @@ pub mod mask;
 pub mod pin;
 pub mod place_type;
 pub mod poster;
+pub mod presence;
 pub mod qr;
 pub mod region;
 pub mod seal;
