@@ -732,12 +732,13 @@ mod tests {
         let mut b = f.store.binding().unwrap().unwrap();
         b.direction = Direction::Exit;
         f.store.set_binding(&b).unwrap();
+        // A second later, and another after that: presence follows the passages' order in time.
         let out = submit(
             &mut f.store,
             &dir,
             &green,
             TemperatureInput::NotTaken,
-            f.now,
+            f.now + chrono::Duration::seconds(1),
             OPEN,
         )
         .unwrap();
@@ -750,7 +751,7 @@ mod tests {
             &dir,
             &green,
             TemperatureInput::Normal,
-            f.now,
+            f.now + chrono::Duration::seconds(2),
             OPEN,
         )
         .unwrap();

@@ -466,6 +466,10 @@ pub struct PhoneCheckIns {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct PhoneCheckIn {
     pub id: String,
+    /// The person's pseudonym (as the station's own scans carry it): a phone's entry opens a stay
+    /// at the venue and its exit closes one, at any gate. Absent from servers before issue 18.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub subject: Option<String>,
     pub checkpoint_id: String,
     /// `entry` or `exit`.
     pub direction: String,

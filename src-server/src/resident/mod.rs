@@ -33,7 +33,7 @@ use venuecode_core::trust::TrustList;
 use venuecode_core::venue_code::{self, VenueClaims};
 
 use crate::error::ApiError;
-use crate::store::Store;
+use crate::store::{PhoneRow, Store};
 use crate::{blocking, AppState};
 
 mod check_in;
@@ -258,17 +258,24 @@ async fn for_station(
         Ok(Json(PhoneCheckIns {
             entries: rows
                 .into_iter()
-                .map(|(id, r)| PhoneCheckIn {
-                    id,
-                    checkpoint_id: r.checkpoint_id,
-                    direction: r.direction,
-                    at: r.at,
-                    verdict: r.verdict,
-                    reasons: r.reasons,
-                    name_masked: r.name_masked,
-                    id_masked: r.id_masked,
-                    color: r.color,
-                })
+                .map(
+                    |PhoneRow {
+                         id,
+                         subject,
+                         row: r,
+                     }| PhoneCheckIn {
+                        id,
+                        subject,
+                        checkpoint_id: r.checkpoint_id,
+                        direction: r.direction,
+                        at: r.at,
+                        verdict: r.verdict,
+                        reasons: r.reasons,
+                        name_masked: r.name_masked,
+                        id_masked: r.id_masked,
+                        color: r.color,
+                    },
+                )
                 .collect(),
             more,
         }))

@@ -19,7 +19,7 @@ pub mod trace;
 pub use accounts::{Account, Accounts, Credentials, Invitation, NewAccount};
 pub use applications::{Applications, Decision, VenueEvent, VenueFilter, VenueSummary};
 pub use places::{Amended, Checkpoint, Places};
-pub use reports::{AlertQuery, AlertReason, AlertRow, CheckInRow, Reports};
+pub use reports::{AlertQuery, AlertReason, AlertRow, CheckInRow, PhoneRow, Reports};
 pub use retention::Retention;
 pub use sightings::{SightingAlertRow, Sightings};
 pub use trace::{PassageRow, TraceAudit, TraceAuditRow, Tracing};

@@ -306,6 +306,14 @@ pub struct CheckInRow {
     pub proxy_relation: Option<String>,
 }
 
+/// A resident's own check-in as the venue's stations get it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PhoneRow {
+    pub id: String,
+    pub subject: Option<String>,
+    pub row: CheckInRow,
+}
+
 /// The columns a [`CheckInRow`] is read from, in order, by both engines.
 pub(crate) const CHECK_IN_COLUMNS: &str = "at_ms, checkpoint_id, inspector, direction, verdict, \
     reasons, temperature, celsius, name_masked, phone_masked, id_masked, color, manual, \
@@ -322,13 +330,14 @@ pub trait Reports {
         limit: usize,
     ) -> Result<Vec<CheckInRow>, StoreError>;
     /// Residents' own check-ins (inspector `self`) at `venue_id` from `since` (inclusive), oldest
-    /// first, at most `limit`, each with its id: what the venue's stations add to their lists.
+    /// first, at most `limit`, each with its id and pseudonym: what the venue's stations add to
+    /// their lists and presence.
     fn phone_check_ins(
         &self,
         venue_id: &str,
         since: DateTime<Utc>,
         limit: usize,
-    ) -> Result<Vec<(String, CheckInRow)>, StoreError>;
+    ) -> Result<Vec<PhoneRow>, StoreError>;
     /// `venue_id`'s check-ins from `from` to `to` (inclusive), counted by hour, door, inspector,
     /// direction, refusal and fever.
     fn venue_groups(

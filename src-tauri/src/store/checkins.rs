@@ -1,10 +1,17 @@
 //! Check-ins: recording one (with its outbox row, alert and presence change in one transaction),
 //! presence at the venue, the live counters and the day's list.
+//!
+//! Presence is venue-wide: who is inside is computed by core's `presence` rules from the venue's
+//! passing check-ins of the automatic-exit window — this station's own and residents' phone
+//! check-ins at any of the venue's doors, pulled from the server — not from this station's
+//! entries alone. (The `presence` table still records this station's own stays; retention reads
+//! it.)
 
 use chrono::{DateTime, Duration, Utc};
-use rusqlite::{params, OptionalExtension};
+use rusqlite::params;
 use venuecode_core::checkin::CheckInDraft;
-use venuecode_core::gate::{Presence, PresenceEffect, Verdict};
+use venuecode_core::gate::{Direction, Presence, PresenceEffect, Verdict};
+use venuecode_core::presence::{Passage, PresenceSet};
 use venuecode_core::sync::{AlertWire, CheckInWire, Record};
 
 use super::Store;
@@ -13,7 +20,7 @@ use crate::error::AppError;
 /// The station's live counters.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct Counters {
-    /// Open presences at the venue now.
+    /// People inside the venue now (entered at any door, not left by any).
     pub inside: i64,
     /// Entries that passed today.
     pub entries: i64,
@@ -40,7 +47,52 @@ pub struct CheckInLine {
 }
 
 impl Store {
-    /// Whether `subject` has an open presence at `venue` younger than `auto_close`.
+    /// The venue's passages that can still keep someone inside at `now` (passing entries and
+    /// exits with a pseudonym, from `now - auto_close`), of `subject` or of everyone.
+    fn passages(
+        &self,
+        venue: &str,
+        subject: Option<&str>,
+        now: DateTime<Utc>,
+        auto_close: Duration,
+    ) -> Result<PresenceSet, AppError> {
+        let since = (now - auto_close.max(Duration::zero())).to_rfc3339();
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT id, subject, checkpoint_id, direction, at FROM check_ins
+             WHERE venue_id = ?1 AND at >= ?2 AND verdict = 'pass' AND subject IS NOT NULL
+               AND (?3 IS NULL OR subject = ?3)",
+        )?;
+        let rows = stmt.query_map(params![venue, since, subject], |r| {
+            Ok((
+                r.get::<_, String>(0)?,
+                r.get::<_, String>(1)?,
+                r.get::<_, String>(2)?,
+                r.get::<_, String>(3)?,
+                r.get::<_, String>(4)?,
+            ))
+        })?;
+        let mut set = PresenceSet::new();
+        for row in rows {
+            let (id, subject, checkpoint_id, direction, at) = row?;
+            let (Some(direction), Ok(at)) = (
+                Direction::parse(&direction),
+                DateTime::parse_from_rfc3339(&at),
+            ) else {
+                continue;
+            };
+            set.insert(Passage {
+                id,
+                subject,
+                checkpoint_id,
+                direction,
+                at: at.with_timezone(&Utc),
+            });
+        }
+        Ok(set)
+    }
+
+    /// Whether `subject` is inside `venue` now: entered at any of its doors (a station's scan or
+    /// their own phone) and not left by any, within `auto_close` of their last entry.
     pub fn presence_of(
         &self,
         subject: &str,
@@ -48,21 +100,15 @@ impl Store {
         now: DateTime<Utc>,
         auto_close: Duration,
     ) -> Result<Presence, AppError> {
-        let entered: Option<String> = self
-            .conn
-            .query_row(
-                "SELECT entered_at FROM presence
-                 WHERE subject = ?1 AND venue_id = ?2 AND exited_at IS NULL",
-                params![subject, venue],
-                |r| r.get(0),
-            )
-            .optional()?;
         Ok(
-            match entered.and_then(|t| DateTime::parse_from_rfc3339(&t).ok()) {
-                Some(t) if now - t.with_timezone(&Utc) < auto_close => Presence::Inside {
-                    since: t.with_timezone(&Utc),
+            match self
+                .passages(venue, Some(subject), now, auto_close)?
+                .inside(subject, now, auto_close)
+            {
+                Some(inside) => Presence::Inside {
+                    since: inside.since,
                 },
-                _ => Presence::Outside,
+                None => Presence::Outside,
             },
         )
     }
@@ -181,12 +227,10 @@ impl Store {
         now: DateTime<Utc>,
         auto_close: Duration,
     ) -> Result<Counters, AppError> {
-        let since = (now - auto_close).to_rfc3339();
-        let inside: i64 = self.conn.query_row(
-            "SELECT count(*) FROM presence WHERE venue_id = ?1 AND exited_at IS NULL AND entered_at > ?2",
-            params![venue, since],
-            |r| r.get(0),
-        )?;
+        let inside = self
+            .passages(venue, None, now, auto_close)?
+            .occupancy(now, auto_close)
+            .total() as i64;
         let (entries, refusals, fevers): (i64, i64, i64) = self.conn.query_row(
             "SELECT
                 coalesce(sum(direction = 'entry' AND verdict = 'pass'
@@ -222,10 +266,22 @@ impl Store {
             {
                 continue;
             }
+            // A resident who leaves through a poster's exit ends this station's record of their
+            // stay too (who is inside is computed from the check-ins; this keeps the station's
+            // own presence rows from staying open for retention).
+            if let (Some(subject), "exit", "pass") =
+                (&e.subject, e.direction.as_str(), e.verdict.as_str())
+            {
+                tx.execute(
+                    "UPDATE presence SET exited_at = ?3
+                     WHERE subject = ?1 AND venue_id = ?2 AND exited_at IS NULL AND entered_at <= ?3",
+                    params![subject, venue, e.at.to_rfc3339()],
+                )?;
+            }
             n += tx.execute(
                 "INSERT INTO check_ins (id, venue_id, checkpoint_id, inspector, direction, at, day,
-                     temperature, verdict, reasons, fever, name_masked, id_masked, color)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, 'not_taken', ?8, ?9, 0, ?10, ?11, ?12)
+                     temperature, verdict, reasons, fever, name_masked, id_masked, color, subject)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, 'not_taken', ?8, ?9, 0, ?10, ?11, ?12, ?13)
                  ON CONFLICT (id) DO NOTHING",
                 params![
                     e.id,
@@ -240,6 +296,7 @@ impl Store {
                     e.name_masked,
                     e.id_masked,
                     e.color,
+                    e.subject,
                 ],
             )?;
         }

@@ -45,6 +45,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../../../migrations/local/0003_sync.sql"),
     include_str!("../../../migrations/local/0004_people.sql"),
     include_str!("../../../migrations/local/0005_venues.sql"),
+    include_str!("../../../migrations/local/0006_presence.sql"),
 ];
 
 /// The two key/value tables.
@@ -345,6 +346,66 @@ mod tests {
         );
         // Idempotent.
         assert_eq!(store.purge_synced(now - Duration::days(28)).unwrap(), 0);
+    }
+
+    #[test]
+    fn a_phone_entry_counts_inside_and_any_door_lets_them_out() {
+        use venuecode_core::gate::{Direction, Presence};
+        use venuecode_core::sync::PhoneCheckIn;
+        let dir = tempfile::tempdir().unwrap();
+        let mut store = Store::open(dir.path()).unwrap();
+        let now = Utc::now();
+        let zone = chrono::FixedOffset::east_opt(8 * 3600).unwrap();
+        let day = now.with_timezone(&zone).format("%Y-%m-%d").to_string();
+        let hours4 = Duration::hours(4);
+        let phone = |id: &str, direction: &str, at| PhoneCheckIn {
+            id: id.into(),
+            subject: Some("s1".into()),
+            checkpoint_id: "north".into(),
+            direction: direction.into(),
+            at,
+            verdict: "pass".into(),
+            reasons: vec![],
+            name_masked: Some("张*".into()),
+            id_masked: None,
+            color: Some("green".into()),
+        };
+        let inside = |store: &Store| {
+            (
+                store.presence_of("s1", "V1", now, hours4).unwrap(),
+                store.counters("V1", &day, now, hours4).unwrap().inside,
+            )
+        };
+        // In by their phone at the north door's poster: inside at this (east) station too.
+        let entered = now - Duration::minutes(10);
+        store
+            .record_phone_check_ins("V1", &[phone("p1", "entry", entered)], zone)
+            .unwrap();
+        assert_eq!(inside(&store), (Presence::Inside { since: entered }, 1));
+        // Out through this station's door.
+        let mut out = draft_at(now - Duration::minutes(5), false);
+        out.subject = Some("s1".into());
+        out.direction = Direction::Exit;
+        store.record(&out, PresenceEffect::Close).unwrap();
+        assert_eq!(inside(&store), (Presence::Outside, 0));
+        // In through this station, out through the poster's exit (pulled later, twice).
+        let mut back = draft_at(now - Duration::minutes(2), false);
+        back.subject = Some("s1".into());
+        store.record(&back, PresenceEffect::Open).unwrap();
+        assert_eq!(inside(&store).1, 1);
+        let left = [phone("p2", "exit", now - Duration::minutes(1))];
+        assert_eq!(store.record_phone_check_ins("V1", &left, zone).unwrap(), 1);
+        assert_eq!(store.record_phone_check_ins("V1", &left, zone).unwrap(), 0);
+        assert_eq!(inside(&store), (Presence::Outside, 0));
+        let open: i64 = store
+            .conn
+            .query_row(
+                "SELECT count(*) FROM presence WHERE exited_at IS NULL",
+                [],
+                |r| r.get(0),
+            )
+            .unwrap();
+        assert_eq!(open, 0, "the station's own stay row is closed too");
     }
 
     #[test]

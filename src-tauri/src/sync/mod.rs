@@ -13,6 +13,7 @@
 //! batches, pulling), `status.rs` what the UI is shown.
 
 mod client;
+mod phone;
 mod status;
 mod time;
 mod worker;

@@ -6,7 +6,9 @@ use venuecode_core::gate::Direction;
 use venuecode_core::statistics::Group;
 
 use super::PgStore;
-use crate::store::reports::{alerts_sql, split_reasons, CheckInRow, Param, CHECK_IN_COLUMNS};
+use crate::store::reports::{
+    alerts_sql, split_reasons, CheckInRow, Param, PhoneRow, CHECK_IN_COLUMNS,
+};
 use crate::store::trace::ms;
 use crate::store::{AlertQuery, AlertRow, Reports, StoreError};
 
@@ -47,17 +49,24 @@ impl Reports for PgStore {
         venue_id: &str,
         since: DateTime<Utc>,
         limit: usize,
-    ) -> Result<Vec<(String, CheckInRow)>, StoreError> {
+    ) -> Result<Vec<PhoneRow>, StoreError> {
         self.with(|c| {
             let rows = c.query(
                 &format!(
-                    "SELECT {CHECK_IN_COLUMNS}, id FROM check_ins
+                    "SELECT {CHECK_IN_COLUMNS}, id, subject FROM check_ins
                      WHERE venue_id = $1 AND at_ms >= $2 AND inspector = 'self'
                      ORDER BY at_ms, id LIMIT $3"
                 ),
                 &[&venue_id, &since.timestamp_millis(), &(limit as i64)],
             )?;
-            Ok(rows.iter().map(|r| (r.get(15), check_in_row(r))).collect())
+            Ok(rows
+                .iter()
+                .map(|r| PhoneRow {
+                    id: r.get(15),
+                    subject: r.get(16),
+                    row: check_in_row(r),
+                })
+                .collect())
         })
     }
 

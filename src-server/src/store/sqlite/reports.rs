@@ -6,7 +6,9 @@ use venuecode_core::gate::Direction;
 use venuecode_core::statistics::Group;
 
 use super::SqliteStore;
-use crate::store::reports::{alerts_sql, split_reasons, CheckInRow, Param, CHECK_IN_COLUMNS};
+use crate::store::reports::{
+    alerts_sql, split_reasons, CheckInRow, Param, PhoneRow, CHECK_IN_COLUMNS,
+};
 use crate::store::trace::ms;
 use crate::store::{AlertQuery, AlertRow, Reports, StoreError};
 
@@ -46,16 +48,22 @@ impl Reports for SqliteStore {
         venue_id: &str,
         since: DateTime<Utc>,
         limit: usize,
-    ) -> Result<Vec<(String, CheckInRow)>, StoreError> {
+    ) -> Result<Vec<PhoneRow>, StoreError> {
         let conn = self.conn()?;
         let mut stmt = conn.prepare_cached(&format!(
-            "SELECT {CHECK_IN_COLUMNS}, id FROM check_ins
+            "SELECT {CHECK_IN_COLUMNS}, id, subject FROM check_ins
              WHERE venue_id = ?1 AND at_ms >= ?2 AND inspector = 'self'
              ORDER BY at_ms, id LIMIT ?3"
         ))?;
         let rows = stmt.query_map(
             params![venue_id, since.timestamp_millis(), limit as i64],
-            |r| Ok((r.get(15)?, check_in_row(r)?)),
+            |r| {
+                Ok(PhoneRow {
+                    id: r.get(15)?,
+                    subject: r.get(16)?,
+                    row: check_in_row(r)?,
+                })
+            },
         )?;
         Ok(rows.collect::<Result<_, _>>()?)
     }
