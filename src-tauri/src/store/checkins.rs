@@ -10,6 +10,7 @@
 use chrono::{DateTime, Duration, Utc};
 use rusqlite::params;
 use venuecode_core::checkin::CheckInDraft;
+use venuecode_core::copresence;
 use venuecode_core::gate::{Direction, Presence, PresenceEffect, Verdict};
 use venuecode_core::presence::{Passage, PresenceSet};
 use venuecode_core::sync::{AlertWire, CheckInWire, Record};
@@ -48,47 +49,42 @@ pub struct CheckInLine {
 
 impl Store {
     /// The venue's passages that can still keep someone inside at `now` (passing entries and
-    /// exits with a pseudonym, from `now - auto_close`), of `subject` or of everyone.
+    /// exits with a pseudonym, from `now - auto_close`), of `subject` or of everyone, each with
+    /// its check-in id.
     fn passages(
         &self,
         venue: &str,
         subject: Option<&str>,
         now: DateTime<Utc>,
         auto_close: Duration,
-    ) -> Result<PresenceSet, AppError> {
+    ) -> Result<Vec<(String, copresence::Passage)>, AppError> {
         let since = (now - auto_close.max(Duration::zero())).to_rfc3339();
         let mut stmt = self.conn.prepare_cached(
             "SELECT id, subject, checkpoint_id, direction, at FROM check_ins
              WHERE venue_id = ?1 AND at >= ?2 AND verdict = 'pass' AND subject IS NOT NULL
                AND (?3 IS NULL OR subject = ?3)",
         )?;
-        let rows = stmt.query_map(params![venue, since, subject], |r| {
-            Ok((
-                r.get::<_, String>(0)?,
-                r.get::<_, String>(1)?,
-                r.get::<_, String>(2)?,
-                r.get::<_, String>(3)?,
-                r.get::<_, String>(4)?,
-            ))
-        })?;
-        let mut set = PresenceSet::new();
-        for row in rows {
-            let (id, subject, checkpoint_id, direction, at) = row?;
+        let mut rows = stmt.query(params![venue, since, subject])?;
+        let mut out = Vec::new();
+        while let Some(r) = rows.next()? {
             let (Some(direction), Ok(at)) = (
-                Direction::parse(&direction),
-                DateTime::parse_from_rfc3339(&at),
+                Direction::parse(r.get_ref(3)?.as_str().unwrap_or_default()),
+                DateTime::parse_from_rfc3339(r.get_ref(4)?.as_str().unwrap_or_default()),
             ) else {
                 continue;
             };
-            set.insert(Passage {
-                id,
-                subject,
-                checkpoint_id,
-                direction,
-                at: at.with_timezone(&Utc),
-            });
+            out.push((
+                r.get(0)?,
+                copresence::Passage {
+                    subject: r.get(1)?,
+                    venue_id: String::new(),
+                    checkpoint_id: r.get(2)?,
+                    direction,
+                    at: at.with_timezone(&Utc),
+                },
+            ));
         }
-        Ok(set)
+        Ok(out)
     }
 
     /// Whether `subject` is inside `venue` now: entered at any of its doors (a station's scan or
@@ -103,6 +99,15 @@ impl Store {
         Ok(
             match self
                 .passages(venue, Some(subject), now, auto_close)?
+                .into_iter()
+                .map(|(id, p)| Passage {
+                    id,
+                    subject: p.subject,
+                    checkpoint_id: p.checkpoint_id,
+                    direction: p.direction,
+                    at: p.at,
+                })
+                .collect::<PresenceSet>()
                 .inside(subject, now, auto_close)
             {
                 Some(inside) => Presence::Inside {
@@ -227,10 +232,12 @@ impl Store {
         now: DateTime<Utc>,
         auto_close: Duration,
     ) -> Result<Counters, AppError> {
-        let inside = self
+        let passages: Vec<copresence::Passage> = self
             .passages(venue, None, now, auto_close)?
-            .occupancy(now, auto_close)
-            .total() as i64;
+            .into_iter()
+            .map(|(_, p)| p)
+            .collect();
+        let inside = venuecode_core::presence::count_inside(&passages, now, auto_close) as i64;
         let (entries, refusals, fevers): (i64, i64, i64) = self.conn.query_row(
             "SELECT
                 coalesce(sum(direction = 'entry' AND verdict = 'pass'
