@@ -148,12 +148,8 @@ impl PresenceSet {
 
     /// Who is inside at `now` under the automatic-exit rule `auto_close`.
     pub fn occupancy(&self, now: DateTime<Utc>, auto_close: Duration) -> Occupancy {
-        let passages: Vec<copresence::Passage> = self
-            .passages
-            .values()
-            .filter(|p| p.at <= now)
-            .map(Passage::for_stays)
-            .collect();
+        let passages: Vec<copresence::Passage> =
+            self.passages.values().map(Passage::for_stays).collect();
         // Each person's last passage up to now: the gate of their last entry while inside.
         let mut last: BTreeMap<&str, &Passage> = BTreeMap::new();
         for p in self.passages.values().filter(|p| p.at <= now) {
@@ -165,19 +161,17 @@ impl PresenceSet {
             }
         }
         let mut occupancy = Occupancy::default();
-        for stay in copresence::stays(&passages, auto_close) {
-            if stay.ended == StayEnd::AutoClosed && stay.start <= now && now < stay.end {
-                let door = last
-                    .get(stay.subject.as_str())
-                    .map(|p| p.checkpoint_id.clone())
-                    .unwrap_or_default();
-                *occupancy.by_checkpoint.entry(door.clone()).or_default() += 1;
-                occupancy.inside.push(Inside {
-                    subject: stay.subject,
-                    since: stay.start,
-                    checkpoint_id: door,
-                });
-            }
+        for stay in open_stays(&passages, now, auto_close) {
+            let door = last
+                .get(stay.subject.as_str())
+                .map(|p| p.checkpoint_id.clone())
+                .unwrap_or_default();
+            *occupancy.by_checkpoint.entry(door.clone()).or_default() += 1;
+            occupancy.inside.push(Inside {
+                subject: stay.subject,
+                since: stay.start,
+                checkpoint_id: door,
+            });
         }
         occupancy
     }
@@ -201,14 +195,15 @@ impl PresenceSet {
     }
 }
 
-/// How many are inside at `now`: the same as [`PresenceSet::occupancy`]`(..).total()` for a set
-/// holding these passages (ids distinct), without building the set — the station's live counter
-/// reads thousands of passages at a busy venue on every verdict.
-pub fn count_inside(
+/// The stays open at `now` among `passages` (passages after `now` ignored): the stay rules of
+/// [`copresence::stays`], each one still open by the automatic-exit rule and closed by no exit.
+/// What [`PresenceSet::occupancy`] counts, and what the station's live counter and "already
+/// inside" read straight from its store (its ids are distinct, so no set is needed).
+pub fn open_stays(
     passages: &[copresence::Passage],
     now: DateTime<Utc>,
     auto_close: Duration,
-) -> usize {
+) -> Vec<copresence::Stay> {
     let upto: Vec<copresence::Passage>;
     let passages = if passages.iter().all(|p| p.at <= now) {
         passages
@@ -217,19 +212,9 @@ pub fn count_inside(
         &upto
     };
     copresence::stays(passages, auto_close)
-        .iter()
+        .into_iter()
         .filter(|s| s.ended == StayEnd::AutoClosed && s.start <= now && now < s.end)
-        .count()
-}
-
-impl FromIterator<Passage> for PresenceSet {
-    fn from_iter<I: IntoIterator<Item = Passage>>(iter: I) -> PresenceSet {
-        let mut set = PresenceSet::new();
-        for p in iter {
-            set.insert(p);
-        }
-        set
-    }
+        .collect()
 }
 
 /// What the venue's capacity (限流) says about one more entry.
@@ -424,13 +409,13 @@ mod tests {
                 prop_assert_eq!(s, &union);
                 prop_assert_eq!(s.occupancy(t(now), auto()), union.occupancy(t(now), auto()));
             }
-            // The counter's shortcut agrees with the set.
+            // The station's direct read agrees with the set.
             let plain: Vec<copresence::Passage> = union
                 .passages()
                 .map(Passage::for_stays)
                 .collect();
             prop_assert_eq!(
-                count_inside(&plain, t(now), auto()),
+                open_stays(&plain, t(now), auto()).len(),
                 union.occupancy(t(now), auto()).total()
             );
         }

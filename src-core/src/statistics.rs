@@ -17,7 +17,7 @@ use std::collections::BTreeMap;
 use chrono::{DateTime, Duration, FixedOffset, NaiveDate, Timelike, Utc};
 use serde::{Deserialize, Serialize};
 
-use crate::copresence::{self, Passage, StayEnd};
+use crate::copresence::Passage;
 use crate::gate::Direction;
 
 /// The longest range one statistics answer covers (a year and a day).
@@ -191,10 +191,7 @@ fn ranked(m: BTreeMap<&str, Counts>) -> Vec<Share> {
 /// How many people are in the venue at `now`: stays (core's `copresence`) open at `now` that no
 /// exit has closed. `passages` should reach back at least `auto_close` before `now`.
 pub fn present_now(passages: &[Passage], now: DateTime<Utc>, auto_close: Duration) -> usize {
-    copresence::stays(passages, auto_close)
-        .iter()
-        .filter(|s| s.ended == StayEnd::AutoClosed && s.start <= now && now < s.end)
-        .count()
+    crate::presence::open_stays(passages, now, auto_close).len()
 }
 
 #[cfg(test)]

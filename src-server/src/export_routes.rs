@@ -178,12 +178,7 @@ pub fn venue_export(
         .venue_summary(venue_id)?
         .ok_or_else(|| ApiError::NotFound(format!("no venue {venue_id}")))?;
     let mut rows = store.venue_check_ins(venue_id, from, to, MAX_ROWS + 1)?;
-    let names = crate::store::inspector_names(store, venue_id)?;
-    for r in &mut rows {
-        if let Some(name) = names.get(&r.inspector) {
-            r.inspector = name.clone();
-        }
-    }
+    crate::store::name_inspectors(store, venue_id, rows.iter_mut().map(|r| &mut r.inspector))?;
     if rows.len() > MAX_ROWS {
         return Err(ApiError::Unprocessable(
             "too_many_rows",

@@ -563,7 +563,7 @@ async fn upload(
     }
     // The door and the inspector are the device's binding, whatever the record says. The
     // inspector is kept as the device's id, not their name: the name stays with the device
-    // record, and reports put it back (`store::inspector_names`).
+    // record, and reports put it back (`store::name_inspectors`).
     sync::stamp_binding(&mut batch, &device.checkpoint_id, &device.device_id);
     // People registered by hand get the pseudonym their own code carries (the sealed ID number
     // is opened here and dropped); without tracing keys the sealed value is dropped unread.

@@ -125,12 +125,11 @@ async fn venue_statistics(
         let offset = statistics::check_range(q.from, q.to, tz)
             .map_err(|e| bad("bad_range", &e.to_string()))?;
         let mut groups = store.venue_groups(venue_id, q.from, q.to)?;
-        let names = crate::store::inspector_names(store.as_ref(), venue_id)?;
-        for g in &mut groups {
-            if let Some(name) = names.get(&g.inspector) {
-                g.inspector = name.clone();
-            }
-        }
+        crate::store::name_inspectors(
+            store.as_ref(),
+            venue_id,
+            groups.iter_mut().map(|g| &mut g.inspector),
+        )?;
         let people = store.venue_people(venue_id, q.from, q.to)?;
         let recent: Vec<Passage> = store
             .passages_at(venue_id, now - AUTO_CLOSE, now)?

@@ -224,18 +224,25 @@ pub struct DeviceListing {
     pub last_seen: Option<DateTime<Utc>>,
 }
 
-/// A venue's check-ins name their inspector by device id (the upload stamps it); this maps each
-/// of the venue's devices to the inspector's name. Ids not in it (`self`, a removed device,
-/// generated history) are shown as they are.
-pub fn inspector_names(
+/// A venue's check-ins name their inspector by device id (the upload stamps it); this puts the
+/// name of each of the venue's devices' inspector in its place. Ids of no device (`self`, a
+/// removed device, generated history) are shown as they are.
+pub fn name_inspectors<'a>(
     store: &dyn Store,
     venue_id: &str,
-) -> Result<std::collections::HashMap<String, String>, StoreError> {
-    Ok(store
+    inspectors: impl Iterator<Item = &'a mut String>,
+) -> Result<(), StoreError> {
+    let names: std::collections::HashMap<String, String> = store
         .devices(Some(venue_id))?
         .into_iter()
         .map(|d| (d.device.device_id, d.device.inspector))
-        .collect())
+        .collect();
+    for inspector in inspectors {
+        if let Some(name) = names.get(inspector.as_str()) {
+            inspector.clone_from(name);
+        }
+    }
+    Ok(())
 }
 
 /// One event in a device's life: enrolled, revoked, reactivated — when and by whom.

@@ -12,7 +12,7 @@ use rusqlite::params;
 use venuecode_core::checkin::CheckInDraft;
 use venuecode_core::copresence;
 use venuecode_core::gate::{Direction, Presence, PresenceEffect, Verdict};
-use venuecode_core::presence::{Passage, PresenceSet};
+use venuecode_core::presence::open_stays;
 use venuecode_core::sync::{AlertWire, CheckInWire, Record};
 
 use super::Store;
@@ -49,18 +49,18 @@ pub struct CheckInLine {
 
 impl Store {
     /// The venue's passages that can still keep someone inside at `now` (passing entries and
-    /// exits with a pseudonym, from `now - auto_close`), of `subject` or of everyone, each with
-    /// its check-in id.
+    /// exits with a pseudonym, from `now - auto_close`), of `subject` or of everyone. Ids are
+    /// distinct in the store, so the stay rules read them directly.
     fn passages(
         &self,
         venue: &str,
         subject: Option<&str>,
         now: DateTime<Utc>,
         auto_close: Duration,
-    ) -> Result<Vec<(String, copresence::Passage)>, AppError> {
+    ) -> Result<Vec<copresence::Passage>, AppError> {
         let since = (now - auto_close.max(Duration::zero())).to_rfc3339();
         let mut stmt = self.conn.prepare_cached(
-            "SELECT id, subject, checkpoint_id, direction, at FROM check_ins
+            "SELECT subject, checkpoint_id, direction, at FROM check_ins
              WHERE venue_id = ?1 AND at >= ?2 AND verdict = 'pass' AND subject IS NOT NULL
                AND (?3 IS NULL OR subject = ?3)",
         )?;
@@ -68,21 +68,18 @@ impl Store {
         let mut out = Vec::new();
         while let Some(r) = rows.next()? {
             let (Some(direction), Ok(at)) = (
-                Direction::parse(r.get_ref(3)?.as_str().unwrap_or_default()),
-                DateTime::parse_from_rfc3339(r.get_ref(4)?.as_str().unwrap_or_default()),
+                Direction::parse(r.get_ref(2)?.as_str().unwrap_or_default()),
+                DateTime::parse_from_rfc3339(r.get_ref(3)?.as_str().unwrap_or_default()),
             ) else {
                 continue;
             };
-            out.push((
-                r.get(0)?,
-                copresence::Passage {
-                    subject: r.get(1)?,
-                    venue_id: String::new(),
-                    checkpoint_id: r.get(2)?,
-                    direction,
-                    at: at.with_timezone(&Utc),
-                },
-            ));
+            out.push(copresence::Passage {
+                subject: r.get(0)?,
+                venue_id: String::new(),
+                checkpoint_id: r.get(1)?,
+                direction,
+                at: at.with_timezone(&Utc),
+            });
         }
         Ok(out)
     }
@@ -96,26 +93,11 @@ impl Store {
         now: DateTime<Utc>,
         auto_close: Duration,
     ) -> Result<Presence, AppError> {
-        Ok(
-            match self
-                .passages(venue, Some(subject), now, auto_close)?
-                .into_iter()
-                .map(|(id, p)| Passage {
-                    id,
-                    subject: p.subject,
-                    checkpoint_id: p.checkpoint_id,
-                    direction: p.direction,
-                    at: p.at,
-                })
-                .collect::<PresenceSet>()
-                .inside(subject, now, auto_close)
-            {
-                Some(inside) => Presence::Inside {
-                    since: inside.since,
-                },
-                None => Presence::Outside,
-            },
-        )
+        let mine = self.passages(venue, Some(subject), now, auto_close)?;
+        Ok(match open_stays(&mine, now, auto_close).first() {
+            Some(stay) => Presence::Inside { since: stay.start },
+            None => Presence::Outside,
+        })
     }
 
     /// Stores a check-in, its outbox row, its alert (if any) and the presence change in one
@@ -232,12 +214,8 @@ impl Store {
         now: DateTime<Utc>,
         auto_close: Duration,
     ) -> Result<Counters, AppError> {
-        let passages: Vec<copresence::Passage> = self
-            .passages(venue, None, now, auto_close)?
-            .into_iter()
-            .map(|(_, p)| p)
-            .collect();
-        let inside = venuecode_core::presence::count_inside(&passages, now, auto_close) as i64;
+        let passages = self.passages(venue, None, now, auto_close)?;
+        let inside = open_stays(&passages, now, auto_close).len() as i64;
         let (entries, refusals, fevers): (i64, i64, i64) = self.conn.query_row(
             "SELECT
                 coalesce(sum(direction = 'entry' AND verdict = 'pass'
