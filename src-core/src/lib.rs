@@ -19,6 +19,7 @@ pub mod gate;
 pub mod health_code;
 pub mod idnumber;
 pub mod keys;
+pub mod lan;
 pub mod mask;
 pub mod pin;
 pub mod place_type;

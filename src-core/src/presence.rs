@@ -21,9 +21,9 @@
 //! passages that can no longer change who is inside (older than the automatic-exit rule), so
 //! replicas that forget at the same horizon still agree.
 //!
-//! Not yet wired (issue 18 continues): the station still keeps its own presence table; the
-//! server's relay of a venue's passages and the LAN exchange between stations are to carry
-//! [`Passage`]s into one `PresenceSet` per venue.
+//! Stations keep the set as their log of passages (own check-ins, residents' phone check-ins,
+//! passages relayed by the server or heard from the venue's other stations on the LAN, see
+//! [`crate::lan`]), inserted by id, and read the stay rules straight from it.
 
 use std::collections::BTreeMap;
 
@@ -45,7 +45,20 @@ pub struct Passage {
     pub at: DateTime<Utc>,
 }
 
+/// Longest id, pseudonym or door id a passage from another station may carry.
+pub const MAX_PASSAGE_FIELD: usize = 128;
+
 impl Passage {
+    /// Whether a passage from elsewhere can be taken in at `now`: every field present and of
+    /// sane length, and not from the future (beyond the clock skew stations allow).
+    pub fn is_well_formed(&self, now: DateTime<Utc>) -> bool {
+        let field = |s: &str| !s.is_empty() && s.len() <= MAX_PASSAGE_FIELD;
+        field(&self.id)
+            && field(&self.subject)
+            && field(&self.checkpoint_id)
+            && self.at <= now + crate::sync::FUTURE_SKEW
+    }
+
     /// The passage as the stay rules read it (one venue: the venue is left empty).
     pub fn for_stays(&self) -> copresence::Passage {
         copresence::Passage {

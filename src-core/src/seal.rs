@@ -49,6 +49,7 @@ pub fn public_key(secret: &[u8; 32]) -> [u8; 32] {
 }
 
 fn cipher(
+    label: &[u8],
     shared: &[u8; 32],
     eph: &[u8; 32],
     recipient: &[u8; 32],
@@ -59,7 +60,7 @@ fn cipher(
     salt[32..].copy_from_slice(recipient);
     let hk = Hkdf::<Sha256>::new(Some(&salt), shared);
     let mut key = [0u8; 32];
-    let info = [LABEL, context.as_bytes()].concat();
+    let info = [label, context.as_bytes()].concat();
     // 32 bytes is far below HKDF-SHA256's limit of 255 × 32.
     let _ = hk.expand(&info, &mut key);
     ChaCha20Poly1305::new(&key.into())
@@ -73,13 +74,30 @@ pub fn seal(
     context: &str,
     plaintext: &[u8],
 ) -> Result<String, SealError> {
+    seal_labeled(LABEL, recipient, ephemeral_secret, context, plaintext)
+}
+
+/// Opens a sealed value with the authority's `secret` under `context`.
+pub fn open(secret: &[u8; 32], context: &str, sealed: &str) -> Result<Vec<u8>, SealError> {
+    open_labeled(LABEL, 1024, secret, context, sealed)
+}
+
+/// The sealed box under another purpose's `label` (a value sealed for one purpose never opens
+/// as another's).
+pub(crate) fn seal_labeled(
+    label: &[u8],
+    recipient: &[u8; 32],
+    ephemeral_secret: [u8; 32],
+    context: &str,
+    plaintext: &[u8],
+) -> Result<String, SealError> {
     let eph = StaticSecret::from(ephemeral_secret);
     let eph_pub = PublicKey::from(&eph).to_bytes();
     let shared = eph.diffie_hellman(&PublicKey::from(*recipient));
     if !shared.was_contributory() {
         return Err(SealError::WeakKey);
     }
-    let ct = cipher(shared.as_bytes(), &eph_pub, recipient, context)
+    let ct = cipher(label, shared.as_bytes(), &eph_pub, recipient, context)
         .encrypt(
             &[0u8; 12].into(),
             Payload {
@@ -95,12 +113,18 @@ pub fn seal(
     Ok(base64::engine::general_purpose::STANDARD.encode(out))
 }
 
-/// Opens a sealed value with the authority's `secret` under `context`.
-pub fn open(secret: &[u8; 32], context: &str, sealed: &str) -> Result<Vec<u8>, SealError> {
+/// Opens a value sealed under `label`, refusing one longer than `max_len` bytes.
+pub(crate) fn open_labeled(
+    label: &[u8],
+    max_len: usize,
+    secret: &[u8; 32],
+    context: &str,
+    sealed: &str,
+) -> Result<Vec<u8>, SealError> {
     let raw = base64::engine::general_purpose::STANDARD
         .decode(sealed.trim())
         .map_err(|_| SealError::Malformed)?;
-    if raw.len() < 1 + 32 + 16 || raw[0] != VERSION || raw.len() > 1024 {
+    if raw.len() < 1 + 32 + 16 || raw[0] != VERSION || raw.len() > max_len {
         return Err(SealError::Malformed);
     }
     let mut eph_pub = [0u8; 32];
@@ -111,7 +135,7 @@ pub fn open(secret: &[u8; 32], context: &str, sealed: &str) -> Result<Vec<u8>, S
     if !shared.was_contributory() {
         return Err(SealError::DoesNotOpen);
     }
-    cipher(shared.as_bytes(), &eph_pub, &recipient, context)
+    cipher(label, shared.as_bytes(), &eph_pub, &recipient, context)
         .decrypt(
             &[0u8; 12].into(),
             Payload {

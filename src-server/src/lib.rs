@@ -20,6 +20,8 @@ pub mod people_routes;
 #[cfg(any(test, feature = "test-support"))]
 pub mod pgcluster;
 pub mod place_routes;
+pub mod pull;
+pub mod relay;
 pub mod report_routes;
 pub mod resident;
 pub mod retention;
@@ -33,19 +35,17 @@ use std::sync::Arc;
 
 use axum::body::Bytes;
 use axum::extract::rejection::BytesRejection;
-use axum::extract::{DefaultBodyLimit, OriginalUri, Query, State};
+use axum::extract::{DefaultBodyLimit, OriginalUri, State};
 use axum::http::{header, HeaderMap, Method};
 use axum::response::IntoResponse;
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use base64::Engine;
 use chrono::Utc;
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 use venuecode_core::sync::{
-    self, EnrolRequest, EnrolResponse, PullResponse, ServerTime, UploadAck, UploadBatch,
-    MAX_BODY_BYTES, REVOCATION_PAGE,
+    self, EnrolRequest, EnrolResponse, ServerTime, UploadAck, UploadBatch, MAX_BODY_BYTES,
 };
-use venuecode_core::trust::RevocationDelta;
 
 use error::ApiError;
 use store::Store;
@@ -100,6 +100,8 @@ pub struct AppState {
     self_person_limiter: Arc<auth::DeviceLimiter>,
     /// Where the residents' page finds its optional scanner module (`--web-dir`).
     web_dir: Option<Arc<std::path::PathBuf>>,
+    /// Wakes stations waiting for their venue's passages (issue 18).
+    pub(crate) relay: Arc<relay::Relay>,
 }
 
 /// What the server issues checkpoint codes with.
@@ -127,6 +129,7 @@ impl AppState {
             self_venue_limiter: Arc::new(auth::DeviceLimiter::new(resident::PER_VENUE_MINUTE)),
             self_person_limiter: Arc::new(auth::DeviceLimiter::new(resident::PER_PERSON_HOUR)),
             web_dir: None,
+            relay: Arc::new(relay::Relay::new()),
         }
     }
 
@@ -259,7 +262,7 @@ pub fn app(state: AppState) -> Router {
         .route("/api/v1/openapi.json", get(openapi))
         .route("/api/v1/devices/enrol", post(enrol))
         .route("/api/v1/devices/rotate", post(rotate_key))
-        .route("/api/v1/sync/pull", get(pull))
+        .route("/api/v1/sync/pull", get(pull::pull))
         .route("/api/v1/sync/upload", post(upload))
         .route("/api/v1/demo/codes", post(demo::demo_code))
         .merge(people_routes::routes())
@@ -269,6 +272,7 @@ pub fn app(state: AppState) -> Router {
         .merge(report_routes::routes())
         .merge(export_routes::routes())
         .merge(resident::routes())
+        .merge(relay::routes())
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
         .layer(tower_http::timeout::RequestBodyTimeoutLayer::new(BODY_TIMEOUT))
         .layer(axum::middleware::from_fn_with_state(
@@ -304,6 +308,10 @@ async fn shed_load(
     req: axum::extract::Request,
     next: axum::middleware::Next,
 ) -> axum::response::Response {
+    // A station's long poll of the relay waits without a slot (the relay bounds its waiters).
+    if req.uri().path() == relay::PATH {
+        return next.run(req).await;
+    }
     match state.in_flight.clone().try_acquire_owned() {
         Ok(_permit) => next.run(req).await,
         Err(_) => {
@@ -457,64 +465,6 @@ async fn rotate_key(
     .await
 }
 
-/// Query of `GET /api/v1/sync/pull`.
-#[derive(Debug, Deserialize)]
-pub struct PullQuery {
-    #[serde(default)]
-    pub trust_version: u64,
-    #[serde(default)]
-    pub revocations_since: u64,
-}
-
-async fn pull(
-    State(state): State<AppState>,
-    method: Method,
-    OriginalUri(uri): OriginalUri,
-    headers: HeaderMap,
-    query: Result<Query<PullQuery>, axum::extract::rejection::QueryRejection>,
-) -> Result<Json<PullResponse>, ApiError> {
-    let Query(q) = query.map_err(|e| ApiError::BadRequest("bad_query", e.body_text()))?;
-    let device = auth::authenticate(&state, &method, &uri, &headers, &[]).await?;
-    let store = state.store.clone();
-    let venue_id = device.venue_id.clone();
-    let (venue, revoked) = blocking(move || {
-        let venue = store
-            .venue_info(&venue_id)?
-            .ok_or_else(|| ApiError::NotFound(format!("venue {venue_id} is not registered")))?;
-        Ok((
-            venue,
-            store.revocations_since(q.revocations_since, REVOCATION_PAGE)?,
-        ))
-    })
-    .await?;
-    let b64 = base64::engine::general_purpose::STANDARD;
-    let (trust_version, trust_list) = match &state.keys {
-        Some(k) => (
-            k.server.trust.version,
-            (k.server.trust.version > q.trust_version).then(|| b64.encode(&k.server.trust_bytes)),
-        ),
-        None => (0, None),
-    };
-    let revocations = RevocationDelta {
-        since: q.revocations_since,
-        until: revoked.until,
-        entries: revoked.entries,
-        more: revoked.more,
-    };
-    Ok(Json(PullResponse {
-        server_time: Utc::now(),
-        venue: venue.0,
-        checkpoint_id: device.checkpoint_id,
-        inspector: device.inspector,
-        policy: venue.1,
-        trust_version,
-        trust_list,
-        revocations,
-        pending: device.pending,
-        seal_key: state.tracing.as_ref().map(|k| k.seal_public_hex()),
-    }))
-}
-
 async fn upload(
     State(state): State<AppState>,
     method: Method,
@@ -579,9 +529,11 @@ async fn upload(
     let store = state.store.clone();
     let acked = batch.records.iter().map(|r| r.id().to_string()).collect();
     let entries = sightings::BatchEntries::of(&batch.records);
+    let relay = state.relay.clone();
     blocking(move || {
         let venue_id = device.venue_id.clone();
         let stored = store.ingest(&device, batch.records, now)?;
+        relay.committed(&venue_id);
         // The same person at two venues closer than travel allows, or again through another
         // station: found after the commit, on every upload of these ids.
         sightings::detect(store.as_ref(), &venue_id, &entries, now)?;

@@ -303,7 +303,7 @@ async fn pull_serves_venue_policy_trust_and_revocations_in_a_signed_answer() {
     let path = "/api/v1/sync/pull?trust_version=0&revocations_since=0";
     let (status, body) = send(&f.app, s.request("GET", path, vec![], &nonce(1))).await;
     assert_eq!(status, StatusCode::OK, "{body}");
-    let pull: PullResponse = serde_json::from_value(body).unwrap();
+    let pull: venuecode_core::sync::PullResponse = serde_json::from_value(body).unwrap();
     assert_eq!(pull.venue.venue_id, VENUE);
     assert_eq!(pull.trust_version, 7);
     let b64 = base64::engine::general_purpose::STANDARD;
@@ -323,7 +323,7 @@ async fn pull_serves_venue_policy_trust_and_revocations_in_a_signed_answer() {
         list.cursor()
     );
     let (_, body) = send(&f.app, s.request("GET", &path, vec![], &nonce(2))).await;
-    let pull: PullResponse = serde_json::from_value(body).unwrap();
+    let pull: venuecode_core::sync::PullResponse = serde_json::from_value(body).unwrap();
     assert!(pull.trust_list.is_none());
     assert!(pull.revocations.entries.is_empty());
     assert_eq!(pull.revocations.until, list.cursor());

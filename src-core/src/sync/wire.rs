@@ -446,6 +446,26 @@ pub struct PullResponse {
     /// registered by hand: stations seal their ID numbers to it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub seal_key: Option<String>,
+    /// The device's credential for its venue's other stations on the LAN (renewed every pull;
+    /// absent from a server without keys or an older build).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub lan: Option<crate::lan::LanCredential>,
+}
+
+/// Most passages one relay answer carries; more follow from `received_upto`.
+pub const RELAY_PAGE: usize = 2_000;
+
+/// `GET /api/v1/sync/passages`: the venue's passages from its other stations and residents'
+/// phones, for the station's shared presence (long-polled, see the server's relay).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RelayedPassages {
+    pub passages: Vec<crate::presence::Passage>,
+    /// The arrival time (Unix ms) reached: the next ask gives it as `after`.
+    pub received_upto: i64,
+    /// Changes with every commit at the venue: the next ask gives it as `seen`, and is held
+    /// while it is still current.
+    pub token: String,
+    pub more: bool,
 }
 
 /// Most residents' own check-ins one answer carries; more arrive page by page.

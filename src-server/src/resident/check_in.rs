@@ -305,8 +305,10 @@ async fn check_in_inner(
     };
     let entries = sightings::BatchEntries::of(&records);
     let venue_id = door.venue_id.clone();
+    let relay = state.relay.clone();
     blocking(move || {
         store.ingest(&device, records, now)?;
+        relay.committed(&venue_id);
         sightings::detect(store.as_ref(), &venue_id, &entries, now)?;
         Ok(())
     })

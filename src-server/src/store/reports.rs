@@ -338,6 +338,19 @@ pub trait Reports {
         since: DateTime<Utc>,
         limit: usize,
     ) -> Result<Vec<PhoneRow>, StoreError>;
+    /// The venue's passages for its stations' shared presence (issue 18): passing entries and
+    /// exits with a pseudonym, at or after `from_at` (the automatic-exit window), received after
+    /// `received_after_ms` minus nothing (the caller widens it), from any device but
+    /// `except_device` (the asker, who holds its own), oldest received first, at most `limit`,
+    /// each with the time the server received it (the relay's cursor).
+    fn venue_passages(
+        &self,
+        venue_id: &str,
+        except_device: &str,
+        from_at: DateTime<Utc>,
+        received_after_ms: i64,
+        limit: usize,
+    ) -> Result<Vec<(venuecode_core::presence::Passage, i64)>, StoreError>;
     /// `venue_id`'s check-ins from `from` to `to` (inclusive), counted by hour, door, inspector,
     /// direction, refusal and fever.
     fn venue_groups(
@@ -367,6 +380,30 @@ pub trait Reports {
         note: &str,
         now: DateTime<Utc>,
     ) -> Result<bool, StoreError>;
+}
+
+/// A stored passage row `(id, subject, door, direction, at_ms, received_ms)` as the relay sends
+/// it; a row with an unknown direction or time is skipped.
+pub(crate) fn passage_row(
+    (id, subject, checkpoint_id, direction, at_ms, received_ms): (
+        String,
+        String,
+        String,
+        String,
+        i64,
+        i64,
+    ),
+) -> Option<(venuecode_core::presence::Passage, i64)> {
+    Some((
+        venuecode_core::presence::Passage {
+            id,
+            subject,
+            checkpoint_id,
+            direction: venuecode_core::gate::Direction::parse(&direction)?,
+            at: DateTime::from_timestamp_millis(at_ms)?,
+        },
+        received_ms,
+    ))
 }
 
 #[cfg(test)]

@@ -261,6 +261,13 @@ async fn permission_matrix(f: &Fixture) {
             vec![],
             [401, 200, 401, 401, 401, 401],
         ),
+        // The venue's passages for its stations' shared presence: its stations only.
+        (
+            "GET",
+            "/api/v1/sync/passages?after=0".into(),
+            vec![],
+            [401, 200, 401, 401, 401, 401],
+        ),
         (
             "POST",
             "/api/v1/venues".into(),

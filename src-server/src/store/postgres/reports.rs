@@ -44,6 +44,44 @@ fn check_in_row(r: &postgres::Row) -> CheckInRow {
 }
 
 impl Reports for PgStore {
+    fn venue_passages(
+        &self,
+        venue_id: &str,
+        except_device: &str,
+        from_at: DateTime<Utc>,
+        received_after_ms: i64,
+        limit: usize,
+    ) -> Result<Vec<(venuecode_core::presence::Passage, i64)>, StoreError> {
+        self.with(|c| {
+            let rows = c.query(
+                "SELECT id, subject, checkpoint_id, direction, at_ms, received_ms FROM check_ins
+                 WHERE venue_id = $1 AND at_ms >= $2 AND received_ms > $3 AND device_id <> $4
+                   AND verdict = 'pass' AND subject IS NOT NULL
+                 ORDER BY received_ms, id LIMIT $5",
+                &[
+                    &venue_id,
+                    &from_at.timestamp_millis(),
+                    &received_after_ms,
+                    &except_device,
+                    &(limit as i64),
+                ],
+            )?;
+            Ok(rows
+                .iter()
+                .filter_map(|r| {
+                    crate::store::reports::passage_row((
+                        r.get(0),
+                        r.get(1),
+                        r.get(2),
+                        r.get(3),
+                        r.get(4),
+                        r.get(5),
+                    ))
+                })
+                .collect())
+        })
+    }
+
     fn phone_check_ins(
         &self,
         venue_id: &str,

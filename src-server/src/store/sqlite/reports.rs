@@ -43,6 +43,51 @@ fn check_in_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<CheckInRow> {
 }
 
 impl Reports for SqliteStore {
+    fn venue_passages(
+        &self,
+        venue_id: &str,
+        except_device: &str,
+        from_at: DateTime<Utc>,
+        received_after_ms: i64,
+        limit: usize,
+    ) -> Result<Vec<(venuecode_core::presence::Passage, i64)>, StoreError> {
+        let conn = self.conn()?;
+        // The venue's window by (venue_id, at_ms), filtered by arrival: no index of its own, so
+        // ingest pays nothing for the relay.
+        let mut stmt = conn.prepare_cached(
+            "SELECT id, subject, checkpoint_id, direction, at_ms, received_ms FROM check_ins
+             WHERE venue_id = ?1 AND at_ms >= ?2 AND received_ms > ?3 AND device_id <> ?4
+               AND verdict = 'pass' AND subject IS NOT NULL
+             ORDER BY received_ms, id LIMIT ?5",
+        )?;
+        let rows = stmt.query_map(
+            params![
+                venue_id,
+                from_at.timestamp_millis(),
+                received_after_ms,
+                except_device,
+                limit as i64
+            ],
+            |r| {
+                Ok((
+                    r.get::<_, String>(0)?,
+                    r.get::<_, String>(1)?,
+                    r.get::<_, String>(2)?,
+                    r.get::<_, String>(3)?,
+                    r.get::<_, i64>(4)?,
+                    r.get::<_, i64>(5)?,
+                ))
+            },
+        )?;
+        let mut out = Vec::new();
+        for row in rows {
+            if let Some(p) = crate::store::reports::passage_row(row?) {
+                out.push(p);
+            }
+        }
+        Ok(out)
+    }
+
     fn phone_check_ins(
         &self,
         venue_id: &str,
