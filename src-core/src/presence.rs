@@ -163,21 +163,12 @@ impl PresenceSet {
     pub fn occupancy(&self, now: DateTime<Utc>, auto_close: Duration) -> Occupancy {
         let passages: Vec<copresence::Passage> =
             self.passages.values().map(Passage::for_stays).collect();
-        // Each person's last passage up to now: the gate of their last entry while inside.
-        let mut last: BTreeMap<&str, &Passage> = BTreeMap::new();
-        for p in self.passages.values().filter(|p| p.at <= now) {
-            let newer = last
-                .get(p.subject.as_str())
-                .is_none_or(|q| (q.at, &q.id) < (p.at, &p.id));
-            if newer {
-                last.insert(p.subject.as_str(), p);
-            }
-        }
+        let last = last_entry_gates(&passages, now);
         let mut occupancy = Occupancy::default();
         for stay in open_stays(&passages, now, auto_close) {
             let door = last
                 .get(stay.subject.as_str())
-                .map(|p| p.checkpoint_id.clone())
+                .map(|(_, d)| d.to_string())
                 .unwrap_or_default();
             *occupancy.by_checkpoint.entry(door.clone()).or_default() += 1;
             occupancy.inside.push(Inside {
@@ -228,6 +219,43 @@ pub fn open_stays(
         .into_iter()
         .filter(|s| s.ended == StayEnd::AutoClosed && s.start <= now && now < s.end)
         .collect()
+}
+
+/// Each person's last entry up to `now` and its gate (ties broken by gate id, so every replica
+/// agrees whatever order it learned the passages in).
+fn last_entry_gates(
+    passages: &[copresence::Passage],
+    now: DateTime<Utc>,
+) -> BTreeMap<&str, (DateTime<Utc>, &str)> {
+    let mut last: BTreeMap<&str, (DateTime<Utc>, &str)> = BTreeMap::new();
+    for p in passages
+        .iter()
+        .filter(|p| p.at <= now && p.direction == Direction::Entry)
+    {
+        let here = (p.at, p.checkpoint_id.as_str());
+        let e = last.entry(p.subject.as_str()).or_insert(here);
+        if here > *e {
+            *e = here;
+        }
+    }
+    last
+}
+
+/// How many of those inside at `now` came in by each gate: the gate of each person's last
+/// entry. What stations show per door; [`PresenceSet::occupancy`] counts the same.
+pub fn by_gate(
+    passages: &[copresence::Passage],
+    now: DateTime<Utc>,
+    auto_close: Duration,
+) -> BTreeMap<String, usize> {
+    let last = last_entry_gates(passages, now);
+    let mut out = BTreeMap::new();
+    for stay in open_stays(passages, now, auto_close) {
+        if let Some((_, door)) = last.get(stay.subject.as_str()) {
+            *out.entry(door.to_string()).or_default() += 1;
+        }
+    }
+    out
 }
 
 /// What the venue's capacity (限流) says about one more entry.
@@ -317,10 +345,13 @@ mod tests {
         ]);
         let o = s.occupancy(t(3), auto());
         assert_eq!(o.total(), 2, "{o:?}");
+        // Two gates at the same moment: the rule picks one the same way everywhere.
         assert_eq!(
             o.by_checkpoint,
-            BTreeMap::from([("north".to_string(), 1), ("west".to_string(), 1)])
+            BTreeMap::from([("south".to_string(), 1), ("west".to_string(), 1)])
         );
+        let flat: Vec<_> = s.passages().map(Passage::for_stays).collect();
+        assert_eq!(by_gate(&flat, t(3), auto()), o.by_checkpoint);
         // A second delivery of a passage changes nothing.
         let mut again = s.clone();
         assert!(!again.insert(p("2", "a", "north", Direction::Entry, 0)));

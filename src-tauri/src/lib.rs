@@ -15,6 +15,7 @@ pub mod people;
 pub mod people_commands;
 pub mod poster_commands;
 pub mod posters;
+pub mod presence;
 pub mod report_commands;
 pub mod scan;
 pub mod sources;

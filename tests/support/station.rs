@@ -56,13 +56,44 @@ pub fn demo_code(
     issued_hours_ago: i64,
     valid_hours: i64,
 ) -> Result<(String, String)> {
+    demo_code_of(
+        keys,
+        "11010519491231002X",
+        "张三",
+        color,
+        issued_hours_ago,
+        valid_hours,
+    )
+}
+
+/// A green demo-issuer code valid for a day, for the person with ID number `id` and `name`:
+/// its text and the subject pseudonym it carries.
+pub fn green_code_of(keys: &Path, id: &str, name: &str) -> Result<(String, String)> {
+    let (text, _) = demo_code_of(keys, id, name, Color::Green, 0, 24)?;
+    let k = IssuerKeys::load(&keys.join("demo-issuer"))?;
+    let subject = venuecode_core::health_code::Pseudonym::derive(
+        &k.subject_secret,
+        &IdNumber::parse(id, Utc::now().date_naive())?,
+    );
+    Ok((text, subject.to_hex()))
+}
+
+/// [`demo_code`] for the person with ID number `id` and `name`.
+pub fn demo_code_of(
+    keys: &Path,
+    id: &str,
+    name: &str,
+    color: Color,
+    issued_hours_ago: i64,
+    valid_hours: i64,
+) -> Result<(String, String)> {
     let k = IssuerKeys::load(&keys.join("demo-issuer"))?;
     let now = Utc::now();
-    let id = IdNumber::parse("11010519491231002X", now.date_naive())?;
+    let id = IdNumber::parse(id, now.date_naive())?;
     let claims = NewCode {
         issuer: &k.issuer,
         subject_secret: &k.subject_secret,
-        name: "张三",
+        name,
         phone: "13800138000",
         id: &id,
         color,

@@ -2,10 +2,10 @@
 //! presence at the venue, the live counters and the day's list.
 //!
 //! Presence is venue-wide: who is inside is computed by core's `presence` rules from the venue's
-//! passing check-ins of the automatic-exit window — this station's own and residents' phone
-//! check-ins at any of the venue's doors, pulled from the server — not from this station's
-//! entries alone. (The `presence` table still records this station's own stays; retention reads
-//! it.)
+//! passages of the automatic-exit window (`passages.rs`: this station's own, residents' phone
+//! check-ins, and what the server relays and the venue's other stations tell it on the LAN) —
+//! not from this station's entries alone. (The `presence` table still records this station's
+//! own stays; retention reads it.)
 
 use chrono::{DateTime, Duration, Utc};
 use rusqlite::params;
@@ -48,9 +48,9 @@ pub struct CheckInLine {
 }
 
 impl Store {
-    /// The venue's passages that can still keep someone inside at `now` (passing entries and
-    /// exits with a pseudonym, from `now - auto_close`), of `subject` or of everyone. Ids are
-    /// distinct in the store, so the stay rules read them directly.
+    /// The venue's passages that can still keep someone inside at `now` (from
+    /// `now - auto_close`), of `subject` or of everyone. Ids are distinct in the store, so the
+    /// stay rules read them directly.
     fn passages(
         &self,
         venue: &str,
@@ -59,12 +59,20 @@ impl Store {
         auto_close: Duration,
     ) -> Result<Vec<copresence::Passage>, AppError> {
         let since = (now - auto_close.max(Duration::zero())).to_rfc3339();
-        let mut stmt = self.conn.prepare_cached(
-            "SELECT subject, checkpoint_id, direction, at FROM check_ins
-             WHERE venue_id = ?1 AND at >= ?2 AND verdict = 'pass' AND subject IS NOT NULL
-               AND (?3 IS NULL OR subject = ?3)",
-        )?;
-        let mut rows = stmt.query(params![venue, since, subject])?;
+        let mut stmt = self.conn.prepare_cached(match subject {
+            None => {
+                "SELECT subject, checkpoint_id, direction, at FROM passages
+                 WHERE venue_id = ?1 AND at >= ?2"
+            }
+            Some(_) => {
+                "SELECT subject, checkpoint_id, direction, at FROM passages
+                 WHERE venue_id = ?1 AND subject = ?3 AND at >= ?2"
+            }
+        })?;
+        let mut rows = match subject {
+            None => stmt.query(params![venue, since])?,
+            Some(who) => stmt.query(params![venue, since, who])?,
+        };
         let mut out = Vec::new();
         while let Some(r) = rows.next()? {
             let (Some(direction), Ok(at)) = (
@@ -98,6 +106,20 @@ impl Store {
             Some(stay) => Presence::Inside { since: stay.start },
             None => Presence::Outside,
         })
+    }
+
+    /// How many are inside `venue` now by the gate they last entered by (every gate's entries,
+    /// as the passages know them).
+    pub fn inside_by_gate(
+        &self,
+        venue: &str,
+        now: DateTime<Utc>,
+        auto_close: Duration,
+    ) -> Result<std::collections::BTreeMap<String, usize>, AppError> {
+        let passages = self.passages(venue, None, now, auto_close)?;
+        Ok(venuecode_core::presence::by_gate(
+            &passages, now, auto_close,
+        ))
     }
 
     /// Stores a check-in, its outbox row, its alert (if any) and the presence change in one
@@ -177,6 +199,20 @@ impl Store {
                 at
             ],
         )?;
+        if let (Some(subject), Verdict::Pass) = (&d.subject, d.verdict) {
+            super::passages::add(
+                &tx,
+                &d.venue_id,
+                &venuecode_core::presence::Passage {
+                    id: id.clone(),
+                    subject: subject.clone(),
+                    checkpoint_id: d.checkpoint_id.clone(),
+                    direction: d.direction,
+                    at: d.at,
+                },
+                super::passages::Source::Own,
+            )?;
+        }
         if let Some(subject) = &d.subject {
             match effect {
                 PresenceEffect::Open => {
@@ -251,16 +287,24 @@ impl Store {
             {
                 continue;
             }
-            // A resident who leaves through a poster's exit ends this station's record of their
-            // stay too (who is inside is computed from the check-ins; this keeps the station's
-            // own presence rows from staying open for retention).
-            if let (Some(subject), "exit", "pass") =
-                (&e.subject, e.direction.as_str(), e.verdict.as_str())
-            {
-                tx.execute(
-                    "UPDATE presence SET exited_at = ?3
-                     WHERE subject = ?1 AND venue_id = ?2 AND exited_at IS NULL AND entered_at <= ?3",
-                    params![subject, venue, e.at.to_rfc3339()],
+            // A resident's passing check-in joins the venue's passages (an exit through a
+            // poster's door also ends this station's own stay row of them).
+            if let (Some(subject), Some(direction), "pass") = (
+                &e.subject,
+                Direction::parse(&e.direction),
+                e.verdict.as_str(),
+            ) {
+                super::passages::add(
+                    &tx,
+                    venue,
+                    &venuecode_core::presence::Passage {
+                        id: e.id.clone(),
+                        subject: subject.clone(),
+                        checkpoint_id: e.checkpoint_id.clone(),
+                        direction,
+                        at: e.at,
+                    },
+                    super::passages::Source::Phone,
                 )?;
             }
             n += tx.execute(

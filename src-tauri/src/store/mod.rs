@@ -13,6 +13,7 @@
 //! Files: this one opens the store (WAL, migrations) and holds the shared key/value upsert;
 //! `settings.rs` (language, station options, binding, kiosk PIN, local secret), `checkins.rs`
 //! (check-ins, presence, counters, the day's list), `outbox.rs` (what waits for the server),
+//! `passages.rs` (the venue's passages from every gate, the LAN marks),
 //! `sync_state.rs` (device identity, sync cursors, revocations), `people.rs` (the signed-in
 //! person's session, what their screens last read, application drafts), `venues.rs` (the other
 //! venues a station is enrolled at, parked while one is active).
@@ -20,6 +21,7 @@
 mod at_rest;
 mod checkins;
 mod outbox;
+mod passages;
 mod people;
 mod settings;
 mod statistics;
@@ -34,6 +36,7 @@ use crate::error::AppError;
 
 pub use checkins::{CheckInLine, Counters};
 pub use outbox::PendingRecord;
+pub use passages::{LogPage, Source as PassageSource};
 pub use people::{Draft, PersonSession};
 pub use sync_state::{DeviceRow, StoredRevocations};
 pub use venues::{NewEnrolment, ParkedVenue};
@@ -46,6 +49,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../../../migrations/local/0004_people.sql"),
     include_str!("../../../migrations/local/0005_venues.sql"),
     include_str!("../../../migrations/local/0006_presence.sql"),
+    include_str!("../../../migrations/local/0007_passages.sql"),
 ];
 
 /// The two key/value tables.

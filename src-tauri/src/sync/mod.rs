@@ -9,10 +9,11 @@
 //! after its root signature checked out; the worker owns its own database connection and never
 //! blocks the UI.//!
 //! Files: this one holds the configuration and errors; `client.rs` the HTTP side (signed
-//! requests, upload, pull, enrolment), `worker.rs` the background worker (rounds, settling
+//! requests, upload, pull, the relay), `enrolment.rs` (enrolment, key rotation), `worker.rs` the background worker (rounds, settling
 //! batches, pulling), `status.rs` what the UI is shown.
 
 mod client;
+mod enrolment;
 mod phone;
 mod status;
 mod time;
@@ -26,10 +27,8 @@ use venuecode_ipc::SyncProblem;
 
 use crate::error::AppError;
 
-pub use client::{
-    enrol, new_device_key, rotate_device_key, station_root, Client, Enrolment, Transport,
-    UploadOutcome,
-};
+pub use client::{Client, Transport, UploadOutcome};
+pub use enrolment::{enrol, new_device_key, rotate_device_key, station_root, Enrolment};
 pub use status::SyncStatus;
 pub use time::{system_clock, OsClock, TimeKeeper};
 pub use worker::SyncHandle;
@@ -56,6 +55,8 @@ pub struct SyncConfig {
     pub allow_http: bool,
     /// A device key older than this is replaced (`POST /api/v1/devices/rotate`).
     pub key_max_age: Duration,
+    /// Presence shared between the venue's gates: the server's relay, the LAN exchange.
+    pub presence: crate::presence::PresenceConfig,
 }
 
 /// How long a device key serves before the station replaces it.
@@ -73,6 +74,7 @@ impl Default for SyncConfig {
             request_timeout: StdDuration::from_secs(20),
             allow_http: false,
             key_max_age: DEVICE_KEY_MAX_AGE,
+            presence: crate::presence::PresenceConfig::default(),
         }
     }
 }

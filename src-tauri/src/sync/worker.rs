@@ -12,7 +12,8 @@ use venuecode_core::keys::SecretKey;
 use venuecode_core::sync::backoff_delay;
 use venuecode_core::trust::TrustList;
 
-use super::client::{station_root, unit_random};
+use super::client::unit_random;
+use super::enrolment::station_root;
 use super::time::{system_clock, OsClock, TimeKeeper};
 use super::{Client, SyncConfig, SyncError, SyncStatus};
 use crate::store::{PendingRecord, Store};
@@ -33,6 +34,8 @@ struct Shared {
 #[derive(Clone)]
 pub struct SyncHandle {
     shared: Arc<Shared>,
+    /// The threads sharing presence with the venue's other gates (relay, LAN).
+    presence: Arc<crate::presence::Presence>,
 }
 
 impl SyncHandle {
@@ -61,8 +64,16 @@ impl SyncHandle {
             force_pull: AtomicBool::new(false),
             finished: AtomicBool::new(false),
         });
+        let presence = Arc::new(crate::presence::Presence::start(
+            data_dir.to_path_buf(),
+            server_url.clone(),
+            config.allow_http,
+            shared.time.clone(),
+            config.presence.clone(),
+        ));
         let handle = SyncHandle {
             shared: shared.clone(),
+            presence,
         };
         let data_dir = data_dir.to_path_buf();
         std::thread::Builder::new()
@@ -110,10 +121,16 @@ impl SyncHandle {
         self.shared.time.clone()
     }
 
-    /// Stops the worker after its current step.
+    /// Stops the worker (and the presence threads) after their current step.
     pub fn stop(&self) {
         self.shared.stop.store(true, Ordering::SeqCst);
+        self.presence.stop();
         self.wake();
+    }
+
+    /// What the presence threads report (relay, LAN peers).
+    pub fn presence(&self) -> crate::presence::PresenceStatus {
+        self.presence.status()
     }
 
     /// Stops the worker and waits (up to `limit`) until it has returned. A process calls this
@@ -123,6 +140,9 @@ impl SyncHandle {
     pub fn stop_and_wait(&self, limit: StdDuration) -> bool {
         self.stop();
         let deadline = std::time::Instant::now() + limit;
+        if !self.presence.stop_and_wait(limit) {
+            return false;
+        }
         while !self.shared.finished.load(Ordering::SeqCst) {
             if std::time::Instant::now() >= deadline {
                 return false;
@@ -354,7 +374,7 @@ fn round(
     if store.pending_device_key()?.is_some() || now - made >= config.key_max_age {
         let root = station_root(store, data_dir)?;
         let transport = super::Transport::for_station(store, data_dir, config.allow_http)?;
-        let id = super::client::rotate_device_key(store, &url, root, &shared.time, &transport)?;
+        let id = super::enrolment::rotate_device_key(store, &url, root, &shared.time, &transport)?;
         shared.update(|s| s.device_id = Some(id));
         *client = None;
     }
@@ -550,6 +570,12 @@ fn pull(shared: &Shared, store: &mut Store, data_dir: &Path, c: &Client) -> Resu
         // The authority's sealing key, from this signed answer only ("" when the deployment
         // does not link registrations by hand).
         ("seal_key", res.seal_key.clone().unwrap_or_default()),
+        // The device's credential for its venue's other stations on the LAN ("" while the
+        // device waits for approval).
+        (
+            "lan_credential",
+            res.lan.as_ref().map(json).unwrap_or_default(),
+        ),
     ])?;
     if let Some(mut b) = store.binding()? {
         if b.venue_id == res.venue.venue_id && b.venue_name != res.venue.name {
