@@ -160,6 +160,7 @@ impl Gate {
             by_gate: serde_json::from_value(v["by_gate"].clone())?,
             peers: serde_json::from_value(v["peers"].clone())?,
             refused: v["refused"].as_u64().unwrap_or(0),
+            capacity: v["capacity"].as_u64(),
         })
     }
 
@@ -179,6 +180,7 @@ struct State {
     by_gate: BTreeMap<String, i64>,
     peers: Vec<String>,
     refused: u64,
+    capacity: Option<u64>,
 }
 
 /// Waits until `f` holds on `gate`'s state; returns how long it took.
@@ -621,6 +623,115 @@ fn a_partitioned_gate_converges_when_it_rejoins() -> Result<()> {
         ensure!(s.ids == union && s.inside == 3, "{s:?}");
         ensure!(s.by_gate == states[0].by_gate, "{s:?} vs {:?}", states[0]);
     }
+    for g in gates {
+        g.quit()?;
+    }
+    Ok(())
+}
+
+#[test]
+fn a_capacity_of_three_holds_the_fourth_entry_at_any_gate() -> Result<()> {
+    let d = Deployment::start("venuecode-gates-capacity")?;
+    let mut gates = vec![
+        // The market (the demo administrator's venue): 北门 and 南门.
+        d.gate(gate_opts("north", MARKET, "main"))?,
+        d.gate(gate_opts("south", MARKET, "south"))?,
+    ];
+    let codes: Vec<String> = (0..5).map(|i| d.code(i)).collect::<Result<_>>()?;
+    // The administrator sets the capacity; the stations get it with their next pull.
+    let http = venuecode_tests::harness::client_for(&d.keys)?;
+    let login: Value = http
+        .post(format!("{}/api/v1/auth/login", d.url()))
+        .json(&serde_json::json!({"username": "demo.admin", "password": "venuecode-demo-2026"}))
+        .send()?
+        .error_for_status()?
+        .json()?;
+    let token = login["token"].as_str().context("token")?.to_string();
+    let put = |body: Value| -> Result<reqwest::blocking::Response> {
+        Ok(http
+            .put(format!(
+                "{}/api/v1/venues/demo-venue-0003/capacity",
+                d.url()
+            ))
+            .bearer_auth(&token)
+            .json(&body)
+            .send()?)
+    };
+    ensure!(put(serde_json::json!({"capacity": 0}))?.status() == 422);
+    ensure!(put(serde_json::json!({"capacity": "three"}))?.status() == 400);
+    let set: Value = put(serde_json::json!({"capacity": 3}))?
+        .error_for_status()?
+        .json()?;
+    ensure!(set["capacity"] == 3 && set["inside"] == 0, "{set}");
+    for g in gates.iter_mut() {
+        until(g, "the capacity", Duration::from_secs(15), |s| {
+            s.capacity == Some(3)
+        })?;
+    }
+    // Three in, by both gates.
+    for (i, code) in codes.iter().take(3).enumerate() {
+        let v = gates[i % 2].scan("entry", code)?;
+        ensure!(pass(&v), "entry {i} refused: {v}");
+        for g in gates.iter_mut() {
+            until(g, "the entry", Duration::from_secs(2), |s| {
+                s.inside == i as i64 + 1
+            })?;
+        }
+    }
+    // The fourth waits, at either gate, and nothing is recorded.
+    for g in gates.iter_mut() {
+        let before = g.state()?.ids.len();
+        let v = g.scan("entry", &codes[3])?;
+        ensure!(
+            !pass(&v) && v["recorded"] == false && reasons(&v) == ["capacity_full"],
+            "{}: the fourth entry was not held: {v}",
+            g.name
+        );
+        ensure!(g.state()?.ids.len() == before, "a held entry was recorded");
+    }
+    // Someone leaves by the other gate; the fourth comes in at the first.
+    ensure!(pass(&gates[1].scan("exit", &codes[0])?));
+    until(&mut gates[0], "the exit", Duration::from_secs(2), |s| {
+        s.inside == 2
+    })?;
+    let v = gates[0].scan("entry", &codes[3])?;
+    ensure!(pass(&v) && v["inside"] == 3, "{v}");
+    // The administrator's view agrees, by gate.
+    let occ: Value = http
+        .get(format!(
+            "{}/api/v1/venues/demo-venue-0003/occupancy",
+            d.url()
+        ))
+        .bearer_auth(&token)
+        .send()?
+        .error_for_status()?
+        .json()?;
+    let ok = wait_for("the server's occupancy", Duration::from_secs(5), || {
+        let o: Value = http
+            .get(format!(
+                "{}/api/v1/venues/demo-venue-0003/occupancy",
+                d.url()
+            ))
+            .bearer_auth(&token)
+            .send()
+            .ok()?
+            .json()
+            .ok()?;
+        (o["inside"] == 3).then_some(o)
+    })?;
+    eprintln!("gates: occupancy at the server {ok} (first read {occ})");
+    let by_gate = ok["by_gate"].as_array().context("by_gate")?;
+    ensure!(by_gate.len() == 2, "{ok}");
+    ensure!(
+        by_gate
+            .iter()
+            .map(|g| g["inside"].as_u64().unwrap_or(0))
+            .sum::<u64>()
+            == 3,
+        "{ok}"
+    );
+    // Exits always pass, even at the cap; no cap, no hold.
+    ensure!(put(serde_json::json!({"capacity": null}))?.status() == 200);
     for g in gates {
         g.quit()?;
     }

@@ -422,12 +422,28 @@ pub struct SubmitScan {
 }
 
 /// The station's live counters.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
 pub struct StationCounters {
+    /// People inside the venue now, entered at any of its gates.
     pub inside: i64,
     pub entries: i64,
     pub refusals: i64,
     pub fevers: i64,
+    /// The venue's capacity (限流), when its administrator set one.
+    #[serde(default)]
+    pub capacity: Option<u32>,
+    /// Those inside by the gate they last entered by.
+    #[serde(default)]
+    pub by_gate: Vec<GateCount>,
+}
+
+/// People inside who came in by one gate.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct GateCount {
+    pub checkpoint_id: String,
+    /// The gate's name from the venue's registry (its id when unknown).
+    pub name: String,
+    pub inside: i64,
 }
 
 /// The verdict on one scan, as the result screen shows it. Identity is masked.
@@ -488,6 +504,8 @@ pub struct RegisterManual {
 }
 
 /// A manual registration's outcome: recorded with a verdict, or a field to correct.
+// One value per registration crosses the IPC as JSON: the variants' sizes do not matter.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "outcome", rename_all = "snake_case")]
 pub enum ManualOutcome {

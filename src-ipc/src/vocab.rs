@@ -37,6 +37,9 @@ pub enum Reason {
     /// The venue's administrator disabled the checkpoint this station is bound to: it records
     /// nothing until enrolled at another.
     CheckpointDisabled,
+    /// The venue is at its capacity (限流): the entry is held, nothing recorded, until someone
+    /// leaves by any gate.
+    CapacityFull,
     // The gate rule (core's `gate::Reason`).
     RedCode,
     YellowCode,

@@ -167,6 +167,10 @@ pub(crate) enum Command {
         /// What a stale or unverified station does: refuse every scan, or warn.
         #[arg(long, value_parser = ["refuse", "warn"])]
         when_stale: Option<String>,
+        /// The venue's capacity (限流): most people inside at once across its gates; 0 removes
+        /// the limit.
+        #[arg(long)]
+        capacity: Option<u32>,
     },
 }
 

@@ -15,6 +15,7 @@ pub mod error;
 pub mod export_routes;
 pub mod history;
 pub mod identity;
+pub mod occupancy_routes;
 pub mod people;
 pub mod people_routes;
 #[cfg(any(test, feature = "test-support"))]
@@ -273,6 +274,7 @@ pub fn app(state: AppState) -> Router {
         .merge(export_routes::routes())
         .merge(resident::routes())
         .merge(relay::routes())
+        .merge(occupancy_routes::routes())
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
         .layer(tower_http::timeout::RequestBodyTimeoutLayer::new(BODY_TIMEOUT))
         .layer(axum::middleware::from_fn_with_state(

@@ -150,6 +150,7 @@ fn main() -> anyhow::Result<()> {
             max_unsigned_time_hours,
             stale_after_hours,
             when_stale,
+            capacity,
         }) => {
             let (_, mut p) = store
                 .venue_info(venue_id)?
@@ -161,7 +162,8 @@ fn main() -> anyhow::Result<()> {
                 || max_paper_code_age_hours.is_some()
                 || max_unsigned_time_hours.is_some()
                 || stale_after_hours.is_some()
-                || when_stale.is_some();
+                || when_stale.is_some()
+                || capacity.is_some();
             p.fever_threshold_c = fever_threshold_c.unwrap_or(p.fever_threshold_c);
             p.accept_yellow = accept_yellow.unwrap_or(p.accept_yellow);
             if let Some(h) = require_nat_within_hours {
@@ -174,6 +176,9 @@ fn main() -> anyhow::Result<()> {
             p.stale_after_hours = stale_after_hours.unwrap_or(p.stale_after_hours);
             if let Some(w) = when_stale {
                 p.when_stale = w.clone();
+            }
+            if let Some(c) = capacity {
+                p.capacity = (*c > 0).then_some(*c);
             }
             if changed {
                 p.validate().context("the policy was not changed")?;

@@ -55,6 +55,12 @@ pub fn run() {
                 sync::SyncConfig {
                     batch_size: config.sync_batch,
                     allow_http: config.allow_http,
+                    // Presence shared with the venue's other gates: the server's relay, and the
+                    // LAN unless VENUECODE_LAN=off (presence/lan.rs).
+                    presence: presence::PresenceConfig {
+                        relay: true,
+                        lan: presence::LanConfig::from_env(),
+                    },
                     ..sync::SyncConfig::default()
                 },
             );

@@ -195,17 +195,71 @@ pub fn venue_phone(store: &Store) -> Result<Option<String>, AppError> {
         .filter(|p| !p.is_empty()))
 }
 
-/// The counters for the bound venue now.
+/// The venue's capacity (限流) as last synced, if its administrator set one.
+pub fn capacity(store: &Store) -> Result<Option<u32>, AppError> {
+    Ok(store
+        .sync_value("policy")?
+        .and_then(|v| serde_json::from_str::<PolicyWire>(&v).ok())
+        .and_then(|p| p.capacity))
+}
+
+/// The counters for the bound venue now: inside at every gate (in all and by gate), today's
+/// entries, refusals and fevers, and the capacity.
 pub fn counters(store: &Store, now: DateTime<Utc>) -> Result<StationCounters, AppError> {
     let b = store.binding()?.ok_or(AppError::NotBound)?;
     let day = now.with_timezone(&zone()).format("%Y-%m-%d").to_string();
     let c = store.counters(&b.venue_id, &day, now, auto_close(store)?)?;
+    let names = checkpoints(store)?;
+    let name = |id: &str| {
+        names
+            .iter()
+            .find(|c| c.checkpoint_id == id)
+            .map_or_else(|| id.to_string(), |c| c.name.clone())
+    };
     Ok(StationCounters {
         inside: c.inside,
         entries: c.entries,
         refusals: c.refusals,
         fevers: c.fevers,
+        capacity: capacity(store)?,
+        by_gate: c
+            .by_gate
+            .into_iter()
+            .map(|(id, n)| venuecode_ipc::GateCount {
+                name: name(&id),
+                checkpoint_id: id,
+                inside: n as i64,
+            })
+            .collect(),
     })
+}
+
+/// The capacity rule at this gate: an entry that would pass while the venue is at its cap is
+/// held (nothing recorded) until someone leaves by any gate; `Some` is the answer to give.
+fn held(
+    store: &Store,
+    direction: Direction,
+    decision: &gate::Decision,
+    now: DateTime<Utc>,
+) -> Result<Option<ScanVerdict>, AppError> {
+    if decision.verdict != gate::Verdict::Pass || already_inside(decision) {
+        return Ok(None);
+    }
+    let Some(cap) = capacity(store)? else {
+        return Ok(None);
+    };
+    let c = counters(store, now)?;
+    let inside = usize::try_from(c.inside).unwrap_or(0);
+    Ok(
+        match venuecode_core::presence::admit(direction, inside, Some(cap)) {
+            venuecode_core::presence::Admission::Admit => None,
+            venuecode_core::presence::Admission::Hold { .. } => Some(ScanVerdict {
+                reasons: vec![venuecode_ipc::Reason::CapacityFull],
+                counters: c,
+                ..ScanVerdict::default()
+            }),
+        },
+    )
 }
 
 /// Verifies, decides and records one scan at trusted time `now`; a station the freshness rule
@@ -264,6 +318,13 @@ pub fn submit(
         policy: &policy,
         now,
     });
+    // At the venue's capacity a passing entry waits (nothing recorded) until someone leaves.
+    if let Some(mut v) = held(store, binding.direction, &decision, now)? {
+        let claims = code.as_ref().ok().map(|v| &v.claims);
+        v.name = claims.map(|c| c.name_masked.clone());
+        v.color = claims.map(|c| crate::ipc_map::color(c.color));
+        return Ok(v);
+    }
     // Every scan of a code is recorded, "already inside" too: a shared screenshot must leave a
     // trace (and alerts when the holder entered minutes ago: the gate rule says so).
     let no_code = matches!(code, Err(CodeError::NotACode { .. }));
@@ -380,6 +441,9 @@ pub fn register_manual(
     let presence = store.presence_of(&subject, &binding.venue_id, now, auto_close(store)?)?;
     let temp = temperature(req.temperature);
     let decision = gate::decide_manual(temp, binding.direction, presence, &policy(store)?);
+    if let Some(verdict) = held(store, binding.direction, &decision, now)? {
+        return Ok(ManualOutcome::Registered { verdict });
+    }
     let recorded = !already_inside(&decision);
     let person = ManualPerson {
         id: &id,

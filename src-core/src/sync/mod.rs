@@ -525,6 +525,7 @@ mod tests {
             max_unsigned_time_hours: 0,
             stale_after_hours: 12,
             when_stale: "warn".into(),
+            capacity: None,
         };
         let f = wire.freshness();
         assert_eq!(f.max_unsigned, Duration::hours(24));
@@ -562,9 +563,21 @@ mod tests {
         );
         let bad_mode = PolicyWire {
             when_stale: "ignore".into(),
-            ..set
+            ..set.clone()
         };
         assert_eq!(bad_mode.validate(), Err(PolicyError::WhenStale));
+        for (cap, ok) in [
+            (Some(0), false),
+            (Some(1), true),
+            (Some(1_000_001), false),
+            (None, true),
+        ] {
+            let p = PolicyWire {
+                capacity: cap,
+                ..set.clone()
+            };
+            assert_eq!(p.validate().is_ok(), ok, "{cap:?}");
+        }
         assert!(is_declaration_code("123456"));
         assert!(!is_declaration_code("12345"));
         assert!(!is_declaration_code("12345a"));

@@ -282,6 +282,10 @@ pub struct PolicyWire {
     /// default: fail closed) or `warn` and go on deciding.
     #[serde(default = "default_when_stale")]
     pub when_stale: String,
+    /// The venue's capacity (限流): at most this many inside at once across its gates; at the
+    /// cap a station holds further entries until someone leaves. Absent: no limit.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub capacity: Option<u32>,
 }
 
 fn default_max_unsigned_hours() -> i64 {
@@ -326,6 +330,7 @@ impl From<&Policy> for PolicyWire {
             max_unsigned_time_hours: default_max_unsigned_hours(),
             stale_after_hours: default_stale_after_hours(),
             when_stale: default_when_stale(),
+            capacity: None,
         }
     }
 }
@@ -339,6 +344,8 @@ pub enum PolicyError {
     Hours(&'static str, i64),
     #[error("when_stale must be refuse or warn")]
     WhenStale,
+    #[error("capacity must be between 1 and 1,000,000 people (or none)")]
+    Capacity,
 }
 
 impl PolicyWire {
@@ -375,6 +382,9 @@ impl PolicyWire {
         }
         if !matches!(self.when_stale.as_str(), "refuse" | "warn") {
             return Err(PolicyError::WhenStale);
+        }
+        if self.capacity.is_some_and(|c| !(1..=1_000_000).contains(&c)) {
+            return Err(PolicyError::Capacity);
         }
         Ok(())
     }

@@ -443,13 +443,14 @@ pub(crate) struct VenueRow {
     pub max_unsigned_time_hours: Option<i64>,
     pub stale_after_hours: Option<i64>,
     pub when_stale: Option<String>,
+    pub capacity: Option<i64>,
 }
 
 /// The policy columns of `venues`, in this order, as both engines read them after the registry
 /// columns.
 pub(crate) const POLICY_COLUMNS: &str = "fever_threshold_c, accept_yellow, require_nat_hours, \
     max_code_age_hours, max_paper_code_age_hours, max_unsigned_time_hours, stale_after_hours, \
-    when_stale";
+    when_stale, capacity";
 
 impl VenueRow {
     pub(crate) fn into_wire(
@@ -472,6 +473,10 @@ impl VenueRow {
                 .unwrap_or(defaults.max_unsigned_time_hours),
             stale_after_hours: self.stale_after_hours.unwrap_or(defaults.stale_after_hours),
             when_stale: self.when_stale.unwrap_or(defaults.when_stale),
+            capacity: self
+                .capacity
+                .and_then(|c| u32::try_from(c).ok())
+                .filter(|c| *c > 0),
         };
         let info = VenueInfo {
             venue_id: self.venue_id,

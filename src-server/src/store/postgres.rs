@@ -49,6 +49,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../../../migrations/server/postgres/0011_trace_audit.sql"),
     include_str!("../../../migrations/server/postgres/0012_alert_notes.sql"),
     include_str!("../../../migrations/server/postgres/0013_inspector_ids.sql"),
+    include_str!("../../../migrations/server/postgres/0014_capacity.sql"),
 ];
 
 /// Connections kept open between requests.
@@ -416,6 +417,7 @@ impl Store for PgStore {
                 max_unsigned_time_hours: r.get(11),
                 stale_after_hours: r.get(12),
                 when_stale: r.get(13),
+                capacity: r.get::<_, Option<i32>>(14).map(i64::from),
             };
             let checkpoints = c
                 .query(
@@ -441,7 +443,8 @@ impl Store for PgStore {
                 "UPDATE venues SET fever_threshold_c = $2, accept_yellow = $3,
                      require_nat_hours = $4, max_code_age_hours = $5,
                      max_paper_code_age_hours = $6, max_unsigned_time_hours = $7,
-                     stale_after_hours = $8, when_stale = $9, updated_ms = $10
+                     stale_after_hours = $8, when_stale = $9, updated_ms = $10,
+                     capacity = $11
                  WHERE venue_id = $1",
                 &[
                     &venue_id,
@@ -454,6 +457,7 @@ impl Store for PgStore {
                     &p.stale_after_hours,
                     &p.when_stale,
                     &now.timestamp_millis(),
+                    &p.capacity.map(|c| c.min(i32::MAX as u32) as i32),
                 ],
             )?;
             Ok(n == 1)

@@ -44,6 +44,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../../../migrations/server/sqlite/0011_trace_audit.sql"),
     include_str!("../../../migrations/server/sqlite/0012_alert_notes.sql"),
     include_str!("../../../migrations/server/sqlite/0013_inspector_ids.sql"),
+    include_str!("../../../migrations/server/sqlite/0014_capacity.sql"),
 ];
 
 /// The server's SQLite store.
@@ -345,6 +346,7 @@ impl Store for SqliteStore {
                         max_unsigned_time_hours: r.get(11)?,
                         stale_after_hours: r.get(12)?,
                         when_stale: r.get(13)?,
+                        capacity: r.get(14)?,
                     })
                 },
             )
@@ -370,7 +372,7 @@ impl Store for SqliteStore {
             "UPDATE venues SET fever_threshold_c = ?2, accept_yellow = ?3, require_nat_hours = ?4,
                  max_code_age_hours = ?5, max_paper_code_age_hours = ?6,
                  max_unsigned_time_hours = ?7, stale_after_hours = ?8, when_stale = ?9,
-                 updated_ms = ?10
+                 updated_ms = ?10, capacity = ?11
              WHERE venue_id = ?1",
             params![
                 venue_id,
@@ -382,7 +384,8 @@ impl Store for SqliteStore {
                 p.max_unsigned_time_hours,
                 p.stale_after_hours,
                 p.when_stale,
-                now.timestamp_millis()
+                now.timestamp_millis(),
+                p.capacity
             ],
         )?;
         Ok(n == 1)

@@ -394,6 +394,7 @@ fn a_venue_policy_is_set_and_read_back(store: &dyn Store) {
         max_unsigned_time_hours: 6,
         stale_after_hours: 24,
         when_stale: "warn".into(),
+        capacity: Some(300),
     };
     assert!(store
         .set_policy("demo-venue-0002", &set, at(NOW + 1))

@@ -216,6 +216,20 @@ async fn permission_matrix(f: &Fixture) {
             vec![],
             [401, 401, 200, 403, 200, 404],
         ),
+        // Occupancy (counts only): like the statistics.
+        (
+            "GET",
+            format!("{hospital}/occupancy"),
+            vec![],
+            [401, 401, 200, 403, 200, 404],
+        ),
+        // The capacity: the venue's administrator only.
+        (
+            "PUT",
+            format!("{hospital}/capacity"),
+            br#"{"capacity": 300}"#.to_vec(),
+            [401, 401, 200, 403, 403, 404],
+        ),
         (
             "GET",
             "/api/v1/alerts".into(),

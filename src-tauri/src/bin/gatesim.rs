@@ -221,6 +221,7 @@ fn serve(a: &Args, store: &mut Store, handle: &SyncHandle) -> Result<()> {
                         "refused": presence.lan_refused,
                         "last_refused": presence.lan_last_refused,
                         "relay_online": presence.relay_online,
+                        "capacity": venuecode_app::station::capacity(store)?,
                     })
                 )
             }

@@ -19,10 +19,12 @@ use super::Store;
 use crate::error::AppError;
 
 /// The station's live counters.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct Counters {
     /// People inside the venue now (entered at any door, not left by any).
     pub inside: i64,
+    /// The same people by the gate they last entered by.
+    pub by_gate: std::collections::BTreeMap<String, usize>,
     /// Entries that passed today.
     pub entries: i64,
     /// Refusals today.
@@ -251,7 +253,9 @@ impl Store {
         auto_close: Duration,
     ) -> Result<Counters, AppError> {
         let passages = self.passages(venue, None, now, auto_close)?;
-        let inside = open_stays(&passages, now, auto_close).len() as i64;
+        // Every open stay began with an entry, so the gates' counts add up to the total.
+        let by_gate = venuecode_core::presence::by_gate(&passages, now, auto_close);
+        let inside = by_gate.values().sum::<usize>() as i64;
         let (entries, refusals, fevers): (i64, i64, i64) = self.conn.query_row(
             "SELECT
                 coalesce(sum(direction = 'entry' AND verdict = 'pass'
@@ -264,6 +268,7 @@ impl Store {
         )?;
         Ok(Counters {
             inside,
+            by_gate,
             entries,
             refusals,
             fevers,

@@ -70,6 +70,7 @@ pub fn reason_key(r: Reason) -> Key {
         Reason::UnknownIssuer | Reason::KeyNotValid => Key::ReasonUnknownIssuer,
         Reason::NoTrustList | Reason::TrustListInvalid => Key::ReasonNoTrust,
         Reason::StationStale => Key::ReasonStationStale,
+        Reason::CapacityFull => Key::ReasonCapacityFull,
         Reason::CheckpointDisabled => Key::CheckpointDisabledBanner,
         Reason::TrustListExpired => Key::ReasonTrustExpired,
         Reason::Truncated | Reason::Encoding | Reason::Malformed => Key::ReasonDamaged,

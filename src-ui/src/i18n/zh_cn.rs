@@ -244,6 +244,10 @@ pub(super) fn text(key: Key) -> &'static str {
             "服务器应答校验失败（可能被篡改）：已拒收，请检查网络环境并联系管理员"
         }
         Key::ReasonStationStale => "本机长时间未同步：请联网同步后再核验",
+        Key::ReasonCapacityFull => "场所已达限流人数：请在门外稍候，有人离开后再入场（未登记）",
+        Key::CapacityHold => "限流 · 请稍候",
+        Key::CountCapacity => "限流",
+        Key::InsideByGate => "各门进入",
         Key::ReasonTrustExpired => "本机信任列表已过期，无法核验：请联网同步",
         Key::ReentryInstructions => {
             "同一健康码几分钟内再次进场：请核对本人与码上信息是否一致（可能是截图转借），已上报"

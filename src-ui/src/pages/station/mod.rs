@@ -134,7 +134,7 @@ fn handle_code(text: String, via: Via, st: ScanState) {
 /// Shows a verdict full screen, then clears it after a few seconds unless another replaced it.
 fn show_verdict(st: ScanState, text: String, verdict: ScanVerdict, via: Via) {
     st.error.set(None);
-    st.counters.set(verdict.counters);
+    st.counters.set(verdict.counters.clone());
     if verdict.recorded {
         st.temp.set(TemperatureInput::Normal);
     }

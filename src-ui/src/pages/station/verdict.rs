@@ -14,7 +14,10 @@ pub(super) fn VerdictScreen(last: RwSignal<Option<LastScan>>) -> impl IntoView {
         last.get().map(|l| {
             let v = l.verdict.clone();
             let inside = v.reasons.contains(&Reason::AlreadyInside);
-            let word = if inside {
+            let full = v.reasons.contains(&Reason::CapacityFull);
+            let word = if full {
+                Key::CapacityHold
+            } else if inside {
                 Key::AlreadyInside
             } else if v.pass {
                 Key::Pass
@@ -63,7 +66,7 @@ pub(super) fn VerdictScreen(last: RwSignal<Option<LastScan>>) -> impl IntoView {
             };
             let text: String = l.text.chars().take(48).collect();
             view! {
-                <div id="verdict-screen" class="verdict-screen" class:pass=v.pass && !inside class:inside=inside class:refuse=!v.pass
+                <div id="verdict-screen" class="verdict-screen" class:pass=v.pass && !inside class:inside=inside class:held=full class:refuse=!v.pass && !full
                     on:click=move |_| last.set(None)>
                     <p class="word" id="verdict-word">{move || i18n.t(word)}</p>
                     {v.name.clone().map(|n| view! { <p class="who" id="verdict-name">{n}</p> })}
@@ -80,6 +83,12 @@ pub(super) fn VerdictScreen(last: RwSignal<Option<LastScan>>) -> impl IntoView {
                         <p class="nat" id="verdict-nat">{move || i18n.t(k)}
                             {nat_hours.clone().map(|h| view! { <span>" · "{h}" "{move || i18n.t(Key::HoursAgo)}</span> })}
                         </p>
+                    })}
+                    {full.then(|| {
+                        let c = v.counters.clone();
+                        view! {
+                            <p class="nat" id="verdict-capacity">{move || i18n.t(Key::CountInside)}" "{c.inside}" / "{move || i18n.t(Key::CountCapacity)}" "{c.capacity.unwrap_or_default()}</p>
+                        }
                     })}
                     <ul class="reasons" id="verdict-reasons">
                         {reasons.into_iter().map(|k| view! { <li>{move || i18n.t(k)}</li> }).collect_view()}
