@@ -34,6 +34,12 @@ pub struct StatisticsView {
     pub people: i64,
     /// People inside now.
     pub present_now: i64,
+    /// The same people by the gate they last entered by (every gate listed when known).
+    #[serde(default)]
+    pub inside_by_gate: Vec<crate::GateCount>,
+    /// The venue's capacity (限流), when set.
+    #[serde(default)]
+    pub capacity: Option<u32>,
     /// 24 slots, hour of the day.
     pub by_hour: Vec<StatCounts>,
     pub by_day: Vec<StatRow>,
@@ -52,6 +58,19 @@ pub struct VenueStatistics {
 impl Command for VenueStatistics {
     const NAME: &'static str = "venue_statistics";
     type Response = Loaded<StatisticsView>;
+}
+
+/// Sets (`Some`, 1–1,000,000) or removes (`None`) a venue's capacity (限流); its administrator
+/// only. The venue's stations hold entries at the cap from their next pull.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SetCapacity {
+    pub venue_id: String,
+    pub capacity: Option<u32>,
+}
+
+impl Command for SetCapacity {
+    const NAME: &'static str = "set_capacity";
+    type Response = ();
 }
 
 /// This station's own statistics from its local store (offline): the last `days` days.

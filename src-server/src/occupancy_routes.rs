@@ -60,7 +60,8 @@ struct CapacityBody {
     capacity: Option<u32>,
 }
 
-fn occupancy_of(
+/// The venue's occupancy at `now` (also part of its statistics).
+pub(crate) fn occupancy_of(
     store: &dyn crate::store::Store,
     venue_id: &str,
     now: DateTime<Utc>,

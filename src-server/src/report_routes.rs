@@ -104,6 +104,8 @@ pub struct StatisticsAnswer {
     pub people: i64,
     /// People inside now (open stays of the last hours; refused check-ins are not stays).
     pub present_now: usize,
+    /// The same people by the gate they last entered by, and the venue's capacity (限流).
+    pub occupancy: crate::occupancy_routes::Occupancy,
     pub doors: Vec<DoorName>,
     pub statistics: Statistics,
 }
@@ -159,6 +161,7 @@ async fn venue_statistics(
             tz_offset_minutes: tz,
             people,
             present_now: statistics::present_now(&recent, now, AUTO_CLOSE),
+            occupancy: crate::occupancy_routes::occupancy_of(store.as_ref(), venue_id, now)?,
             doors,
             statistics: statistics::fold(&groups, q.from, q.to, offset),
         }))

@@ -72,6 +72,7 @@ pub fn handler<R: tauri::Runtime>() -> impl Fn(tauri::ipc::Invoke<R>) -> bool + 
         crate::poster_commands::poster_folder,
         crate::poster_commands::open_poster,
         crate::report_commands::venue_statistics,
+        crate::report_commands::set_capacity,
         crate::report_commands::station_statistics,
         crate::report_commands::list_alerts,
         crate::report_commands::count_alerts,
@@ -553,6 +554,10 @@ mod tests {
                 })
             }
             venuecode_ipc::GetKiosk::NAME => json!(venuecode_ipc::GetKiosk {}),
+            venuecode_ipc::SetCapacity::NAME => json!(venuecode_ipc::SetCapacity {
+                venue_id: "v".into(),
+                capacity: Some(3),
+            }),
             venuecode_ipc::VenueStatistics::NAME => json!(venuecode_ipc::VenueStatistics {
                 venue_id: "v".into(),
                 days: 1,
@@ -698,6 +703,7 @@ mod tests {
                 venuecode_ipc::SavePoster::NAME,
                 venuecode_ipc::SaveAllPosters::NAME,
                 venuecode_ipc::VenueStatistics::NAME,
+                venuecode_ipc::SetCapacity::NAME,
                 venuecode_ipc::ListAlerts::NAME,
                 venuecode_ipc::CountAlerts::NAME,
                 venuecode_ipc::HandleAlert::NAME,

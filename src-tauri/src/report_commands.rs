@@ -6,7 +6,7 @@ use chrono::Utc;
 use tauri::State;
 use venuecode_core::statistics;
 use venuecode_ipc::{
-    AlertItem, AuditItem, CountAlerts, HandleAlert, IpcError, ListAlerts, Loaded,
+    AlertItem, AuditItem, CountAlerts, HandleAlert, IpcError, ListAlerts, Loaded, SetCapacity,
     StationStatistics, StatisticsView, TraceAuditLog, TracePerson, TraceResult, VenueStatistics,
 };
 
@@ -15,6 +15,15 @@ use crate::people::reports;
 use crate::people_commands::signed_in;
 use crate::station::zone;
 use crate::AppState;
+
+/// Sets or removes a venue's capacity (its administrator, through the server).
+#[tauri::command]
+pub async fn set_capacity(state: State<'_, AppState>, req: SetCapacity) -> Result<(), IpcError> {
+    signed_in(&state, move |_, client, _, _| {
+        reports::set_capacity(client, &req.venue_id, req.capacity)
+    })
+    .await
+}
 
 #[tauri::command]
 pub async fn venue_statistics(
@@ -40,13 +49,14 @@ pub async fn station_statistics(
     let day = |t: chrono::DateTime<Utc>| t.with_timezone(&zone()).format("%Y-%m-%d").to_string();
     let (groups, people) = store.stat_groups(&b.venue_id, &day(from), &day(to))?;
     // Inside now as the 检测 screen counts it (the station's own automatic-exit setting).
-    let inside = crate::station::counters(&store, now)?.inside;
+    let counters = crate::station::counters(&store, now)?;
+    let inside = counters.inside;
     let s = statistics::fold(&groups, from, to, zone());
     let doors: Vec<(String, String)> = crate::station::checkpoints(&store)?
         .into_iter()
         .map(|c| (c.checkpoint_id, c.name))
         .collect();
-    Ok(reports::view_of(
+    let mut view = reports::view_of(
         &reports::About {
             venue_id: &b.venue_id,
             venue_name: &b.venue_name,
@@ -57,7 +67,10 @@ pub async fn station_statistics(
         },
         &s,
         &doors,
-    ))
+    );
+    view.inside_by_gate = counters.by_gate;
+    view.capacity = counters.capacity;
+    Ok(view)
 }
 
 #[tauri::command]

@@ -2,6 +2,7 @@
 //! server on loopback. Screenshots of every screen land in `test-output/screenshots/`.
 
 mod at_rest;
+mod gates;
 mod people;
 mod posters;
 mod shell;

@@ -12,6 +12,7 @@ use std::time::Duration;
 
 use anyhow::{bail, Context, Result};
 
+pub use crate::display::{save_screenshot_of, screenshot_dir, Xvfb};
 use crate::procs::{free_port, wait_for, ProcGuard};
 use crate::webdriver::Session;
 
@@ -55,59 +56,6 @@ pub fn binary(name: &str) -> Result<PathBuf> {
         );
     }
     Ok(path)
-}
-
-/// The folder screenshots are written to (created).
-pub fn screenshot_dir() -> Result<PathBuf> {
-    let base = std::env::var_os("VENUECODE_TEST_OUTPUT")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| repo_root().join("test-output"));
-    let dir = base.join("screenshots");
-    std::fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
-    Ok(dir)
-}
-
-/// A virtual X display.
-pub struct Xvfb {
-    pub display: String,
-    _proc: ProcGuard,
-}
-
-impl Xvfb {
-    /// Starts Xvfb on the first free display number from 90.
-    pub fn start() -> Result<Xvfb> {
-        for n in 90..190 {
-            if Path::new(&format!("/tmp/.X{n}-lock")).exists()
-                || Path::new(&format!("/tmp/.X11-unix/X{n}")).exists()
-            {
-                continue;
-            }
-            let display = format!(":{n}");
-            let mut cmd = Command::new("Xvfb");
-            // Square, so the window fits in landscape (1280×800) and portrait (800×1280).
-            cmd.args([&display, "-screen", "0", "1280x1280x24", "-nolisten", "tcp"])
-                .stdout(Stdio::null())
-                .stderr(Stdio::null());
-            let mut proc = ProcGuard::spawn("Xvfb", cmd)?;
-            let socket = PathBuf::from(format!("/tmp/.X11-unix/X{n}"));
-            let ready = wait_for("Xvfb socket", Duration::from_secs(10), || {
-                if socket.exists() {
-                    Some(true)
-                } else if proc.check_alive().is_err() {
-                    Some(false)
-                } else {
-                    None
-                }
-            })?;
-            if ready {
-                return Ok(Xvfb {
-                    display,
-                    _proc: proc,
-                });
-            }
-        }
-        bail!("no free X display between :90 and :189")
-    }
 }
 
 /// A `venuecode-server` on a free loopback port with demo data, a deployment key directory
@@ -350,22 +298,31 @@ pub mod tempdir {
 impl Env {
     /// Starts Xvfb, the server and tauri-driver; the app starts with [`Env::open_app`].
     pub fn start() -> Result<Env> {
-        Env::start_with(false, false)
+        Env::start_with(false, false, &[])
+    }
+
+    /// [`Env::start`] with more environment for the app (e.g. its LAN settings).
+    pub fn start_with_app_env(app_env: &[(&str, String)]) -> Result<Env> {
+        Env::start_with(false, false, app_env)
     }
 
     /// [`Env::start`] with a real Secret Service (GNOME Keyring on a private bus) in which the
     /// app keeps its database and pseudonym keys, as on a desktop with a keyring.
     pub fn start_with_keyring() -> Result<Env> {
-        Env::start_with(false, true)
+        Env::start_with(false, true, &[])
     }
 
     /// [`Env::start`] with a tampering proxy (honest until told otherwise) between the app and
     /// the server: the app's server address is the proxy's.
     pub fn start_behind_proxy() -> Result<Env> {
-        Env::start_with(true, false)
+        Env::start_with(true, false, &[])
     }
 
-    fn start_with(behind_proxy: bool, with_keyring: bool) -> Result<Env> {
+    fn start_with(
+        behind_proxy: bool,
+        with_keyring: bool,
+        app_env: &[(&str, String)],
+    ) -> Result<Env> {
         let tmp = tempdir::TempDir::new("venuecode-e2e")?;
         let data_dir = tmp.path().join("station");
         std::fs::create_dir_all(&data_dir)?;
@@ -393,28 +350,17 @@ impl Env {
             None
         };
         let xvfb = Xvfb::start()?;
-        let port = free_port()?;
-        let native_port = free_port()?;
-        let mut cmd = Command::new("tauri-driver");
-        cmd.args([
-            "--port",
-            &port.to_string(),
-            "--native-port",
-            &native_port.to_string(),
-            "--native-driver",
-            "/usr/bin/WebKitWebDriver",
-        ])
-        .env("DISPLAY", &xvfb.display)
-        .env("VENUECODE_DATA_DIR", &data_dir)
-        .env("VENUECODE_SERVER_URL", &app_server_url)
-        // Posters are saved in the test's scratch folder, not the person's documents.
-        .env("VENUECODE_POSTER_DIR", tmp.path().join("posters"))
-        // Behind the (plain HTTP) tampering proxy the app runs with its development flag.
-        .env("VENUECODE_ALLOW_HTTP", if behind_proxy { "1" } else { "0" })
-        .env("WEBKIT_DISABLE_COMPOSITING_MODE", "1")
-        .env("NO_AT_BRIDGE", "1")
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped());
+        let (port, mut cmd) = driver_command(&xvfb.display, &data_dir)?;
+        cmd.envs(app_env.iter().map(|(k, v)| (*k, v.as_str())));
+        cmd.env("VENUECODE_SERVER_URL", &app_server_url)
+            // Posters are saved in the test's scratch folder, not the person's documents.
+            .env("VENUECODE_POSTER_DIR", tmp.path().join("posters"))
+            // Behind the (plain HTTP) tampering proxy the app runs with its development flag.
+            .env("VENUECODE_ALLOW_HTTP", if behind_proxy { "1" } else { "0" })
+            .env("WEBKIT_DISABLE_COMPOSITING_MODE", "1")
+            .env("NO_AT_BRIDGE", "1")
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped());
         // Keys in the private keyring, or in key files (never the person's own keyring).
         match &keyring {
             Some(k) => cmd
@@ -426,18 +372,7 @@ impl Env {
         // The app's (and the drivers') standard error: all of it in `app.log`, and on show.
         driver.log_stderr(&tmp.path().join("app.log"), |_| true)?;
         let driver_url = format!("http://127.0.0.1:{port}");
-        let http = reqwest::blocking::Client::builder()
-            .timeout(Duration::from_secs(2))
-            .build()?;
-        wait_for("tauri-driver", Duration::from_secs(20), || {
-            if driver.check_alive().is_err() {
-                return Some(Err(anyhow::anyhow!("tauri-driver exited")));
-            }
-            http.get(format!("{driver_url}/status"))
-                .send()
-                .ok()
-                .map(|_| Ok(()))
-        })??;
+        wait_for_driver(&mut driver, &driver_url)?;
         Ok(Env {
             data_dir,
             server,
@@ -484,12 +419,92 @@ impl Env {
         Ok(session)
     }
 
+    /// A second app instance on the same display and server (another gate of a venue): its own
+    /// data directory (provisioned with the deployment's root key and CA), its own driver, and
+    /// `app_env` for the app. Key files, like the first.
+    pub fn open_second_app(&self, app_env: &[(&str, String)]) -> Result<SecondApp> {
+        let data_dir = self._tmp.path().join("station-2");
+        std::fs::create_dir_all(data_dir.join("trust"))?;
+        for f in ["root.pub", "ca.pem"] {
+            std::fs::copy(self.server.keys.join(f), data_dir.join("trust").join(f))?;
+        }
+        let data_dir = data_dir.canonicalize()?;
+        let (port, mut cmd) = driver_command(&self.xvfb.display, &data_dir)?;
+        cmd.env("VENUECODE_SERVER_URL", &self.server.url)
+            .env("VENUECODE_POSTER_DIR", self._tmp.path().join("posters-2"))
+            .env("VENUECODE_ALLOW_HTTP", "0")
+            .env("WEBKIT_DISABLE_COMPOSITING_MODE", "1")
+            .env("NO_AT_BRIDGE", "1")
+            .env("VENUECODE_KEYSTORE", "file")
+            .envs(app_env.iter().map(|(k, v)| (*k, v.as_str())))
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped());
+        let mut driver = ProcGuard::spawn("tauri-driver (second app)", cmd)?;
+        driver.log_stderr(&self._tmp.path().join("app-2.log"), |_| true)?;
+        let driver_url = format!("http://127.0.0.1:{port}");
+        wait_for_driver(&mut driver, &driver_url)?;
+        let session = Session::start(&driver_url, &self.app.to_string_lossy())?;
+        wait_for_ready(&session)?;
+        Ok(SecondApp {
+            data_dir,
+            session,
+            _driver: driver,
+        })
+    }
+
+    /// A screenshot of the whole virtual screen (1280×1280): two windows side by side.
+    pub fn screenshot_screen(&self, name: &str) -> Result<PathBuf> {
+        save_screenshot_of(&self.xvfb.display, name, None)
+    }
+
     /// Launches the app window and waits until the UI is ready, choosing nothing.
     pub fn open_app_as_is(&self) -> Result<Session> {
         let session = Session::start(&self.driver_url, &self.app.to_string_lossy())?;
         wait_for_shell(&session)?;
         Ok(session)
     }
+}
+
+/// A second app instance ([`Env::open_second_app`]); dropping it stops its driver and app.
+pub struct SecondApp {
+    pub data_dir: PathBuf,
+    pub session: Session,
+    _driver: ProcGuard,
+}
+
+/// tauri-driver on free ports for an app on `display` keeping its data in `data_dir`: the
+/// driver's port and the command (the caller adds the app's environment).
+fn driver_command(display: &str, data_dir: &Path) -> Result<(u16, Command)> {
+    let port = free_port()?;
+    let native_port = free_port()?;
+    let mut cmd = Command::new("tauri-driver");
+    cmd.args([
+        "--port",
+        &port.to_string(),
+        "--native-port",
+        &native_port.to_string(),
+        "--native-driver",
+        "/usr/bin/WebKitWebDriver",
+    ])
+    .env("DISPLAY", display)
+    .env("VENUECODE_DATA_DIR", data_dir);
+    Ok((port, cmd))
+}
+
+/// Waits until tauri-driver answers (or fails if it exited).
+fn wait_for_driver(driver: &mut ProcGuard, driver_url: &str) -> Result<()> {
+    let http = reqwest::blocking::Client::builder()
+        .timeout(Duration::from_secs(2))
+        .build()?;
+    wait_for("tauri-driver", Duration::from_secs(20), || {
+        if driver.check_alive().is_err() {
+            return Some(Err(anyhow::anyhow!("tauri-driver exited")));
+        }
+        http.get(format!("{driver_url}/status"))
+            .send()
+            .ok()
+            .map(|_| Ok(()))
+    })?
 }
 
 /// [`wait_for_shell`], then the station on the role choice if the app opened on it.
@@ -525,34 +540,4 @@ pub fn wait_for_shell(session: &Session) -> Result<()> {
         return waited.with_context(|| format!("page was: {page:.2000}"));
     }
     Ok(())
-}
-
-/// Saves a PNG of the whole virtual screen on `display` as `<screenshot_dir>/<name>.png`
-/// (xwd piped into ImageMagick; WebKitWebDriver's own screenshot hangs under Xvfb).
-/// `crop` is `(x, y, width, height)` on the screen; `None` keeps the whole screen.
-pub fn save_screenshot_of(
-    display: &str,
-    name: &str,
-    crop: Option<(i64, i64, i64, i64)>,
-) -> Result<PathBuf> {
-    let path = screenshot_dir()?.join(format!("{name}.png"));
-    let crop = crop
-        .map(|(x, y, w, h)| format!("-crop {w}x{h}+{x}+{y} +repage"))
-        .unwrap_or_default();
-    let script = format!(
-        "xwd -root -silent -display '{display}' | /usr/bin/convert xwd:- {crop} png:'{}'",
-        path.display()
-    );
-    let status = Command::new("bash")
-        .args(["-o", "pipefail", "-c", &script])
-        .status()
-        .context("running xwd | convert")?;
-    if !status.success() {
-        bail!("screenshot {name} failed: {status}");
-    }
-    let png = std::fs::read(&path)?;
-    if png.len() < 8 || &png[1..4] != b"PNG" {
-        bail!("the screenshot {} is not a PNG", path.display());
-    }
-    Ok(path)
 }

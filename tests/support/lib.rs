@@ -5,8 +5,10 @@
 //! Invariant: every process a test starts is owned by a guard that kills its whole process group
 //! on drop, so nothing is left running when a test passes, fails or panics.
 
+pub mod display;
 pub mod faultproxy;
 pub mod fit;
+pub mod gate;
 pub mod harness;
 pub mod keyring;
 pub mod procs;

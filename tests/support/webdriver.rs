@@ -184,6 +184,16 @@ impl Session {
         Ok(())
     }
 
+    /// Moves and sizes the window (Xvfb has no window manager: the app places itself).
+    pub fn set_window_rect(&self, x: i64, y: i64, width: u32, height: u32) -> Result<()> {
+        self.call(
+            reqwest::Method::POST,
+            "/window/rect",
+            Some(json!({ "x": x, "y": y, "width": width, "height": height })),
+        )?;
+        Ok(())
+    }
+
     /// The window's position and size: `(x, y, width, height)`.
     pub fn window_rect(&self) -> Result<(i64, i64, i64, i64)> {
         let v = self.call(reqwest::Method::GET, "/window/rect", None)?;

@@ -109,6 +109,8 @@ pub fn view_of(a: &About<'_>, s: &Statistics, doors: &[(String, String)]) -> Sta
                 counts: counts(&r.counts),
             })
             .collect(),
+        inside_by_gate: Vec::new(),
+        capacity: None,
     }
 }
 
@@ -128,6 +130,36 @@ struct StatisticsAnswer {
     present_now: i64,
     doors: Vec<DoorName>,
     statistics: Statistics,
+    /// Absent from an older server.
+    #[serde(default)]
+    occupancy: Option<OccupancyAnswer>,
+}
+
+#[derive(Deserialize)]
+struct OccupancyAnswer {
+    by_gate: Vec<GateInside>,
+    capacity: Option<u32>,
+}
+
+#[derive(Deserialize)]
+struct GateInside {
+    checkpoint_id: String,
+    name: String,
+    inside: i64,
+}
+
+/// Sets (`Some`) or removes (`None`) a venue's capacity at the server.
+pub fn set_capacity(
+    client: &PeopleClient,
+    venue_id: &str,
+    capacity: Option<u32>,
+) -> Result<(), PeopleError> {
+    client.call::<serde_json::Value>(
+        Method::PUT,
+        &format!("/api/v1/venues/{}/capacity", seg(venue_id)),
+        Some(&serde_json::json!({ "capacity": capacity })),
+    )?;
+    Ok(())
 }
 
 /// A venue's statistics from the server over the last `days` days.
@@ -157,7 +189,7 @@ pub fn venue_statistics(
             .into_iter()
             .map(|d| (d.checkpoint_id, d.name))
             .collect();
-        Ok(view_of(
+        let mut view = view_of(
             &About {
                 venue_id: &a.venue_id,
                 venue_name: &a.venue_name,
@@ -168,7 +200,20 @@ pub fn venue_statistics(
             },
             &a.statistics,
             &doors,
-        ))
+        );
+        if let Some(o) = a.occupancy {
+            view.capacity = o.capacity;
+            view.inside_by_gate = o
+                .by_gate
+                .into_iter()
+                .map(|g| venuecode_ipc::GateCount {
+                    checkpoint_id: g.checkpoint_id,
+                    name: g.name,
+                    inside: g.inside,
+                })
+                .collect();
+        }
+        Ok(view)
     })
 }
 

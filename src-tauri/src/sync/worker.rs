@@ -195,6 +195,7 @@ fn worker(shared: Arc<Shared>, data_dir: PathBuf, server_url: Option<String>, co
     let mut client: Option<(String, Client)> = None;
     let mut last_pull: Option<DateTime<Utc>> = None;
     let mut last_purge: Option<DateTime<Utc>> = None;
+    let mut last_passage_purge: Option<DateTime<Utc>> = None;
     let mut last_floor: Option<std::time::Instant> = None;
     // Restore what the last run learned, so the status is right before the first round.
     if let Ok(v) = store.sync_value("trust_fetched_at") {
@@ -236,6 +237,13 @@ fn worker(shared: Arc<Shared>, data_dir: PathBuf, server_url: Option<String>, co
                     s.last_problem = Some(venuecode_ipc::SyncProblem::Storage);
                 });
             }
+        }
+        // Passages older than any automatic exit (48 h at most) keep nobody inside: they go,
+        // online or not, at most hourly.
+        let now = shared.time.now();
+        if last_passage_purge.is_none_or(|t| now - t > Duration::hours(1)) {
+            last_passage_purge = Some(now);
+            let _ = store.purge_passages(now - PASSAGES_KEPT);
         }
         let pause = match result {
             Ok(()) => {
@@ -297,6 +305,9 @@ fn worker(shared: Arc<Shared>, data_dir: PathBuf, server_url: Option<String>, co
         shared.sleep(pause);
     }
 }
+
+/// How long the venue's passages are kept: the longest automatic exit is 48 hours.
+const PASSAGES_KEPT: Duration = Duration::hours(48);
 
 /// How often an offline station saves its time floor.
 const FLOOR_EVERY: std::time::Duration = std::time::Duration::from_secs(60);

@@ -248,6 +248,16 @@ pub(super) fn text(key: Key) -> &'static str {
         Key::CapacityHold => "限流 · 请稍候",
         Key::CountCapacity => "限流",
         Key::InsideByGate => "各门进入",
+        Key::InsideByGateHint => "按每人最后一次进入的检测点计；任一检测点离场即不再计入。",
+        Key::OccupancyTitle => "场内与限流",
+        Key::CapacityNone => "未设限流",
+        Key::CapacityLabel => "限流人数（同时在场最多）",
+        Key::CapacitySave => "保存限流",
+        Key::CapacityClear => "取消限流",
+        Key::CapacityInvalid => "请输入 1 至 1000000 之间的整数",
+        Key::CapacitySaved => {
+            "已保存：各检测点下次同步后生效（5 分钟内），达到限流人数时暂停入场，有人离场后恢复。"
+        }
         Key::ReasonTrustExpired => "本机信任列表已过期，无法核验：请联网同步",
         Key::ReentryInstructions => {
             "同一健康码几分钟内再次进场：请核对本人与码上信息是否一致（可能是截图转借），已上报"

@@ -1,5 +1,6 @@
 //! One module per page of the shell.
 
+pub mod occupancy;
 pub mod review;
 pub mod settings;
 pub mod start;

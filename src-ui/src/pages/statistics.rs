@@ -76,9 +76,18 @@ pub fn StatisticsScreen(source: Source) -> impl IntoView {
             {range_button(30, Key::Stats30, "stats-range-30")}
         </div>
         {move || error.get().map(|e| view! { <ErrorBanner err=e /> })}
-        {move || loaded.get().map(|l| view! {
-            <OfflineAge offline=l.offline age_secs=l.age_secs />
-            <StatisticsPanel v=l.data />
+        {move || loaded.get().map(|l| {
+            let venue_id = match source.get_value() {
+                Source::Venue(id) => Some(id),
+                Source::Station => None,
+            };
+            view! {
+                <OfflineAge offline=l.offline age_secs=l.age_secs />
+                <crate::pages::occupancy::OccupancyCard inside=l.data.present_now
+                    by_gate=l.data.inside_by_gate.clone() capacity=l.data.capacity
+                    venue_id=venue_id reload=Callback::new(move |_| load()) />
+                <StatisticsPanel v=l.data />
+            }
         })}
     }
 }
