@@ -263,6 +263,17 @@ fn statistics_alerts_tracing_and_the_audit() -> Result<()> {
     // inspector bound to it.
     s.wait_contains("#stats-inspector-table", "王五", WAIT)?;
     env.check_fit(&s, "stats-zh-venue")?;
+    // The capacity (限流): checked as it is typed, then set; the gates get it at their next sync.
+    s.clear("#capacity-input")?;
+    s.send_keys("#capacity-input", "0")?;
+    s.click("#capacity-save")?;
+    s.wait_contains("#capacity-error", "1 至 1000000", WAIT)?;
+    env.check_fit(&s, "stats-zh-capacity-invalid")?;
+    s.clear("#capacity-input")?;
+    s.send_keys("#capacity-input", "300")?;
+    s.click("#capacity-save")?;
+    s.wait_contains("#occupancy-capacity", "300", WAIT)?;
+    env.check_fit(&s, "stats-zh-capacity")?;
     s.quit()?;
 
     // Codes issued, scanned, checked in by phone, refused, traced: none of these people's
