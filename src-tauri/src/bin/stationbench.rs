@@ -59,6 +59,12 @@ fn main() -> Result<()> {
                  VALUES (?1, 'V-BENCH', 'g1', 'bench', 'entry', ?2, ?3, 'normal', ?4, '', 0, ?5,
                     '张*', 'green')",
             )?;
+            // Each passing check-in is also one of the venue's passages (what presence reads),
+            // as `Store::record` writes it.
+            let mut passage = tx.prepare(
+                "INSERT INTO passages (id, venue_id, subject, checkpoint_id, direction, at, source)
+                 VALUES (?1, 'V-BENCH', ?3, 'g1', 'entry', ?2, 'own')",
+            )?;
             for i in 0..rows {
                 let at = now - Duration::seconds(i * 28 * 86_400 / rows.max(1));
                 let day = at
@@ -73,6 +79,13 @@ fn main() -> Result<()> {
                     verdict,
                     format!("{:024x}", i)
                 ])?;
+                if verdict == "pass" {
+                    passage.execute(rusqlite::params![
+                        format!("seed-{i:08}"),
+                        at.to_rfc3339(),
+                        format!("{:024x}", i)
+                    ])?;
+                }
             }
         }
         tx.commit()?;
