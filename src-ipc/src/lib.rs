@@ -117,6 +117,12 @@ pub enum ErrorCode {
     Internal,
     /// No camera is attached or it cannot be opened.
     NoCamera,
+    /// The system does not let this app use the camera.
+    CameraDenied,
+    /// Another program holds the camera.
+    CameraBusy,
+    /// The camera was disconnected while scanning.
+    CameraUnplugged,
     /// The chosen frame source (folder, image) cannot be read.
     SourceUnavailable,
     /// The station is not bound to a venue, checkpoint and inspector yet.

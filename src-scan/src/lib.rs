@@ -11,6 +11,7 @@ pub mod charset;
 pub mod finder;
 pub mod image;
 pub mod live;
+pub mod pixels;
 pub mod prep;
 pub mod sampler;
 pub mod source;

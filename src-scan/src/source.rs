@@ -15,6 +15,15 @@ pub enum SourceError {
     /// No camera is attached or it cannot be opened; the station offers the other sources.
     #[error("no camera available: {0}")]
     NoCamera(String),
+    /// The system refuses the camera to this app (a permission not granted).
+    #[error("the camera may not be used by this app: {0}")]
+    CameraDenied(String),
+    /// Another program holds the camera.
+    #[error("the camera is in use by another program: {0}")]
+    CameraBusy(String),
+    /// The camera went away while scanning (unplugged, or its driver reset).
+    #[error("the camera was disconnected: {0}")]
+    CameraGone(String),
     #[error("cannot read {path}: {detail}")]
     Read { path: String, detail: String },
     #[error("{0}")]

@@ -46,6 +46,9 @@ pub struct ScanSession {
 pub fn source_error(e: SourceError) -> IpcError {
     let code = match e {
         SourceError::NoCamera(_) => ErrorCode::NoCamera,
+        SourceError::CameraDenied(_) => ErrorCode::CameraDenied,
+        SourceError::CameraBusy(_) => ErrorCode::CameraBusy,
+        SourceError::CameraGone(_) => ErrorCode::CameraUnplugged,
         _ => ErrorCode::SourceUnavailable,
     };
     IpcError {

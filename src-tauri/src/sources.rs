@@ -3,11 +3,13 @@
 //! comes from venuecode-scan itself.
 //!
 //! Invariant: a source that cannot start says why with a typed error at open time (no camera,
-//! unreadable folder), so the station can offer another source instead of showing a dead preview.
+//! permission refused, camera busy, unreadable folder), and a camera that goes away mid-scan says
+//! so, so the station can offer another source instead of showing a dead preview.
 
 use std::path::{Path, PathBuf};
 
 use venuecode_ipc::FrameSourceSpec;
+use venuecode_scan::pixels::{to_gray, Layout, Range};
 use venuecode_scan::source::{FrameSource, SourceError, SyntheticSource};
 use venuecode_scan::GrayImage;
 
@@ -118,7 +120,9 @@ impl FrameSource for FolderSource {
     }
 }
 
-/// A camera through nokhwa, read as luma.
+/// A camera through nokhwa. Frames are read in the format the camera delivers (YUYV, NV12,
+/// grey, RGB or MJPEG) and turned to grey by `venuecode_scan::pixels` (luma only: well under a
+/// millisecond per 720p frame for the raw formats); nokhwa's own conversion went through RGB.
 pub struct CameraSource {
     camera: nokhwa::Camera,
     index: u32,
@@ -128,6 +132,97 @@ pub struct CameraSource {
 // capture thread owns the source exclusively.
 unsafe impl Send for CameraSource {}
 
+/// What a camera failure means for the person at the gate: `opening` is true before the first
+/// frame (a missing device is "no camera"), false mid-scan (a missing device was unplugged).
+/// Platform layers report these as OS errors inside their messages (V4L2: `os error 13`
+/// permission, `16` busy, `19`/`5` no device / I/O error; AVFoundation and Media Foundation
+/// in words), so the message is what is read.
+pub fn camera_error(message: &str, opening: bool) -> SourceError {
+    let m = message.to_ascii_lowercase();
+    let has = |parts: &[&str]| parts.iter().any(|p| m.contains(p));
+    let detail = message.to_string();
+    if has(&[
+        "os error 13",
+        "permission denied",
+        "not authorized",
+        "access denied",
+        "e_accessdenied",
+    ]) {
+        SourceError::CameraDenied(detail)
+    } else if has(&[
+        "os error 16",
+        "resource busy",
+        "device busy",
+        "in use",
+        "already in use",
+    ]) {
+        SourceError::CameraBusy(detail)
+    } else if !opening
+        && has(&[
+            "os error 19",
+            "os error 5)",
+            "no such device",
+            "disconnected",
+            "input/output error",
+        ])
+    {
+        SourceError::CameraGone(detail)
+    } else if opening {
+        SourceError::NoCamera(detail)
+    } else {
+        SourceError::Other(detail)
+    }
+}
+
+/// How a frame of `format` is laid out in `len` bytes of a `width`×`height` frame: rows may be
+/// padded (the stride is what the buffer's length says), and video formats use limited-range
+/// luma where JPEG and grey use full range.
+pub fn layout_of(
+    format: nokhwa::utils::FrameFormat,
+    len: usize,
+    width: usize,
+    height: usize,
+) -> (Layout, Range) {
+    use nokhwa::utils::FrameFormat;
+    let stride = |bpp_num: usize, bpp_den: usize, min: usize| {
+        // NV12 carries half a plane of chroma after the luma: 1.5 bytes per pixel overall.
+        (len * bpp_den / bpp_num.max(1) / height.max(1)).max(min)
+    };
+    match format {
+        FrameFormat::YUYV => (
+            Layout::Yuyv {
+                stride: stride(1, 1, 2 * width),
+            },
+            Range::Limited,
+        ),
+        FrameFormat::NV12 => (
+            Layout::Nv12 {
+                stride: stride(3, 2, width),
+            },
+            Range::Limited,
+        ),
+        FrameFormat::GRAY => (
+            Layout::Gray {
+                stride: stride(1, 1, width),
+            },
+            Range::Full,
+        ),
+        FrameFormat::RAWRGB => (
+            Layout::Rgb {
+                stride: stride(1, 1, 3 * width),
+            },
+            Range::Full,
+        ),
+        FrameFormat::RAWBGR => (
+            Layout::Bgr {
+                stride: stride(1, 1, 3 * width),
+            },
+            Range::Full,
+        ),
+        FrameFormat::MJPEG => (Layout::Mjpeg, Range::Full),
+    }
+}
+
 impl CameraSource {
     pub fn open(index: u32) -> Result<CameraSource, SourceError> {
         use nokhwa::pixel_format::LumaFormat;
@@ -135,28 +230,27 @@ impl CameraSource {
         let format =
             RequestedFormat::new::<LumaFormat>(RequestedFormatType::AbsoluteHighestFrameRate);
         let mut camera = nokhwa::Camera::new(CameraIndex::Index(index), format)
-            .map_err(|e| SourceError::NoCamera(e.to_string()))?;
+            .map_err(|e| camera_error(&e.to_string(), true))?;
         camera
             .open_stream()
-            .map_err(|e| SourceError::NoCamera(e.to_string()))?;
+            .map_err(|e| camera_error(&e.to_string(), true))?;
         Ok(CameraSource { camera, index })
     }
 }
 
 impl FrameSource for CameraSource {
     fn next_frame(&mut self) -> Result<Option<GrayImage>, SourceError> {
-        use nokhwa::pixel_format::LumaFormat;
         let buffer = self
             .camera
             .frame()
-            .map_err(|e| SourceError::Other(e.to_string()))?;
-        let img = buffer
-            .decode_image::<LumaFormat>()
-            .map_err(|e| SourceError::Other(e.to_string()))?;
-        let (w, h) = (img.width() as usize, img.height() as usize);
-        GrayImage::new(w, h, img.into_raw())
+            .map_err(|e| camera_error(&e.to_string(), false))?;
+        let res = buffer.resolution();
+        let (w, h) = (res.width_x as usize, res.height_y as usize);
+        let bytes = buffer.buffer();
+        let (layout, range) = layout_of(buffer.source_frame_format(), bytes.len(), w, h);
+        to_gray(bytes, w, h, layout, range)
             .map(Some)
-            .map_err(|e| SourceError::Other(e.to_string()))
+            .map_err(|e| SourceError::Other(format!("camera frame: {e}")))
     }
 
     fn describe(&self) -> String {
@@ -223,5 +317,75 @@ mod tests {
             CameraSource::open(0),
             Err(SourceError::NoCamera(_))
         ));
+    }
+
+    #[test]
+    fn camera_failures_say_what_to_do() {
+        let cases = [
+            (
+                "Could not open device /dev/video0: Permission denied (os error 13)",
+                true,
+                "denied",
+            ),
+            (
+                "Failed to open device: Device or resource busy (os error 16)",
+                true,
+                "busy",
+            ),
+            (
+                "Could not open device /dev/video0: No such file or directory (os error 2)",
+                true,
+                "none",
+            ),
+            (
+                "Could not capture frame: No such device (os error 19)",
+                false,
+                "gone",
+            ),
+            (
+                "Could not read frame: Input/output error (os error 5)",
+                false,
+                "gone",
+            ),
+            ("The camera is in use by another application", true, "busy"),
+            ("something else", false, "other"),
+        ];
+        for (msg, opening, want) in cases {
+            let got = match camera_error(msg, opening) {
+                SourceError::CameraDenied(_) => "denied",
+                SourceError::CameraBusy(_) => "busy",
+                SourceError::NoCamera(_) => "none",
+                SourceError::CameraGone(_) => "gone",
+                _ => "other",
+            };
+            assert_eq!(got, want, "{msg}");
+        }
+    }
+
+    #[test]
+    fn a_cameras_buffer_is_read_at_its_stride() {
+        use nokhwa::utils::FrameFormat;
+        // Packed, padded to 64 bytes a row, NV12 with its chroma, MJPEG.
+        assert_eq!(
+            layout_of(FrameFormat::YUYV, 1280 * 2 * 720, 1280, 720),
+            (Layout::Yuyv { stride: 2560 }, Range::Limited)
+        );
+        assert_eq!(
+            layout_of(FrameFormat::YUYV, 704 * 480, 350, 480).0,
+            Layout::Yuyv { stride: 704 }
+        );
+        assert_eq!(
+            layout_of(FrameFormat::NV12, 1344 * 720 * 3 / 2, 1280, 720).0,
+            Layout::Nv12 { stride: 1344 }
+        );
+        assert_eq!(
+            layout_of(FrameFormat::GRAY, 10, 640, 480).0,
+            Layout::Gray { stride: 640 },
+            "a short buffer keeps the row's width: the conversion then says it is short"
+        );
+        assert_eq!(
+            layout_of(FrameFormat::MJPEG, 5000, 1280, 720).0,
+            Layout::Mjpeg
+        );
     }
 }

@@ -8,7 +8,9 @@
 //! Other modes: `--gate-frames` times live decoding of synthetic 1280×720 camera frames (a code at
 //! gate distance, and frames with no code); `--make-dense DIR` writes synthetic photos of dense
 //! codes (versions 10–20, 300–600 characters, as health certificates are) as `N.png` + `N.txt`,
-//! to run this benchmark and the peers on. Build with `--release` for figures that mean anything.
+//! to run this benchmark and the peers on; `--pixels` times the conversion of a 1280×720 camera
+//! frame to grey in each format a camera delivers (YUYV, NV12 with a padded stride, limited-range
+//! YUYV, MJPEG), target ≤ 1 ms. Build with `--release` for figures that mean anything.
 
 use std::collections::BTreeMap;
 use std::panic::{catch_unwind, AssertUnwindSafe};
@@ -86,6 +88,7 @@ fn main() -> ExitCode {
             }
             "--per-stage" => per_stage = true,
             "--gate-frames" => return gate_frames(),
+            "--pixels" => return pixels(),
             "--make-dense" => {
                 let Some(dir) = args.next() else {
                     eprintln!("--make-dense needs a folder");
@@ -313,5 +316,116 @@ fn make_dense(dir: &Path) -> ExitCode {
         "wrote 40 dense-code photos (300–600 characters, QR versions 10–20) to {}",
         dir.display()
     );
+    ExitCode::SUCCESS
+}
+
+/// Times `pixels::to_gray` on a 1280×720 frame of a code in each camera format.
+fn pixels() -> ExitCode {
+    use venuecode_scan::pixels::{to_gray, Layout, Range};
+    let (w, h) = (1280usize, 720usize);
+    let Ok((frame, _)) = render(
+        "https://csm.example.cn/1/PIXELS",
+        w,
+        h,
+        // A camera's frame: sensor noise and some glare, so MJPEG has texture to code (a flat
+        // synthetic frame would flatter the decoder).
+        &Conditions {
+            module_px: 6.0,
+            noise: 10.0,
+            glare: 0.3,
+            blur: 1,
+            ..Conditions::default()
+        },
+        3,
+    ) else {
+        eprintln!("qrbench: the frame did not render");
+        return ExitCode::FAILURE;
+    };
+    let yuyv = |y: &[u8], stride: usize| {
+        let mut out = vec![128u8; stride * h];
+        for r in 0..h {
+            for c in 0..w {
+                out[r * stride + 2 * c] = y[r * w + c];
+            }
+        }
+        out
+    };
+    let limited: Vec<u8> = frame
+        .data
+        .iter()
+        .map(|v| 16 + (u32::from(*v) * 219 / 255) as u8)
+        .collect();
+    let nv12_stride = 1344;
+    let mut nv12 = vec![128u8; nv12_stride * h * 3 / 2];
+    for r in 0..h {
+        nv12[r * nv12_stride..r * nv12_stride + w].copy_from_slice(&frame.data[r * w..r * w + w]);
+    }
+    let rgb: Vec<u8> = frame.data.iter().flat_map(|v| [*v, *v, *v]).collect();
+    let mut mjpeg = Vec::new();
+    if let Err(e) = jpeg_encoder::Encoder::new(&mut mjpeg, 85).encode(
+        &rgb,
+        w as u16,
+        h as u16,
+        jpeg_encoder::ColorType::Rgb,
+    ) {
+        eprintln!("qrbench: {e}");
+        return ExitCode::FAILURE;
+    }
+    let cases: Vec<(&str, Vec<u8>, Layout, Range)> = vec![
+        (
+            "yuyv",
+            yuyv(&frame.data, 2 * w),
+            Layout::Yuyv { stride: 2 * w },
+            Range::Full,
+        ),
+        (
+            "yuyv-limited",
+            yuyv(&limited, 2 * w),
+            Layout::Yuyv { stride: 2 * w },
+            Range::Limited,
+        ),
+        (
+            "nv12-stride1344",
+            nv12,
+            Layout::Nv12 {
+                stride: nv12_stride,
+            },
+            Range::Full,
+        ),
+        (
+            "rgb",
+            rgb.clone(),
+            Layout::Rgb { stride: 3 * w },
+            Range::Full,
+        ),
+        ("mjpeg", mjpeg, Layout::Mjpeg, Range::Full),
+    ];
+    let mut scanner = Scanner::new(Config::default());
+    for (name, bytes, layout, range) in cases {
+        let mut times = Vec::new();
+        let mut ok = true;
+        for _ in 0..60 {
+            let t = Instant::now();
+            match to_gray(&bytes, w, h, layout, range) {
+                Ok(g) => {
+                    times.push(t.elapsed().as_secs_f64() * 1000.0);
+                    ok &= g.width == w && g.height == h;
+                }
+                Err(e) => {
+                    eprintln!("{name}: {e}");
+                    return ExitCode::FAILURE;
+                }
+            }
+        }
+        let g = to_gray(&bytes, w, h, layout, range).ok();
+        let read = g.is_some_and(|g| !scanner.scan(&g).is_empty());
+        times.sort_by(f64::total_cmp);
+        println!(
+            "pixels {name:<16} 1280x720 median {:.2} ms p95 {:.2} ms (target 1 ms) code read {read} {}",
+            percentile(&times, 0.5),
+            percentile(&times, 0.95),
+            if ok { "" } else { "SIZE MISMATCH" }
+        );
+    }
     ExitCode::SUCCESS
 }

@@ -113,6 +113,15 @@ pub(super) fn text(key: Key) -> &'static str {
         Key::ScanStop => "停止",
         Key::ScanIdle => "选择画面来源后开始扫码；也可直接使用 USB 扫码枪。",
         Key::ErrNoCamera => "未检测到摄像头。请改用图片文件夹或演示画面，或连接 USB 扫码枪。",
+        Key::ErrCameraDenied => {
+            "系统未允许本应用使用摄像头：请在系统设置中授权，或改用 USB 扫码枪、图片文件夹。"
+        }
+        Key::ErrCameraBusy => {
+            "摄像头正被其他程序占用：请关闭该程序后重试，或改用 USB 扫码枪、图片文件夹。"
+        }
+        Key::ErrCameraUnplugged => {
+            "扫码中摄像头已断开：请检查连接后点“开始扫码”，或改用 USB 扫码枪、图片文件夹。"
+        }
         Key::ErrSource => "无法读取所选画面来源，请检查路径。",
         Key::KindUnknown => "不是健康码",
         Key::ColorGreen => "绿码",
