@@ -3,9 +3,11 @@
 //!
 //! A photo gets every stage ([`crate::Scanner::scan`]). A video frame first tries a crop around
 //! the last hit (the code rarely moves far between frames), then crops around the finder patterns
-//! the fast locator ([`crate::finder`]) sees; only every `full_every` frames does the whole frame
-//! get one rqrr pass plus one rotating extra stage, so a frame without a code costs about one
-//! locator pass and the whole pipeline is still tried across a few consecutive frames.
+//! the fast locator ([`crate::finder`]) sees; only every `full_every` frames does whole-frame work
+//! run — on a small frame one rqrr pass plus one rotating extra stage, on a large one a single
+//! unit (one stage over one of two overlapping bands) — so a frame without a code costs about one
+//! locator pass, no frame pays for a whole pipeline pass, and the whole pipeline is still tried
+//! across consecutive frames.
 //!
 //! Invariants: time comes in as an argument (milliseconds on any monotonic clock); the same text
 //! is reported at most once per `dedupe_ms` while it keeps being seen; a panic anywhere in a
@@ -26,6 +28,10 @@ pub struct LiveConfig {
     /// When the finder-pattern locator proposes nothing, the whole-frame stages run only on every
     /// this many frames: a frame without a code then costs one locator pass.
     pub full_every: u64,
+    /// Frames of at most this many pixels get the every-frame stage and a rotating stage whole
+    /// on a full frame; larger ones get one unit (a stage over a band) per full frame, so the
+    /// cost of whole-frame passes is spread over frames instead of spiking.
+    pub small_frame_px: usize,
 }
 
 impl Default for LiveConfig {
@@ -43,8 +49,19 @@ impl Default for LiveConfig {
                 Stage::Inverted,
             ],
             full_every: 3,
+            small_frame_px: 640 * 480,
         }
     }
+}
+
+/// The part of a large frame a unit of whole-frame work covers: the top seven tenths, the bottom
+/// seven tenths (they overlap by two fifths — 288 rows of a 720p frame — so a code up to that
+/// height is whole in one), or all of it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Band {
+    Top,
+    Bottom,
+    Whole,
 }
 
 /// What one frame produced.
@@ -64,6 +81,11 @@ pub struct LiveDecoder {
     cursor: usize,
     /// Frames seen.
     frames: u64,
+    /// A unit of whole-frame work is due (every `full_every` frames; a large frame that decoded
+    /// crops leaves it to the next).
+    full_due: bool,
+    /// The due unit waited for this frame's crops; the next frame runs it instead of crops.
+    deferred: bool,
     /// Bounding box of the last hit, in frame pixels: (x0, y0, x1, y1).
     last_box: Option<(usize, usize, usize, usize)>,
     /// (text, last seen at ms, reported) for recently seen codes.
@@ -77,6 +99,8 @@ impl LiveDecoder {
             scanner: Scanner::default(),
             cursor: 0,
             frames: 0,
+            full_due: false,
+            deferred: false,
             last_box: None,
             recent: Vec::new(),
         }
@@ -110,14 +134,20 @@ impl LiveDecoder {
         };
         // Where the finder patterns are: read the grid straight through them, else decode only
         // around them.
+        // Crops decoded this frame: on a large frame they take the place of the unit of
+        // whole-frame work, which waits for the next frame (the cost is spread, not stacked).
+        let mut cropped = false;
         if seen.is_empty() {
             let bin = finder::Binarizer::new(frame);
             let triples = finder::triples(finder::find_finders_with(frame, &bin));
             seen = self
                 .scanner
                 .contain(|| sampler::decode(frame, &bin, &triples, 2));
-            if seen.is_empty() {
+            // A unit of whole-frame work already waited a frame for crops: its turn now.
+            let crops_wait = self.full_due && self.deferred;
+            if seen.is_empty() && !crops_wait {
                 for region in finder::regions_of(frame, &triples, 2) {
+                    cropped = true;
                     seen = self.decode_region(frame, region);
                     if !seen.is_empty() {
                         break;
@@ -125,14 +155,35 @@ impl LiveDecoder {
                 }
             }
         }
-        let full = self.frames % self.config.full_every.max(1) == 1 % self.config.full_every.max(1);
-        if seen.is_empty() && full {
-            seen = self.scanner.run_stage(self.config.every_frame, frame);
+        if self.frames % self.config.full_every.max(1) == 1 % self.config.full_every.max(1) {
+            self.full_due = true;
         }
-        if seen.is_empty() && full && !self.config.rotating.is_empty() {
-            let stage = self.config.rotating[self.cursor % self.config.rotating.len()];
-            self.cursor = self.cursor.wrapping_add(1);
-            seen = self.scanner.run_stage(stage, frame);
+        let small = frame.width * frame.height <= self.config.small_frame_px;
+        let full = self.full_due && (small || !cropped);
+        self.deferred = self.full_due && !full;
+        if full || !seen.is_empty() {
+            self.full_due = false;
+            self.deferred = false;
+        }
+        if seen.is_empty() && full {
+            if small {
+                // A small frame: the every-frame stage and one rotating stage, whole.
+                seen = self.scanner.run_stage(self.config.every_frame, frame);
+                if seen.is_empty() && !self.config.rotating.is_empty() {
+                    let stage = self.config.rotating[self.cursor % self.config.rotating.len()];
+                    self.cursor = self.cursor.wrapping_add(1);
+                    seen = self.scanner.run_stage(stage, frame);
+                }
+            } else {
+                // A large frame: one unit of whole-frame work — a stage over one of two
+                // overlapping bands — so no frame pays for a whole pass (no spike).
+                let units = self.units();
+                if !units.is_empty() {
+                    let (stage, band) = units[self.cursor % units.len()];
+                    self.cursor = self.cursor.wrapping_add(1);
+                    seen = self.run_band(stage, band, frame);
+                }
+            }
         }
         self.last_box = seen.first().map(|f| bounding_box(f, frame));
         let dedupe = self.config.dedupe_ms;
@@ -149,6 +200,41 @@ impl LiveDecoder {
             }
         }
         FrameResult { seen, new }
+    }
+
+    /// The rotation of whole-frame work on large frames: the every-frame stage over each band,
+    /// then one rotating stage over each band (the half-resolution stage whole: it is cheap).
+    fn units(&self) -> Vec<(Stage, Band)> {
+        let mut units = Vec::new();
+        for &stage in &self.config.rotating {
+            units.push((self.config.every_frame, Band::Top));
+            units.push((self.config.every_frame, Band::Bottom));
+            if stage == Stage::Half {
+                units.push((stage, Band::Whole));
+            } else {
+                units.push((stage, Band::Top));
+                units.push((stage, Band::Bottom));
+            }
+        }
+        units
+    }
+
+    /// Runs `stage` over `band` of the frame, with corners in frame pixels.
+    fn run_band(&mut self, stage: Stage, band: Band, frame: &GrayImage) -> Vec<Found> {
+        let h = frame.height;
+        let (y0, y1) = match band {
+            Band::Whole => return self.scanner.run_stage(stage, frame),
+            Band::Top => (0, h * 2 / 3),
+            Band::Bottom => (h / 3, h),
+        };
+        let crop = prep::crop(frame, 0, y0, frame.width, y1);
+        let mut found = self.scanner.run_stage(stage, &crop);
+        for f in &mut found {
+            for c in &mut f.corners {
+                c.1 += y0 as f32;
+            }
+        }
+        found
     }
 
     /// Decodes the part of the frame inside `(x0, y0, x1, y1)`, with corners in frame pixels.
@@ -272,6 +358,48 @@ mod tests {
             first.is_some(),
             "never decoded across one rotation of stages"
         );
+    }
+
+    #[test]
+    fn a_large_frame_spreads_whole_frame_work_over_bands_and_still_decodes() {
+        // Blurred and faint: the finder-located crops miss it, the banded passes read it.
+        let text = "JKM1:BANDED-STAGES";
+        let cond = Conditions {
+            contrast: 0.25,
+            noise: 5.0,
+            module_px: 4.0,
+            blur: 2,
+            ..Conditions::default()
+        };
+        let (frame, _) = render(text, 1280, 720, &cond, 3).unwrap();
+        let mut crops_only = LiveDecoder::new(LiveConfig {
+            full_every: u64::MAX,
+            ..LiveConfig::default()
+        });
+        assert!(
+            (0..6).all(|i| crops_only.on_frame(&frame, i * 33).new.is_empty()),
+            "the crops read it: this frame does not test the banded passes"
+        );
+        let mut live = LiveDecoder::new(LiveConfig::default());
+        let units = live.units();
+        // Two bands per stage but the cheap half-resolution one, and the every-frame stage
+        // before each: never a whole pass of an expensive stage on one frame.
+        assert!(units
+            .iter()
+            .all(|(s, b)| *b != Band::Whole || *s == Stage::Half));
+        let d = LiveConfig::default();
+        let limit = (units.len() as u64 + 1) * d.full_every * 2;
+        let first = (0..limit).find(|&i| !live.on_frame(&frame, i * 33).new.is_empty());
+        assert!(first.is_some(), "not decoded within {limit} frames");
+        // The corners are in frame pixels (a band's offset added back).
+        let (_, corners) = render(text, 1280, 720, &cond, 3).unwrap();
+        let seen = live.on_frame(&frame, 10_000).seen;
+        if let Some(f) = seen.first() {
+            for (got, want) in f.corners.iter().zip(corners) {
+                let d = ((got.0 - want.0).powi(2) + (got.1 - want.1).powi(2)).sqrt();
+                assert!(d < 12.0, "corner off by {d} px");
+            }
+        }
     }
 
     #[test]

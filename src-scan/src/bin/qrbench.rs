@@ -215,7 +215,7 @@ fn stats(mut t: Vec<f64>) -> (f64, f64) {
 fn gate_frames() -> ExitCode {
     let mut rng = Rng::new(42);
     let (mut with_code, mut photo, mut without) = (Vec::new(), Vec::new(), Vec::new());
-    let mut decoded = 0;
+    let (mut decoded, mut within) = (0, 0);
     const N: u64 = 60;
     for seed in 0..N {
         // A phone held up at the gate: a 300-character code, 3.5 px per module, tilted, a little
@@ -233,11 +233,19 @@ fn gate_frames() -> ExitCode {
         let Ok((frame, _)) = render(&text, 1280, 720, &c, seed) else {
             continue;
         };
+        // The code held in view: frames until it is read (at most 6, 0.2 s at 30 fps), each
+        // frame timed.
         let mut live = LiveDecoder::new(LiveConfig::default());
-        let t = Instant::now();
-        let r = live.on_frame(&frame, 0);
-        with_code.push(t.elapsed().as_secs_f64() * 1000.0);
-        decoded += usize::from(r.new.iter().any(|f| f.text == text));
+        for i in 0..6u64 {
+            let t = Instant::now();
+            let r = live.on_frame(&frame, i * 33);
+            with_code.push(t.elapsed().as_secs_f64() * 1000.0);
+            if r.new.iter().any(|f| f.text == text) {
+                decoded += usize::from(i == 0);
+                within += 1;
+                break;
+            }
+        }
         let t = Instant::now();
         let _ = Scanner::default().scan(&frame);
         photo.push(t.elapsed().as_secs_f64() * 1000.0);
@@ -256,14 +264,44 @@ fn gate_frames() -> ExitCode {
             without.push(t.elapsed().as_secs_f64() * 1000.0);
         }
     }
+    // What each whole-frame stage costs on a 720p frame without a code (what a full pass spends).
+    let empty = Conditions {
+        module_px: 0.0,
+        noise: 6.0,
+        paper: 25.0,
+        ..Conditions::default()
+    };
+    let (blank, _) = render("X", 1280, 720, &empty, 1).expect("a one-letter code fits");
+    let mut costs = Vec::new();
+    for stage in Stage::ALL {
+        let mut scanner = Scanner::default();
+        let mut t = Vec::new();
+        for _ in 0..5 {
+            let s = Instant::now();
+            let _ = scanner.run_stage(stage, &blank);
+            t.push(s.elapsed().as_secs_f64() * 1000.0);
+        }
+        costs.push(format!("{} {:.1}", stage.name(), stats(t).0));
+    }
+    let bin = Instant::now();
+    let b = venuecode_scan::finder::Binarizer::new(&blank);
+    let _ = venuecode_scan::finder::triples(venuecode_scan::finder::find_finders_with(&blank, &b));
+    costs.push(format!(
+        "locator {:.1}",
+        bin.elapsed().as_secs_f64() * 1000.0
+    ));
     let (a50, a95) = stats(with_code);
     let (p50, p95) = stats(photo);
     let (b50, b95) = stats(without);
     println!(
-        "1280x720 frames, live decoder (finder-located crops; the whole frame every 3rd frame):"
+        "1280x720 frames, live decoder (finder-located crops; a unit of whole-frame work every 3rd frame):"
     );
-    println!("  code at gate distance: decoded {decoded}/{N} on the first frame, median {a50:.1} ms p95 {a95:.1} ms (target ≤ 10 ms)");
+    println!("  code at gate distance: decoded {decoded}/{N} on the first frame, {within}/{N} within 6 frames; per frame median {a50:.1} ms p95 {a95:.1} ms (target p95 ≤ 10 ms)");
     println!("  no code in view:       median {b50:.1} ms p95 {b95:.1} ms (target ≤ 5 ms)");
+    println!(
+        "  whole-frame stage costs on an empty frame (ms): {}",
+        costs.join(", ")
+    );
     println!(
         "  same frames, photo mode (every stage until a hit): median {p50:.1} ms p95 {p95:.1} ms"
     );
