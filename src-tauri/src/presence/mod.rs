@@ -98,10 +98,22 @@ impl Ctx {
         self.stopped()
     }
 
-    /// The database guard, or `None` once stopping (the caller skips its write).
+    /// The database guard, or `None` once stopping (the caller skips its write). Never waits
+    /// on a stopped context: [`Presence::stop_and_wait`] keeps the guard for good, and a thread
+    /// asking after that returns instead of hanging.
     fn db(&self) -> Option<MutexGuard<'_, ()>> {
-        let g = self.db.lock().ok()?;
-        (!self.stopped()).then_some(g)
+        loop {
+            if self.stopped() {
+                return None;
+            }
+            match self.db.try_lock() {
+                Ok(g) => return (!self.stopped()).then_some(g),
+                Err(std::sync::TryLockError::WouldBlock) => {
+                    std::thread::sleep(StdDuration::from_millis(1))
+                }
+                Err(std::sync::TryLockError::Poisoned(_)) => return None,
+            }
+        }
     }
 
     fn update(&self, f: impl FnOnce(&mut PresenceStatus)) {
