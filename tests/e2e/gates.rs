@@ -44,8 +44,7 @@ fn green(env: &Env, name: &str, id: &str) -> Result<String> {
 }
 
 fn scan(s: &Session, code: &str, word: &str) -> Result<()> {
-    s.key_burst(code, 3)?;
-    s.wait_text("#verdict-word", word, WAIT)
+    s.burst_until(code, "#verdict-word", word)
 }
 
 #[test]

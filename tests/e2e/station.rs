@@ -55,28 +55,6 @@ fn issue(keys: &Path, name: &str, id: &str, color: &str, extra: &[&str]) -> Resu
     venuecode(&args)
 }
 
-/// Sends `code` as a scanner's keyboard burst until `css` shows `part` — at most three bursts,
-/// as an inspector scans again: on a loaded machine the webview may deliver a burst with a gap
-/// over the scanner threshold, so it arrives in two parts, each refused as not a whole code.
-fn burst_until(s: &Session, code: &str, css: &str, part: &str) -> Result<()> {
-    let mut last = None;
-    for attempt in 1..=3 {
-        s.key_burst(code, 3)?;
-        match s.wait_contains(css, part, Duration::from_secs(8)) {
-            Ok(()) => return Ok(()),
-            Err(e) => {
-                eprintln!(
-                    "burst {attempt} did not show {part:?} in {css}: {e:#}; the verdict read {:?}",
-                    s.text("#verdict-screen").unwrap_or_default()
-                );
-                last = Some(e);
-                let _ = s.click("#verdict-screen");
-            }
-        }
-    }
-    Err(last.context("no burst")?)
-}
-
 fn scans(s: &Session) -> Result<u64> {
     Ok(s.attr("#counters", "data-scans")?
         .unwrap_or_default()
@@ -189,7 +167,7 @@ fn gate_flow_through_the_folder_source_and_the_usb_scanner() -> Result<()> {
 
     // Red code from a USB scanner (keyboard burst): 禁止, reason shown, alert on the priority lane.
     let red = issue(&st.trust, "李四", "440524198001010013", "red", &[])?;
-    burst_until(&s, &red, "#verdict-color", "红码")?;
+    s.burst_until(&red, "#verdict-color", "红码")?;
     s.wait_text("#verdict-word", "禁止", WAIT)?;
     s.find("#verdict-alert")?;
     s.wait_text("#verdict-via", "来自扫码枪", WAIT)?;
@@ -235,7 +213,7 @@ fn gate_flow_through_the_folder_source_and_the_usb_scanner() -> Result<()> {
         "green",
         &["--paper", "--at", &printed, "--valid-for", "7d"],
     )?;
-    burst_until(&s, &paper, "#verdict-paper", "纸质码 · 打印于")?;
+    s.burst_until(&paper, "#verdict-paper", "纸质码 · 打印于")?;
     s.wait_text("#verdict-word", "通行", WAIT)?;
     st.env.check_fit(&s, "station-zh-verdict-paper")?;
 
@@ -247,7 +225,7 @@ fn gate_flow_through_the_folder_source_and_the_usb_scanner() -> Result<()> {
     })?;
     let n = scans(&s)?;
     s.key_burst("11010519491231002X", 120)?;
-    burst_until(&s, &red, "#verdict-color", "红码")?;
+    s.burst_until(&red, "#verdict-color", "红码")?;
     s.wait_text("#verdict-word", "禁止", WAIT)?;
     wait_for("the counter to follow the verdict", WAIT, || {
         (scans(&s).ok()? > n).then_some(())

@@ -74,8 +74,7 @@ fn enrol_sync_alert_and_revocation() -> Result<()> {
     // server.
     let (red, _) = demo_code(&env, "李四", "440524198001010013", "red")?;
     // The navigation button still has the focus: the code's spaces must not press it.
-    s.key_burst(&red, 3)?;
-    s.wait_text("#verdict-word", "禁止", WAIT)?;
+    s.burst_until(&red, "#verdict-word", "禁止")?;
     ensure!(s.attr("html", "data-last-tone")?.as_deref() == Some("refuse"));
     s.wait_contains("#verdict-call", "0997-4612345", WAIT)
         .with_context(|| format!("verdict screen: {:?}", s.text("#verdict-screen")))?;
@@ -91,8 +90,7 @@ fn enrol_sync_alert_and_revocation() -> Result<()> {
 
     // A green code passes; once revoked on the server and synced, the same code is refused.
     let (green, code_id) = demo_code(&env, "张三", "11010519491231002X", "green")?;
-    s.key_burst(&green, 3)?;
-    s.wait_text("#verdict-word", "通行", WAIT)?;
+    s.burst_until(&green, "#verdict-word", "通行")?;
     ensure!(s.attr("html", "data-last-tone")?.as_deref() == Some("pass"));
     s.click("#verdict-screen")?;
     let store = venuecode_server::store::open(env.server.database.to_str().context("path")?)?;
@@ -102,8 +100,7 @@ fn enrol_sync_alert_and_revocation() -> Result<()> {
         let n = station_count(&env.data_dir, "SELECT count(*) FROM revocations");
         (n.ok()? == 1).then_some(())
     })?;
-    s.key_burst(&green, 3)?;
-    s.wait_text("#verdict-word", "禁止", WAIT)?;
+    s.burst_until(&green, "#verdict-word", "禁止")?;
     s.wait_contains("#verdict-reasons", "已被撤销", WAIT)?;
     env.check_fit(&s, "station-zh-revoked")?;
     s.click("#verdict-screen")?;
@@ -144,8 +141,7 @@ fn enrol_sync_alert_and_revocation() -> Result<()> {
     s.wait_contains("#station-blocked", "一律不予通行", WAIT)?;
     env.check_fit(&s, "station-zh-blocked")?;
     let (green2, _) = demo_code(&env, "王二", "110105198001010032", "green")?;
-    s.key_burst(&green2, 3)?;
-    s.wait_text("#verdict-word", "禁止", WAIT)?;
+    s.burst_until(&green2, "#verdict-word", "禁止")?;
     s.wait_contains("#verdict-reasons", "长时间未同步", WAIT)?;
     env.check_fit(&s, "station-zh-blocked-stale")?;
     s.click("#verdict-screen")?;
@@ -158,8 +154,7 @@ fn enrol_sync_alert_and_revocation() -> Result<()> {
             .ok()?;
         (gone.as_bool() == Some(true)).then_some(())
     })?;
-    s.key_burst(&green2, 3)?;
-    s.wait_text("#verdict-word", "通行", WAIT)?;
+    s.burst_until(&green2, "#verdict-word", "通行")?;
     s.quit()?;
     Ok(())
 }

@@ -134,6 +134,29 @@ impl Session {
         Ok(())
     }
 
+    /// Sends `code` as a scanner's keyboard burst until `css` contains `part` — at most three
+    /// bursts, as an inspector scans again: on a loaded machine the webview may deliver a burst
+    /// with a gap over the scanner threshold, so it arrives in two parts, each refused as not a
+    /// whole code (nothing is recorded then). Between tries the verdict screen is dismissed.
+    pub fn burst_until(&self, code: &str, css: &str, part: &str) -> Result<()> {
+        let mut last = None;
+        for attempt in 1..=3 {
+            self.key_burst(code, 3)?;
+            match self.wait_contains(css, part, Duration::from_secs(8)) {
+                Ok(()) => return Ok(()),
+                Err(e) => {
+                    eprintln!(
+                        "burst {attempt} did not show {part:?} in {css}: {e:#}; the verdict read {:?}",
+                        self.text("#verdict-screen").unwrap_or_default()
+                    );
+                    last = Some(e);
+                    let _ = self.click("#verdict-screen");
+                }
+            }
+        }
+        Err(last.context("no burst")?)
+    }
+
     /// Clears a text field.
     pub fn clear(&self, css: &str) -> Result<()> {
         let el = self.find(css)?;
