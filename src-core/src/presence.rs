@@ -464,4 +464,29 @@ mod tests {
             );
         }
     }
+
+    #[test]
+    fn who_is_inside_now_counts_open_stays_only_by_the_gate_they_came_in() {
+        let at = |h: i64, m: i64| t(h * 60 + m - 8 * 60);
+        let p = |s: &str, d: Direction, at| copresence::Passage {
+            subject: s.into(),
+            venue_id: "v".into(),
+            checkpoint_id: "main".into(),
+            direction: d,
+            at,
+        };
+        let passages = vec![
+            p("in", Direction::Entry, at(10, 0)),
+            p("left", Direction::Entry, at(10, 0)),
+            p("left", Direction::Exit, at(10, 30)),
+            p("long-ago", Direction::Entry, at(4, 0)),
+            p("exit-only", Direction::Exit, at(10, 50)),
+        ];
+        let four = Duration::hours(4);
+        assert_eq!(
+            by_gate(&passages, at(11, 0), four),
+            BTreeMap::from([("main".to_string(), 1)])
+        );
+        assert!(by_gate(&passages, at(9, 0), four).is_empty());
+    }
 }

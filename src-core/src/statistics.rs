@@ -17,7 +17,6 @@ use std::collections::BTreeMap;
 use chrono::{DateTime, Duration, FixedOffset, NaiveDate, Timelike, Utc};
 use serde::{Deserialize, Serialize};
 
-use crate::copresence::Passage;
 use crate::gate::Direction;
 
 /// The longest range one statistics answer covers (a year and a day).
@@ -188,12 +187,6 @@ fn ranked(m: BTreeMap<&str, Counts>) -> Vec<Share> {
     v
 }
 
-/// How many people are in the venue at `now`: stays (core's `copresence`) open at `now` that no
-/// exit has closed. `passages` should reach back at least `auto_close` before `now`.
-pub fn present_now(passages: &[Passage], now: DateTime<Utc>, auto_close: Duration) -> usize {
-    crate::presence::open_stays(passages, now, auto_close).len()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -325,25 +318,5 @@ mod tests {
             Err(RangeError::Offset)
         );
         assert!(check_range(t(0, 0), t(1, 0), -300).is_ok());
-    }
-
-    #[test]
-    fn present_now_counts_open_stays_only() {
-        let p = |s: &str, d: Direction, at| Passage {
-            subject: s.into(),
-            venue_id: "v".into(),
-            checkpoint_id: "main".into(),
-            direction: d,
-            at,
-        };
-        let passages = vec![
-            p("in", Direction::Entry, t(10, 0)),
-            p("left", Direction::Entry, t(10, 0)),
-            p("left", Direction::Exit, t(10, 30)),
-            p("long-ago", Direction::Entry, t(4, 0)),
-            p("exit-only", Direction::Exit, t(10, 50)),
-        ];
-        assert_eq!(present_now(&passages, t(11, 0), Duration::hours(4)), 1);
-        assert_eq!(present_now(&passages, t(9, 0), Duration::hours(4)), 0);
     }
 }

@@ -19,14 +19,11 @@ use axum::{Json, Router};
 use chrono::{DateTime, Duration, Utc};
 use serde::{Deserialize, Serialize};
 use venuecode_core::accounts::{Action, Role};
-use venuecode_core::copresence::Passage;
-use venuecode_core::gate::Direction;
 use venuecode_core::statistics::{self, Statistics};
 
 use crate::error::ApiError;
 use crate::people;
 use crate::store::{AlertQuery, AlertReason, AlertRow};
-use crate::trace_routes::AUTO_CLOSE;
 use crate::{blocking, body_bytes, json, AppState};
 
 /// The routes, merged into the app.
@@ -133,18 +130,8 @@ async fn venue_statistics(
             groups.iter_mut().map(|g| &mut g.inspector),
         )?;
         let people = store.venue_people(venue_id, q.from, q.to)?;
-        let recent: Vec<Passage> = store
-            .passages_at(venue_id, now - AUTO_CLOSE, now)?
-            .iter()
-            .filter(|r| r.passed)
-            .map(|r| Passage {
-                subject: r.subject.clone(),
-                venue_id: r.venue_id.clone(),
-                checkpoint_id: r.checkpoint_id.clone(),
-                direction: Direction::parse(&r.direction).unwrap_or(Direction::Entry),
-                at: r.at,
-            })
-            .collect();
+        // Inside now, in all and by gate: one read of the window (core's stay rules).
+        let occupancy = crate::occupancy_routes::occupancy_of(store.as_ref(), venue_id, now)?;
         let doors = store
             .checkpoints(venue_id)?
             .into_iter()
@@ -160,8 +147,8 @@ async fn venue_statistics(
             to: q.to,
             tz_offset_minutes: tz,
             people,
-            present_now: statistics::present_now(&recent, now, AUTO_CLOSE),
-            occupancy: crate::occupancy_routes::occupancy_of(store.as_ref(), venue_id, now)?,
+            present_now: occupancy.inside,
+            occupancy,
             doors,
             statistics: statistics::fold(&groups, q.from, q.to, offset),
         }))
