@@ -240,6 +240,9 @@ struct Peer {
     /// Learned from DNS-SD or from its first reply.
     device_id: Option<String>,
     last_ok: Option<Instant>,
+    /// Failures in a row, and when to ask again.
+    fails: u32,
+    next_try: Option<Instant>,
     /// Found by DNS-SD (dropped when it says the peer left); given addresses stay.
     discovered: bool,
 }
@@ -335,8 +338,11 @@ fn ask_loop(ctx: &Ctx, config: LanConfig, port: u16) {
         eprintln!("venuecode: LAN: the store did not open");
         return;
     };
+    // A peer that is switched off must not hold up the others: a short connect timeout, and
+    // a failing peer is asked less and less often (up to every 5 s).
     let http = match reqwest::blocking::Client::builder()
         .no_proxy()
+        .connect_timeout(StdDuration::from_millis(500))
         .timeout(StdDuration::from_secs(3))
         .redirect(reqwest::redirect::Policy::none())
         .build()
@@ -367,12 +373,23 @@ fn ask_loop(ctx: &Ctx, config: LanConfig, port: u16) {
                 if ctx.stopped() {
                     break;
                 }
+                if peer.next_try.is_some_and(|t| Instant::now() < t) {
+                    continue;
+                }
                 match pull(ctx, &mut store, &http, &me, addr, peer) {
-                    Ok(()) => peer.last_ok = Some(Instant::now()),
+                    Ok(()) => {
+                        peer.last_ok = Some(Instant::now());
+                        peer.fails = 0;
+                        peer.next_try = None;
+                    }
                     Err(e) => {
                         if e.starts_with("refused") {
                             refused(ctx, &e);
                         }
+                        peer.fails = peer.fails.saturating_add(1);
+                        let wait =
+                            (config.every * peer.fails.min(20)).min(StdDuration::from_secs(5));
+                        peer.next_try = Some(Instant::now() + wait);
                     }
                 }
             }
