@@ -139,10 +139,12 @@ fn three_gates_agree_on_the_lan_without_the_server() -> Result<()> {
         !w.peers.contains(&market.device),
         "west counts the market as a peer: {w:?}"
     );
-    ensure!(
-        market.state()?.refused > 0,
-        "the market answered west's asks"
-    );
+    until(
+        &mut market,
+        "west's asks refused",
+        Duration::from_secs(5),
+        |s| s.refused > 0,
+    )?;
 
     // Capacity 3 (set below through the server's policy) is tested in its own scenario; here:
     // the server returns and holds each check-in once.
