@@ -372,6 +372,8 @@ mod tests {
             ..Conditions::default()
         };
         let (frame, _) = render(text, 1280, 720, &cond, 3).unwrap();
+        // Crops on every frame, whole-frame work only on the first (one band of the every-frame
+        // stage): not enough to read it.
         let mut crops_only = LiveDecoder::new(LiveConfig {
             full_every: u64::MAX,
             ..LiveConfig::default()

@@ -8,11 +8,9 @@
 
 use std::time::Duration as StdDuration;
 
-use venuecode_core::keys::SecretKey;
-
 use super::Ctx;
 use crate::store::{PassageSource, Store};
-use crate::sync::{station_root, Client, SyncError, Transport};
+use crate::sync::{Client, SyncError};
 
 /// Seconds the server is asked to hold a request while nothing is new.
 const WAIT_SECS: u64 = 20;
@@ -97,19 +95,16 @@ fn ask(
         let Some(_g) = ctx.db() else {
             return Ok(false);
         };
-        let key = SecretKey::from_hex(&device.secret_key)
-            .map_err(|_| SyncError::Decode("stored device key is damaged".into()))?;
-        let root = station_root(store, &ctx.data_dir)?;
-        let transport = Transport::for_station(store, &ctx.data_dir, ctx.allow_http)?;
         *client = Some((
             id,
-            Client::new(
+            Client::for_device(
+                store,
+                &ctx.data_dir,
                 &url,
-                key,
-                root,
+                &device.secret_key,
                 ctx.time.clone(),
                 StdDuration::from_secs(WAIT_SECS + 15),
-                &transport,
+                ctx.allow_http,
             )?,
         ));
     }

@@ -125,6 +125,24 @@ pub struct UploadOutcome {
 }
 
 impl Client {
+    /// A client for `base` signing with a stored device key (hex), trusting the station's pinned
+    /// root and TLS CA in `data_dir` — what the sync worker, each parked venue and the relay use.
+    pub fn for_device(
+        store: &mut Store,
+        data_dir: &Path,
+        base: &str,
+        secret_hex: &str,
+        time: Arc<TimeKeeper>,
+        timeout: StdDuration,
+        allow_http: bool,
+    ) -> Result<Client, SyncError> {
+        let key = SecretKey::from_hex(secret_hex)
+            .map_err(|_| SyncError::Decode("stored device key is damaged".into()))?;
+        let root = super::enrolment::station_root(store, data_dir)?;
+        let transport = Transport::for_station(store, data_dir, allow_http)?;
+        Client::new(base, key, root, time, timeout, &transport)
+    }
+
     /// A client for `base` (no trailing slash) signing with `key`, trusting answers signed under
     /// `root`, keeping trusted time in `time`.
     pub fn new(

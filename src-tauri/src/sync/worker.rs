@@ -8,7 +8,6 @@ use std::time::Duration as StdDuration;
 
 use base64::Engine;
 use chrono::{DateTime, Duration, Utc};
-use venuecode_core::keys::SecretKey;
 use venuecode_core::sync::backoff_delay;
 use venuecode_core::trust::TrustList;
 
@@ -339,19 +338,16 @@ fn round(
     // One client per server and key: switching venues switches keys.
     let client_key = format!("{url} {}", device.device_id);
     if client.as_ref().is_none_or(|(k, _)| *k != client_key) {
-        let key = SecretKey::from_hex(&device.secret_key)
-            .map_err(|_| SyncError::Decode("stored device key is damaged".into()))?;
-        let root = station_root(store, data_dir)?;
-        let transport = super::Transport::for_station(store, data_dir, config.allow_http)?;
         *client = Some((
             client_key,
-            Client::new(
+            Client::for_device(
+                store,
+                data_dir,
                 &url,
-                key,
-                root,
+                &device.secret_key,
                 shared.time.clone(),
                 config.request_timeout,
-                &transport,
+                config.allow_http,
             )?,
         ));
     }
@@ -439,17 +435,14 @@ fn deliver_parked(
         if waiting.get(&p.binding.venue_id).copied().unwrap_or(0) == 0 {
             continue;
         }
-        let key = SecretKey::from_hex(&p.secret_key)
-            .map_err(|_| SyncError::Decode("stored device key is damaged".into()))?;
-        let root = station_root(store, data_dir)?;
-        let transport = super::Transport::for_station(store, data_dir, config.allow_http)?;
-        let c = Client::new(
+        let c = Client::for_device(
+            store,
+            data_dir,
             url,
-            key,
-            root,
+            &p.secret_key,
             shared.time.clone(),
             config.request_timeout,
-            &transport,
+            config.allow_http,
         )?;
         match deliver(
             shared,
