@@ -334,7 +334,7 @@ fn orient(t: &[Finder; 3]) -> Option<[Finder; 3]> {
 
 /// The regions around the first `max` non-overlapping triples.
 pub fn regions_of(img: &GrayImage, triples: &[[Finder; 3]], max: usize) -> Vec<Region> {
-    let out: Vec<Region> = triples.iter().map(|t| triple_region(t, img)).collect();
+    let out: Vec<Region> = triples.iter().map(|t| region_of(t, img)).collect();
     let mut regions: Vec<Region> = Vec::new();
     for r in out {
         if regions.len() >= max {
@@ -347,7 +347,8 @@ pub fn regions_of(img: &GrayImage, triples: &[[Finder; 3]], max: usize) -> Vec<R
     regions
 }
 
-fn triple_region(t: &[Finder; 3], img: &GrayImage) -> Region {
+/// The box around a triple and its fourth corner, grown by the quiet zone, inside the frame.
+pub fn region_of(t: &[Finder; 3], img: &GrayImage) -> Region {
     let [a, b, c] = *t;
     let module = (a.module + b.module + c.module) / 3.0;
     let d = (b.x + c.x - a.x, b.y + c.y - a.y);
@@ -367,7 +368,8 @@ fn triple_region(t: &[Finder; 3], img: &GrayImage) -> Region {
     )
 }
 
-fn overlap(a: &Region, b: &Region) -> f32 {
+/// How much of the smaller region the two share (0 to 1).
+pub fn overlap(a: &Region, b: &Region) -> f32 {
     let ix = a.2.min(b.2).saturating_sub(a.0.max(b.0)) as f32;
     let iy = a.3.min(b.3).saturating_sub(a.1.max(b.1)) as f32;
     let area = |r: &Region| ((r.2 - r.0) * (r.3 - r.1)).max(1) as f32;

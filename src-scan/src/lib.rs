@@ -61,12 +61,17 @@ pub enum Stage {
     GridSizes,
     /// Local-mean threshold with every plausible grid size.
     LocalMeanSizes,
+    /// Crops around three finder patterns with small modules (under 4 px), each scaled up so a
+    /// module spans about 7 px, rqrr's and the local-mean threshold on it: a small code far off
+    /// in a big or busy frame, which no whole-frame pass resolves.
+    Zoom,
 }
 
 impl Stage {
     /// Every stage, in the order tried.
-    pub const ALL: [Stage; 12] = [
+    pub const ALL: [Stage; 13] = [
         Stage::Finder,
+        Stage::Zoom,
         Stage::Native,
         Stage::Half,
         Stage::LocalMean,
@@ -94,6 +99,7 @@ impl Stage {
             Stage::DoubleLocalMean => "double-local-mean",
             Stage::GridSizes => "grid-sizes",
             Stage::LocalMeanSizes => "local-mean-sizes",
+            Stage::Zoom => "zoom",
         }
     }
 }
@@ -184,6 +190,7 @@ impl Scanner {
                 let triples = finder::triples(finder::find_finders_with(frame, &bin));
                 sampler::decode(frame, &bin, &triples, 4)
             }),
+            Stage::Zoom => self.zoom(frame),
             Stage::Native => self.decode_gray(frame, 1.0, stage, false),
             Stage::GridSizes => self.decode_gray(frame, 1.0, stage, true),
             Stage::LocalMeanSizes => {
@@ -230,6 +237,55 @@ impl Scanner {
             Stage::Stretch => self.decode_gray(&prep::stretch(frame, 0.02), 1.0, stage, false),
             Stage::Inverted => self.decode_gray(&prep::invert(frame), 1.0, stage, false),
         }
+    }
+
+    /// The [`Stage::Zoom`] pass: up to three crops around finder triples with small modules.
+    fn zoom(&mut self, frame: &GrayImage) -> Vec<Found> {
+        let bin = finder::Binarizer::new(frame);
+        let triples = finder::triples(finder::find_finders_with(frame, &bin));
+        let mut done: Vec<finder::Region> = Vec::new();
+        for t in triples.iter().take(8) {
+            let module = t.iter().map(|f| f.module).sum::<f32>() / 3.0;
+            if module >= 4.0 {
+                continue;
+            }
+            let (x0, y0, x1, y1) = finder::region_of(t, frame);
+            if x1.saturating_sub(x0) < 21
+                || y1.saturating_sub(y0) < 21
+                || done
+                    .iter()
+                    .any(|d| finder::overlap(d, &(x0, y0, x1, y1)) > 0.5)
+            {
+                continue;
+            }
+            done.push((x0, y0, x1, y1));
+            if done.len() > 3 {
+                break;
+            }
+            // About 7 px per module, and at most ~1.5 million pixels to threshold.
+            let area = ((x1 - x0) * (y1 - y0)) as f32;
+            let k = ((7.0 / module.max(1.0)).round() as usize)
+                .clamp(2, 4)
+                .min(((1.5e6 / area).sqrt() as usize).max(2));
+            let big = prep::upscale(&prep::crop(frame, x0, y0, x1, y1), k);
+            let scale = 1.0 / k as f32;
+            let mut found = self.decode_gray(&big, scale, Stage::Zoom, false);
+            if found.is_empty() {
+                let r = (big.width.min(big.height) / 8).max(8);
+                let bits = prep::local_mean_threshold(&big, r, 5);
+                found = self.decode_bits(big.width, big.height, &bits, scale, Stage::Zoom, false);
+            }
+            if !found.is_empty() {
+                for f in &mut found {
+                    for c in &mut f.corners {
+                        c.0 += x0 as f32;
+                        c.1 += y0 as f32;
+                    }
+                }
+                return found;
+            }
+        }
+        Vec::new()
     }
 
     fn decode_gray(

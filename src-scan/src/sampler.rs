@@ -215,6 +215,133 @@ fn affine_map(t: &[Finder; 3], size: usize) -> Option<Homography> {
     )
 }
 
+/// Whether `p` lies inside the quadrilateral `q` (corners in order, either winding).
+fn inside(q: &[(f32, f32); 4], p: (f32, f32)) -> bool {
+    let side = |a: (f32, f32), b: (f32, f32)| (b.0 - a.0) * (p.1 - a.1) - (b.1 - a.1) * (p.0 - a.0);
+    let s: Vec<f32> = (0..4).map(|i| side(q[i], q[(i + 1) % 4])).collect();
+    s.iter().all(|&v| v >= 0.0) || s.iter().all(|&v| v <= 0.0)
+}
+
+/// The 34 version-information codewords (versions 7–40): 6 data bits and 12 BCH bits.
+fn version_codeword(v: u32) -> u32 {
+    let mut rem = v << 12;
+    for i in (0..6).rev() {
+        if rem & (1 << (i + 12)) != 0 {
+            rem ^= 0x1F25 << i;
+        }
+    }
+    (v << 12) | rem
+}
+
+/// The grid size that the version information beside the top-right and bottom-left finders
+/// names, if either block reads within three bit errors of a valid codeword. `size` is the
+/// estimate that places the blocks (they sit within a few modules of their finder, so an
+/// estimate a few versions off still finds them).
+fn version_size(img: &GrayImage, bin: &Binarizer, t: &[Finder; 3], size: usize) -> Option<usize> {
+    if size < 41 {
+        return None;
+    }
+    let map = affine_map(t, size)?;
+    let n = size as f64;
+    // Bit i of the top-right block is at (n - 11 + i % 3, i / 3); the bottom-left block is its
+    // transpose. The maps are exact near the finders they are measured from.
+    let mut best: Option<(u32, usize)> = None;
+    for transpose in [false, true] {
+        let mut word = 0u32;
+        for i in 0..18 {
+            let (a, b) = ((n - 11.0 + (i % 3) as f64), (i / 3) as f64);
+            let (x, y) = if transpose { (b, a) } else { (a, b) };
+            if dark_at(img, bin, map.map(x + 0.5, y + 0.5))? {
+                word |= 1 << i;
+            }
+        }
+        for v in 7..=40u32 {
+            let d = (version_codeword(v) ^ word).count_ones();
+            if d <= 3 && best.is_none_or(|(bd, _)| d < bd) {
+                best = Some((d, 17 + 4 * v as usize));
+            }
+        }
+    }
+    best.map(|(_, s)| s)
+}
+
+/// Samples and decodes one grid against the image's own grey levels: each module's centre
+/// (bilinear) compared with the mean of the modules around it (a 9×9-module window). Slower
+/// than the block threshold, and steadier where blur or uneven light leave a module's pixels
+/// near a block's threshold.
+fn read_local(img: &GrayImage, h: &Homography, size: usize) -> Option<Found> {
+    let grey = |(x, y): (f64, f64)| -> Option<f64> {
+        if !(x.is_finite() && y.is_finite()) || x < 0.0 || y < 0.0 {
+            return None;
+        }
+        let (x, y) = (x - 0.5, y - 0.5);
+        let (x0, y0) = (x.max(0.0).floor(), y.max(0.0).floor());
+        let (fx, fy) = ((x - x0).clamp(0.0, 1.0), (y - y0).clamp(0.0, 1.0));
+        let (xi, yi) = (x0 as usize, y0 as usize);
+        if xi + 1 >= img.width || yi + 1 >= img.height {
+            return None;
+        }
+        let p = |dx: usize, dy: usize| f64::from(img.data[(yi + dy) * img.width + xi + dx]);
+        Some(
+            (p(0, 0) * (1.0 - fx) + p(1, 0) * fx) * (1.0 - fy)
+                + (p(0, 1) * (1.0 - fx) + p(1, 1) * fx) * fy,
+        )
+    };
+    let mut v = vec![0f64; size * size];
+    for y in 0..size {
+        for x in 0..size {
+            v[y * size + x] = grey(h.map(x as f64 + 0.5, y as f64 + 0.5))?;
+        }
+    }
+    // Integral image in module space.
+    let w = size + 1;
+    let mut sum = vec![0f64; w * w];
+    for y in 0..size {
+        let mut row = 0.0;
+        for x in 0..size {
+            row += v[y * size + x];
+            sum[(y + 1) * w + x + 1] = sum[y * w + x + 1] + row;
+        }
+    }
+    let r = 4usize;
+    let plain = local_bits(&v, &sum, size, r);
+    if let Some(f) = decode_bits(&plain, h, size) {
+        return Some(f);
+    }
+    // Blur spreads each module into its neighbours: take a share of theirs back out.
+    let sharp: Vec<f64> = (0..size * size)
+        .map(|i| {
+            let (x, y) = (i % size, i / size);
+            let at = |dx: isize, dy: isize| {
+                let (xx, yy) = (x as isize + dx, y as isize + dy);
+                if xx < 0 || yy < 0 || xx >= size as isize || yy >= size as isize {
+                    v[i]
+                } else {
+                    v[yy as usize * size + xx as usize]
+                }
+            };
+            let around = (at(-1, 0) + at(1, 0) + at(0, -1) + at(0, 1)) / 4.0;
+            v[i] + 0.8 * (v[i] - around)
+        })
+        .collect();
+    decode_bits(&local_bits(&sharp, &sum, size, r), h, size)
+}
+
+/// Each module darker than the mean of the `(2r+1)²` modules around it (`sum`: the integral
+/// image of the unsharpened values, `size + 1` wide).
+fn local_bits(v: &[f64], sum: &[f64], size: usize, r: usize) -> Vec<bool> {
+    let w = size + 1;
+    (0..size * size)
+        .map(|i| {
+            let (x, y) = (i % size, i / size);
+            let (x0, y0) = (x.saturating_sub(r), y.saturating_sub(r));
+            let (x1, y1) = ((x + r + 1).min(size), (y + r + 1).min(size));
+            let s = sum[y1 * w + x1] - sum[y0 * w + x1] - sum[y1 * w + x0] + sum[y0 * w + x0];
+            v[i] < s / ((x1 - x0) * (y1 - y0)) as f64
+        })
+        .collect()
+}
+
 /// Samples and decodes one grid; `None` unless rqrr's error correction accepts it.
 fn read(img: &GrayImage, bin: &Binarizer, h: &Homography, size: usize) -> Option<Found> {
     let mut bits = vec![false; size * size];
@@ -224,6 +351,11 @@ fn read(img: &GrayImage, bin: &Binarizer, h: &Homography, size: usize) -> Option
             bits[y * size + x] = dark_at(img, bin, p).unwrap_or(false);
         }
     }
+    decode_bits(&bits, h, size)
+}
+
+/// Decodes a sampled grid; `None` unless rqrr's error correction accepts it.
+fn decode_bits(bits: &[bool], h: &Homography, size: usize) -> Option<Found> {
     let grid = rqrr::Grid::new(rqrr::SimpleGrid::from_func(size, |x, y| bits[y * size + x]));
     let mut bytes = Vec::new();
     grid.decode_to(&mut bytes).ok()?;
@@ -253,7 +385,20 @@ pub fn decode(
 ) -> Vec<Found> {
     let mut out: Vec<Found> = Vec::new();
     for t in triples.iter().take(max_triples) {
-        for size in sizes(t) {
+        // Finders inside a code already read are its data modules imitating finders.
+        if t.iter()
+            .any(|f| out.iter().any(|o| inside(&o.corners, (f.x, f.y))))
+        {
+            continue;
+        }
+        let mut sizes = sizes(t);
+        // From version 7 on, the version is written beside two finders: read it, and the size
+        // is known instead of guessed from the finders' spacing.
+        if let Some(v) = sizes.first().and_then(|&s| version_size(img, bin, t, s)) {
+            sizes.retain(|&s| s != v);
+            sizes.insert(0, v);
+        }
+        for size in sizes {
             // A wrong size (or a triple that is no code) fails the timing test already under the
             // affine map: skip the alignment search for it. The bar is lower than the final one,
             // since perspective bends the far ends of the timing patterns.
@@ -266,7 +411,7 @@ pub fn decode(
             if !timing_ok(img, bin, &h, size) {
                 continue;
             }
-            if let Some(f) = read(img, bin, &h, size) {
+            if let Some(f) = read(img, bin, &h, size).or_else(|| read_local(img, &h, size)) {
                 if !out.iter().any(|o| o.text == f.text) {
                     out.push(f);
                 }

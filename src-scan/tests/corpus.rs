@@ -1,14 +1,16 @@
 //! Regression test on the shared corpus of real photos (../shared/corpus/qr-photos, 97 photos from
 //! ZXing's black-box tests): the pipeline must keep its decode count and never panic.
 //!
-//! The floor is what the pipeline reaches today (95/97, the goal set in issue 4).
+//! The floor is what the pipeline reaches today (96/97; the one left, set2/13, is an artistic
+//! code whose modules are filled with a photograph of a map, so no threshold separates light from
+//! dark — ZXing-C++, zbar and OpenCV's WeChat engine do not read it either).
 
 use std::path::{Path, PathBuf};
 
 use venuecode_scan::{GrayImage, Scanner};
 
 /// Decodes measured when this floor was set; raise it when the pipeline improves.
-const FLOOR: usize = 95;
+const FLOOR: usize = 96;
 
 fn corpus_dir() -> PathBuf {
     // The run-time value: a test binary reused from a shared build cache may have been compiled
@@ -65,6 +67,19 @@ fn shared_corpus_decodes_at_least_the_floor_without_panics() {
     assert!(
         ok >= FLOOR,
         "decoded {ok}/97, floor {FLOOR}; misses: {misses:#?}"
+    );
+}
+
+/// set2/33 is China Mobile's code in the Hanzi mode of GB/T 18284 (mode 1101, GB2312), which
+/// upstream rqrr refused as an unknown data type; its text starts with two control characters.
+#[test]
+fn a_hanzi_mode_code_reads() {
+    let path = corpus_dir().join("set2/33.png");
+    let img = GrayImage::from_png(&std::fs::read(&path).unwrap()).unwrap();
+    let found = Scanner::default().scan(&img);
+    assert_eq!(
+        found.iter().map(|f| f.text.as_str()).collect::<Vec<_>>(),
+        ["\u{1}\u{10}AD:SUB:阿;;"]
     );
 }
 

@@ -9,9 +9,10 @@
 //! shared/tools/qr-peers.py on the same folders so ours and the peers' figures print in one run.
 //!
 //! Other modes: `--gate-frames` times live decoding of synthetic 1280×720 camera frames (a code at
-//! gate distance, and frames with no code); `--make-dense DIR` writes synthetic photos of dense
-//! codes (versions 10–20, 300–600 characters, as health certificates are) as `N.png` + `N.txt`,
-//! to run this benchmark and the peers on; `--pixels` times the conversion of a 1280×720 camera
+//! gate distance, and frames with no code); `--make-small DIR` and `--make-dense DIR` write the
+//! generated sets of `synth::sets` (small codes: versions 1–10 at 2–3 px per module in busy
+//! frames; dense codes: versions 20–30 at 2–3 px per module) as `N.png` + `N.txt`, to run this
+//! benchmark and the peers on; `--pixels` times the conversion of a 1280×720 camera
 //! frame to grey in each format a camera delivers (YUYV, NV12 with a padded stride, limited-range
 //! YUYV, MJPEG), target ≤ 1 ms. Build with `--release` for figures that mean anything.
 
@@ -22,6 +23,7 @@ use std::process::ExitCode;
 use std::time::Instant;
 
 use venuecode_scan::live::{LiveConfig, LiveDecoder};
+use venuecode_scan::synth::sets::{self, payload};
 use venuecode_scan::synth::{render, Conditions, Rng};
 use venuecode_scan::{Config, GrayImage, Scanner, Stage};
 
@@ -92,12 +94,12 @@ fn main() -> ExitCode {
             "--per-stage" => per_stage = true,
             "--gate-frames" => return gate_frames(),
             "--pixels" => return pixels(),
-            "--make-dense" => {
+            "--make-dense" | "--make-small" => {
                 let Some(dir) = args.next() else {
-                    eprintln!("--make-dense needs a folder");
+                    eprintln!("{a} needs a folder");
                     return ExitCode::from(2);
                 };
-                return make_dense(Path::new(&dir));
+                return make_set(Path::new(&dir), &a[7..]);
             }
             "--peers" => peers = args.next(),
             "-h" | "--help" => {
@@ -216,16 +218,6 @@ fn main() -> ExitCode {
     ExitCode::SUCCESS
 }
 
-/// A health-certificate-like payload of `len` characters (QR alphanumeric alphabet).
-fn payload(rng: &mut Rng, len: usize) -> String {
-    const A: &[u8] = b"0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ $%*+-./:";
-    let mut s = String::from("JKM1:");
-    while s.len() < len {
-        s.push(A[(rng.next_u64() % A.len() as u64) as usize] as char);
-    }
-    s
-}
-
 fn stats(mut t: Vec<f64>) -> (f64, f64) {
     t.sort_by(|a, b| a.total_cmp(b));
     (percentile(&t, 0.5), percentile(&t, 0.95))
@@ -327,27 +319,19 @@ fn gate_frames() -> ExitCode {
     ExitCode::SUCCESS
 }
 
-fn make_dense(dir: &Path) -> ExitCode {
+/// Writes a generated set (`synth::sets`) as `N.png` + `N.txt`, and `N.name` for what it shows.
+fn make_set(dir: &Path, what: &str) -> ExitCode {
     if let Err(e) = std::fs::create_dir_all(dir) {
         eprintln!("{}: {e}", dir.display());
         return ExitCode::from(2);
     }
-    let mut rng = Rng::new(7);
-    for i in 0..40u64 {
-        let len = 300 + (i as usize * 300 / 40);
-        let text = payload(&mut rng, len);
-        let c = Conditions {
-            rotation_deg: (rng.unit() - 0.5) * 30.0,
-            tilt: rng.unit() * 0.15,
-            module_px: 4.0,
-            noise: 5.0,
-            blur: usize::from(i % 3 == 0),
-            paper: 8.0,
-            ..Conditions::default()
-        };
-        let Ok((img, _)) = render(&text, 640, 640, &c, i) else {
-            continue;
-        };
+    let set = if what == "small" {
+        sets::small_codes()
+    } else {
+        sets::dense_codes()
+    };
+    for (i, case) in set.iter().enumerate() {
+        let img = &case.image;
         let mut png_bytes = Vec::new();
         {
             let mut enc = png::Encoder::new(&mut png_bytes, img.width as u32, img.height as u32);
@@ -363,14 +347,16 @@ fn make_dense(dir: &Path) -> ExitCode {
         }
         let base = dir.join(i.to_string());
         if let Err(e) = std::fs::write(base.with_extension("png"), png_bytes)
-            .and_then(|_| std::fs::write(base.with_extension("txt"), &text))
+            .and_then(|_| std::fs::write(base.with_extension("txt"), &case.text))
+            .and_then(|_| std::fs::write(base.with_extension("name"), &case.name))
         {
             eprintln!("{}: {e}", base.display());
             return ExitCode::from(2);
         }
     }
     println!(
-        "wrote 40 dense-code photos (300–600 characters, QR versions 10–20) to {}",
+        "wrote {} {what}-code photos to {}",
+        set.len(),
         dir.display()
     );
     ExitCode::SUCCESS

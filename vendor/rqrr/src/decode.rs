@@ -157,6 +157,9 @@ where
             4 => decode_byte(meta, &mut ds, &mut writer),
             8 => decode_kanji(meta, &mut ds, &mut writer),
             7 => decode_eci(meta, &mut ds, &mut writer),
+            // VenueCode fork: the Hanzi mode of GB/T 18284 (China's QR standard), which Chinese
+            // encoders use for GB2312 characters.
+            13 => decode_hanzi(meta, &mut ds, &mut writer),
             _ => Err(DeQRError::UnknownDataType)?,
         }?;
     }
@@ -204,6 +207,46 @@ where
         };
         writer
             .write_all(&[(sjw >> 8) as u8, (sjw & 0xff) as u8])
+            .map_err(|_| DeQRError::IoError)?;
+    }
+    Ok(())
+}
+
+/// VenueCode fork: a Hanzi segment (GB/T 18284-2000 mode 1101): a 4-bit subset (1 = GB2312),
+/// a count as long as Kanji's, then 13 bits per character — written out as UTF-8 (the segment
+/// says its characters are GB2312, so no guess is needed; byte segments beside it are still
+/// guessed by the caller). Another subset, or a code outside GB2312, is refused.
+fn decode_hanzi<W>(meta: &MetaData, ds: &mut CorrectedDataStream, mut writer: W) -> DeQRResult<()>
+where
+    W: Write,
+{
+    let subset = ds.take_bits_checked(4)?;
+    if subset != 1 {
+        Err(DeQRError::UnknownDataType)?
+    }
+    let nbits = match meta.version {
+        Version(0..=9) => 8,
+        Version(10..=26) => 10,
+        _ => 12,
+    };
+    let count = ds.take_bits_checked(nbits)?;
+    if ds.bits_remaining() < count * 13 {
+        Err(DeQRError::DataUnderflow)?
+    }
+    for _ in 0..count {
+        let d = ds.take_bits(13);
+        let two = ((d / 0x60) << 8) | (d % 0x60);
+        // 0xA1A1–0xAAFE (symbols) below 0x0A00, else 0xB0A1–0xFAFE (characters).
+        let gb = if two < 0x0a00 { two + 0xa1a1 } else { two + 0xa6a1 };
+        if gb > 0xffff {
+            Err(DeQRError::EncodingError)?
+        }
+        let bytes = [(gb >> 8) as u8, (gb & 0xff) as u8];
+        let text = encoding_rs::GB18030
+            .decode_without_bom_handling_and_without_replacement(&bytes)
+            .ok_or(DeQRError::EncodingError)?;
+        writer
+            .write_all(text.as_bytes())
             .map_err(|_| DeQRError::IoError)?;
     }
     Ok(())
@@ -1044,6 +1087,34 @@ mod tests {
             }
         }
         ds
+    }
+
+    /// VenueCode fork: a Hanzi segment (GB/T 18284) reads as its GB2312 characters; another
+    /// subset is refused.
+    #[test]
+    fn test_hanzi_mode() {
+        let meta = MetaData {
+            version: Version(1),
+            ecc_level: 0,
+            mask: 0,
+        };
+        // 阿 is GB2312 0xB0A2: (0xB0A2 - 0xA6A1) = 0x0A01 -> 0x0A * 0x60 + 0x01.
+        // 。 is 0xA1A3: (0xA1A3 - 0xA1A1) = 0x0002.
+        let mut bits = bits_of(13, 4);
+        bits.extend(bits_of(1, 4));
+        bits.extend(bits_of(2, 8));
+        bits.extend(bits_of(0x0a * 0x60 + 0x01, 13));
+        bits.extend(bits_of(0x0002, 13));
+        bits.extend(bits_of(0, 4));
+        let mut out = Vec::new();
+        decode_payload(&meta, stream_of(&bits), &mut out).unwrap();
+        assert_eq!(String::from_utf8(out).unwrap(), "阿。");
+
+        let mut bits = bits_of(13, 4);
+        bits.extend(bits_of(2, 4));
+        bits.extend(bits_of(1, 8));
+        bits.extend(bits_of(1, 13));
+        assert!(decode_payload(&meta, stream_of(&bits), &mut Vec::new()).is_err());
     }
 
     #[test]
