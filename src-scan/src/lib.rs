@@ -5,7 +5,9 @@
 //!
 //! Invariants: no I/O, no clock; [`Scanner::scan`] never panics or loops unboundedly on any frame
 //! (rqrr is additionally contained with `catch_unwind` at this boundary); stages stop at the first
-//! one that decodes something.
+//! one that decodes something. A stage that cannot succeed is skipped, so a frame with no code
+//! stays cheap (≤ 30 ms at 500×500): upscaling only where the finder locator sees small modules,
+//! every grid size only where rqrr's own threshold found a finder group.
 
 pub mod charset;
 pub mod finder;
@@ -61,6 +63,9 @@ pub enum Stage {
     GridSizes,
     /// Local-mean threshold with every plausible grid size.
     LocalMeanSizes,
+    /// A 3×3 mean first, then rqrr's threshold: faint codes under sensor noise, whose modules
+    /// the noise breaks into specks.
+    Smooth,
     /// Crops around three finder patterns with small modules (under 4 px), each scaled up so a
     /// module spans about 7 px, rqrr's and the local-mean threshold on it: a small code far off
     /// in a big or busy frame, which no whole-frame pass resolves.
@@ -69,7 +74,7 @@ pub enum Stage {
 
 impl Stage {
     /// Every stage, in the order tried.
-    pub const ALL: [Stage; 13] = [
+    pub const ALL: [Stage; 14] = [
         Stage::Finder,
         Stage::Zoom,
         Stage::Native,
@@ -77,6 +82,7 @@ impl Stage {
         Stage::LocalMean,
         Stage::Otsu,
         Stage::Stretch,
+        Stage::Smooth,
         Stage::Double,
         Stage::DoubleLocalMean,
         Stage::LocalFine,
@@ -100,6 +106,7 @@ impl Stage {
             Stage::GridSizes => "grid-sizes",
             Stage::LocalMeanSizes => "local-mean-sizes",
             Stage::Zoom => "zoom",
+            Stage::Smooth => "smooth",
         }
     }
 }
@@ -121,12 +128,14 @@ impl Default for Config {
 /// Detects and decodes every grid of a prepared rqrr image (a macro because rqrr does not export
 /// its image-buffer trait).
 macro_rules! collect {
-    ($p:expr, $scale:expr, $stage:expr, $sizes:expr) => {{
+    ($p:expr, $scale:expr, $stage:expr, $sizes:expr, $grids:expr) => {{
         let mut out: Vec<Found> = Vec::new();
         // Grids come unrefined: most decode as first located; only a grid that fails gets the
         // (costly) perspective refinement and a second try — the same result, less work.
         $p.set_lazy_refine(true);
-        for mut g in $p.detect_grids_sized($sizes) {
+        let grids = $p.detect_grids_sized($sizes);
+        *$grids = grids.len();
+        for mut g in grids {
             let mut bytes = Vec::new();
             let mut decoded = g.decode_to(&mut bytes).is_ok();
             if !decoded {
@@ -157,6 +166,8 @@ pub struct Scanner {
     pub config: Config,
     /// How many rqrr invocations panicked and were contained (should stay 0 with the fork).
     pub contained_panics: u64,
+    /// How many grids (finder groups rqrr accepted) the last rqrr pass located.
+    last_grids: usize,
 }
 
 impl Scanner {
@@ -164,6 +175,7 @@ impl Scanner {
         Scanner {
             config,
             contained_panics: 0,
+            last_grids: 0,
         }
     }
 
@@ -172,10 +184,30 @@ impl Scanner {
         if frame.width < 21 || frame.height < 21 {
             return Vec::new();
         }
+        // Upscaling is for small modules, and the costliest work on a frame with no code (a
+        // 500×500 frame becomes a million pixels, twice): it runs only where the finder locator
+        // sees a finder-like pattern with modules under 5 px. Asked once, when first needed.
+        let mut small: Option<bool> = None;
+        // rqrr's threshold found no finder group on the frame as it is: then trying every grid
+        // size per group (same threshold, same groups) cannot find one either.
+        let mut native_grids: Option<usize> = None;
         for &stage in &self.config.stages.clone() {
+            if stage == Stage::GridSizes && native_grids == Some(0) {
+                continue;
+            }
+            if matches!(stage, Stage::Double | Stage::DoubleLocalMean)
+                && !*small.get_or_insert_with(|| {
+                    finder::find_finders(frame).iter().any(|f| f.module < 5.0)
+                })
+            {
+                continue;
+            }
             let found = self.run_stage(stage, frame);
             if !found.is_empty() {
                 return found;
+            }
+            if stage == Stage::Native {
+                native_grids = Some(self.last_grids);
             }
         }
         Vec::new()
@@ -191,6 +223,15 @@ impl Scanner {
                 sampler::decode(frame, &bin, &triples, 4)
             }),
             Stage::Zoom => self.zoom(frame),
+            Stage::Smooth => {
+                let soft = prep::smooth3(frame);
+                let found = self.decode_gray(&soft, 1.0, stage, false);
+                if !found.is_empty() {
+                    return found;
+                }
+                let bits = prep::local_mean_threshold(&soft, (w.min(h) / 8).max(8), 3);
+                self.decode_bits(w, h, &bits, 1.0, stage, false)
+            }
             Stage::Native => self.decode_gray(frame, 1.0, stage, false),
             Stage::GridSizes => self.decode_gray(frame, 1.0, stage, true),
             Stage::LocalMeanSizes => {
@@ -296,10 +337,14 @@ impl Scanner {
         sizes: bool,
     ) -> Vec<Found> {
         let (w, h, data) = (img.width, img.height, &img.data);
-        self.contain(|| {
+        // Unknown (as if some were found) if rqrr panics.
+        let mut grids = usize::MAX;
+        let found = self.contain(|| {
             let mut p = rqrr::PreparedImage::prepare_from_greyscale(w, h, |x, y| data[y * w + x]);
-            collect!(p, scale, stage, sizes)
-        })
+            collect!(p, scale, stage, sizes, &mut grids)
+        });
+        self.last_grids = grids;
+        found
     }
 
     fn decode_bits(
@@ -311,10 +356,14 @@ impl Scanner {
         stage: Stage,
         sizes: bool,
     ) -> Vec<Found> {
-        self.contain(|| {
+        // Unknown (as if some were found) if rqrr panics.
+        let mut grids = usize::MAX;
+        let found = self.contain(|| {
             let mut p = rqrr::PreparedImage::prepare_from_bitmap(w, h, |x, y| bits[y * w + x]);
-            collect!(p, scale, stage, sizes)
-        })
+            collect!(p, scale, stage, sizes, &mut grids)
+        });
+        self.last_grids = grids;
+        found
     }
 
     /// Runs `f`, turning a panic inside rqrr into "nothing found" (and counting it).

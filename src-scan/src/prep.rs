@@ -72,6 +72,37 @@ pub fn upscale(img: &GrayImage, k: usize) -> GrayImage {
     }
 }
 
+/// The mean of each pixel's 3×3 neighbourhood (edges use the pixels inside the frame).
+pub fn smooth3(img: &GrayImage) -> GrayImage {
+    let (w, h) = (img.width, img.height);
+    // Horizontal sums of three, then vertical.
+    let mut rows = vec![0u16; w * h];
+    for y in 0..h {
+        let r = &img.data[y * w..(y + 1) * w];
+        for x in 0..w {
+            let a = if x > 0 { r[x - 1] } else { r[x] };
+            let c = if x + 1 < w { r[x + 1] } else { r[x] };
+            rows[y * w + x] = u16::from(a) + u16::from(r[x]) + u16::from(c);
+        }
+    }
+    let mut data = vec![0u8; w * h];
+    for y in 0..h {
+        let up = if y > 0 { y - 1 } else { y };
+        let down = if y + 1 < h { y + 1 } else { y };
+        for x in 0..w {
+            let s = u32::from(rows[up * w + x])
+                + u32::from(rows[y * w + x])
+                + u32::from(rows[down * w + x]);
+            data[y * w + x] = ((s + 4) / 9) as u8;
+        }
+    }
+    GrayImage {
+        width: w,
+        height: h,
+        data,
+    }
+}
+
 /// Stretches the histogram so the `clip` fraction darkest pixels become 0 and the brightest 255.
 pub fn stretch(img: &GrayImage, clip: f32) -> GrayImage {
     let hist = histogram(img);
@@ -189,6 +220,21 @@ mod tests {
             .map(|(x, y)| f(x, y))
             .collect();
         GrayImage::new(w, h, data).unwrap()
+    }
+
+    #[test]
+    fn smooth3_is_the_mean_of_each_3x3_neighbourhood() {
+        // One bright pixel in a dark 5x4 frame spreads a ninth of itself around it.
+        let src = img(5, 4, |x, y| if (x, y) == (2, 1) { 180 } else { 0 });
+        let out = smooth3(&src);
+        for y in 0..4usize {
+            for x in 0..5usize {
+                let near = x.abs_diff(2) <= 1 && y.abs_diff(1) <= 1;
+                assert_eq!(out.data[y * 5 + x], if near { 20 } else { 0 }, "({x}, {y})");
+            }
+        }
+        // Edges repeat the border pixel: a flat frame stays flat.
+        assert_eq!(smooth3(&img(3, 1, |_, _| 77)).data, vec![77; 3]);
     }
 
     #[test]
