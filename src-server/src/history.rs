@@ -2,7 +2,7 @@
 //! 5.93 million check-ins over 30 days, and ten times that) and for the demo's week of history.
 //!
 //! What makes it realistic: venue popularity follows a Zipf law (a few hospitals and markets take
-//! most of the traffic); each venue has regulars who come back (most visits), the rest come from
+//! most of the traffic; at ten times 茂名, within each 茂名-sized city); each venue has regulars who come back (most visits), the rest come from
 //! the whole population; visits follow a daily curve (morning and evening peaks, quiet nights);
 //! about a fifth of visits are households arriving together (2–4 people within a minute, one of
 //! them sometimes registered by a proxy); about 60 % of entries have an exit 10 minutes to 3
@@ -93,6 +93,18 @@ fn pick(cumulative: &[f64], r: &mut Rng) -> usize {
         .min(cumulative.len() - 1)
 }
 
+/// Venues in one city of 茂名's size: popularity is ranked within each such block.
+pub const CITY_VENUES: usize = 26_261;
+
+/// Venue `i`'s share of the traffic (before normalising): Zipf (exponent 1.05) by its rank
+/// within its city. Ten times 茂名 is ten cities of 茂名's shape, not one city whose busiest
+/// hospital takes ten times the patients: a ranking over 262,610 venues would give its first
+/// venue about 200,000 check-ins a day, which no real place sees (茂名's busiest takes about
+/// 24,000 here, a big hospital's day).
+fn popularity(i: usize) -> f64 {
+    1.0 / ((i % CITY_VENUES + 1) as f64).powf(1.05)
+}
+
 fn cumulate(weights: impl Iterator<Item = f64>) -> Vec<f64> {
     let mut acc = 0.0;
     weights
@@ -113,7 +125,7 @@ pub struct VenueSeed {
     pub category: &'static str,
 }
 
-/// The venues of a spec: ids `hv-000001…`, the busiest first, regions spread over 100
+/// The venues of a spec: ids `hv-000001…`, each city's busiest first, regions spread over 100
 /// communities of 茂名 (4409…).
 pub fn venues(spec: &Spec) -> Vec<VenueSeed> {
     const KINDS: [(&str, &str); 6] = [
@@ -161,7 +173,7 @@ fn uuid_like(seed: u64, n: u64) -> String {
 /// check-ins. Day `d` of the spec (0-based).
 pub fn day(spec: &Spec, venues: &[VenueSeed], d: u32) -> Vec<(String, Vec<Record>)> {
     let mut r = Rng::new(mix(spec.seed, u64::from(d) + 1));
-    let zipf = cumulate((1..=venues.len()).map(|k| 1.0 / (k as f64).powf(1.05)));
+    let zipf = cumulate((0..venues.len()).map(popularity));
     let hours = cumulate(HOURS.iter().copied());
     let people = spec.people();
     let per_day = spec.check_ins / u64::from(spec.days.max(1));

@@ -328,7 +328,9 @@ pub trait Store:
     /// Inserts the demo venues and checkpoints if they are not there yet (idempotent).
     fn seed_demo(&self, now: DateTime<Utc>) -> Result<(), StoreError>;
     /// Stores a validated batch from `device` in one transaction, skipping ids already held;
-    /// returns how many were new.
+    /// returns how many were new. Each record is stored under the venue it names (both
+    /// engines alike): `validate_batch` has checked that it is the device's, and the history
+    /// benchmark loads many venues' records in one batch.
     fn ingest(
         &self,
         device: &Device,

@@ -290,6 +290,7 @@ impl Store for PgStore {
         for r in records {
             match r {
                 Record::CheckIn(c) => {
+                    ci.venue_id.push(&c.venue_id);
                     ci.id.push(&c.id);
                     ci.checkpoint_id.push(&c.checkpoint_id);
                     ci.inspector.push(&c.inspector);
@@ -312,6 +313,7 @@ impl Store for PgStore {
                     ci.proxy_relation.push(c.proxy_relation.as_deref());
                 }
                 Record::Alert(a) => {
+                    al.venue_id.push(&a.check_in.venue_id);
                     al.id.push(&a.id);
                     al.check_in_id.push(&a.check_in.id);
                     al.checkpoint_id.push(&a.check_in.checkpoint_id);
@@ -332,7 +334,7 @@ impl Store for PgStore {
                 new += tx.execute(
                     INSERT_ALERTS,
                     &[
-                        &device.venue_id,
+                        &al.venue_id,
                         &device.device_id,
                         &received,
                         &al.id,
@@ -351,7 +353,7 @@ impl Store for PgStore {
                 new += tx.execute(
                     INSERT_CHECK_INS,
                     &[
-                        &device.venue_id,
+                        &ci.venue_id,
                         &device.device_id,
                         &received,
                         &ci.id,
