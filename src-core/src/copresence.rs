@@ -146,26 +146,16 @@ fn dir_order(d: Direction) -> u8 {
 /// Everyone in `others` co-present with one of `case`'s stays: same venue, times overlapping
 /// once widened by `margin` (inclusive). One contact per pair of stays, by venue, then start.
 pub fn co_present(case: &[Stay], others: &[Stay], margin: Duration) -> Vec<Contact> {
-    let margin = margin.max(Duration::zero());
-    let case_subjects: Vec<&str> = case.iter().map(|s| s.subject.as_str()).collect();
-    let mut out = Vec::new();
-    for c in case {
-        for o in others {
-            if o.venue_id != c.venue_id || case_subjects.contains(&o.subject.as_str()) {
-                continue;
-            }
-            if o.start <= c.end + margin && o.end + margin >= c.start {
-                let overlap = (o.end.min(c.end) - o.start.max(c.start)).max(Duration::zero());
-                out.push(Contact {
-                    subject: o.subject.clone(),
-                    venue_id: o.venue_id.clone(),
-                    case_stay: c.clone(),
-                    stay: o.clone(),
-                    overlap,
-                });
-            }
-        }
-    }
+    let mut out: Vec<Contact> = overlaps(case, others, margin)
+        .into_iter()
+        .map(|(c, o, overlap)| Contact {
+            subject: others[o].subject.clone(),
+            venue_id: others[o].venue_id.clone(),
+            case_stay: case[c].clone(),
+            stay: others[o].clone(),
+            overlap,
+        })
+        .collect();
     out.sort_by(|a, b| {
         (a.venue_id.as_str(), a.stay.start, a.subject.as_str()).cmp(&(
             b.venue_id.as_str(),
@@ -173,6 +163,28 @@ pub fn co_present(case: &[Stay], others: &[Stay], margin: Duration) -> Vec<Conta
             b.subject.as_str(),
         ))
     });
+    out
+}
+
+/// The pairs behind [`co_present`] without copying a stay: `(index in case, index in others,
+/// overlap)` for each co-present pair, by case stay, then in `others`' order. A busy venue's
+/// answer holds thousands of pairs; the caller copies only what it shows.
+pub fn overlaps(case: &[Stay], others: &[Stay], margin: Duration) -> Vec<(usize, usize, Duration)> {
+    let margin = margin.max(Duration::zero());
+    let case_subjects: Vec<&str> = case.iter().map(|s| s.subject.as_str()).collect();
+    let mut out = Vec::new();
+    for (ci, c) in case.iter().enumerate() {
+        for (oi, o) in others.iter().enumerate() {
+            if o.start > c.end + margin || o.end + margin < c.start || o.venue_id != c.venue_id {
+                continue;
+            }
+            if case_subjects.contains(&o.subject.as_str()) {
+                continue;
+            }
+            let overlap = (o.end.min(c.end) - o.start.max(c.start)).max(Duration::zero());
+            out.push((ci, oi, overlap));
+        }
+    }
     out
 }
 

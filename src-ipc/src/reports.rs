@@ -189,7 +189,11 @@ pub struct TraceResult {
     pub audit_id: i64,
     pub subjects: Vec<String>,
     pub visits: Vec<TraceVisitRow>,
+    /// The people met, longest together first (the server lists at most 2,000).
     pub contacts: Vec<TraceContactRow>,
+    /// How many were met in all.
+    #[serde(default)]
+    pub contacts_total: u64,
     /// Places with how many people were met there, most first.
     pub by_place: Vec<StatRow>,
 }

@@ -10,7 +10,7 @@
 //! contacts are core's (`copresence`); a visit to a venue outside the authority's regions is not
 //! shown, and nobody met there is; contacts carry masked names only.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 
 use axum::extract::{Query, State};
 use axum::http::HeaderMap;
@@ -60,6 +60,10 @@ pub struct TraceRequest {
     /// Stays this close in time count as co-present (default 30, at most 720).
     #[serde(default)]
     pub margin_minutes: Option<i64>,
+    /// How many contacts to list, longest together first (default 2,000, at most 100,000;
+    /// all are counted in `by_place` and `contacts_total`).
+    #[serde(default)]
+    pub limit: Option<usize>,
     /// The case (流调) number the query is made for.
     pub case_number: String,
     pub reason: String,
@@ -107,9 +111,27 @@ pub struct TraceAnswer {
     /// The pseudonyms the person was traced under (one per issuer for an ID number).
     pub subjects: Vec<String>,
     pub visits: Vec<Visit>,
+    /// The people met, longest together first, at most the request's `limit`.
     pub contacts: Vec<ContactRow>,
+    /// How many were met in all (`by_place` counts them all).
+    pub contacts_total: usize,
     pub by_place: Vec<PlaceCount>,
 }
+
+/// Someone met, before the answer's copy.
+struct Met {
+    subject: String,
+    name_masked: Option<String>,
+    venue_id: String,
+    start: DateTime<Utc>,
+    end: DateTime<Utc>,
+    overlap: Duration,
+}
+
+/// Contacts an answer lists unless asked for another number (all are counted).
+pub const DEFAULT_CONTACTS: usize = 2_000;
+/// The most an answer lists.
+pub const MAX_CONTACTS: usize = 100_000;
 
 /// A check-in as core's copresence reads it. A refused person never went in: they were at the
 /// door at that moment, read as a stay of that moment (an exit alone), not a stay until the
@@ -244,6 +266,11 @@ async fn trace(
             Some(_) => return Err(bad("bad_margin", "the margin is 0 to 720 minutes")),
         };
         let margin = Duration::minutes(margin);
+        let limit = match req.limit {
+            None => DEFAULT_CONTACTS,
+            Some(n) if (1..=MAX_CONTACTS).contains(&n) => n,
+            Some(_) => return Err(bad("bad_limit", "list 1 to 100000 contacts")),
+        };
         // The person's stays that touch the window (an entry up to the automatic exit before it).
         let mut own = Vec::new();
         for s in &subjects {
@@ -275,9 +302,9 @@ async fn trace(
                 case_stays.push(s);
             }
         }
-        // Everyone at those venues around those stays.
-        let mut others: Vec<Stay> = Vec::new();
-        let mut masked: BTreeMap<(String, String), Option<String>> = BTreeMap::new();
+        // Everyone at those venues around those stays, venue by venue: each venue's rows are
+        // read, turned into stays and compared, and only what the answer shows is copied out.
+        let mut met: Vec<Met> = Vec::new();
         // Each venue read only around the case's stays there (windows merged where they meet),
         // not across the whole span between its first and last visit: a regular of a busy
         // market would otherwise read two weeks of the market.
@@ -299,35 +326,77 @@ async fn trace(
             }
             let mut rows = Vec::new();
             for (a, b) in merged {
-                rows.extend(store.passages_at(venue, a, b)?);
+                // The automatic-exit span before a window matters only for who is still
+                // inside when it opens: the database answers that, not every passage.
+                let opens = (a + AUTO_CLOSE).min(b);
+                rows.extend(store.inside_at(venue, a, opens)?);
+                rows.extend(store.passages_at(venue, opens, b)?);
             }
-            for r in &rows {
-                masked.insert(
-                    (r.subject.clone(), r.venue_id.clone()),
-                    r.name_masked.clone(),
-                );
-            }
+            let names: HashMap<&str, Option<&str>> = rows
+                .iter()
+                .map(|r| (r.subject.as_str(), r.name_masked.as_deref()))
+                .collect();
             let ps: Vec<Passage> = rows.iter().map(passage).collect();
-            others.extend(
-                copresence::stays(&ps, AUTO_CLOSE)
-                    .into_iter()
-                    .filter(|s| !subjects.contains(&s.subject)),
-            );
+            let others: Vec<Stay> = copresence::stays(&ps, AUTO_CLOSE)
+                .into_iter()
+                .filter(|s| !subjects.contains(&s.subject))
+                .collect();
+            let here: Vec<Stay> = case_stays
+                .iter()
+                .filter(|s| s.venue_id == venue)
+                .cloned()
+                .collect();
+            for (_, o, overlap) in copresence::overlaps(&here, &others, margin) {
+                let o = &others[o];
+                met.push(Met {
+                    subject: o.subject.clone(),
+                    name_masked: names
+                        .get(o.subject.as_str())
+                        .copied()
+                        .flatten()
+                        .map(str::to_string),
+                    venue_id: o.venue_id.clone(),
+                    start: o.start,
+                    end: o.end,
+                    overlap,
+                });
+            }
         }
-        let found = copresence::co_present(&case_stays, &others, margin);
-        let mut contacts = Vec::new();
-        for c in found {
+        let contacts_total = met.len();
+        let mut by_place: BTreeMap<&str, usize> = BTreeMap::new();
+        for m in &met {
+            *by_place.entry(m.venue_id.as_str()).or_default() += 1;
+        }
+        let mut by_place_rows = Vec::new();
+        for (venue_id, contacts) in by_place {
+            by_place_rows.push(PlaceCount {
+                venue_id: venue_id.to_string(),
+                venue_name: visible(venue_id)?.unwrap_or_default(),
+                contacts,
+            });
+        }
+        by_place_rows.sort_by_key(|p| std::cmp::Reverse(p.contacts));
+        // The longest together first: the closest contacts, when not all are shown.
+        met.sort_by(|a, b| {
+            b.overlap.cmp(&a.overlap).then_with(|| {
+                (a.venue_id.as_str(), a.start, a.subject.as_str()).cmp(&(
+                    b.venue_id.as_str(),
+                    b.start,
+                    b.subject.as_str(),
+                ))
+            })
+        });
+        met.truncate(limit);
+        let mut contacts = Vec::with_capacity(met.len());
+        for m in met {
             contacts.push(ContactRow {
-                name_masked: masked
-                    .get(&(c.subject.clone(), c.venue_id.clone()))
-                    .cloned()
-                    .flatten(),
-                venue_name: visible(&c.venue_id)?.unwrap_or_default(),
-                subject: c.subject,
-                venue_id: c.venue_id,
-                start: c.stay.start,
-                end: c.stay.end,
-                overlap_minutes: c.overlap.num_minutes(),
+                venue_name: visible(&m.venue_id)?.unwrap_or_default(),
+                name_masked: m.name_masked,
+                subject: m.subject,
+                venue_id: m.venue_id,
+                start: m.start,
+                end: m.end,
+                overlap_minutes: m.overlap.num_minutes(),
             });
         }
         let mut visits = Vec::new();
@@ -358,19 +427,6 @@ async fn trace(
                 manual: manual_at.get(&s.venue_id).copied().unwrap_or(false),
             });
         }
-        let mut by_place: BTreeMap<String, PlaceCount> = BTreeMap::new();
-        for c in &contacts {
-            by_place
-                .entry(c.venue_id.clone())
-                .or_insert_with(|| PlaceCount {
-                    venue_id: c.venue_id.clone(),
-                    venue_name: c.venue_name.clone(),
-                    contacts: 0,
-                })
-                .contacts += 1;
-        }
-        let mut by_place: Vec<PlaceCount> = by_place.into_values().collect();
-        by_place.sort_by_key(|p| std::cmp::Reverse(p.contacts));
         // No audit, no answer.
         let audit_id = store.record_trace(
             &TraceAudit {
@@ -381,7 +437,7 @@ async fn trace(
                 from: req.from,
                 to: req.to,
                 visits: visits.len() as i64,
-                contacts: contacts.len() as i64,
+                contacts: contacts_total as i64,
             },
             now,
         )?;
@@ -391,7 +447,8 @@ async fn trace(
             subjects,
             visits,
             contacts,
-            by_place,
+            contacts_total,
+            by_place: by_place_rows,
         }))
     })
     .await

@@ -6,7 +6,8 @@
 //! in one run, one table printed at the end.
 //!
 //! Usage: `cargo run --release -p venuecode-server --features test-support --bin historybench --
-//! [--times 1] [--fraction 1.0] [--engine sqlite|postgres|both] [--dir DIR]`. Loading takes minutes at 茂名
+//! [--times 1] [--fraction 1.0] [--engine sqlite|postgres|both] [--dir DIR] [--reuse]`
+//! (`--reuse`: measure the SQLite file a previous run left in DIR, without loading it again). Loading takes minutes at 茂名
 //! scale and about ten times longer at `--times 10` (disk: ~0.5 GB per million check-ins).
 
 use std::time::{Duration as StdDuration, Instant};
@@ -30,6 +31,8 @@ struct Args {
     fraction: f64,
     engine: String,
     dir: Option<std::path::PathBuf>,
+    /// Measure the SQLite file already in `--dir` instead of generating and loading it again.
+    reuse: bool,
 }
 
 fn parse() -> Result<Args> {
@@ -38,6 +41,7 @@ fn parse() -> Result<Args> {
         fraction: 1.0,
         engine: "both".into(),
         dir: None,
+        reuse: false,
     };
     let mut it = std::env::args().skip(1);
     while let Some(k) = it.next() {
@@ -47,6 +51,7 @@ fn parse() -> Result<Args> {
             "--fraction" => a.fraction = v()?.parse()?,
             "--engine" => a.engine = v()?,
             "--dir" => a.dir = Some(v()?.into()),
+            "--reuse" => a.reuse = true,
             other => anyhow::bail!("unknown argument {other:?}"),
         }
     }
@@ -170,7 +175,8 @@ async fn measure(
     let store = state.store();
     let router = app(state);
     let s2 = store.clone();
-    tokio::task::spawn_blocking(move || {
+    // Already there when a loaded file is measured again (--reuse): then signing in suffices.
+    let _ = tokio::task::spawn_blocking(move || {
         create_account(
             s2.as_ref(),
             &AccountSpec {
@@ -184,7 +190,7 @@ async fn measure(
             Utc::now(),
         )
     })
-    .await??;
+    .await?;
     let (_, body, _) = call(
         &router,
         Request::post("/api/v1/auth/login")
@@ -205,6 +211,7 @@ async fn measure(
     // Tracing: 1,000 random people over the last 14 days.
     let mut times = Vec::new();
     let mut found = 0usize;
+    let mut contacts = Vec::with_capacity(1000);
     for _ in 0..1000 {
         let subject = history::subject_of(spec.seed, r.below(people));
         let body = serde_json::json!({
@@ -222,8 +229,24 @@ async fn measure(
         anyhow::ensure!(status == StatusCode::OK, "trace: {status}");
         let v: serde_json::Value = serde_json::from_slice(&out)?;
         found += v["visits"].as_array().map_or(0, Vec::len);
+        contacts.push((
+            v["contacts_total"].as_u64().unwrap_or(0) as usize,
+            out.len(),
+        ));
         times.push(t);
     }
+    contacts.sort_unstable();
+    eprintln!(
+        "  trace answers: people met p50 {} p95 {} max {}; answer bytes p95 {}",
+        contacts[500].0,
+        contacts[950].0,
+        contacts[999].0,
+        {
+            let mut b: Vec<usize> = contacts.iter().map(|c| c.1).collect();
+            b.sort_unstable();
+            b[950]
+        }
+    );
     let trace = (percentile(&mut times, 0.5), percentile(&mut times, 0.95));
     let trace_found = found as f64 / 1000.0;
     // What bounds a trace: its store calls, timed one by one for 100 people.
@@ -323,9 +346,14 @@ async fn measure(
     let alerts = (percentile(&mut times, 0.5), percentile(&mut times, 0.95));
 
     // Ingest with the history in place: one more day, 1,000 records a batch.
+    let s0 = store.clone();
+    let held = tokio::task::spawn_blocking(move || s0.counts())
+        .await??
+        .check_ins as u64;
     let extra = Spec {
         start: end,
-        seed: spec.seed ^ 0xF00D,
+        // New ids on every run, also over a reused file.
+        seed: spec.seed ^ 0xF00D ^ held,
         days: 1,
         check_ins: (spec.check_ins / u64::from(spec.days)).min(400_000),
         ..spec.clone()
@@ -396,11 +424,19 @@ fn main() -> Result<()> {
     let dir = a.dir.clone().unwrap_or_else(|| tmp.path().to_path_buf());
     if a.engine == "sqlite" || a.engine == "both" {
         let path = dir.join(format!("history-x{}.db", a.times));
-        let _ = std::fs::remove_file(&path);
+        let reuse = a.reuse && path.exists();
+        if !reuse {
+            let _ = std::fs::remove_file(&path);
+        }
         let store = store::open(path.to_str().context("path")?)?;
-        insert_venues(&Target::Sqlite(path.clone()), &venues)?;
-        eprintln!("sqlite: loading");
-        let rate = load(store.as_ref(), &spec, &venues)?;
+        let rate = if reuse {
+            eprintln!("sqlite: measuring {} as it is", path.display());
+            f64::NAN
+        } else {
+            insert_venues(&Target::Sqlite(path.clone()), &venues)?;
+            eprintln!("sqlite: loading");
+            load(store.as_ref(), &spec, &venues)?
+        };
         let (store, f) = rt.block_on(measure("sqlite", store, &spec, &venues, rate))?;
         drop(store);
         all.push(f);

@@ -50,6 +50,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../../../migrations/server/postgres/0012_alert_notes.sql"),
     include_str!("../../../migrations/server/postgres/0013_inspector_ids.sql"),
     include_str!("../../../migrations/server/postgres/0014_capacity.sql"),
+    include_str!("../../../migrations/server/postgres/0015_venue_time_covering.sql"),
 ];
 
 /// Connections kept open between requests.

@@ -45,6 +45,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../../../migrations/server/sqlite/0012_alert_notes.sql"),
     include_str!("../../../migrations/server/sqlite/0013_inspector_ids.sql"),
     include_str!("../../../migrations/server/sqlite/0014_capacity.sql"),
+    include_str!("../../../migrations/server/sqlite/0015_venue_time_covering.sql"),
 ];
 
 /// The server's SQLite store.

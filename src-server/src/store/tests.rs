@@ -8,7 +8,7 @@ use venuecode_core::trust::Revocation;
 mod applications;
 use applications::applications_are_filed_scoped_and_decided_once;
 mod reports;
-use reports::statistics_and_alerts_are_read_by_scope;
+use reports::{inside_at_keeps_last_entries, statistics_and_alerts_are_read_by_scope};
 
 fn enrol(store: &dyn Store, device: &str, code: &str) -> Result<super::Device, StoreError> {
     store.enrol(
@@ -430,6 +430,10 @@ const SUITE: &[Scenario] = &[
     (
         "statistics_and_alerts_are_read_by_scope",
         &statistics_and_alerts_are_read_by_scope,
+    ),
+    (
+        "inside_at_keeps_last_entries",
+        &inside_at_keeps_last_entries,
     ),
     (
         "enrolment_binds_and_refuses_what_it_must",

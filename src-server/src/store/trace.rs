@@ -82,6 +82,16 @@ pub trait Tracing {
         from: DateTime<Utc>,
         to: DateTime<Utc>,
     ) -> Result<Vec<PassageRow>, StoreError>;
+    /// Who was inside `venue_id` at `until` by what they did in `[from, until)`: for each
+    /// person whose last let-through passage there is an entry, that entry. Read in the
+    /// database, so a busy venue's hours before a window cost the reader only the people still
+    /// inside (the stay rules need no more: an automatic exit counts from the last entry).
+    fn inside_at(
+        &self,
+        venue_id: &str,
+        from: DateTime<Utc>,
+        until: DateTime<Utc>,
+    ) -> Result<Vec<PassageRow>, StoreError>;
     /// Writes one query to the audit; its id.
     fn record_trace(&self, a: &TraceAudit<'_>, now: DateTime<Utc>) -> Result<i64, StoreError>;
     /// The newest `limit` audited queries, newest first.

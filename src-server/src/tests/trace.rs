@@ -12,6 +12,7 @@ use venuecode_core::accounts::Role;
 const CASE: &str = "local:0000000000000000000c0de1";
 const OVERLAPPING: &str = "local:0000000000000000000c0de2";
 const GONE: &str = "local:0000000000000000000c0de3";
+const ALONGSIDE: &str = "local:0000000000000000000c0de4";
 
 /// A check-in by hand at VENUE: `subject` passing `direction` `secs_ago` seconds ago (a station
 /// sends nothing from before its enrolment, so the story plays out in minutes, with no margin).
@@ -48,6 +49,9 @@ async fn an_authority_traces_a_person_and_every_query_is_audited() {
         passing(4, OVERLAPPING, "exit", 150),
         passing(5, GONE, "entry", 290),
         passing(6, GONE, "exit", 250),
+        // In with the case for 50 s: listed before the one who overlapped for 20 s.
+        passing(7, ALONGSIDE, "entry", 235),
+        passing(8, ALONGSIDE, "exit", 185),
     ];
     let (status, body) = send(
         &f.app,
@@ -74,10 +78,30 @@ async fn an_authority_traces_a_person_and_every_query_is_audited() {
         .iter()
         .map(|c| c["subject"].as_str().unwrap())
         .collect();
-    assert_eq!(contacts, [OVERLAPPING], "{t}");
-    assert_eq!(t["contacts"][0]["overlap_minutes"], 0, "20 seconds");
-    assert_eq!(t["contacts"][0]["name_masked"], "张*");
-    assert_eq!(t["by_place"][0]["contacts"], 1);
+    assert_eq!(
+        contacts,
+        [ALONGSIDE, OVERLAPPING],
+        "longest together first: {t}"
+    );
+    assert_eq!(t["contacts"][1]["overlap_minutes"], 0, "20 seconds");
+    assert_eq!(t["contacts"][1]["name_masked"], "张*");
+    assert_eq!(t["by_place"][0]["contacts"], 2);
+    assert_eq!(t["contacts_total"], 2);
+
+    // Asked for one: the closest contact is listed, both are counted.
+    let mut one: serde_json::Value = serde_json::from_slice(&query("2026-粤-0042", 6)).unwrap();
+    one["limit"] = 1.into();
+    let (status, t) = send(&f.app, post(&cdc, one.to_string().into_bytes())).await;
+    assert_eq!(status, StatusCode::OK, "{t}");
+    assert_eq!(t["contacts"].as_array().unwrap().len(), 1, "{t}");
+    assert_eq!(t["contacts"][0]["subject"], ALONGSIDE);
+    assert_eq!(
+        (
+            t["contacts_total"].as_i64(),
+            t["by_place"][0]["contacts"].as_i64()
+        ),
+        (Some(2), Some(2))
+    );
 
     // Another region's authority: the venue is not theirs, so nothing from it.
     let far = sign_in(&f, "far.cdc").await;
@@ -104,6 +128,14 @@ async fn an_authority_traces_a_person_and_every_query_is_audited() {
             .into_bytes(),
             "bad_reason",
         ),
+        (
+            {
+                let mut q: serde_json::Value = serde_json::from_slice(&query("C-1", 6)).unwrap();
+                q["limit"] = 0.into();
+                q.to_string().into_bytes()
+            },
+            "bad_limit",
+        ),
     ] {
         let (status, b) = send(&f.app, post(&cdc, body)).await;
         assert_eq!(status, StatusCode::BAD_REQUEST, "{b}");
@@ -114,15 +146,18 @@ async fn an_authority_traces_a_person_and_every_query_is_audited() {
     let (status, log) = send(&f.app, with_token("GET", "/api/v1/trace/audit", &cdc)).await;
     assert_eq!(status, StatusCode::OK, "{log}");
     let rows = log.as_array().unwrap();
-    assert_eq!(rows.len(), 2, "{log}");
+    assert_eq!(rows.len(), 3, "{log}");
     assert_eq!(rows[0]["case_number"], "2026-琼-0001");
-    assert_eq!(rows[1]["case_number"], "2026-粤-0042");
-    assert_eq!(rows[1]["subject"], CASE);
-    assert_eq!(
-        (rows[1]["visits"].as_i64(), rows[1]["contacts"].as_i64()),
-        (Some(1), Some(1))
-    );
-    assert!(rows[1]["actor"].as_str().unwrap().contains("wang.cdc"));
+    assert_eq!(rows[2]["case_number"], "2026-粤-0042");
+    assert_eq!(rows[2]["subject"], CASE);
+    // The audit counts everyone met, also when fewer were listed.
+    for row in &rows[1..] {
+        assert_eq!(
+            (row["visits"].as_i64(), row["contacts"].as_i64()),
+            (Some(1), Some(2))
+        );
+    }
+    assert!(rows[2]["actor"].as_str().unwrap().contains("wang.cdc"));
 
     // The audit cannot be changed or deleted.
     let db = rusqlite::Connection::open(f._dir.path().join("s.db")).unwrap();

@@ -379,6 +379,7 @@ struct TraceAnswer {
     subjects: Vec<String>,
     visits: Vec<VisitAnswer>,
     contacts: Vec<ContactAnswer>,
+    contacts_total: u64,
     by_place: Vec<PlaceAnswer>,
 }
 
@@ -435,6 +436,7 @@ pub fn trace(
                 overlap_minutes: c.overlap_minutes,
             })
             .collect(),
+        contacts_total: a.contacts_total,
         by_place: a
             .by_place
             .into_iter()

@@ -41,6 +41,7 @@ pub(super) fn text(key: Key) -> &'static str {
         Key::TraceRun => "Trace",
         Key::TraceVisits => "Places visited",
         Key::TraceContacts => "Co-present people",
+        Key::TraceContactsShown => "{total} in all; the {shown} longest together are listed",
         Key::TraceByPlace => "By place",
         Key::TraceNoVisits => "No visits in this window",
         Key::TraceNoContacts => "Nobody was there at the same time",

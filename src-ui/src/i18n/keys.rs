@@ -399,6 +399,7 @@ pub enum Key {
     TraceRun,
     TraceVisits,
     TraceContacts,
+    TraceContactsShown,
     TraceByPlace,
     TraceNoVisits,
     TraceNoContacts,

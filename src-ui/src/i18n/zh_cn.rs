@@ -41,6 +41,7 @@ pub(super) fn text(key: Key) -> &'static str {
         Key::TraceRun => "查询",
         Key::TraceVisits => "到访场所",
         Key::TraceContacts => "同时在场人员",
+        Key::TraceContactsShown => "共 {total} 人，按同时在场时长列出前 {shown} 人",
         Key::TraceByPlace => "按场所",
         Key::TraceNoVisits => "该时段内没有到访记录",
         Key::TraceNoContacts => "没有同时在场的人员",

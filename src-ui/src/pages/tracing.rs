@@ -397,11 +397,15 @@ fn Trace(start_from: RwSignal<Option<String>>) -> impl IntoView {
                         </tbody>
                     </table>
                     <div class="row">
-                        <h2 class="grow">{move || i18n.t(Key::TraceContacts)} " (" <span id="trace-contact-count">{r.contacts.len()}</span> ")"</h2>
+                        <h2 class="grow">{move || i18n.t(Key::TraceContacts)} " (" <span id="trace-contact-count">{r.contacts_total}</span> ")"</h2>
                         <button id="trace-sort-time" class:active=move || !sort_by_place.get() on:click=move |_| sort_by_place.set(false)>{move || i18n.t(Key::TraceSortTime)}</button>
                         <button id="trace-sort-place" class:active=move || sort_by_place.get() on:click=move |_| sort_by_place.set(true)>{move || i18n.t(Key::TraceSortPlace)}</button>
                     </div>
                     {r.contacts.is_empty().then(|| view! { <p class="empty">{move || i18n.t(Key::TraceNoContacts)}</p> })}
+                    {((r.contacts.len() as u64) < r.contacts_total).then(|| {
+                        let (shown, total) = (r.contacts.len(), r.contacts_total);
+                        view! { <p class="hint" id="trace-contacts-shown">{move || i18n.t(Key::TraceContactsShown).replace("{shown}", &shown.to_string()).replace("{total}", &total.to_string())}</p> }
+                    })}
                     <table class="counts" id="trace-contacts">
                         <thead><tr>
                             <th>{move || i18n.t(Key::TracePerson)}</th>

@@ -62,6 +62,36 @@ impl Tracing for PgStore {
         self.passages("venue_id", venue_id, from, to)
     }
 
+    fn inside_at(
+        &self,
+        venue_id: &str,
+        from: DateTime<Utc>,
+        until: DateTime<Utc>,
+    ) -> Result<Vec<PassageRow>, StoreError> {
+        self.with(|c| {
+            let rows = c.query(
+                &format!(
+                    "SELECT DISTINCT ON (subject) {PASSAGE_COLUMNS} FROM check_ins
+                     WHERE venue_id = $1 AND at_ms >= $2 AND at_ms < $3 AND subject IS NOT NULL
+                         AND verdict = 'pass'
+                     ORDER BY subject, at_ms DESC"
+                ),
+                &[
+                    &venue_id,
+                    &from.timestamp_millis(),
+                    &until.timestamp_millis(),
+                ],
+            )?;
+            let mut out: Vec<PassageRow> = rows
+                .iter()
+                .map(passage)
+                .filter(|p| p.direction == "entry")
+                .collect();
+            out.sort_by_key(|p| p.at);
+            Ok(out)
+        })
+    }
+
     fn record_trace(&self, a: &TraceAudit<'_>, now: DateTime<Utc>) -> Result<i64, StoreError> {
         self.with(|c| {
             let row = c.query_one(

@@ -63,6 +63,31 @@ impl Tracing for SqliteStore {
         self.passages("venue_id", venue_id, from, to)
     }
 
+    fn inside_at(
+        &self,
+        venue_id: &str,
+        from: DateTime<Utc>,
+        until: DateTime<Utc>,
+    ) -> Result<Vec<PassageRow>, StoreError> {
+        let conn = self.conn()?;
+        // SQLite takes the bare columns of an aggregate query from the row that holds max().
+        let mut stmt = conn.prepare_cached(&format!(
+            "SELECT {PASSAGE_COLUMNS}, max(at_ms) FROM check_ins
+             WHERE venue_id = ?1 AND at_ms >= ?2 AND at_ms < ?3 AND subject IS NOT NULL
+                 AND verdict = 'pass'
+             GROUP BY subject"
+        ))?;
+        let rows = stmt.query_map(
+            params![venue_id, from.timestamp_millis(), until.timestamp_millis()],
+            passage,
+        )?;
+        let mut out: Vec<PassageRow> = rows
+            .filter(|r| r.as_ref().map_or(true, |p| p.direction == "entry"))
+            .collect::<Result<_, _>>()?;
+        out.sort_by_key(|p| p.at);
+        Ok(out)
+    }
+
     fn record_trace(&self, a: &TraceAudit<'_>, now: DateTime<Utc>) -> Result<i64, StoreError> {
         let conn = self.conn()?;
         conn.execute(

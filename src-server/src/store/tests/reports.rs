@@ -173,3 +173,49 @@ pub(super) fn statistics_and_alerts_are_read_by_scope(store: &dyn Store) {
         Some("已隔离")
     );
 }
+
+/// Who is inside a venue when a window opens, read in the database: each person's last
+/// let-through passage before it, kept when it is an entry.
+pub(super) fn inside_at_keeps_last_entries(store: &dyn Store) {
+    use crate::store::Tracing;
+    store.seed_demo(at(NOW)).unwrap();
+    let market = enrol(store, "dev1", "100003").unwrap();
+    let mut records = Vec::new();
+    let mut n = 0u64;
+    let mut pass = |subject: &str, direction: &str, secs_before: i64, verdict: &str| {
+        n += 1;
+        let mut c = check_in(n, "demo-venue-0003");
+        c.subject = Some(subject.into());
+        c.direction = direction.into();
+        c.verdict = verdict.into();
+        c.at = at(NOW - secs_before);
+        Record::CheckIn(c)
+    };
+    // a: in, out, in again (inside); b: in, out (gone); c: in at two gates (inside, last
+    // gate's entry); d: refused at the door (never inside); e: an exit only (gone).
+    records.push(pass("a", "entry", 3000, "pass"));
+    records.push(pass("a", "exit", 2500, "pass"));
+    records.push(pass("a", "entry", 2000, "pass"));
+    records.push(pass("b", "entry", 2900, "pass"));
+    records.push(pass("b", "exit", 1000, "pass"));
+    records.push(pass("c", "entry", 2800, "pass"));
+    records.push(pass("c", "entry", 1500, "pass"));
+    records.push(pass("d", "entry", 1200, "refuse"));
+    records.push(pass("e", "exit", 900, "pass"));
+    // After the window closes: not read.
+    records.push(pass("b", "entry", 100, "pass"));
+    store.ingest(&market, records, at(NOW)).unwrap();
+    let inside = store
+        .inside_at("demo-venue-0003", at(NOW - 3600), at(NOW - 500))
+        .unwrap();
+    let got: Vec<(&str, i64)> = inside
+        .iter()
+        .map(|p| (p.subject.as_str(), p.at.timestamp() - NOW))
+        .collect();
+    assert_eq!(got, [("a", -2000), ("c", -1500)]);
+    assert!(inside.iter().all(|p| p.direction == "entry" && p.passed));
+    assert!(store
+        .inside_at("demo-venue-0001", at(NOW - 3600), at(NOW))
+        .unwrap()
+        .is_empty());
+}
