@@ -177,7 +177,6 @@ pub(super) fn statistics_and_alerts_are_read_by_scope(store: &dyn Store) {
 /// Who is inside a venue when a window opens, read in the database: each person's last
 /// let-through passage before it, kept when it is an entry.
 pub(super) fn inside_at_keeps_last_entries(store: &dyn Store) {
-    use crate::store::Tracing;
     store.seed_demo(at(NOW)).unwrap();
     let market = enrol(store, "dev1", "100003").unwrap();
     let mut records = Vec::new();
