@@ -8,6 +8,7 @@
 //! Invariants: this crate builds for wasm32 and native, holds no logic, and is the only place where
 //! IPC types derive `Serialize`/`Deserialize`. Domain types are converted into these by hand.
 
+mod camera;
 mod gate;
 mod people;
 mod posters;
@@ -17,6 +18,7 @@ mod vocab;
 
 use serde::{de::DeserializeOwned, Deserialize, Serialize};
 
+pub use camera::*;
 pub use gate::*;
 pub use people::*;
 pub use posters::*;
@@ -54,6 +56,8 @@ pub const ALL_COMMANDS: &[&str] = &[
     CheckKioskPin::NAME,
     GetKiosk::NAME,
     SetStationOptions::NAME,
+    ListCameras::NAME,
+    SetCamera::NAME,
     EnrolStation::NAME,
     GetSyncStatus::NAME,
     SyncNow::NAME,
@@ -223,6 +227,9 @@ pub struct Settings {
     pub sound: bool,
     /// Hours after which an open presence closes by itself (1–48, default 12).
     pub auto_close_hours: u32,
+    /// How the camera is opened.
+    #[serde(default)]
+    pub camera: CameraChoice,
 }
 
 impl Default for Settings {
@@ -232,6 +239,7 @@ impl Default for Settings {
             clear_after_secs: 5,
             sound: false,
             auto_close_hours: 12,
+            camera: CameraChoice::default(),
         }
     }
 }
@@ -269,8 +277,8 @@ impl Command for SetLanguage {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum FrameSourceSpec {
-    /// A camera by index (0 = the first).
-    Camera { index: u32 },
+    /// A camera as Settings chose it (which one, size and frame rate).
+    Camera(CameraChoice),
     /// PNG files in a folder, played in name order as a video at `fps`, looping.
     Folder { path: String, fps: u32 },
     /// One PNG shown repeatedly at `fps`.

@@ -40,6 +40,8 @@ pub fn handler<R: tauri::Runtime>() -> impl Fn(tauri::ipc::Invoke<R>) -> bool + 
         check_kiosk_pin,
         get_kiosk,
         set_station_options,
+        list_cameras,
+        set_camera,
         enrol_station,
         get_sync_status,
         sync_now,
@@ -279,6 +281,34 @@ async fn set_station_options(
 }
 
 #[tauri::command]
+async fn list_cameras(
+    req: venuecode_ipc::ListCameras,
+) -> Result<Vec<venuecode_ipc::CameraInfo>, IpcError> {
+    let _ = req;
+    // Asking the platform can block on a device: not on the UI's thread.
+    tauri::async_runtime::spawn_blocking(|| crate::camera::platform().cameras())
+        .await
+        .map_err(|e| IpcError {
+            code: venuecode_ipc::ErrorCode::Internal,
+            detail: e.to_string(),
+        })?
+        .map_err(crate::scan::source_error)
+}
+
+#[tauri::command]
+async fn set_camera(
+    state: State<'_, AppState>,
+    req: venuecode_ipc::SetCamera,
+) -> Result<Settings, IpcError> {
+    let mut store = state.store.lock().map_err(|_| AppError::Poisoned)?;
+    crate::kiosk::guard(&store)?;
+    req.camera
+        .check()
+        .map_err(|field| AppError::Invalid(format!("camera {field} is not one offered")))?;
+    Ok(store.set_camera(req.camera)?)
+}
+
+#[tauri::command]
 async fn enrol_station(
     state: State<'_, AppState>,
     req: EnrolStation,
@@ -457,6 +487,10 @@ mod tests {
                 clear_after_secs: 5,
                 sound: false,
                 auto_close_hours: 12
+            }),
+            venuecode_ipc::ListCameras::NAME => json!(venuecode_ipc::ListCameras {}),
+            venuecode_ipc::SetCamera::NAME => json!(venuecode_ipc::SetCamera {
+                camera: venuecode_ipc::CameraChoice::default()
             }),
             EnrolStation::NAME => json!(EnrolStation {
                 server_url: None,

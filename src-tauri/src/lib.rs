@@ -5,6 +5,7 @@
 //! [`store`]; no rule that belongs in `venuecode-core` is written here. The same [`run`] serves
 //! desktop and mobile (`mobile_entry_point`).
 
+pub mod camera;
 pub mod checking;
 pub mod commands;
 pub mod config;

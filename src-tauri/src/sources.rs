@@ -17,7 +17,7 @@ use venuecode_scan::GrayImage;
 pub fn open(spec: &FrameSourceSpec) -> Result<(Box<dyn FrameSource>, Option<f64>), SourceError> {
     let interval = |fps: u32| Some(1.0 / f64::from(fps.clamp(1, 60)));
     Ok(match spec {
-        FrameSourceSpec::Camera { index } => (Box::new(CameraSource::open(*index)?), None),
+        FrameSourceSpec::Camera(choice) => (crate::camera::platform().open(choice)?, None),
         FrameSourceSpec::Folder { path, fps } => (
             Box::new(FolderSource::open(Path::new(path))?),
             interval(*fps),
@@ -224,16 +224,37 @@ pub fn layout_of(
 }
 
 impl CameraSource {
-    pub fn open(index: u32) -> Result<CameraSource, SourceError> {
+    /// Opens the chosen camera at the offered format closest to the chosen size and rate
+    /// (`camera::pick_format`), or at its highest frame rate when both are automatic.
+    pub fn open(choice: &venuecode_ipc::CameraChoice) -> Result<CameraSource, SourceError> {
+        use crate::camera::{pick_format, Offered};
         use nokhwa::pixel_format::LumaFormat;
-        use nokhwa::utils::{CameraIndex, RequestedFormat, RequestedFormatType};
+        use nokhwa::utils::{CameraIndex, FrameFormat, RequestedFormat, RequestedFormatType};
+        let index = choice.index;
+        let fail = |e: nokhwa::NokhwaError| camera_error(&e.to_string(), true);
         let format =
             RequestedFormat::new::<LumaFormat>(RequestedFormatType::AbsoluteHighestFrameRate);
-        let mut camera = nokhwa::Camera::new(CameraIndex::Index(index), format)
-            .map_err(|e| camera_error(&e.to_string(), true))?;
-        camera
-            .open_stream()
-            .map_err(|e| camera_error(&e.to_string(), true))?;
+        let mut camera = nokhwa::Camera::new(CameraIndex::Index(index), format).map_err(fail)?;
+        if choice.width != 0 || choice.fps != 0 {
+            let formats = camera.compatible_camera_formats().map_err(fail)?;
+            let offered: Vec<Offered> = formats
+                .iter()
+                .map(|f| Offered {
+                    width: f.width(),
+                    height: f.height(),
+                    fps: f.frame_rate(),
+                    raw: f.format() != FrameFormat::MJPEG,
+                })
+                .collect();
+            if let Some(i) = pick_format(&offered, choice) {
+                camera
+                    .set_camera_requset(RequestedFormat::new::<LumaFormat>(
+                        RequestedFormatType::Exact(formats[i]),
+                    ))
+                    .map_err(fail)?;
+            }
+        }
+        camera.open_stream().map_err(fail)?;
         Ok(CameraSource { camera, index })
     }
 }
@@ -314,9 +335,10 @@ mod tests {
             return;
         }
         assert!(matches!(
-            CameraSource::open(0),
+            CameraSource::open(&venuecode_ipc::CameraChoice::default()),
             Err(SourceError::NoCamera(_))
         ));
+        assert!(crate::camera::platform().cameras().unwrap().is_empty());
     }
 
     #[test]

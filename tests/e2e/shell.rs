@@ -77,6 +77,16 @@ fn shell_switches_language_visits_every_area_and_remembers_the_choice() -> Resul
     s.click("#opt-save")?;
     s.wait_text("#opt-saved", "已保存", WAIT)?;
 
+    // Camera: this machine has none, and the card says what to use instead; the size and
+    // frame rate are chosen and saved (checked after the restart).
+    s.wait_contains("#camera-none", "未找到摄像头", WAIT)?;
+    s.select("#camera-size", "2")?;
+    s.select("#camera-fps", "30")?;
+    s.click("#camera-save")?;
+    s.wait_text("#camera-saved", "已保存", WAIT)?;
+    s.execute("document.querySelector('#camera-options').scrollIntoView(); return 1")?;
+    env.screenshot("settings-zh-camera")?;
+
     // Switch to English: the whole shell follows.
     s.click("#lang-en")?;
     s.wait_text("#brand", "VenueCode", WAIT)?;
@@ -93,6 +103,14 @@ fn shell_switches_language_visits_every_area_and_remembers_the_choice() -> Resul
         (s.prop("#opt-clear", "value").ok()? == "8").then_some(())
     })?;
     s.wait_text("#opt-sound", "On", WAIT)?;
+    venuecode_tests::procs::wait_for("saved camera choice", WAIT, || {
+        (s.prop("#camera-size", "value").ok()? == "2"
+            && s.prop("#camera-fps", "value").ok()? == "30")
+            .then_some(())
+    })?;
+    s.wait_contains("#camera-none", "No camera found", WAIT)?;
+    s.execute("document.querySelector('#camera-options').scrollIntoView(); return 1")?;
+    env.screenshot("settings-en-camera")?;
 
     // And back to zh-CN, which persists too.
     s.click("#nav-settings")?;

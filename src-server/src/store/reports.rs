@@ -149,29 +149,22 @@ pub(crate) fn alerts_sql(
             ("s", "s.second_at_ms", "s.pair_id")
         };
         let mut conds: Vec<String> = Vec::new();
-        // Scope: the reader's regions (none: nothing).
+        // Scope: the reader's regions (none: nothing). A prefix is written as a range of codes,
+        // which planners estimate from statistics (PostgreSQL took `substr(…) = …` for a rare
+        // match, joined every alert with a hash and sorted them: 27 ms at 茂名 scale).
+        let within = |prefix: &str, params: &mut Vec<Param>| {
+            let lo = bind(Param::Text(prefix.to_string()), params);
+            let hi = bind(Param::Text(prefix_end(prefix)), params);
+            format!("(v.region >= {lo} AND v.region < {hi})")
+        };
         if q.scopes.is_empty() {
             conds.push("1 = 0".into());
         } else {
-            let any: Vec<String> = q
-                .scopes
-                .iter()
-                .map(|s| {
-                    format!(
-                        "substr(v.region, 1, {}) = {}",
-                        s.len(),
-                        bind(Param::Text(s.clone()), &mut params)
-                    )
-                })
-                .collect();
+            let any: Vec<String> = q.scopes.iter().map(|s| within(s, &mut params)).collect();
             conds.push(format!("({})", any.join(" OR ")));
         }
         if let Some(r) = &q.region {
-            conds.push(format!(
-                "substr(v.region, 1, {}) = {}",
-                r.len(),
-                bind(Param::Text(r.clone()), &mut params)
-            ));
+            conds.push(within(r, &mut params));
         }
         if let Some(v) = &q.venue_id {
             conds.push(format!(
@@ -280,6 +273,19 @@ pub(crate) fn alerts_sql(
         )
     };
     (sql, params)
+}
+
+/// The first string after every string that starts with `prefix` (its last character raised
+/// by one: region codes are digits, so `"4409"` → `"440:"`). Empty stays empty-ended: `"\u{10FFFF}"`.
+fn prefix_end(prefix: &str) -> String {
+    let mut chars: Vec<char> = prefix.chars().collect();
+    while let Some(last) = chars.pop() {
+        if let Some(next) = char::from_u32(u32::from(last) + 1) {
+            chars.push(next);
+            return chars.into_iter().collect();
+        }
+    }
+    "\u{10FFFF}".into()
 }
 
 pub(crate) fn split_reasons(s: &str) -> Vec<String> {
@@ -411,6 +417,14 @@ mod tests {
     use super::*;
 
     #[test]
+    fn a_region_prefix_ends_where_its_codes_end() {
+        assert_eq!(prefix_end("4409"), "440:");
+        assert_eq!(prefix_end("659002"), "659003");
+        assert!("440902001001" < prefix_end("4409").as_str());
+        assert!("4410" >= prefix_end("4409").as_str());
+    }
+
+    #[test]
     fn the_sql_binds_every_value_and_reads_only_the_kinds_asked() {
         let q = AlertQuery {
             scopes: vec!["6590".into()],
@@ -420,8 +434,9 @@ mod tests {
         };
         let (sql, params) = alerts_sql(&q, false, |n| format!("?{n}"));
         assert!(!sql.contains("sighting_alerts"));
-        assert_eq!(params.len(), 3);
-        assert!(sql.contains("?3") && !sql.contains("?4"));
+        // The scope's two ends and the reason.
+        assert_eq!(params.len(), 3 + 1);
+        assert!(sql.contains("?4") && !sql.contains("?5"));
         let q = AlertQuery {
             reason: Some(AlertReason::SharedCode),
             ..q

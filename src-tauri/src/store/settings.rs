@@ -38,7 +38,25 @@ impl Store {
             clear_after_secs: number("clear_after_secs", d.clear_after_secs)?,
             sound: self.get_setting("sound")?.is_some_and(|v| v == "on"),
             auto_close_hours: number("auto_close_hours", d.auto_close_hours)?,
+            camera: venuecode_ipc::CameraChoice {
+                index: number("camera_index", 0)?,
+                width: number("camera_width", 0)?,
+                height: number("camera_height", 0)?,
+                fps: number("camera_fps", 0)?,
+            },
         })
+    }
+
+    /// Stores the camera choice (already checked by the caller).
+    pub fn set_camera(&mut self, c: venuecode_ipc::CameraChoice) -> Result<Settings, AppError> {
+        let v = [c.index, c.width, c.height, c.fps].map(|n| n.to_string());
+        self.put_settings(&[
+            ("camera_index", v[0].as_str()),
+            ("camera_width", v[1].as_str()),
+            ("camera_height", v[2].as_str()),
+            ("camera_fps", v[3].as_str()),
+        ])?;
+        self.settings()
     }
 
     /// Stores the station options (already checked by the caller).

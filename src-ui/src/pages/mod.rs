@@ -1,5 +1,6 @@
 //! One module per page of the shell.
 
+pub mod camera_settings;
 pub mod occupancy;
 pub mod review;
 pub mod settings;

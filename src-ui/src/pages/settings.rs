@@ -1,5 +1,5 @@
 //! Settings: the UI language (persisted by the app), the station's enrolment and the venues it
-//! serves, its options, and the About facts.
+//! serves, its options, the camera (`camera_settings`), and the About facts.
 
 use leptos::prelude::*;
 use leptos::task::spawn_local;
@@ -55,6 +55,7 @@ pub fn SettingsPage() -> impl IntoView {
         <Enrolment error=error reload=venues_reload />
         <StationVenuesCard error=error reload=venues_reload />
         <StationOptions error=error />
+        <crate::pages::camera_settings::CameraCard error=error />
         <About />
     }
 }

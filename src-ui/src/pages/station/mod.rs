@@ -277,15 +277,23 @@ pub fn StationPage() -> impl IntoView {
     });
 
     let start = move || {
-        let source = match choice.get_untracked() {
-            Choice::Camera => FrameSourceSpec::Camera { index: 0 },
-            Choice::Folder => FrameSourceSpec::Folder {
-                path: folder.get_untracked(),
-                fps: 20,
-            },
-            Choice::Demo => FrameSourceSpec::Synthetic { fps: 20 },
-        };
+        let picked = choice.get_untracked();
+        let folder = folder.get_untracked();
         spawn_local(async move {
+            let source = match picked {
+                // The camera as Settings chose it (which one, size, frame rate).
+                Choice::Camera => FrameSourceSpec::Camera(
+                    invoke(&venuecode_ipc::GetSettings {})
+                        .await
+                        .map(|s| s.camera)
+                        .unwrap_or_default(),
+                ),
+                Choice::Folder => FrameSourceSpec::Folder {
+                    path: folder,
+                    fps: 20,
+                },
+                Choice::Demo => FrameSourceSpec::Synthetic { fps: 20 },
+            };
             match invoke(&StartScan { source }).await {
                 Ok(_) => {
                     error.set(None);
