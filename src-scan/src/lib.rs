@@ -160,6 +160,12 @@ macro_rules! collect {
     }};
 }
 
+/// Whether the finder locator sees a finder-like pattern with modules under 5 px in `frame`:
+/// the only frames where upscaling can help.
+pub fn small_modules(frame: &GrayImage) -> bool {
+    finder::find_finders(frame).iter().any(|f| f.module < 5.0)
+}
+
 /// Decodes frames. Holds no state between frames yet beyond its configuration.
 #[derive(Debug, Clone, Default)]
 pub struct Scanner {
@@ -196,9 +202,7 @@ impl Scanner {
                 continue;
             }
             if matches!(stage, Stage::Double | Stage::DoubleLocalMean)
-                && !*small.get_or_insert_with(|| {
-                    finder::find_finders(frame).iter().any(|f| f.module < 5.0)
-                })
+                && !*small.get_or_insert_with(|| small_modules(frame))
             {
                 continue;
             }
