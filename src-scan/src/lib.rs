@@ -7,7 +7,7 @@
 //! (rqrr is additionally contained with `catch_unwind` at this boundary); stages stop at the first
 //! one that decodes something. A stage that cannot succeed is skipped, so a frame with no code
 //! stays cheap (≤ 30 ms at 500×500): upscaling only where the finder locator sees small modules,
-//! every grid size only where rqrr's own threshold found a finder group.
+//! every grid size only where the same threshold found a finder group.
 
 pub mod charset;
 pub mod finder;
@@ -197,8 +197,14 @@ impl Scanner {
         // rqrr's threshold found no finder group on the frame as it is: then trying every grid
         // size per group (same threshold, same groups) cannot find one either.
         let mut native_grids: Option<usize> = None;
+        // Likewise for the local-mean threshold (a slightly stronger bias there: in practice the
+        // same finder groups).
+        let mut local_grids: Option<usize> = None;
         for &stage in &self.config.stages.clone() {
             if stage == Stage::GridSizes && native_grids == Some(0) {
+                continue;
+            }
+            if stage == Stage::LocalMeanSizes && local_grids == Some(0) {
                 continue;
             }
             if matches!(stage, Stage::Double | Stage::DoubleLocalMean)
@@ -210,8 +216,10 @@ impl Scanner {
             if !found.is_empty() {
                 return found;
             }
-            if stage == Stage::Native {
-                native_grids = Some(self.last_grids);
+            match stage {
+                Stage::Native => native_grids = Some(self.last_grids),
+                Stage::LocalMean => local_grids = Some(self.last_grids),
+                _ => {}
             }
         }
         Vec::new()
