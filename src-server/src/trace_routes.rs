@@ -137,15 +137,32 @@ pub const MAX_CONTACTS: usize = 100_000;
 /// door at that moment, read as a stay of that moment (an exit alone), not a stay until the
 /// automatic exit.
 fn passage(r: &PassageRow) -> Passage {
-    let direction = match (r.passed, Direction::parse(&r.direction)) {
-        (true, Some(d)) => d,
-        (true, None) => Direction::Entry,
-        (false, _) => Direction::Exit,
-    };
+    let direction = direction_of(r);
     Passage {
         subject: r.subject.clone(),
         venue_id: r.venue_id.clone(),
         checkpoint_id: r.checkpoint_id.clone(),
+        direction,
+        at: r.at,
+    }
+}
+
+/// How tracing reads a passage's direction: a refused person was at the door, a moment.
+fn direction_of(r: &PassageRow) -> Direction {
+    match (r.passed, Direction::parse(&r.direction)) {
+        (true, Some(d)) => d,
+        (true, None) => Direction::Entry,
+        (false, _) => Direction::Exit,
+    }
+}
+
+/// [`passage`], taking the row's strings instead of copying them.
+fn into_passage(r: PassageRow) -> Passage {
+    let direction = direction_of(&r);
+    Passage {
+        subject: r.subject,
+        venue_id: r.venue_id,
+        checkpoint_id: r.checkpoint_id,
         direction,
         at: r.at,
     }
@@ -332,11 +349,18 @@ async fn trace(
                 rows.extend(store.inside_at(venue, a, opens)?);
                 rows.extend(store.passages_at(venue, opens, b)?);
             }
-            let names: HashMap<&str, Option<&str>> = rows
-                .iter()
-                .map(|r| (r.subject.as_str(), r.name_masked.as_deref()))
+            // The rows become core's passages by moving their strings (tens of thousands at a
+            // busy venue); a masked name is kept once per person.
+            let mut names: HashMap<String, Option<String>> = HashMap::new();
+            let ps: Vec<Passage> = rows
+                .into_iter()
+                .map(|r| {
+                    if !names.contains_key(&r.subject) {
+                        names.insert(r.subject.clone(), r.name_masked.clone());
+                    }
+                    into_passage(r)
+                })
                 .collect();
-            let ps: Vec<Passage> = rows.iter().map(passage).collect();
             let others: Vec<Stay> = copresence::stays(&ps, AUTO_CLOSE)
                 .into_iter()
                 .filter(|s| !subjects.contains(&s.subject))
@@ -350,11 +374,7 @@ async fn trace(
                 let o = &others[o];
                 met.push(Met {
                     subject: o.subject.clone(),
-                    name_masked: names
-                        .get(o.subject.as_str())
-                        .copied()
-                        .flatten()
-                        .map(str::to_string),
+                    name_masked: names.get(&o.subject).cloned().flatten(),
                     venue_id: o.venue_id.clone(),
                     start: o.start,
                     end: o.end,
