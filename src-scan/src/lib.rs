@@ -166,6 +166,20 @@ pub fn small_modules(frame: &GrayImage) -> bool {
     finder::find_finders(frame).iter().any(|f| f.module < 5.0)
 }
 
+/// A frame's block thresholds and finder-pattern candidates, found once per scan.
+struct Located {
+    bin: finder::Binarizer,
+    finders: Vec<finder::Finder>,
+}
+
+impl Located {
+    fn new(frame: &GrayImage) -> Located {
+        let bin = finder::Binarizer::new(frame);
+        let finders = finder::find_finders_with(frame, &bin);
+        Located { bin, finders }
+    }
+}
+
 /// Decodes frames. Holds no state between frames yet beyond its configuration.
 #[derive(Debug, Clone, Default)]
 pub struct Scanner {
@@ -200,6 +214,8 @@ impl Scanner {
         // Likewise for the local-mean threshold (a slightly stronger bias there: in practice the
         // same finder groups).
         let mut local_grids: Option<usize> = None;
+        // The finder locator's view of the frame, shared by the stages and the gate that use it.
+        let mut located: Option<Located> = None;
         for &stage in &self.config.stages.clone() {
             if stage == Stage::GridSizes && native_grids == Some(0) {
                 continue;
@@ -208,11 +224,17 @@ impl Scanner {
                 continue;
             }
             if matches!(stage, Stage::Double | Stage::DoubleLocalMean)
-                && !*small.get_or_insert_with(|| small_modules(frame))
+                && !*small.get_or_insert_with(|| {
+                    located
+                        .get_or_insert_with(|| Located::new(frame))
+                        .finders
+                        .iter()
+                        .any(|f| f.module < 5.0)
+                })
             {
                 continue;
             }
-            let found = self.run_stage(stage, frame);
+            let found = self.run_stage_located(stage, frame, &mut located);
             if !found.is_empty() {
                 return found;
             }
@@ -227,14 +249,30 @@ impl Scanner {
 
     /// Runs one stage alone (for measuring stages).
     pub fn run_stage(&mut self, stage: Stage, frame: &GrayImage) -> Vec<Found> {
+        self.run_stage_located(stage, frame, &mut None)
+    }
+
+    /// Runs one stage, locating finder patterns into `located` if it needs them and they are
+    /// not there yet (a scan locates once for every stage that uses them).
+    fn run_stage_located(
+        &mut self,
+        stage: Stage,
+        frame: &GrayImage,
+        located: &mut Option<Located>,
+    ) -> Vec<Found> {
         let (w, h) = (frame.width, frame.height);
         match stage {
-            Stage::Finder => self.contain(|| {
-                let bin = finder::Binarizer::new(frame);
-                let triples = finder::triples(finder::find_finders_with(frame, &bin));
-                sampler::decode(frame, &bin, &triples, 4)
-            }),
-            Stage::Zoom => self.zoom(frame),
+            Stage::Finder => {
+                let l = located.get_or_insert_with(|| Located::new(frame));
+                let triples = finder::triples(l.finders.clone());
+                let bin = &l.bin;
+                self.contain(|| sampler::decode(frame, bin, &triples, 4))
+            }
+            Stage::Zoom => {
+                let l = located.get_or_insert_with(|| Located::new(frame));
+                let triples = finder::triples(l.finders.clone());
+                self.zoom(frame, &triples)
+            }
             Stage::Smooth => {
                 let soft = prep::smooth3(frame);
                 let found = self.decode_gray(&soft, 1.0, stage, false);
@@ -293,9 +331,7 @@ impl Scanner {
     }
 
     /// The [`Stage::Zoom`] pass: up to three crops around finder triples with small modules.
-    fn zoom(&mut self, frame: &GrayImage) -> Vec<Found> {
-        let bin = finder::Binarizer::new(frame);
-        let triples = finder::triples(finder::find_finders_with(frame, &bin));
+    fn zoom(&mut self, frame: &GrayImage, triples: &[[finder::Finder; 3]]) -> Vec<Found> {
         let mut done: Vec<finder::Region> = Vec::new();
         for t in triples.iter().take(8) {
             let module = t.iter().map(|f| f.module).sum::<f32>() / 3.0;
