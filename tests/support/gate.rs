@@ -336,10 +336,19 @@ impl Forwarder {
                 let Ok(up) = TcpStream::connect(("127.0.0.1", target)) else {
                     continue;
                 };
-                if let (Ok(d2), Ok(u2), Ok(mut list)) = (down.try_clone(), up.try_clone(), o.lock())
+                // The cut is checked again under the lock `set_cut` drains with: a connection
+                // accepted just before a cut is either drained by it or refused here, never kept.
                 {
-                    list.push(d2);
-                    list.push(u2);
+                    let Ok(mut list) = o.lock() else { continue };
+                    if c.load(Ordering::SeqCst) {
+                        let _ = down.shutdown(Shutdown::Both);
+                        let _ = up.shutdown(Shutdown::Both);
+                        continue;
+                    }
+                    if let (Ok(d2), Ok(u2)) = (down.try_clone(), up.try_clone()) {
+                        list.push(d2);
+                        list.push(u2);
+                    }
                 }
                 let (mut d1, mut u1) = (down, up);
                 let (mut d3, mut u3) = match (d1.try_clone(), u1.try_clone()) {
@@ -360,12 +369,14 @@ impl Forwarder {
     }
 
     pub fn set_cut(&self, cut: bool) {
+        let Ok(mut list) = self.open.lock() else {
+            self.cut.store(cut, Ordering::SeqCst);
+            return;
+        };
         self.cut.store(cut, Ordering::SeqCst);
         if cut {
-            if let Ok(mut list) = self.open.lock() {
-                for s in list.drain(..) {
-                    let _ = s.shutdown(Shutdown::Both);
-                }
+            for s in list.drain(..) {
+                let _ = s.shutdown(Shutdown::Both);
             }
         }
     }
