@@ -121,6 +121,9 @@ impl IntoResponse for ApiError {
             ApiError::Store(StoreError::UnknownDevice(_)) => {
                 (StatusCode::UNAUTHORIZED, "unknown_device")
             }
+            ApiError::Store(StoreError::WindowTooLong { .. }) => {
+                (StatusCode::BAD_REQUEST, "bad_window")
+            }
             ApiError::Store(e) if e.is_unavailable() => {
                 tracing::warn!(error = %e, "database unavailable");
                 (StatusCode::SERVICE_UNAVAILABLE, "unavailable")

@@ -19,6 +19,7 @@ use chrono::{DateTime, Duration, Utc};
 use http_body_util::BodyExt;
 use tower::ServiceExt;
 use venuecode_core::accounts::Role;
+use venuecode_core::sync::Record;
 use venuecode_server::history::{self, Rng, Spec, VenueSeed};
 use venuecode_server::people::{create_account, AccountSpec};
 use venuecode_server::pgcluster::{ClusterError, TempCluster};
@@ -33,6 +34,10 @@ struct Args {
     dir: Option<std::path::PathBuf>,
     /// Measure the SQLite file already in `--dir` instead of generating and loading it again.
     reuse: bool,
+    /// Measure ingest only (no tracing, statistics or alerts).
+    ingest_only: bool,
+    /// Concurrent uploaders of the ingest measurement (the stations of a city upload at once).
+    uploaders: usize,
 }
 
 fn parse() -> Result<Args> {
@@ -42,6 +47,8 @@ fn parse() -> Result<Args> {
         engine: "both".into(),
         dir: None,
         reuse: false,
+        ingest_only: false,
+        uploaders: 8,
     };
     let mut it = std::env::args().skip(1);
     while let Some(k) = it.next() {
@@ -52,6 +59,8 @@ fn parse() -> Result<Args> {
             "--engine" => a.engine = v()?,
             "--dir" => a.dir = Some(v()?.into()),
             "--reuse" => a.reuse = true,
+            "--ingest-only" => a.ingest_only = true,
+            "--uploaders" => a.uploaders = v()?.parse::<usize>()?.max(1),
             other => anyhow::bail!("unknown argument {other:?}"),
         }
     }
@@ -108,22 +117,21 @@ enum Target {
     Postgres(String),
 }
 
+/// A day's records in the order a city's stations deliver them: by time (each station uploads
+/// what it has just recorded, so the server's stream interleaves the venues).
+fn in_arrival_order(by_venue: Vec<(String, Vec<Record>)>) -> Vec<Record> {
+    let mut all: Vec<Record> = by_venue.into_iter().flat_map(|(_, r)| r).collect();
+    all.sort_by_key(Record::at);
+    all
+}
+
 /// Loads the history; the rate.
 fn load(store: &dyn Store, spec: &Spec, venues: &[VenueSeed]) -> Result<f64> {
     let started = Instant::now();
     let mut rows = 0u64;
     for d in 0..spec.days {
-        let mut batch = Vec::with_capacity(5_000);
-        for (_, records) in history::day(spec, venues, d) {
-            for r in records {
-                batch.push(r);
-                if batch.len() == 5_000 {
-                    rows += store.ingest(&device(), std::mem::take(&mut batch), Utc::now())?;
-                }
-            }
-        }
-        if !batch.is_empty() {
-            rows += store.ingest(&device(), batch, Utc::now())?;
+        for batch in in_arrival_order(history::day(spec, venues, d)).chunks(5_000) {
+            rows += store.ingest(&device(), batch.to_vec(), Utc::now())?;
         }
         eprint!(
             "\r  day {}/{}: {rows} rows, {:.0} rows/s   ",
@@ -170,10 +178,97 @@ async fn measure(
     spec: &Spec,
     venues: &[VenueSeed],
     load_rate: f64,
+    queries: bool,
+    uploaders: usize,
 ) -> Result<(std::sync::Arc<dyn Store>, Figures)> {
     let state = AppState::new(store);
     let store = state.store();
     let router = app(state);
+    let (trace, trace_found, stats, alerts) = if queries {
+        measure_queries(engine, &router, &store, spec, venues).await?
+    } else {
+        (
+            (f64::NAN, f64::NAN),
+            f64::NAN,
+            (f64::NAN, f64::NAN, f64::NAN),
+            (f64::NAN, f64::NAN),
+        )
+    };
+
+    // Ingest with the history in place: one more day, 1,000 records a batch, from `uploaders`
+    // concurrent uploaders.
+    let s0 = store.clone();
+    let held = tokio::task::spawn_blocking(move || s0.counts())
+        .await??
+        .check_ins as u64;
+    let extra = Spec {
+        start: spec.start + Duration::days(i64::from(spec.days)),
+        // New ids on every run, also over a reused file.
+        seed: spec.seed ^ 0xF00D ^ held,
+        days: 1,
+        check_ins: (spec.check_ins / u64::from(spec.days)).min(400_000),
+        ..spec.clone()
+    };
+    let venues2 = venues.to_vec();
+    let store2 = store.clone();
+    let ingest = tokio::task::spawn_blocking(move || -> Result<f64> {
+        let records = in_arrival_order(history::day(&extra, &venues2, 0));
+        let n = records.len();
+        let chunks: Vec<Vec<Record>> = records.chunks(1_000).map(<[Record]>::to_vec).collect();
+        let t = Instant::now();
+        // Chunk i goes to uploader i % N: together they deliver the stream in time order, as
+        // a city's stations do, and the store may commit their batches together.
+        std::thread::scope(|scope| -> Result<()> {
+            let workers: Vec<_> = (0..uploaders)
+                .map(|w| {
+                    let (store, chunks) = (&store2, &chunks);
+                    scope.spawn(move || -> Result<()> {
+                        for chunk in chunks.iter().skip(w).step_by(uploaders) {
+                            store.ingest(&device(), chunk.clone(), Utc::now())?;
+                        }
+                        Ok(())
+                    })
+                })
+                .collect();
+            for w in workers {
+                w.join()
+                    .map_err(|_| anyhow::anyhow!("an uploader panicked"))??;
+            }
+            Ok(())
+        })?;
+        Ok(n as f64 / t.elapsed().as_secs_f64())
+    })
+    .await??;
+    let s3 = store.clone();
+    let rows = tokio::task::spawn_blocking(move || s3.counts())
+        .await??
+        .check_ins as u64;
+    // The store leaves with the figures: a PostgreSQL client must not close inside the runtime.
+    Ok((
+        kept(store),
+        Figures {
+            engine,
+            rows,
+            load_rate,
+            trace,
+            trace_found,
+            stats,
+            alerts,
+            ingest,
+        },
+    ))
+}
+
+type QueryFigures = ((f64, f64), f64, (f64, f64, f64), (f64, f64));
+
+/// Tracing, a venue-day's statistics and the alerts page, through the router.
+async fn measure_queries(
+    engine: &'static str,
+    router: &axum::Router,
+    store: &std::sync::Arc<dyn Store>,
+    spec: &Spec,
+    venues: &[VenueSeed],
+) -> Result<QueryFigures> {
     let s2 = store.clone();
     // Already there when a loaded file is measured again (--reuse): then signing in suffices.
     let _ = tokio::task::spawn_blocking(move || {
@@ -192,7 +287,7 @@ async fn measure(
     })
     .await?;
     let (_, body, _) = call(
-        &router,
+        router,
         Request::post("/api/v1/auth/login")
             .header("content-type", "application/json")
             .body(Body::from(
@@ -219,7 +314,7 @@ async fn measure(
             "case_number": "BENCH-1", "reason": "scale benchmark"
         });
         let (status, out, t) = call(
-            &router,
+            router,
             Request::post("/api/v1/trace")
                 .header("content-type", "application/json")
                 .header("authorization", format!("Bearer {token}"))
@@ -312,7 +407,7 @@ async fn measure(
             (day + Duration::days(1)).to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
         );
         let (status, _, t) = call(
-            &router,
+            router,
             Request::get(url)
                 .header("authorization", format!("Bearer {token}"))
                 .body(Body::empty())?,
@@ -334,7 +429,7 @@ async fn measure(
     let mut times = Vec::new();
     for _ in 0..100 {
         let (status, _, t) = call(
-            &router,
+            router,
             Request::get("/api/v1/alerts")
                 .header("authorization", format!("Bearer {token}"))
                 .body(Body::empty())?,
@@ -344,53 +439,7 @@ async fn measure(
         times.push(t);
     }
     let alerts = (percentile(&mut times, 0.5), percentile(&mut times, 0.95));
-
-    // Ingest with the history in place: one more day, 1,000 records a batch.
-    let s0 = store.clone();
-    let held = tokio::task::spawn_blocking(move || s0.counts())
-        .await??
-        .check_ins as u64;
-    let extra = Spec {
-        start: end,
-        // New ids on every run, also over a reused file.
-        seed: spec.seed ^ 0xF00D ^ held,
-        days: 1,
-        check_ins: (spec.check_ins / u64::from(spec.days)).min(400_000),
-        ..spec.clone()
-    };
-    let venues2 = venues.to_vec();
-    let store2 = store.clone();
-    let ingest = tokio::task::spawn_blocking(move || -> Result<f64> {
-        let records: Vec<_> = history::day(&extra, &venues2, 0)
-            .into_iter()
-            .flat_map(|(_, r)| r)
-            .collect();
-        let n = records.len();
-        let t = Instant::now();
-        for chunk in records.chunks(1_000) {
-            store2.ingest(&device(), chunk.to_vec(), Utc::now())?;
-        }
-        Ok(n as f64 / t.elapsed().as_secs_f64())
-    })
-    .await??;
-    let s3 = store.clone();
-    let rows = tokio::task::spawn_blocking(move || s3.counts())
-        .await??
-        .check_ins as u64;
-    // The store leaves with the figures: a PostgreSQL client must not close inside the runtime.
-    Ok((
-        kept(store),
-        Figures {
-            engine,
-            rows,
-            load_rate,
-            trace,
-            trace_found,
-            stats,
-            alerts,
-            ingest,
-        },
-    ))
+    Ok((trace, trace_found, stats, alerts))
 }
 
 /// Keeps the store alive past the async part.
@@ -437,7 +486,15 @@ fn main() -> Result<()> {
             eprintln!("sqlite: loading");
             load(store.as_ref(), &spec, &venues)?
         };
-        let (store, f) = rt.block_on(measure("sqlite", store, &spec, &venues, rate))?;
+        let (store, f) = rt.block_on(measure(
+            "sqlite",
+            store,
+            &spec,
+            &venues,
+            rate,
+            !a.ingest_only,
+            a.uploaders,
+        ))?;
         drop(store);
         all.push(f);
     }
@@ -453,7 +510,15 @@ fn main() -> Result<()> {
                 // after inserts): the visibility map lets index-only reads skip the heap.
                 let mut c = postgres::Client::connect(&url, postgres::NoTls)?;
                 c.batch_execute("VACUUM (ANALYZE) check_ins")?;
-                let (store, f) = rt.block_on(measure("postgres", store, &spec, &venues, rate))?;
+                let (store, f) = rt.block_on(measure(
+                    "postgres",
+                    store,
+                    &spec,
+                    &venues,
+                    rate,
+                    !a.ingest_only,
+                    a.uploaders,
+                ))?;
                 drop(store);
                 all.push(f);
             }

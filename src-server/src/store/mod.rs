@@ -62,6 +62,8 @@ pub enum StoreError {
     DeviceRevoked(String),
     #[error("{0}")]
     NotDurable(String),
+    #[error("a window of {days} days is longer than a query by person may span ({max} days)")]
+    WindowTooLong { days: i64, max: i64 },
     #[error("venue {0} is not a pending application: it was decided already, or does not exist")]
     NotPending(String),
     #[error("an application with this credit code and address is already {0}: no second one")]

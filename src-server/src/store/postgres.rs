@@ -51,6 +51,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../../../migrations/server/postgres/0013_inspector_ids.sql"),
     include_str!("../../../migrations/server/postgres/0014_capacity.sql"),
     include_str!("../../../migrations/server/postgres/0015_venue_time_covering.sql"),
+    include_str!("../../../migrations/server/postgres/0016_subject_by_day.sql"),
 ];
 
 /// Connections kept open between requests.

@@ -8,7 +8,10 @@ use venuecode_core::trust::Revocation;
 mod applications;
 use applications::applications_are_filed_scoped_and_decided_once;
 mod reports;
-use reports::{inside_at_keeps_last_entries, statistics_and_alerts_are_read_by_scope};
+use reports::{
+    a_persons_days_are_each_read, inside_at_keeps_last_entries,
+    statistics_and_alerts_are_read_by_scope,
+};
 
 fn enrol(store: &dyn Store, device: &str, code: &str) -> Result<super::Device, StoreError> {
     store.enrol(
@@ -434,6 +437,10 @@ const SUITE: &[Scenario] = &[
     (
         "inside_at_keeps_last_entries",
         &inside_at_keeps_last_entries,
+    ),
+    (
+        "a_persons_days_are_each_read",
+        &a_persons_days_are_each_read,
     ),
     (
         "enrolment_binds_and_refuses_what_it_must",

@@ -1,7 +1,7 @@
 //! The store's side of tracing (流调溯源): one person's check-ins in a window, everyone's check-ins
 //! at some venues in a window, and the append-only audit of tracing queries.
 //!
-//! Invariants: reads go through the `(subject, at_ms)` and `(venue_id, at_ms)` indexes; only
+//! Invariants: reads go through the `(day, subject, at_ms)` and `(venue_id, at_ms)` indexes; only
 //! check-ins with a subject are read; an audit row is never changed or deleted (the database
 //! refuses it).
 
@@ -62,6 +62,32 @@ pub(crate) const PASSAGE_COLUMNS: &str =
 pub(crate) const AUDIT_COLUMNS: &str =
     "id, at_ms, actor, subject, case_number, reason, from_ms, to_ms, visits, contacts";
 
+/// How both engines number a check-in's day in the index that finds a person's check-ins
+/// (migration 0016: `(at_ms / 86400000, subject, at_ms)`). Queries spell it exactly so, or the
+/// index does not apply.
+pub(crate) const DAY_OF_AT: &str = "at_ms / 86400000";
+
+/// The longest span a query by person may name day by day: a trace spans at most 30 days and a
+/// batch's sighting check its records' retention window and a day more.
+pub(crate) const MAX_DAYS: i64 = 400;
+
+/// The day numbers `DAY_OF_AT` gives the instants from `from` to `to` (inclusive), in order;
+/// empty when `to` is before `from`. Division truncates as it does in both databases.
+pub(crate) fn days_between(from: DateTime<Utc>, to: DateTime<Utc>) -> Result<Vec<i64>, StoreError> {
+    const DAY_MS: i64 = 86_400_000;
+    let (a, b) = (
+        from.timestamp_millis() / DAY_MS,
+        to.timestamp_millis() / DAY_MS,
+    );
+    if b - a >= MAX_DAYS {
+        return Err(StoreError::WindowTooLong {
+            days: b - a + 1,
+            max: MAX_DAYS,
+        });
+    }
+    Ok((a..=b).collect())
+}
+
 pub(crate) fn ms(v: i64) -> DateTime<Utc> {
     DateTime::from_timestamp_millis(v).unwrap_or_default()
 }
@@ -96,4 +122,37 @@ pub trait Tracing {
     fn record_trace(&self, a: &TraceAudit<'_>, now: DateTime<Utc>) -> Result<i64, StoreError>;
     /// The newest `limit` audited queries, newest first.
     fn trace_audit(&self, limit: usize) -> Result<Vec<TraceAuditRow>, StoreError>;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn at(s: &str) -> DateTime<Utc> {
+        s.parse().unwrap_or_default()
+    }
+
+    #[test]
+    fn days_cover_the_window_as_the_databases_number_them() {
+        let days = days_between(at("2026-11-30T23:59:59Z"), at("2026-12-02T00:00:00Z"));
+        let first = at("2026-11-30T00:00:00Z").timestamp_millis() / 86_400_000;
+        assert_eq!(days.ok(), Some(vec![first, first + 1, first + 2]));
+        let one = days_between(at("2026-12-01T10:00:00Z"), at("2026-12-01T11:00:00Z"));
+        assert_eq!(one.map(|d| d.len()).ok(), Some(1));
+        let reversed = days_between(at("2026-12-02T00:00:00Z"), at("2026-12-01T00:00:00Z"));
+        assert_eq!(reversed.ok(), Some(vec![]));
+        // Before 1970 the division truncates toward zero, as in SQLite and PostgreSQL.
+        let early = days_between(at("1969-12-31T00:00:00Z"), at("1970-01-02T00:00:00Z"));
+        assert_eq!(early.ok(), Some(vec![-1, 0, 1]));
+    }
+
+    #[test]
+    fn an_absurd_window_is_refused_not_listed() {
+        let e = days_between(at("2000-01-01T00:00:00Z"), at("2026-01-01T00:00:00Z"));
+        assert!(
+            matches!(e, Err(StoreError::WindowTooLong { max: 400, .. })),
+            "{e:?}"
+        );
+        assert!(days_between(at("2026-01-01T00:00:00Z"), at("2027-01-01T00:00:00Z")).is_ok());
+    }
 }

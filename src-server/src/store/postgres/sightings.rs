@@ -7,6 +7,7 @@ use venuecode_core::sightings::{GeoPoint, Sighting, SightingAlert, SightingKind}
 
 use super::PgStore;
 use crate::store::sightings::{ms, AlertColumns, ALERT_LIST_COLUMNS, ENTRY_COLUMNS};
+use crate::store::trace::{days_between, DAY_OF_AT};
 use crate::store::{SightingAlertRow, Sightings, StoreError};
 
 impl Sightings for PgStore {
@@ -19,17 +20,24 @@ impl Sightings for PgStore {
         if subjects.is_empty() {
             return Ok(Vec::new());
         }
+        let days = days_between(from, to)?;
         self.with(|c| {
-            // An index range per subject on `check_ins_subject` — as long as the planner's
-            // statistics are current (PgStore::keep_statistics).
+            // An index range per day and subject on `check_ins_subject_day` — as long as the
+            // planner's statistics are current (PgStore::keep_statistics).
             let rows = c.query(
                 &format!(
                     "SELECT {ENTRY_COLUMNS} FROM check_ins c
                      LEFT JOIN venues v ON v.venue_id = c.venue_id
-                     WHERE c.subject = ANY($1) AND c.at_ms BETWEEN $2 AND $3
+                     WHERE (c.{DAY_OF_AT}) = ANY($4) AND c.subject = ANY($1)
+                       AND c.at_ms BETWEEN $2 AND $3
                        AND c.verdict = 'pass' AND c.direction = 'entry' AND NOT c.manual"
                 ),
-                &[&subjects, &from.timestamp_millis(), &to.timestamp_millis()],
+                &[
+                    &subjects,
+                    &from.timestamp_millis(),
+                    &to.timestamp_millis(),
+                    &days,
+                ],
             )?;
             Ok(rows
                 .iter()

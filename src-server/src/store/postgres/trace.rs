@@ -3,7 +3,7 @@
 use chrono::{DateTime, Utc};
 
 use super::PgStore;
-use crate::store::trace::{ms, AUDIT_COLUMNS, PASSAGE_COLUMNS};
+use crate::store::trace::{days_between, ms, AUDIT_COLUMNS, DAY_OF_AT, PASSAGE_COLUMNS};
 use crate::store::{PassageRow, StoreError, TraceAudit, TraceAuditRow, Tracing};
 
 fn passage(r: &postgres::Row) -> PassageRow {
@@ -50,7 +50,24 @@ impl Tracing for PgStore {
         from: DateTime<Utc>,
         to: DateTime<Utc>,
     ) -> Result<Vec<PassageRow>, StoreError> {
-        self.passages("subject", subject, from, to)
+        // The `(day, subject, at_ms)` index: one short range a day of the window.
+        let days = days_between(from, to)?;
+        self.with(|c| {
+            let rows = c.query(
+                &format!(
+                    "SELECT {PASSAGE_COLUMNS} FROM check_ins
+                     WHERE {DAY_OF_AT} = ANY($4) AND subject = $1 AND at_ms BETWEEN $2 AND $3
+                     ORDER BY at_ms"
+                ),
+                &[
+                    &subject,
+                    &from.timestamp_millis(),
+                    &to.timestamp_millis(),
+                    &days,
+                ],
+            )?;
+            Ok(rows.iter().map(passage).collect())
+        })
     }
 
     fn passages_at(

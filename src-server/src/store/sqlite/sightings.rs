@@ -7,6 +7,7 @@ use venuecode_core::sightings::{GeoPoint, Sighting, SightingAlert, SightingKind}
 
 use super::SqliteStore;
 use crate::store::sightings::{ms, AlertColumns, ALERT_LIST_COLUMNS, ENTRY_COLUMNS};
+use crate::store::trace::{days_between, DAY_OF_AT};
 use crate::store::{SightingAlertRow, Sightings, StoreError};
 
 impl Sightings for SqliteStore {
@@ -21,15 +22,19 @@ impl Sightings for SqliteStore {
         }
         let list =
             serde_json::to_string(subjects).map_err(|e| StoreError::Ingest(e.to_string()))?;
+        // The `(day, subject, at_ms)` index: a short range per day and person.
+        let days = serde_json::to_string(&days_between(from, to)?)
+            .map_err(|e| StoreError::Ingest(e.to_string()))?;
         let conn = self.conn()?;
         let mut stmt = conn.prepare_cached(&format!(
             "SELECT {ENTRY_COLUMNS} FROM check_ins c LEFT JOIN venues v ON v.venue_id = c.venue_id
-             WHERE c.subject IN (SELECT value FROM json_each(?1))
+             WHERE c.{DAY_OF_AT} IN (SELECT value FROM json_each(?4))
+               AND c.subject IN (SELECT value FROM json_each(?1))
                AND c.at_ms BETWEEN ?2 AND ?3
                AND c.verdict = 'pass' AND c.direction = 'entry' AND c.manual = 0"
         ))?;
         let rows = stmt.query_map(
-            params![list, from.timestamp_millis(), to.timestamp_millis()],
+            params![list, from.timestamp_millis(), to.timestamp_millis(), days],
             |r| {
                 let lat: Option<i64> = r.get(5)?;
                 let lon: Option<i64> = r.get(6)?;

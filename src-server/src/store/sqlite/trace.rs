@@ -4,7 +4,7 @@ use chrono::{DateTime, Utc};
 use rusqlite::params;
 
 use super::SqliteStore;
-use crate::store::trace::{ms, AUDIT_COLUMNS, PASSAGE_COLUMNS};
+use crate::store::trace::{days_between, ms, AUDIT_COLUMNS, DAY_OF_AT, PASSAGE_COLUMNS};
 use crate::store::{PassageRow, StoreError, TraceAudit, TraceAuditRow, Tracing};
 
 fn passage(r: &rusqlite::Row<'_>) -> rusqlite::Result<PassageRow> {
@@ -21,23 +21,22 @@ fn passage(r: &rusqlite::Row<'_>) -> rusqlite::Result<PassageRow> {
 }
 
 impl SqliteStore {
-    /// Check-ins with a subject where `column` (`subject` or `venue_id`) is `key`, from `from`
-    /// to `to`, oldest first (each column leads an index with `at_ms`).
-    fn passages(
+    /// Check-ins with a subject at `venue_id` from `from` to `to`, oldest first (the
+    /// `(venue_id, at_ms, …)` index, index-only).
+    fn passages_at_venue(
         &self,
-        column: &str,
-        key: &str,
+        venue_id: &str,
         from: DateTime<Utc>,
         to: DateTime<Utc>,
     ) -> Result<Vec<PassageRow>, StoreError> {
         let conn = self.conn()?;
         let mut stmt = conn.prepare_cached(&format!(
             "SELECT {PASSAGE_COLUMNS} FROM check_ins
-             WHERE {column} = ?1 AND at_ms BETWEEN ?2 AND ?3 AND subject IS NOT NULL
+             WHERE venue_id = ?1 AND at_ms BETWEEN ?2 AND ?3 AND subject IS NOT NULL
              ORDER BY at_ms"
         ))?;
         let rows = stmt.query_map(
-            params![key, from.timestamp_millis(), to.timestamp_millis()],
+            params![venue_id, from.timestamp_millis(), to.timestamp_millis()],
             passage,
         )?;
         Ok(rows.collect::<Result<_, _>>()?)
@@ -51,7 +50,26 @@ impl Tracing for SqliteStore {
         from: DateTime<Utc>,
         to: DateTime<Utc>,
     ) -> Result<Vec<PassageRow>, StoreError> {
-        self.passages("subject", subject, from, to)
+        // The `(day, subject, at_ms)` index: one short range a day of the window.
+        let days = serde_json::to_string(&days_between(from, to)?)
+            .map_err(|e| StoreError::Ingest(e.to_string()))?;
+        let conn = self.conn()?;
+        let mut stmt = conn.prepare_cached(&format!(
+            "SELECT {PASSAGE_COLUMNS} FROM check_ins
+             WHERE {DAY_OF_AT} IN (SELECT value FROM json_each(?4))
+                 AND subject = ?1 AND at_ms BETWEEN ?2 AND ?3
+             ORDER BY at_ms"
+        ))?;
+        let rows = stmt.query_map(
+            params![
+                subject,
+                from.timestamp_millis(),
+                to.timestamp_millis(),
+                days
+            ],
+            passage,
+        )?;
+        Ok(rows.collect::<Result<_, _>>()?)
     }
 
     fn passages_at(
@@ -60,7 +78,7 @@ impl Tracing for SqliteStore {
         from: DateTime<Utc>,
         to: DateTime<Utc>,
     ) -> Result<Vec<PassageRow>, StoreError> {
-        self.passages("venue_id", venue_id, from, to)
+        self.passages_at_venue(venue_id, from, to)
     }
 
     fn inside_at(

@@ -1,7 +1,7 @@
 //! The store suite's reports scenario (both engines): statistics groups and the alerts view.
 
 use super::{alert, at, check_in, enrol, Store, NOW};
-use crate::store::{AlertQuery, AlertReason};
+use crate::store::{AlertQuery, AlertReason, StoreError};
 use venuecode_core::sync::Record;
 
 /// A venue's check-ins come back counted by hour, door, inspector, direction, refusal and fever;
@@ -217,4 +217,58 @@ pub(super) fn inside_at_keeps_last_entries(store: &dyn Store) {
         .inside_at("demo-venue-0001", at(NOW - 3600), at(NOW))
         .unwrap()
         .is_empty());
+}
+
+/// A person's check-ins are found day by day (the `(day, subject, at_ms)` index): on both sides
+/// of a UTC midnight, days apart, and no further than the window asks.
+pub(super) fn a_persons_days_are_each_read(store: &dyn Store) {
+    store.seed_demo(at(NOW)).unwrap();
+    let market = enrol(store, "dev1", "100003").unwrap();
+    let midnight = NOW / 86_400 * 86_400;
+    let mut n = 0u64;
+    let mut pass = |subject: &str, secs: i64| {
+        n += 1;
+        let mut c = check_in(n, "demo-venue-0003");
+        c.subject = Some(subject.into());
+        c.at = at(secs);
+        Record::CheckIn(c)
+    };
+    let records = vec![
+        pass("p", midnight - 1),
+        pass("p", midnight),
+        pass("q", midnight),
+        pass("p", midnight + 2 * 86_400 + 5),
+    ];
+    store.ingest(&market, records, at(NOW)).unwrap();
+    let times = |from: i64, to: i64| -> Vec<i64> {
+        store
+            .passages_of("p", at(from), at(to))
+            .unwrap()
+            .iter()
+            .map(|p| p.at.timestamp() - midnight)
+            .collect()
+    };
+    assert_eq!(
+        times(midnight - 10, midnight + 3 * 86_400),
+        [-1, 0, 172_805]
+    );
+    assert_eq!(times(midnight, midnight + 3 * 86_400), [0, 172_805]);
+    assert_eq!(times(midnight - 1, midnight - 1), [-1]);
+    assert_eq!(
+        times(midnight + 1, midnight + 2 * 86_400),
+        Vec::<i64>::new()
+    );
+    let seen = store
+        .entries_of(
+            &["p".into(), "q".into()],
+            at(midnight - 10),
+            at(midnight + 10),
+        )
+        .unwrap();
+    assert_eq!(seen.len(), 3, "{seen:#?}");
+    let far = store.passages_of("p", at(midnight - 500 * 86_400), at(midnight));
+    assert!(
+        matches!(far, Err(StoreError::WindowTooLong { .. })),
+        "{far:?}"
+    );
 }
