@@ -79,6 +79,8 @@ pub struct TempCluster {
     /// Set by [`TempCluster::require_tls`]: server options and the `pg_hba.conf` that refuses
     /// plain connections over TCP.
     tls: bool,
+    /// Server settings beyond the test defaults (`key=value`), from [`TempCluster::start_with`].
+    settings: Vec<String>,
 }
 
 /// Hands `paths` (recursively) to the `postgres` user, which the cluster runs as under root.
@@ -109,6 +111,13 @@ fn is_root() -> bool {
 impl TempCluster {
     /// Starts a fresh cluster; [`ClusterError::NoBinaries`] when PostgreSQL is not installed.
     pub fn start() -> Result<TempCluster, ClusterError> {
+        TempCluster::start_with(&[])
+    }
+
+    /// [`TempCluster::start`] with server settings (`key=value`, as `postgres -c` takes them)
+    /// after the test defaults, which they override: the benchmarks configure a production-like
+    /// server this way.
+    pub fn start_with(settings: &[&str]) -> Result<TempCluster, ClusterError> {
         let bin = binaries().ok_or(ClusterError::NoBinaries)?;
         let dir = tempfile::Builder::new()
             .prefix("venuecode-pg-")
@@ -128,6 +137,7 @@ impl TempCluster {
             port,
             as_postgres,
             tls: false,
+            settings: settings.iter().map(|s| s.to_string()).collect(),
         };
         let data = cluster.data_dir();
         cluster.run(
@@ -192,6 +202,10 @@ impl TempCluster {
             self.port,
             self.dir.path().display()
         );
+        for s in &self.settings {
+            options.push_str(" -c ");
+            options.push_str(s);
+        }
         if self.tls {
             options.push_str(" -c ssl=on -c ssl_cert_file=server.crt -c ssl_key_file=server.key");
         }

@@ -118,13 +118,20 @@ pub struct TraceAnswer {
     pub by_place: Vec<PlaceCount>,
 }
 
-/// Someone met, before the answer's copy.
-struct Met {
-    subject: String,
-    name_masked: Option<String>,
+/// One venue's rows and everyone else's stays there, kept until the answer copies the contacts
+/// it shows.
+struct VenueStays {
     venue_id: String,
-    start: DateTime<Utc>,
-    end: DateTime<Utc>,
+    others: Vec<Stay>,
+    passages: Vec<Passage>,
+    /// The masked name of each of `passages`, in their order.
+    names: Vec<Option<String>>,
+}
+
+/// Someone met: their stay (`others[stay]` of `venues[venue]`) and how long it overlapped.
+struct Met {
+    venue: usize,
+    stay: usize,
     overlap: Duration,
 }
 
@@ -320,7 +327,9 @@ async fn trace(
             }
         }
         // Everyone at those venues around those stays, venue by venue: each venue's rows are
-        // read, turned into stays and compared, and only what the answer shows is copied out.
+        // read, turned into stays and compared; a contact is a pair of indices until the answer
+        // copies the ones it shows.
+        let mut venues: Vec<VenueStays> = Vec::new();
         let mut met: Vec<Met> = Vec::new();
         // Each venue read only around the case's stays there (windows merged where they meet),
         // not across the whole span between its first and last visit: a regular of a busy
@@ -350,18 +359,15 @@ async fn trace(
                 rows.extend(store.passages_at(venue, opens, b)?);
             }
             // The rows become core's passages by moving their strings (tens of thousands at a
-            // busy venue); a masked name is kept once per person.
-            let mut names: HashMap<String, Option<String>> = HashMap::new();
-            let ps: Vec<Passage> = rows
+            // busy venue); the masked names wait beside them for the contacts shown.
+            let (passages, names): (Vec<Passage>, Vec<Option<String>>) = rows
                 .into_iter()
-                .map(|r| {
-                    if !names.contains_key(&r.subject) {
-                        names.insert(r.subject.clone(), r.name_masked.clone());
-                    }
-                    into_passage(r)
+                .map(|mut r| {
+                    let name = r.name_masked.take();
+                    (into_passage(r), name)
                 })
-                .collect();
-            let others: Vec<Stay> = copresence::stays(&ps, AUTO_CLOSE)
+                .unzip();
+            let others: Vec<Stay> = copresence::stays(&passages, AUTO_CLOSE)
                 .into_iter()
                 .filter(|s| !subjects.contains(&s.subject))
                 .collect();
@@ -370,52 +376,76 @@ async fn trace(
                 .filter(|s| s.venue_id == venue)
                 .cloned()
                 .collect();
-            for (_, o, overlap) in copresence::overlaps(&here, &others, margin) {
-                let o = &others[o];
-                met.push(Met {
-                    subject: o.subject.clone(),
-                    name_masked: names.get(&o.subject).cloned().flatten(),
-                    venue_id: o.venue_id.clone(),
-                    start: o.start,
-                    end: o.end,
-                    overlap,
+            let at = venues.len();
+            met.extend(
+                copresence::overlaps(&here, &others, margin)
+                    .into_iter()
+                    .map(|(_, stay, overlap)| Met {
+                        venue: at,
+                        stay,
+                        overlap,
+                    }),
+            );
+            venues.push(VenueStays {
+                venue_id: venue.to_string(),
+                others,
+                passages,
+                names,
+            });
+        }
+        let contacts_total = met.len();
+        let mut counts = vec![0usize; venues.len()];
+        for m in &met {
+            counts[m.venue] += 1;
+        }
+        let mut by_place_rows = Vec::new();
+        for (v, contacts) in venues.iter().zip(&counts) {
+            if *contacts > 0 {
+                by_place_rows.push(PlaceCount {
+                    venue_id: v.venue_id.clone(),
+                    venue_name: visible(&v.venue_id)?.unwrap_or_default(),
+                    contacts: *contacts,
                 });
             }
         }
-        let contacts_total = met.len();
-        let mut by_place: BTreeMap<&str, usize> = BTreeMap::new();
-        for m in &met {
-            *by_place.entry(m.venue_id.as_str()).or_default() += 1;
-        }
-        let mut by_place_rows = Vec::new();
-        for (venue_id, contacts) in by_place {
-            by_place_rows.push(PlaceCount {
-                venue_id: venue_id.to_string(),
-                venue_name: visible(venue_id)?.unwrap_or_default(),
-                contacts,
-            });
-        }
         by_place_rows.sort_by_key(|p| std::cmp::Reverse(p.contacts));
         // The longest together first: the closest contacts, when not all are shown.
+        let stay_of = |m: &Met| &venues[m.venue].others[m.stay];
         met.sort_by(|a, b| {
+            let (sa, sb) = (stay_of(a), stay_of(b));
             b.overlap.cmp(&a.overlap).then_with(|| {
-                (a.venue_id.as_str(), a.start, a.subject.as_str()).cmp(&(
-                    b.venue_id.as_str(),
-                    b.start,
-                    b.subject.as_str(),
+                (sa.venue_id.as_str(), sa.start, sa.subject.as_str()).cmp(&(
+                    sb.venue_id.as_str(),
+                    sb.start,
+                    sb.subject.as_str(),
                 ))
             })
         });
         met.truncate(limit);
+        // A person's masked name: the first their rows carry, looked up only at venues shown.
+        let mut names_at: HashMap<usize, HashMap<&str, Option<&str>>> = HashMap::new();
         let mut contacts = Vec::with_capacity(met.len());
-        for m in met {
+        for m in &met {
+            let v = &venues[m.venue];
+            let names = names_at.entry(m.venue).or_insert_with(|| {
+                let mut first: HashMap<&str, Option<&str>> = HashMap::new();
+                for (p, n) in v.passages.iter().zip(&v.names) {
+                    first.entry(p.subject.as_str()).or_insert(n.as_deref());
+                }
+                first
+            });
+            let o = &v.others[m.stay];
             contacts.push(ContactRow {
-                venue_name: visible(&m.venue_id)?.unwrap_or_default(),
-                name_masked: m.name_masked,
-                subject: m.subject,
-                venue_id: m.venue_id,
-                start: m.start,
-                end: m.end,
+                venue_name: visible(&v.venue_id)?.unwrap_or_default(),
+                name_masked: names
+                    .get(o.subject.as_str())
+                    .copied()
+                    .flatten()
+                    .map(str::to_string),
+                subject: o.subject.clone(),
+                venue_id: v.venue_id.clone(),
+                start: o.start,
+                end: o.end,
                 overlap_minutes: m.overlap.num_minutes(),
             });
         }
