@@ -67,7 +67,6 @@ pub struct Contact {
 
 /// The stays in `passages`, by subject, venue and start.
 pub fn stays(passages: &[Passage], auto_close: Duration) -> Vec<Stay> {
-    let auto_close = auto_close.max(Duration::zero());
     let mut by_person: BTreeMap<(&str, &str), Vec<&Passage>> = BTreeMap::new();
     for p in passages {
         by_person
@@ -81,49 +80,27 @@ pub fn stays(passages: &[Passage], auto_close: Duration) -> Vec<Stay> {
             a.at.cmp(&b.at)
                 .then_with(|| dir_order(a.direction).cmp(&dir_order(b.direction)))
         });
-        let new_stay = |p: &Passage, ended: StayEnd| Stay {
-            subject: subject.into(),
-            venue_id: venue.into(),
-            start: p.at,
-            end: p.at,
-            ended,
-            checkpoints: vec![p.checkpoint_id.clone()],
-        };
-        let mut open: Option<Stay> = None;
-        for p in ps {
-            // An open stay past the automatic-exit rule closes first.
-            if open.as_ref().is_some_and(|s| p.at > s.end + auto_close) {
-                if let Some(mut s) = open.take() {
-                    s.end += auto_close;
-                    out.push(s);
-                }
-            }
-            match (p.direction, open.as_mut()) {
-                (Direction::Entry, Some(s)) => {
-                    // Another gate of the same venue, or a second scan: the same stay.
-                    s.end = p.at;
-                    if !s.checkpoints.contains(&p.checkpoint_id) {
-                        s.checkpoints.push(p.checkpoint_id.clone());
+        walk(
+            ps.len(),
+            |i| (ps[i].at, ps[i].direction),
+            auto_close,
+            |members, start, end, ended| {
+                let mut checkpoints: Vec<String> = Vec::new();
+                for p in &ps[members] {
+                    if !checkpoints.contains(&p.checkpoint_id) {
+                        checkpoints.push(p.checkpoint_id.clone());
                     }
                 }
-                (Direction::Entry, None) => open = Some(new_stay(p, StayEnd::AutoClosed)),
-                (Direction::Exit, Some(_)) => {
-                    if let Some(mut s) = open.take() {
-                        s.end = p.at;
-                        s.ended = StayEnd::Exit;
-                        if !s.checkpoints.contains(&p.checkpoint_id) {
-                            s.checkpoints.push(p.checkpoint_id.clone());
-                        }
-                        out.push(s);
-                    }
-                }
-                (Direction::Exit, None) => out.push(new_stay(p, StayEnd::ExitOnly)),
-            }
-        }
-        if let Some(mut s) = open {
-            s.end += auto_close;
-            out.push(s);
-        }
+                out.push(Stay {
+                    subject: subject.into(),
+                    venue_id: venue.into(),
+                    start,
+                    end,
+                    ended,
+                    checkpoints,
+                });
+            },
+        );
     }
     out.sort_by(|a, b| {
         (a.subject.as_str(), a.venue_id.as_str(), a.start).cmp(&(
@@ -133,6 +110,101 @@ pub fn stays(passages: &[Passage], auto_close: Duration) -> Vec<Stay> {
         ))
     });
     out
+}
+
+/// One passage of someone at a venue the caller already knows: what the stays of the people
+/// around a case need (no door, no venue, the pseudonym borrowed).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Mark<'a> {
+    pub subject: &'a str,
+    pub direction: Direction,
+    pub at: DateTime<Utc>,
+}
+
+/// A stay of a [`Mark`]'s person: a [`Stay`] without its venue and doors, borrowing the
+/// pseudonym.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Span<'a> {
+    pub subject: &'a str,
+    pub start: DateTime<Utc>,
+    pub end: DateTime<Utc>,
+    pub ended: StayEnd,
+}
+
+/// The stays in `marks` (all at one venue) by the rules of [`stays`], by subject, then start.
+/// Tens of thousands of marks at a busy venue cost one sort and no copy of a pseudonym.
+pub fn spans<'a>(marks: &[Mark<'a>], auto_close: Duration) -> Vec<Span<'a>> {
+    // The first eight bytes decide almost every comparison without reading the rest.
+    let head = |s: &str| {
+        let mut b = [0u8; 8];
+        let n = s.len().min(8);
+        b[..n].copy_from_slice(&s.as_bytes()[..n]);
+        u64::from_be_bytes(b)
+    };
+    let mut order: Vec<(u64, &Mark<'a>)> = marks.iter().map(|m| (head(m.subject), m)).collect();
+    order.sort_by(|(ha, a), (hb, b)| {
+        (*ha, a.subject, a.at, dir_order(a.direction)).cmp(&(
+            *hb,
+            b.subject,
+            b.at,
+            dir_order(b.direction),
+        ))
+    });
+    let mut out = Vec::with_capacity(order.len() / 2 + 1);
+    for group in order.chunk_by(|(_, a), (_, b)| a.subject == b.subject) {
+        let subject = group[0].1.subject;
+        walk(
+            group.len(),
+            |i| (group[i].1.at, group[i].1.direction),
+            auto_close,
+            |_, start, end, ended| {
+                out.push(Span {
+                    subject,
+                    start,
+                    end,
+                    ended,
+                })
+            },
+        );
+    }
+    out
+}
+
+/// The stay rules over one person's `n` passages at one venue, read through `get` (time and
+/// direction) in time order, entries before exits at the same instant: each stay is handed to
+/// `emit` with the positions of its passages (consecutive), its start, end and how it ended.
+fn walk(
+    n: usize,
+    get: impl Fn(usize) -> (DateTime<Utc>, Direction),
+    auto_close: Duration,
+    mut emit: impl FnMut(std::ops::Range<usize>, DateTime<Utc>, DateTime<Utc>, StayEnd),
+) {
+    let auto_close = auto_close.max(Duration::zero());
+    // The open stay: its first passage, start and last entry.
+    let mut open: Option<(usize, DateTime<Utc>, DateTime<Utc>)> = None;
+    for i in 0..n {
+        let (at, direction) = get(i);
+        // An open stay past the automatic-exit rule closes first.
+        if let Some((first, start, end)) = open {
+            if at > end + auto_close {
+                emit(first..i, start, end + auto_close, StayEnd::AutoClosed);
+                open = None;
+            }
+        }
+        match (direction, open) {
+            // Another gate of the same venue, or a second scan: the same stay.
+            (Direction::Entry, Some((first, start, _))) => open = Some((first, start, at)),
+            (Direction::Entry, None) => open = Some((i, at, at)),
+            (Direction::Exit, Some((first, start, _))) => {
+                emit(first..i + 1, start, at, StayEnd::Exit);
+                open = None;
+            }
+            (Direction::Exit, None) => emit(i..i + 1, at, at, StayEnd::ExitOnly),
+        }
+    }
+    if let Some((first, start, end)) = open {
+        emit(first..n, start, end + auto_close, StayEnd::AutoClosed);
+    }
 }
 
 /// Entries before exits at the same instant (a stay is opened before it is closed).
@@ -170,18 +242,51 @@ pub fn co_present(case: &[Stay], others: &[Stay], margin: Duration) -> Vec<Conta
 /// overlap)` for each co-present pair, by case stay, then in `others`' order. A busy venue's
 /// answer holds thousands of pairs; the caller copies only what it shows.
 pub fn overlaps(case: &[Stay], others: &[Stay], margin: Duration) -> Vec<(usize, usize, Duration)> {
+    pairs(case, others.len(), margin, |i| {
+        let o = &others[i];
+        (
+            Some(o.venue_id.as_str()),
+            o.subject.as_str(),
+            o.start,
+            o.end,
+        )
+    })
+}
+
+/// [`overlaps`] with the [`spans`] of the people at one venue: `case` holds the case's stays
+/// at that venue.
+pub fn span_overlaps(
+    case: &[Stay],
+    others: &[Span<'_>],
+    margin: Duration,
+) -> Vec<(usize, usize, Duration)> {
+    pairs(case, others.len(), margin, |i| {
+        let o = &others[i];
+        (None, o.subject, o.start, o.end)
+    })
+}
+
+/// The co-presence rule over `n` other stays read through `get`: venue (`None`: the case's),
+/// subject, start and end.
+fn pairs<'a>(
+    case: &[Stay],
+    n: usize,
+    margin: Duration,
+    get: impl Fn(usize) -> (Option<&'a str>, &'a str, DateTime<Utc>, DateTime<Utc>),
+) -> Vec<(usize, usize, Duration)> {
     let margin = margin.max(Duration::zero());
     let case_subjects: Vec<&str> = case.iter().map(|s| s.subject.as_str()).collect();
     let mut out = Vec::new();
     for (ci, c) in case.iter().enumerate() {
-        for (oi, o) in others.iter().enumerate() {
-            if o.start > c.end + margin || o.end + margin < c.start || o.venue_id != c.venue_id {
+        for oi in 0..n {
+            let (venue, subject, start, end) = get(oi);
+            if start > c.end + margin || end + margin < c.start {
                 continue;
             }
-            if case_subjects.contains(&o.subject.as_str()) {
+            if venue.is_some_and(|v| v != c.venue_id) || case_subjects.contains(&subject) {
                 continue;
             }
-            let overlap = (o.end.min(c.end) - o.start.max(c.start)).max(Duration::zero());
+            let overlap = (end.min(c.end) - start.max(c.start)).max(Duration::zero());
             out.push((ci, oi, overlap));
         }
     }
@@ -338,5 +443,85 @@ mod tests {
             c.iter().find(|c| c.subject == "touch").unwrap().overlap,
             Duration::zero()
         );
+    }
+
+    #[test]
+    fn spans_follow_the_same_rules_as_stays() {
+        // Many people at one venue, passages in a scrambled order, exits missing, two gates,
+        // exits alone, refusals read as exits, equal instants: spans and stays agree.
+        let mut seed = 0x5EEDu64;
+        let mut next = |m: u64| {
+            seed = seed
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
+            (seed >> 33) % m
+        };
+        let mut ps = Vec::new();
+        for _ in 0..3_000 {
+            let who = format!("{:024x}", next(40) * 0x1_0000_0001);
+            let d = if next(3) == 0 { Out } else { In };
+            let gate = if next(2) == 0 { "north" } else { "south" };
+            ps.push(p(
+                &who,
+                "market",
+                gate,
+                d,
+                t(0, 0) + Duration::minutes(next(60 * 48) as i64),
+            ));
+        }
+        let auto = Duration::hours(AUTO);
+        let expected: Vec<(String, DateTime<Utc>, DateTime<Utc>, StayEnd)> = stays(&ps, auto)
+            .into_iter()
+            .map(|s| (s.subject, s.start, s.end, s.ended))
+            .collect();
+        let marks: Vec<Mark> = ps
+            .iter()
+            .map(|p| Mark {
+                subject: &p.subject,
+                direction: p.direction,
+                at: p.at,
+            })
+            .collect();
+        let got: Vec<(String, DateTime<Utc>, DateTime<Utc>, StayEnd)> = spans(&marks, auto)
+            .into_iter()
+            .map(|s| (s.subject.to_string(), s.start, s.end, s.ended))
+            .collect();
+        assert!(expected.len() > 100, "{}", expected.len());
+        assert!(expected.iter().any(|s| s.3 == StayEnd::ExitOnly));
+        assert!(expected.iter().any(|s| s.3 == StayEnd::AutoClosed));
+        assert_eq!(got, expected);
+        // And the pairs they make with a case are the same.
+        let all = stays(&ps, auto);
+        let case_subject = all[0].subject.clone();
+        let (case, others): (Vec<Stay>, Vec<Stay>) =
+            all.into_iter().partition(|s| s.subject == case_subject);
+        let spans_others: Vec<Span> = spans(&marks, auto)
+            .into_iter()
+            .filter(|s| s.subject != case_subject)
+            .collect();
+        let margin = Duration::minutes(30);
+        let pairs = overlaps(&case, &others, margin);
+        assert!(pairs.len() > 10, "{}", pairs.len());
+        assert_eq!(span_overlaps(&case, &spans_others, margin), pairs);
+        // A short subject sorts before its extensions, as strings do.
+        let short = [
+            Mark {
+                subject: "ab",
+                direction: In,
+                at: t(9, 0),
+            },
+            Mark {
+                subject: "a",
+                direction: In,
+                at: t(9, 0),
+            },
+            Mark {
+                subject: "ab\u{0}",
+                direction: In,
+                at: t(9, 0),
+            },
+        ];
+        let order: Vec<&str> = spans(&short, auto).iter().map(|s| s.subject).collect();
+        assert_eq!(order, ["a", "ab", "ab\u{0}"]);
     }
 }

@@ -19,12 +19,12 @@ use axum::{Json, Router};
 use chrono::{DateTime, Duration, Utc};
 use serde::{Deserialize, Serialize};
 use venuecode_core::accounts::{Action, Role};
-use venuecode_core::copresence::{self, Passage, Stay, StayEnd};
+use venuecode_core::copresence::{self, Mark, Passage, Stay, StayEnd};
 use venuecode_core::gate::Direction;
 
 use crate::error::ApiError;
 use crate::people;
-use crate::store::{PassageRow, TraceAudit, TraceAuditRow};
+use crate::store::{MarkRow, PassageRow, TraceAudit, TraceAuditRow};
 use crate::{blocking, body_bytes, json, AppState};
 
 /// The trace routes, merged into the app.
@@ -118,17 +118,15 @@ pub struct TraceAnswer {
     pub by_place: Vec<PlaceCount>,
 }
 
-/// One venue's rows and everyone else's stays there, kept until the answer copies the contacts
-/// it shows.
-struct VenueStays {
+/// One venue's rows around the case's stays: who was inside as each window opened, then every
+/// check-in in it. Kept until the answer copies the contacts it shows.
+struct VenueRead {
     venue_id: String,
-    others: Vec<Stay>,
-    passages: Vec<Passage>,
-    /// The masked name of each of `passages`, in their order.
-    names: Vec<Option<String>>,
+    inside: Vec<PassageRow>,
+    marks: Vec<MarkRow>,
 }
 
-/// Someone met: their stay (`others[stay]` of `venues[venue]`) and how long it overlapped.
+/// Someone met: their stay (`others[venue][stay]`) and how long it overlapped.
 struct Met {
     venue: usize,
     stay: usize,
@@ -160,18 +158,6 @@ fn direction_of(r: &PassageRow) -> Direction {
         (true, Some(d)) => d,
         (true, None) => Direction::Entry,
         (false, _) => Direction::Exit,
-    }
-}
-
-/// [`passage`], taking the row's strings instead of copying them.
-fn into_passage(r: PassageRow) -> Passage {
-    let direction = direction_of(&r);
-    Passage {
-        subject: r.subject,
-        venue_id: r.venue_id,
-        checkpoint_id: r.checkpoint_id,
-        direction,
-        at: r.at,
     }
 }
 
@@ -327,10 +313,9 @@ async fn trace(
             }
         }
         // Everyone at those venues around those stays, venue by venue: each venue's rows are
-        // read, turned into stays and compared; a contact is a pair of indices until the answer
-        // copies the ones it shows.
-        let mut venues: Vec<VenueStays> = Vec::new();
-        let mut met: Vec<Met> = Vec::new();
+        // read first, then turned into stays and compared, borrowing the rows' pseudonyms; a
+        // contact is a pair of indices until the answer copies the ones it shows.
+        let mut reads: Vec<VenueRead> = Vec::new();
         // Each venue read only around the case's stays there (windows merged where they meet),
         // not across the whole span between its first and last visit: a regular of a busy
         // market would otherwise read two weeks of the market.
@@ -350,56 +335,69 @@ async fn trace(
                     _ => merged.push((a, b)),
                 }
             }
-            let mut rows = Vec::new();
+            let mut read = VenueRead {
+                venue_id: venue.to_string(),
+                inside: Vec::new(),
+                marks: Vec::new(),
+            };
             for (a, b) in merged {
                 // The automatic-exit span before a window matters only for who is still
                 // inside when it opens: the database answers that, not every passage.
                 let opens = (a + AUTO_CLOSE).min(b);
-                rows.extend(store.inside_at(venue, a, opens)?);
-                rows.extend(store.passages_at(venue, opens, b)?);
+                read.inside.extend(store.inside_at(venue, a, opens)?);
+                read.marks.extend(store.marks_at(venue, opens, b)?);
             }
-            // The rows become core's passages by moving their strings (tens of thousands at a
-            // busy venue); the masked names wait beside them for the contacts shown.
-            let (passages, names): (Vec<Passage>, Vec<Option<String>>) = rows
-                .into_iter()
-                .map(|mut r| {
-                    let name = r.name_masked.take();
-                    (into_passage(r), name)
+            reads.push(read);
+        }
+        let mut others: Vec<Vec<copresence::Span<'_>>> = Vec::with_capacity(reads.len());
+        let mut met: Vec<Met> = Vec::new();
+        for (v, read) in reads.iter().enumerate() {
+            let marks: Vec<Mark<'_>> = read
+                .inside
+                .iter()
+                .map(|r| Mark {
+                    subject: &r.subject,
+                    direction: direction_of(r),
+                    at: r.at,
                 })
-                .unzip();
-            let others: Vec<Stay> = copresence::stays(&passages, AUTO_CLOSE)
+                .chain(read.marks.iter().map(|r| Mark {
+                    subject: &r.subject,
+                    // A refused person was at the door, a moment.
+                    direction: if r.exit || !r.passed {
+                        Direction::Exit
+                    } else {
+                        Direction::Entry
+                    },
+                    at: r.at,
+                }))
+                .collect();
+            let theirs: Vec<copresence::Span<'_>> = copresence::spans(&marks, AUTO_CLOSE)
                 .into_iter()
-                .filter(|s| !subjects.contains(&s.subject))
+                .filter(|s| !subjects.iter().any(|c| c == s.subject))
                 .collect();
             let here: Vec<Stay> = case_stays
                 .iter()
-                .filter(|s| s.venue_id == venue)
+                .filter(|s| s.venue_id == read.venue_id)
                 .cloned()
                 .collect();
-            let at = venues.len();
             met.extend(
-                copresence::overlaps(&here, &others, margin)
+                copresence::span_overlaps(&here, &theirs, margin)
                     .into_iter()
                     .map(|(_, stay, overlap)| Met {
-                        venue: at,
+                        venue: v,
                         stay,
                         overlap,
                     }),
             );
-            venues.push(VenueStays {
-                venue_id: venue.to_string(),
-                others,
-                passages,
-                names,
-            });
+            others.push(theirs);
         }
         let contacts_total = met.len();
-        let mut counts = vec![0usize; venues.len()];
+        let mut counts = vec![0usize; reads.len()];
         for m in &met {
             counts[m.venue] += 1;
         }
         let mut by_place_rows = Vec::new();
-        for (v, contacts) in venues.iter().zip(&counts) {
+        for (v, contacts) in reads.iter().zip(&counts) {
             if *contacts > 0 {
                 by_place_rows.push(PlaceCount {
                     venue_id: v.venue_id.clone(),
@@ -410,39 +408,32 @@ async fn trace(
         }
         by_place_rows.sort_by_key(|p| std::cmp::Reverse(p.contacts));
         // The longest together first: the closest contacts, when not all are shown.
-        let stay_of = |m: &Met| &venues[m.venue].others[m.stay];
-        met.sort_by(|a, b| {
-            let (sa, sb) = (stay_of(a), stay_of(b));
-            b.overlap.cmp(&a.overlap).then_with(|| {
-                (sa.venue_id.as_str(), sa.start, sa.subject.as_str()).cmp(&(
-                    sb.venue_id.as_str(),
-                    sb.start,
-                    sb.subject.as_str(),
-                ))
-            })
-        });
+        let key = |m: &Met| {
+            let o = &others[m.venue][m.stay];
+            (reads[m.venue].venue_id.as_str(), o.start, o.subject)
+        };
+        met.sort_by(|a, b| b.overlap.cmp(&a.overlap).then_with(|| key(a).cmp(&key(b))));
         met.truncate(limit);
         // A person's masked name: the first their rows carry, looked up only at venues shown.
         let mut names_at: HashMap<usize, HashMap<&str, Option<&str>>> = HashMap::new();
         let mut contacts = Vec::with_capacity(met.len());
         for m in &met {
-            let v = &venues[m.venue];
+            let v = &reads[m.venue];
             let names = names_at.entry(m.venue).or_insert_with(|| {
                 let mut first: HashMap<&str, Option<&str>> = HashMap::new();
-                for (p, n) in v.passages.iter().zip(&v.names) {
-                    first.entry(p.subject.as_str()).or_insert(n.as_deref());
+                let rows = v.inside.iter().map(|r| (&r.subject, &r.name_masked));
+                for (subject, name) in
+                    rows.chain(v.marks.iter().map(|r| (&r.subject, &r.name_masked)))
+                {
+                    first.entry(subject.as_str()).or_insert(name.as_deref());
                 }
                 first
             });
-            let o = &v.others[m.stay];
+            let o = &others[m.venue][m.stay];
             contacts.push(ContactRow {
                 venue_name: visible(&v.venue_id)?.unwrap_or_default(),
-                name_masked: names
-                    .get(o.subject.as_str())
-                    .copied()
-                    .flatten()
-                    .map(str::to_string),
-                subject: o.subject.clone(),
+                name_masked: names.get(o.subject).copied().flatten().map(str::to_string),
+                subject: o.subject.to_string(),
                 venue_id: v.venue_id.clone(),
                 start: o.start,
                 end: o.end,

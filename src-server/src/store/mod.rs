@@ -22,7 +22,7 @@ pub use places::{Amended, Checkpoint, Places};
 pub use reports::{AlertQuery, AlertReason, AlertRow, CheckInRow, PhoneRow, Reports};
 pub use retention::Retention;
 pub use sightings::{SightingAlertRow, Sightings};
-pub use trace::{PassageRow, TraceAudit, TraceAuditRow, Tracing};
+pub use trace::{MarkRow, PassageRow, TraceAudit, TraceAuditRow, Tracing};
 
 use std::path::PathBuf;
 

@@ -26,6 +26,20 @@ pub struct PassageRow {
     pub passed: bool,
 }
 
+/// One check-in at a venue as the co-presence of the people around a case reads it: the venue is
+/// known to the caller and the door is not needed (nor copied, for tens of thousands of rows).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MarkRow {
+    pub subject: String,
+    /// An exit (else an entry).
+    pub exit: bool,
+    pub at: DateTime<Utc>,
+    /// Let through (not refused).
+    pub passed: bool,
+    /// The masked name the check-in carries, if any.
+    pub name_masked: Option<String>,
+}
+
 /// One tracing query, as it is audited.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct TraceAudit<'a> {
@@ -57,6 +71,10 @@ pub struct TraceAuditRow {
 /// The columns a [`PassageRow`] is read from, in order, by both engines.
 pub(crate) const PASSAGE_COLUMNS: &str =
     "venue_id, checkpoint_id, direction, at_ms, subject, manual, name_masked, verdict = 'pass'";
+
+/// The columns a [`MarkRow`] is read from, in order, by both engines.
+pub(crate) const MARK_COLUMNS: &str =
+    "subject, direction = 'exit', at_ms, verdict = 'pass', name_masked";
 
 /// The columns a [`TraceAuditRow`] is read from, in order.
 pub(crate) const AUDIT_COLUMNS: &str =
@@ -108,6 +126,14 @@ pub trait Tracing {
         from: DateTime<Utc>,
         to: DateTime<Utc>,
     ) -> Result<Vec<PassageRow>, StoreError>;
+    /// Every check-in with a subject at `venue_id` from `from` to `to`, oldest first, as
+    /// co-presence reads the people around a case (index-only).
+    fn marks_at(
+        &self,
+        venue_id: &str,
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+    ) -> Result<Vec<MarkRow>, StoreError>;
     /// Who was inside `venue_id` at `until` by what they did in `[from, until)`: for each
     /// person whose last let-through passage there is an entry, that entry. Read in the
     /// database, so a busy venue's hours before a window cost the reader only the people still

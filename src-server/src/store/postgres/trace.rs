@@ -3,7 +3,9 @@
 use chrono::{DateTime, Utc};
 
 use super::PgStore;
-use crate::store::trace::{days_between, ms, AUDIT_COLUMNS, DAY_OF_AT, PASSAGE_COLUMNS};
+use crate::store::trace::{
+    days_between, ms, MarkRow, AUDIT_COLUMNS, DAY_OF_AT, MARK_COLUMNS, PASSAGE_COLUMNS,
+};
 use crate::store::{PassageRow, StoreError, TraceAudit, TraceAuditRow, Tracing};
 
 fn passage(r: &postgres::Row) -> PassageRow {
@@ -77,6 +79,34 @@ impl Tracing for PgStore {
         to: DateTime<Utc>,
     ) -> Result<Vec<PassageRow>, StoreError> {
         self.passages("venue_id", venue_id, from, to)
+    }
+
+    fn marks_at(
+        &self,
+        venue_id: &str,
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+    ) -> Result<Vec<MarkRow>, StoreError> {
+        self.with(|c| {
+            let rows = c.query(
+                &format!(
+                    "SELECT {MARK_COLUMNS} FROM check_ins
+                     WHERE venue_id = $1 AND at_ms BETWEEN $2 AND $3 AND subject IS NOT NULL
+                     ORDER BY at_ms"
+                ),
+                &[&venue_id, &from.timestamp_millis(), &to.timestamp_millis()],
+            )?;
+            Ok(rows
+                .iter()
+                .map(|r| MarkRow {
+                    subject: r.get(0),
+                    exit: r.get(1),
+                    at: ms(r.get(2)),
+                    passed: r.get(3),
+                    name_masked: r.get(4),
+                })
+                .collect())
+        })
     }
 
     fn inside_at(

@@ -4,7 +4,9 @@ use chrono::{DateTime, Utc};
 use rusqlite::params;
 
 use super::SqliteStore;
-use crate::store::trace::{days_between, ms, AUDIT_COLUMNS, DAY_OF_AT, PASSAGE_COLUMNS};
+use crate::store::trace::{
+    days_between, ms, MarkRow, AUDIT_COLUMNS, DAY_OF_AT, MARK_COLUMNS, PASSAGE_COLUMNS,
+};
 use crate::store::{PassageRow, StoreError, TraceAudit, TraceAuditRow, Tracing};
 
 fn passage(r: &rusqlite::Row<'_>) -> rusqlite::Result<PassageRow> {
@@ -79,6 +81,33 @@ impl Tracing for SqliteStore {
         to: DateTime<Utc>,
     ) -> Result<Vec<PassageRow>, StoreError> {
         self.passages_at_venue(venue_id, from, to)
+    }
+
+    fn marks_at(
+        &self,
+        venue_id: &str,
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+    ) -> Result<Vec<MarkRow>, StoreError> {
+        let conn = self.conn()?;
+        let mut stmt = conn.prepare_cached(&format!(
+            "SELECT {MARK_COLUMNS} FROM check_ins
+             WHERE venue_id = ?1 AND at_ms BETWEEN ?2 AND ?3 AND subject IS NOT NULL
+             ORDER BY at_ms"
+        ))?;
+        let rows = stmt.query_map(
+            params![venue_id, from.timestamp_millis(), to.timestamp_millis()],
+            |r| {
+                Ok(MarkRow {
+                    subject: r.get(0)?,
+                    exit: r.get::<_, i64>(1)? != 0,
+                    at: ms(r.get(2)?),
+                    passed: r.get::<_, i64>(3)? != 0,
+                    name_masked: r.get(4)?,
+                })
+            },
+        )?;
+        Ok(rows.collect::<Result<_, _>>()?)
     }
 
     fn inside_at(

@@ -213,6 +213,25 @@ pub(super) fn inside_at_keeps_last_entries(store: &dyn Store) {
         .collect();
     assert_eq!(got, [("a", -2000), ("c", -1500)]);
     assert!(inside.iter().all(|p| p.direction == "entry" && p.passed));
+    // Every check-in of the window as co-presence reads it: direction and refusal as flags.
+    let marks = store
+        .marks_at("demo-venue-0003", at(NOW - 1300), at(NOW - 500))
+        .unwrap();
+    let got: Vec<(&str, bool, bool, i64)> = marks
+        .iter()
+        .map(|m| (m.subject.as_str(), m.exit, m.passed, m.at.timestamp() - NOW))
+        .collect();
+    assert_eq!(
+        got,
+        [
+            ("d", false, false, -1200),
+            ("b", true, true, -1000),
+            ("e", true, true, -900)
+        ]
+    );
+    assert!(marks
+        .iter()
+        .all(|m| m.name_masked.as_deref() == Some("张*")));
     assert!(store
         .inside_at("demo-venue-0001", at(NOW - 3600), at(NOW))
         .unwrap()
