@@ -68,13 +68,13 @@ pub(crate) fn occupancy_of(
 ) -> Result<Occupancy, ApiError> {
     let passages: Vec<Passage> = store
         .passages_at(venue_id, now - AUTO_CLOSE, now)?
-        .iter()
+        .into_iter()
         .filter(|r| r.passed)
         .map(|r| Passage {
-            subject: r.subject.clone(),
-            venue_id: r.venue_id.clone(),
-            checkpoint_id: r.checkpoint_id.clone(),
             direction: Direction::parse(&r.direction).unwrap_or(Direction::Entry),
+            subject: r.subject,
+            venue_id: r.venue_id,
+            checkpoint_id: r.checkpoint_id,
             at: r.at,
         })
         .collect();

@@ -52,6 +52,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../../../migrations/server/postgres/0014_capacity.sql"),
     include_str!("../../../migrations/server/postgres/0015_venue_time_covering.sql"),
     include_str!("../../../migrations/server/postgres/0016_subject_by_day.sql"),
+    include_str!("../../../migrations/server/postgres/0017_venue_time_statistics.sql"),
 ];
 
 /// Connections kept open between requests.

@@ -47,6 +47,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../../../migrations/server/sqlite/0014_capacity.sql"),
     include_str!("../../../migrations/server/sqlite/0015_venue_time_covering.sql"),
     include_str!("../../../migrations/server/sqlite/0016_subject_by_day.sql"),
+    include_str!("../../../migrations/server/sqlite/0017_venue_time_statistics.sql"),
 ];
 
 /// The server's SQLite store.
