@@ -123,13 +123,12 @@ async fn venue_statistics(
         let tz = q.tz_offset_minutes.unwrap_or(480);
         let offset = statistics::check_range(q.from, q.to, tz)
             .map_err(|e| bad("bad_range", &e.to_string()))?;
-        let mut groups = store.venue_groups(venue_id, q.from, q.to)?;
+        let (mut groups, people) = store.venue_counts(venue_id, q.from, q.to)?;
         crate::store::name_inspectors(
             store.as_ref(),
             venue_id,
             groups.iter_mut().map(|g| &mut g.inspector),
         )?;
-        let people = store.venue_people(venue_id, q.from, q.to)?;
         // Inside now, in all and by gate: one read of the window (core's stay rules).
         let occupancy = crate::occupancy_routes::occupancy_of(store.as_ref(), venue_id, now)?;
         let doors = store

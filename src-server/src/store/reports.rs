@@ -288,6 +288,94 @@ fn prefix_end(prefix: &str) -> String {
     "\u{10FFFF}".into()
 }
 
+/// Check-ins read one by one, counted as [`Reports::venue_groups`] counts them, and the
+/// different people among them as [`Reports::venue_people`] does: one pass over the rows.
+#[derive(Default)]
+pub(crate) struct CountFold {
+    /// Doors and inspectors, each name once (a venue has a few).
+    names: Vec<String>,
+    groups: std::collections::HashMap<(i64, usize, usize, u8, bool, bool), u64>,
+    people: std::collections::HashSet<Box<str>>,
+}
+
+impl CountFold {
+    fn name(&mut self, s: &str) -> usize {
+        match self.names.iter().position(|n| n == s) {
+            Some(i) => i,
+            None => {
+                self.names.push(s.to_string());
+                self.names.len() - 1
+            }
+        }
+    }
+
+    /// One check-in: its hour (UTC hours since the epoch), door, inspector, direction (an
+    /// unknown one counts as an entry), refusal, fever and pseudonym.
+    #[allow(clippy::too_many_arguments)]
+    pub(crate) fn add(
+        &mut self,
+        hour: i64,
+        checkpoint: &str,
+        inspector: &str,
+        direction: &str,
+        refused: bool,
+        fever: bool,
+        subject: Option<&str>,
+    ) {
+        let (c, i) = (self.name(checkpoint), self.name(inspector));
+        let d = u8::from(direction == "exit");
+        *self
+            .groups
+            .entry((hour, c, i, d, refused, fever))
+            .or_default() += 1;
+        if let Some(s) = subject {
+            if !self.people.contains(s) {
+                self.people.insert(s.into());
+            }
+        }
+    }
+
+    /// The groups (by hour, door, inspector, direction, refusal, fever) and how many people.
+    pub(crate) fn finish(self) -> (Vec<Group>, i64) {
+        let mut groups: Vec<Group> = self
+            .groups
+            .into_iter()
+            .map(|((hour, c, i, d, refused, fever), count)| Group {
+                hour,
+                checkpoint_id: self.names[c].clone(),
+                inspector: self.names[i].clone(),
+                direction: if d == 1 {
+                    venuecode_core::gate::Direction::Exit
+                } else {
+                    venuecode_core::gate::Direction::Entry
+                },
+                refused,
+                fever,
+                count,
+            })
+            .collect();
+        groups.sort_by(|a, b| {
+            (
+                a.hour,
+                &a.checkpoint_id,
+                &a.inspector,
+                a.direction == venuecode_core::gate::Direction::Exit,
+                a.refused,
+                a.fever,
+            )
+                .cmp(&(
+                    b.hour,
+                    &b.checkpoint_id,
+                    &b.inspector,
+                    b.direction == venuecode_core::gate::Direction::Exit,
+                    b.refused,
+                    b.fever,
+                ))
+        });
+        (groups, self.people.len() as i64)
+    }
+}
+
 pub(crate) fn split_reasons(s: &str) -> Vec<String> {
     s.split_whitespace().map(str::to_string).collect()
 }
@@ -372,6 +460,19 @@ pub trait Reports {
         from: DateTime<Utc>,
         to: DateTime<Utc>,
     ) -> Result<i64, StoreError>;
+    /// [`Reports::venue_groups`] and [`Reports::venue_people`] together (an engine may read the
+    /// range once for both).
+    fn venue_counts(
+        &self,
+        venue_id: &str,
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+    ) -> Result<(Vec<Group>, i64), StoreError> {
+        Ok((
+            self.venue_groups(venue_id, from, to)?,
+            self.venue_people(venue_id, from, to)?,
+        ))
+    }
     /// One page of alerts, newest first.
     fn alerts(&self, q: &AlertQuery) -> Result<Vec<AlertRow>, StoreError>;
     /// How many alerts match (the page's cursor and limit ignored).

@@ -65,6 +65,31 @@ pub(super) fn statistics_and_alerts_are_read_by_scope(store: &dyn Store) {
             .unwrap(),
         6
     );
+    // Both in one read: the same groups (in any order) and people.
+    let (mut both, people) = store
+        .venue_counts("demo-venue-0003", at(NOW - 86_400), at(NOW))
+        .unwrap();
+    let key = |g: &venuecode_core::statistics::Group| {
+        (
+            g.hour,
+            g.checkpoint_id.clone(),
+            g.inspector.clone(),
+            g.direction == venuecode_core::gate::Direction::Exit,
+            g.refused,
+            g.fever,
+            g.count,
+        )
+    };
+    let mut expected = groups.clone();
+    expected.sort_by_key(key);
+    both.sort_by_key(key);
+    assert_eq!((both, people), (expected, 6));
+    assert_eq!(
+        store
+            .venue_counts("demo-venue-0001", at(NOW - 86_400), at(NOW))
+            .unwrap(),
+        (vec![], 0)
+    );
 
     // A sighting alert at the hospital, later than both refusals.
     let mut first = check_in(20, "demo-venue-0003");
