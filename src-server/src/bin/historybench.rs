@@ -6,9 +6,12 @@
 //! in one run, one table printed at the end.
 //!
 //! Usage: `cargo run --release -p venuecode-server --features test-support --bin historybench --
-//! [--times 1] [--fraction 1.0] [--engine sqlite|postgres|both] [--dir DIR] [--reuse]`
-//! (`--reuse`: measure the SQLite file a previous run left in DIR, without loading it again). Loading takes minutes at 茂名
-//! scale and about ten times longer at `--times 10` (disk: ~0.5 GB per million check-ins).
+//! [--times 1] [--fraction 1.0] [--engine sqlite|postgres|both] [--dir DIR] [--reuse]
+//! [--uploaders 8] [--ingest-only]` (`--reuse`: measure the SQLite file a previous run left in
+//! DIR, without loading it again — each such run adds its ingest day to the file;
+//! `--uploaders`: concurrent uploaders for loading and for the ingest measurement;
+//! `--ingest-only`: skip tracing, statistics and alerts). Loading takes minutes at 茂名 scale and
+//! about half an hour on PostgreSQL at `--times 10` (disk: ~0.4 GB per million check-ins).
 
 use std::time::{Duration as StdDuration, Instant};
 

@@ -23,23 +23,25 @@ fn passage(r: &rusqlite::Row<'_>) -> rusqlite::Result<PassageRow> {
 }
 
 impl SqliteStore {
-    /// Check-ins with a subject at `venue_id` from `from` to `to`, oldest first (the
-    /// `(venue_id, at_ms, …)` index, index-only).
-    fn passages_at_venue(
+    /// Check-ins with a subject at `venue_id` from `from` to `to`, oldest first, read as
+    /// `columns` and mapped by `map` (the `(venue_id, at_ms, …)` index, index-only).
+    fn at_venue<T>(
         &self,
+        columns: &str,
         venue_id: &str,
         from: DateTime<Utc>,
         to: DateTime<Utc>,
-    ) -> Result<Vec<PassageRow>, StoreError> {
+        map: impl FnMut(&rusqlite::Row<'_>) -> rusqlite::Result<T>,
+    ) -> Result<Vec<T>, StoreError> {
         let conn = self.conn()?;
         let mut stmt = conn.prepare_cached(&format!(
-            "SELECT {PASSAGE_COLUMNS} FROM check_ins
+            "SELECT {columns} FROM check_ins
              WHERE venue_id = ?1 AND at_ms BETWEEN ?2 AND ?3 AND subject IS NOT NULL
              ORDER BY at_ms"
         ))?;
         let rows = stmt.query_map(
             params![venue_id, from.timestamp_millis(), to.timestamp_millis()],
-            passage,
+            map,
         )?;
         Ok(rows.collect::<Result<_, _>>()?)
     }
@@ -80,7 +82,7 @@ impl Tracing for SqliteStore {
         from: DateTime<Utc>,
         to: DateTime<Utc>,
     ) -> Result<Vec<PassageRow>, StoreError> {
-        self.passages_at_venue(venue_id, from, to)
+        self.at_venue(PASSAGE_COLUMNS, venue_id, from, to, passage)
     }
 
     fn marks_at(
@@ -89,25 +91,15 @@ impl Tracing for SqliteStore {
         from: DateTime<Utc>,
         to: DateTime<Utc>,
     ) -> Result<Vec<MarkRow>, StoreError> {
-        let conn = self.conn()?;
-        let mut stmt = conn.prepare_cached(&format!(
-            "SELECT {MARK_COLUMNS} FROM check_ins
-             WHERE venue_id = ?1 AND at_ms BETWEEN ?2 AND ?3 AND subject IS NOT NULL
-             ORDER BY at_ms"
-        ))?;
-        let rows = stmt.query_map(
-            params![venue_id, from.timestamp_millis(), to.timestamp_millis()],
-            |r| {
-                Ok(MarkRow {
-                    subject: r.get(0)?,
-                    exit: r.get::<_, i64>(1)? != 0,
-                    at: ms(r.get(2)?),
-                    passed: r.get::<_, i64>(3)? != 0,
-                    name_masked: r.get(4)?,
-                })
-            },
-        )?;
-        Ok(rows.collect::<Result<_, _>>()?)
+        self.at_venue(MARK_COLUMNS, venue_id, from, to, |r| {
+            Ok(MarkRow {
+                subject: r.get(0)?,
+                exit: r.get::<_, i64>(1)? != 0,
+                at: ms(r.get(2)?),
+                passed: r.get::<_, i64>(3)? != 0,
+                name_masked: r.get(4)?,
+            })
+        })
     }
 
     fn inside_at(
