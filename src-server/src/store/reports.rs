@@ -337,13 +337,17 @@ impl CountFold {
 
     /// The groups (by hour, door, inspector, direction, refusal, fever) and how many people.
     pub(crate) fn finish(self) -> (Vec<Group>, i64) {
-        let mut groups: Vec<Group> = self
-            .groups
+        let names = &self.names;
+        let mut counted: Vec<_> = self.groups.into_iter().collect();
+        counted.sort_by_key(|&((hour, c, i, d, refused, fever), _)| {
+            (hour, &names[c], &names[i], d, refused, fever)
+        });
+        let groups = counted
             .into_iter()
             .map(|((hour, c, i, d, refused, fever), count)| Group {
                 hour,
-                checkpoint_id: self.names[c].clone(),
-                inspector: self.names[i].clone(),
+                checkpoint_id: names[c].clone(),
+                inspector: names[i].clone(),
                 direction: if d == 1 {
                     venuecode_core::gate::Direction::Exit
                 } else {
@@ -354,24 +358,6 @@ impl CountFold {
                 count,
             })
             .collect();
-        groups.sort_by(|a, b| {
-            (
-                a.hour,
-                &a.checkpoint_id,
-                &a.inspector,
-                a.direction == venuecode_core::gate::Direction::Exit,
-                a.refused,
-                a.fever,
-            )
-                .cmp(&(
-                    b.hour,
-                    &b.checkpoint_id,
-                    &b.inspector,
-                    b.direction == venuecode_core::gate::Direction::Exit,
-                    b.refused,
-                    b.fever,
-                ))
-        });
         (groups, self.people.len() as i64)
     }
 }

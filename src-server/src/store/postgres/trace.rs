@@ -22,25 +22,26 @@ fn passage(r: &postgres::Row) -> PassageRow {
 }
 
 impl PgStore {
-    /// Check-ins with a subject where `column` (`subject` or `venue_id`) is `key`, from `from`
-    /// to `to`, oldest first (each column leads an index with `at_ms`).
-    fn passages(
+    /// Check-ins with a subject at `venue_id` from `from` to `to`, oldest first, read as
+    /// `columns` and mapped by `map` (the `(venue_id, at_ms) INCLUDE (…)` index).
+    fn at_venue<T>(
         &self,
-        column: &str,
-        key: &str,
+        columns: &str,
+        venue_id: &str,
         from: DateTime<Utc>,
         to: DateTime<Utc>,
-    ) -> Result<Vec<PassageRow>, StoreError> {
+        map: impl Fn(&postgres::Row) -> T,
+    ) -> Result<Vec<T>, StoreError> {
         self.with(|c| {
             let rows = c.query(
                 &format!(
-                    "SELECT {PASSAGE_COLUMNS} FROM check_ins
-                     WHERE {column} = $1 AND at_ms BETWEEN $2 AND $3 AND subject IS NOT NULL
+                    "SELECT {columns} FROM check_ins
+                     WHERE venue_id = $1 AND at_ms BETWEEN $2 AND $3 AND subject IS NOT NULL
                      ORDER BY at_ms"
                 ),
-                &[&key, &from.timestamp_millis(), &to.timestamp_millis()],
+                &[&venue_id, &from.timestamp_millis(), &to.timestamp_millis()],
             )?;
-            Ok(rows.iter().map(passage).collect())
+            Ok(rows.iter().map(&map).collect())
         })
     }
 }
@@ -78,7 +79,7 @@ impl Tracing for PgStore {
         from: DateTime<Utc>,
         to: DateTime<Utc>,
     ) -> Result<Vec<PassageRow>, StoreError> {
-        self.passages("venue_id", venue_id, from, to)
+        self.at_venue(PASSAGE_COLUMNS, venue_id, from, to, passage)
     }
 
     fn marks_at(
@@ -87,25 +88,12 @@ impl Tracing for PgStore {
         from: DateTime<Utc>,
         to: DateTime<Utc>,
     ) -> Result<Vec<MarkRow>, StoreError> {
-        self.with(|c| {
-            let rows = c.query(
-                &format!(
-                    "SELECT {MARK_COLUMNS} FROM check_ins
-                     WHERE venue_id = $1 AND at_ms BETWEEN $2 AND $3 AND subject IS NOT NULL
-                     ORDER BY at_ms"
-                ),
-                &[&venue_id, &from.timestamp_millis(), &to.timestamp_millis()],
-            )?;
-            Ok(rows
-                .iter()
-                .map(|r| MarkRow {
-                    subject: r.get(0),
-                    exit: r.get(1),
-                    at: ms(r.get(2)),
-                    passed: r.get(3),
-                    name_masked: r.get(4),
-                })
-                .collect())
+        self.at_venue(MARK_COLUMNS, venue_id, from, to, |r| MarkRow {
+            subject: r.get(0),
+            exit: r.get(1),
+            at: ms(r.get(2)),
+            passed: r.get(3),
+            name_masked: r.get(4),
         })
     }
 
