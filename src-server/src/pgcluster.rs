@@ -1,5 +1,6 @@
 //! A throwaway PostgreSQL cluster for tests and benchmarks: `initdb` into a temp dir, `pg_ctl`
-//! on a free loopback port, removed on drop. Uses the apt `postgresql` binaries.
+//! on a free loopback port, removed on drop. Uses the apt `postgresql` binaries. A benchmark
+//! whose load takes half an hour may keep its cluster in a directory instead (`keep_in`).
 //!
 //! Invariants: nothing outside the temp dir is touched and no system service is assumed; when the
 //! process runs as root, the cluster runs as the `postgres` user (initdb refuses root); the
@@ -70,10 +71,13 @@ pub fn binaries() -> Option<PathBuf> {
     dirs.pop()
 }
 
-/// A running throwaway cluster.
+/// A running throwaway cluster (or, from [`TempCluster::keep_in`], a benchmark's kept one).
 pub struct TempCluster {
     bin: PathBuf,
-    dir: tempfile::TempDir,
+    /// The cluster's directory: the temp dir's, or the kept one's.
+    root: PathBuf,
+    /// Removes the directory on drop; `None` for a kept cluster.
+    _temp: Option<tempfile::TempDir>,
     port: u16,
     as_postgres: bool,
     /// Set by [`TempCluster::require_tls`]: server options and the `pg_hba.conf` that refuses
@@ -123,24 +127,61 @@ impl TempCluster {
             .prefix("venuecode-pg-")
             .tempdir()
             .map_err(step("creating the cluster directory"))?;
+        let root = dir.path().to_path_buf();
+        let cluster = TempCluster::new(bin, root, Some(dir), settings)?;
+        cluster.init()?;
+        cluster.start_server()?;
+        Ok(cluster)
+    }
+
+    /// A cluster kept in `dir` across runs, for benchmarks whose load takes half an hour:
+    /// created there (initdb) when `dir` holds none, else started over what it holds. Stopped
+    /// (fast, so the next start needs no recovery) but not removed on drop. The cluster and
+    /// whether it was created now.
+    pub fn keep_in(dir: &Path, settings: &[&str]) -> Result<(TempCluster, bool), ClusterError> {
+        let bin = binaries().ok_or(ClusterError::NoBinaries)?;
+        std::fs::create_dir_all(dir).map_err(step("creating the cluster directory"))?;
+        let root = dir
+            .canonicalize()
+            .map_err(step("finding the cluster directory"))?;
+        let cluster = TempCluster::new(bin, root, None, settings)?;
+        let fresh = !cluster.data_dir().join("PG_VERSION").is_file();
+        if fresh {
+            let _ = std::fs::remove_dir_all(cluster.data_dir());
+            cluster.init()?;
+        }
+        cluster.start_server()?;
+        Ok((cluster, fresh))
+    }
+
+    fn new(
+        bin: PathBuf,
+        root: PathBuf,
+        temp: Option<tempfile::TempDir>,
+        settings: &[&str],
+    ) -> Result<TempCluster, ClusterError> {
         let as_postgres = is_root();
         if as_postgres {
-            chown_to_postgres(&[dir.path()])?;
+            chown_to_postgres(&[&root])?;
         }
         let port = TcpListener::bind("127.0.0.1:0")
             .and_then(|l| l.local_addr())
             .map_err(step("finding a free port"))?
             .port();
-        let cluster = TempCluster {
+        Ok(TempCluster {
             bin,
-            dir,
+            root,
+            _temp: temp,
             port,
             as_postgres,
             tls: false,
             settings: settings.iter().map(|s| s.to_string()).collect(),
-        };
-        let data = cluster.data_dir();
-        cluster.run(
+        })
+    }
+
+    fn init(&self) -> Result<(), ClusterError> {
+        let data = self.data_dir();
+        self.run(
             "initdb",
             &[
                 "-D",
@@ -151,13 +192,11 @@ impl TempCluster {
                 "--encoding=UTF8",
                 "--no-instructions",
             ],
-        )?;
-        cluster.start_server()?;
-        Ok(cluster)
+        )
     }
 
     fn data_dir(&self) -> PathBuf {
-        self.dir.path().join("data")
+        self.root.join("data")
     }
 
     fn command(&self, tool: &str) -> Command {
@@ -195,12 +234,12 @@ impl TempCluster {
     /// Starts the (stopped) server again on the same port and waits until it accepts connections.
     pub fn start_server(&self) -> Result<(), ClusterError> {
         let data = self.data_dir();
-        let log = self.dir.path().join("server.log");
+        let log = self.root.join("server.log");
         let mut options = format!(
             "-p {} -k {} -c listen_addresses=127.0.0.1 -c max_connections=60 \
              -c shared_buffers=128MB -c synchronous_commit=on",
             self.port,
-            self.dir.path().display()
+            self.root.display()
         );
         for s in &self.settings {
             options.push_str(" -c ");
@@ -231,7 +270,7 @@ impl TempCluster {
     fn socket_url(&self) -> String {
         format!(
             "host={} port={} user=postgres dbname=postgres connect_timeout=5",
-            self.dir.path().display(),
+            self.root.display(),
             self.port
         )
     }
@@ -337,12 +376,16 @@ impl TempCluster {
 
     /// The cluster's directory (data and log).
     pub fn path(&self) -> &Path {
-        self.dir.path()
+        &self.root
     }
 }
 
 impl Drop for TempCluster {
     fn drop(&mut self) {
-        let _ = self.stop("immediate");
+        let _ = self.stop(if self._temp.is_some() {
+            "immediate"
+        } else {
+            "fast"
+        });
     }
 }
