@@ -126,6 +126,59 @@ struct VenueRead {
     marks: Vec<MarkRow>,
 }
 
+/// How many windows [`read_windows`] reads at once: on PostgreSQL the server scans one while
+/// this process decodes another (a trace around a busy hospital reads tens of thousands of rows);
+/// two per trace keep the connection pool for the other requests.
+const READERS: usize = 2;
+
+/// Who was inside when a window opened, and the marks in it.
+pub(crate) type WindowRead = (Vec<PassageRow>, Vec<MarkRow>);
+
+/// The rows around each `(venue, window)`: who was inside when it opens and every mark in it, in
+/// the order of `jobs`, [`READERS`] windows at a time.
+pub(crate) fn read_windows(
+    store: &dyn crate::store::Store,
+    jobs: &[(&str, Span)],
+) -> Result<Vec<WindowRead>, crate::store::StoreError> {
+    let read = |(venue, (a, b)): (&str, Span)| -> Result<WindowRead, crate::store::StoreError> {
+        // The automatic-exit span before a window matters only for who is still inside when
+        // it opens: the database answers that, not every passage.
+        let opens = (a + AUTO_CLOSE).min(b);
+        Ok((
+            store.inside_at(venue, a, opens)?,
+            store.marks_at(venue, opens, b)?,
+        ))
+    };
+    if jobs.len() < 2 {
+        return jobs.iter().map(|j| read(*j)).collect();
+    }
+    let next = std::sync::atomic::AtomicUsize::new(0);
+    let work = || {
+        let mut done = Vec::new();
+        loop {
+            let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            let Some(job) = jobs.get(i) else {
+                return done;
+            };
+            done.push((i, read(*job)));
+        }
+    };
+    let mut done = std::thread::scope(|scope| {
+        let helpers: Vec<_> = (1..READERS).map(|_| scope.spawn(work)).collect();
+        let mut done = work();
+        for h in helpers {
+            // A reader that panicked has left its windows unread: reported below.
+            done.extend(h.join().unwrap_or_default());
+        }
+        done
+    });
+    done.sort_by_key(|(i, _)| *i);
+    if done.len() != jobs.len() {
+        return Err(crate::store::StoreError::Poisoned);
+    }
+    done.into_iter().map(|(_, r)| r).collect()
+}
+
 /// Someone met: their stay (`others[venue][stay]`) and how long it overlapped.
 struct Met {
     venue: usize,
@@ -326,6 +379,7 @@ async fn trace(
                 .or_default()
                 .push((s.start - margin - AUTO_CLOSE, s.end + margin));
         }
+        let mut jobs: Vec<(&str, Span)> = Vec::new();
         for (venue, mut spans) in windows {
             spans.sort();
             let mut merged: Vec<Span> = Vec::new();
@@ -335,19 +389,23 @@ async fn trace(
                     _ => merged.push((a, b)),
                 }
             }
-            let mut read = VenueRead {
-                venue_id: venue.to_string(),
-                inside: Vec::new(),
-                marks: Vec::new(),
-            };
-            for (a, b) in merged {
-                // The automatic-exit span before a window matters only for who is still
-                // inside when it opens: the database answers that, not every passage.
-                let opens = (a + AUTO_CLOSE).min(b);
-                read.inside.extend(store.inside_at(venue, a, opens)?);
-                read.marks.extend(store.marks_at(venue, opens, b)?);
+            jobs.extend(merged.into_iter().map(|w| (venue, w)));
+        }
+        for ((venue, _), (inside, marks)) in jobs.iter().zip(read_windows(store.as_ref(), &jobs)?) {
+            if reads
+                .last()
+                .is_none_or(|r: &VenueRead| r.venue_id != *venue)
+            {
+                reads.push(VenueRead {
+                    venue_id: venue.to_string(),
+                    inside: Vec::new(),
+                    marks: Vec::new(),
+                });
             }
-            reads.push(read);
+            if let Some(read) = reads.last_mut() {
+                read.inside.extend(inside);
+                read.marks.extend(marks);
+            }
         }
         let mut others: Vec<Vec<copresence::Span<'_>>> = Vec::with_capacity(reads.len());
         let mut met: Vec<Met> = Vec::new();

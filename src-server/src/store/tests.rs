@@ -10,7 +10,7 @@ use applications::applications_are_filed_scoped_and_decided_once;
 mod reports;
 use reports::{
     a_persons_days_are_each_read, inside_at_keeps_last_entries,
-    statistics_and_alerts_are_read_by_scope,
+    statistics_and_alerts_are_read_by_scope, windows_read_at_once_match_one_by_one,
 };
 
 fn enrol(store: &dyn Store, device: &str, code: &str) -> Result<super::Device, StoreError> {
@@ -441,6 +441,10 @@ const SUITE: &[Scenario] = &[
     (
         "a_persons_days_are_each_read",
         &a_persons_days_are_each_read,
+    ),
+    (
+        "windows_read_at_once_match_one_by_one",
+        &windows_read_at_once_match_one_by_one,
     ),
     (
         "enrolment_binds_and_refuses_what_it_must",

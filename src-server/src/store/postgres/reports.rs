@@ -169,7 +169,9 @@ impl Reports for PgStore {
     ) -> Result<i64, StoreError> {
         self.with(|c| {
             Ok(c.query_one(
-                "SELECT count(DISTINCT subject) FROM check_ins
+                // Pseudonyms compared bytewise: the same count (equality is bytewise under any
+                // deterministic collation), sorted with memcmp instead of the locale's strcoll.
+                "SELECT count(DISTINCT subject COLLATE \"C\") FROM check_ins
                  WHERE venue_id = $1 AND at_ms BETWEEN $2 AND $3",
                 &[&venue_id, &from.timestamp_millis(), &to.timestamp_millis()],
             )?

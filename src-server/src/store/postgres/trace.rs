@@ -106,10 +106,10 @@ impl Tracing for PgStore {
         self.with(|c| {
             let rows = c.query(
                 &format!(
-                    "SELECT DISTINCT ON (subject) {PASSAGE_COLUMNS} FROM check_ins
+                    "SELECT DISTINCT ON (subject COLLATE \"C\") {PASSAGE_COLUMNS} FROM check_ins
                      WHERE venue_id = $1 AND at_ms >= $2 AND at_ms < $3 AND subject IS NOT NULL
                          AND verdict = 'pass'
-                     ORDER BY subject, at_ms DESC"
+                     ORDER BY subject COLLATE \"C\", at_ms DESC"
                 ),
                 &[
                     &venue_id,

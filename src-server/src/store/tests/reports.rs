@@ -263,6 +263,56 @@ pub(super) fn inside_at_keeps_last_entries(store: &dyn Store) {
         .is_empty());
 }
 
+/// Tracing reads the windows around a case's stays two at a time: what comes back, window by
+/// window and in order, is what reading them one by one gives — at two venues, one with two
+/// windows hours apart, and for a single window.
+pub(super) fn windows_read_at_once_match_one_by_one(store: &dyn Store) {
+    store.seed_demo(at(NOW)).unwrap();
+    let market = enrol(store, "dev1", "100003").unwrap();
+    let mut records = Vec::new();
+    for n in 0..600u64 {
+        let mut c = check_in(
+            n + 1,
+            if n % 3 == 0 {
+                "demo-venue-0001"
+            } else {
+                "demo-venue-0003"
+            },
+        );
+        c.subject = Some(format!("p{:03}", n % 97));
+        c.direction = if n % 4 == 1 { "exit" } else { "entry" }.into();
+        c.verdict = if n % 29 == 0 { "refuse" } else { "pass" }.into();
+        c.at = at(NOW - 3600 * 20 + n as i64 * 113);
+        records.push(Record::CheckIn(c));
+    }
+    store.ingest(&market, records, at(NOW)).unwrap();
+    let h = |hours: i64| at(NOW - 3600 * hours);
+    let jobs = [
+        ("demo-venue-0001", (h(20), h(2))),
+        ("demo-venue-0003", (h(20), h(14))),
+        ("demo-venue-0003", (h(10), h(5))),
+    ];
+    let one_by_one: Vec<_> = jobs
+        .iter()
+        .map(|(venue, (a, b))| {
+            let opens = (*a + crate::trace_routes::AUTO_CLOSE).min(*b);
+            (
+                store.inside_at(venue, *a, opens).unwrap(),
+                store.marks_at(venue, opens, *b).unwrap(),
+            )
+        })
+        .collect();
+    assert!(one_by_one
+        .iter()
+        .all(|(i, m)| !i.is_empty() && !m.is_empty()));
+    let at_once = crate::trace_routes::read_windows(store, &jobs).unwrap();
+    assert_eq!(at_once, one_by_one);
+    assert_eq!(
+        crate::trace_routes::read_windows(store, &jobs[2..]).unwrap(),
+        one_by_one[2..]
+    );
+}
+
 /// A person's check-ins are found day by day (the `(day, subject, at_ms)` index): on both sides
 /// of a UTC midnight, days apart, and no further than the window asks.
 pub(super) fn a_persons_days_are_each_read(store: &dyn Store) {
