@@ -1,5 +1,6 @@
 //! The store on PostgreSQL (real deployments): migrations from `migrations/server/postgres/`, a
-//! small, bounded connection pool that reconnects after the database restarts.
+//! small, bounded connection pool that reconnects after the database restarts; each connection
+//! keeps its queries prepared (`Conn`).
 //!
 //! Invariants: a batch is one transaction and one `INSERT … SELECT FROM unnest(…) ON CONFLICT DO
 //! NOTHING` per table, so ingest costs one round trip per table whatever the batch size; a
@@ -73,7 +74,7 @@ pub struct PgStore {
     config: postgres::Config,
     /// Plain or verified TLS, as the URL's `sslmode` asks ([`pgtls`]).
     tls: PgTls,
-    idle: Mutex<Vec<Client>>,
+    idle: Mutex<Vec<Conn>>,
     /// Connections in use or being opened; at most [`MAX_CONNECTIONS`].
     in_use: Mutex<usize>,
     /// Check-ins this process stored, and the count at which it next refreshes the planner's
@@ -81,6 +82,79 @@ pub struct PgStore {
     ingested: std::sync::atomic::AtomicU64,
     analyze_at: std::sync::atomic::AtomicU64,
     freed: Condvar,
+}
+
+/// Statements a connection keeps prepared; past this many (queries built from filters) it
+/// forgets them all and starts again.
+const STATEMENTS_KEPT: usize = 64;
+
+/// A pooled connection and the statements it has prepared, by their SQL: a query asked through
+/// [`Conn::prepared`] is parsed and planned by the server once per connection, not per call
+/// (what a trace's dozens of reads and every request's session check would otherwise repeat).
+pub(crate) struct Conn {
+    client: Client,
+    statements: std::collections::HashMap<String, postgres::Statement>,
+}
+
+/// A query's parameters, as the client takes them.
+type Params<'a> = &'a [&'a (dyn postgres::types::ToSql + Sync)];
+
+impl Conn {
+    /// [`Client::query`] through the statement cache.
+    pub(crate) fn query(
+        &mut self,
+        sql: &str,
+        params: Params<'_>,
+    ) -> Result<Vec<postgres::Row>, postgres::Error> {
+        let st = self.prepared(sql)?;
+        self.client.query(&st, params)
+    }
+
+    /// [`Client::query_one`] through the statement cache.
+    pub(crate) fn query_one(
+        &mut self,
+        sql: &str,
+        params: Params<'_>,
+    ) -> Result<postgres::Row, postgres::Error> {
+        let st = self.prepared(sql)?;
+        self.client.query_one(&st, params)
+    }
+
+    /// [`Client::query_opt`] through the statement cache.
+    pub(crate) fn query_opt(
+        &mut self,
+        sql: &str,
+        params: Params<'_>,
+    ) -> Result<Option<postgres::Row>, postgres::Error> {
+        let st = self.prepared(sql)?;
+        self.client.query_opt(&st, params)
+    }
+
+    /// `sql` prepared on this connection (once; then from the connection's cache).
+    fn prepared(&mut self, sql: &str) -> Result<postgres::Statement, postgres::Error> {
+        if let Some(st) = self.statements.get(sql) {
+            return Ok(st.clone());
+        }
+        let st = self.client.prepare(sql)?;
+        if self.statements.len() >= STATEMENTS_KEPT {
+            self.statements.clear();
+        }
+        self.statements.insert(sql.to_string(), st.clone());
+        Ok(st)
+    }
+}
+
+impl std::ops::Deref for Conn {
+    type Target = Client;
+    fn deref(&self) -> &Client {
+        &self.client
+    }
+}
+
+impl std::ops::DerefMut for Conn {
+    fn deref_mut(&mut self) -> &mut Client {
+        &mut self.client
+    }
 }
 
 /// One slot of the pool's bound, given back when dropped (even on a panic).
@@ -126,10 +200,7 @@ impl PgStore {
     }
 
     /// Runs `f` on a pooled connection; a connection that failed below SQL is dropped.
-    fn with<T>(
-        &self,
-        f: impl FnOnce(&mut Client) -> Result<T, StoreError>,
-    ) -> Result<T, StoreError> {
+    fn with<T>(&self, f: impl FnOnce(&mut Conn) -> Result<T, StoreError>) -> Result<T, StoreError> {
         let _slot = self.slot()?;
         let pooled = self.idle.lock().map_err(|_| StoreError::Poisoned)?.pop();
         let mut client = match pooled {
@@ -141,7 +212,13 @@ impl PgStore {
                 };
                 // Whatever the cluster's default, a commit returns only once it is on disk.
                 c.batch_execute("SET synchronous_commit = on")?;
-                c
+                // Cached statements are still planned for their parameters each time (a
+                // generic plan would not know the busiest venue from a quiet one).
+                c.batch_execute("SET plan_cache_mode = force_custom_plan")?;
+                Conn {
+                    client: c,
+                    statements: std::collections::HashMap::new(),
+                }
             }
         };
         let out = f(&mut client);

@@ -98,8 +98,11 @@ impl Devices for PgStore {
 
     fn device(&self, device_id: &str) -> Result<Option<Device>, StoreError> {
         self.with(|c| {
-            let stmt = c.prepare(&format!("{DEVICE_COLUMNS} WHERE device_id = $1"))?;
-            Ok(c.query_opt(&stmt, &[&device_id])?.map(|r| device_row(&r)))
+            Ok(c.query_opt(
+                &format!("{DEVICE_COLUMNS} WHERE device_id = $1"),
+                &[&device_id],
+            )?
+            .map(|r| device_row(&r)))
         })
     }
 
