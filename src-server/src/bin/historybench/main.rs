@@ -156,7 +156,13 @@ async fn measure(
     let q = if a.ingest_only {
         QueryFigures::none()
     } else {
-        measure_queries(engine, &router, &store, spec, venues).await?
+        let q = measure_queries(engine, &router, &store, spec, venues).await?;
+        eprintln!(
+            "  {engine}: trace p50/p95 {:.1}/{:.1} ms, venue-day p50/p95/busiest {:.1}/{:.1}/{:.1} \
+             ms, alerts p50/p95 {:.1}/{:.1} ms",
+            q.trace.0, q.trace.1, q.stats.0, q.stats.1, q.stats.2, q.alerts.0, q.alerts.1
+        );
+        q
     };
 
     let extra = Spec {
@@ -169,7 +175,7 @@ async fn measure(
         ..spec.clone()
     };
     let records = in_arrival_order(history::day(&extra, venues, 0));
-    let (store2, uploaders) = (store.clone(), a.uploaders);
+    let (store2, uploaders, kept) = (store.clone(), a.uploaders, a.dir.is_some());
     let (ingest, rows) = tokio::task::spawn_blocking(move || -> Result<(f64, u64)> {
         // The day's first fifth warms the server's caches, untimed: a server that has been
         // running holds the current day's index pages (a kept database starts cold).
@@ -179,7 +185,11 @@ async fn measure(
         upload(store2.as_ref(), timed, uploaders)?;
         let rate = timed.len() as f64 / t.elapsed().as_secs_f64();
         let rows = store2.counts()?.check_ins as u64;
-        forget(&target, &records)?;
+        eprintln!("  {engine}: ingest with the history {rate:.0} check-ins/s");
+        if kept {
+            eprintln!("  {engine}: removing the ingested day from the kept database");
+            forget(&target, &records)?;
+        }
         Ok((rate, rows))
     })
     .await??;
