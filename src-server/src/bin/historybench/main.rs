@@ -129,7 +129,7 @@ struct Figures {
 }
 
 /// Measures the queries, then ingest while the tables hold the history: one more day, 1,000
-/// records a batch, from `uploaders` concurrent uploaders — removed again afterwards.
+/// records a batch, from `uploaders` concurrent uploaders (removed again from a kept database).
 async fn measure(
     engine: &'static str,
     store: Box<dyn Store>,
