@@ -186,6 +186,45 @@ pub fn otsu(img: &GrayImage) -> u8 {
 /// `(2r+1)²` window around it (integral image, O(1) per pixel).
 pub fn local_mean_threshold(img: &GrayImage, r: usize, bias: i64) -> Vec<bool> {
     let (w, h) = (img.width, img.height);
+    let stride = w + 1;
+    // Wrapping 32-bit sums: a window's sum (at most 255·(2r+1)², far below 2³²) comes out exact
+    // from wrapped corner values, and the table is half the size of a 64-bit one.
+    let mut integral = vec![0u32; stride * (h + 1)];
+    for (y, src) in img.data.chunks_exact(w.max(1)).take(h).enumerate() {
+        let (above, below) = integral.split_at_mut((y + 1) * stride);
+        let prev = &above[y * stride..];
+        let cur = &mut below[..stride];
+        let mut row = 0u32;
+        for x in 0..w {
+            row = row.wrapping_add(u32::from(src[x]));
+            cur[x + 1] = prev[x + 1].wrapping_add(row);
+        }
+    }
+    let mut out = vec![false; w * h];
+    for y in 0..h {
+        let (y0, y1) = (y.saturating_sub(r), (y + r + 1).min(h));
+        let top = &integral[y0 * stride..(y0 + 1) * stride];
+        let bottom = &integral[y1 * stride..(y1 + 1) * stride];
+        let rows = (y1 - y0) as i64;
+        let src = &img.data[y * w..(y + 1) * w];
+        let dst = &mut out[y * w..(y + 1) * w];
+        for x in 0..w {
+            let (x0, x1) = (x.saturating_sub(r), (x + r + 1).min(w));
+            let s = bottom[x1]
+                .wrapping_sub(bottom[x0])
+                .wrapping_sub(top[x1])
+                .wrapping_add(top[x0]);
+            let n = rows * (x1 - x0) as i64;
+            dst[x] = i64::from(src[x]) * n < i64::from(s) - bias * n;
+        }
+    }
+    out
+}
+
+/// The straightforward 64-bit version of [`local_mean_threshold`], kept as its reference.
+#[cfg(test)]
+fn local_mean_threshold_reference(img: &GrayImage, r: usize, bias: i64) -> Vec<bool> {
+    let (w, h) = (img.width, img.height);
     let mut integral = vec![0u64; (w + 1) * (h + 1)];
     for y in 0..h {
         let mut row = 0u64;
@@ -235,6 +274,34 @@ mod tests {
         }
         // Edges repeat the border pixel: a flat frame stays flat.
         assert_eq!(smooth3(&img(3, 1, |_, _| 77)).data, vec![77; 3]);
+    }
+
+    #[test]
+    fn local_mean_threshold_matches_its_reference() {
+        // A bright frame large enough that the 32-bit sums wrap (17 million pixels near 250),
+        // odd sizes, windows wider than the frame, a single column.
+        for (w, h, r, bias) in [
+            (4200, 4100, 512, 5),
+            (97, 61, 8, 7),
+            (5, 3, 9, 3),
+            (1, 9, 2, 5),
+        ] {
+            let i = img(w, h, |x, y| {
+                let n = (x as u32).wrapping_mul(2_654_435_761) ^ (y as u32).wrapping_mul(40_503);
+                252u8
+                    .saturating_add((n >> 30) as u8)
+                    .saturating_sub(((x + 3 * y) % 3) as u8)
+            });
+            if w == 4200 {
+                let total: u64 = i.data.iter().map(|&p| u64::from(p)).sum();
+                assert!(total > u64::from(u32::MAX), "the big frame must wrap");
+            }
+            assert_eq!(
+                local_mean_threshold(&i, r, bias),
+                local_mean_threshold_reference(&i, r, bias),
+                "{w}x{h} r {r}"
+            );
+        }
     }
 
     #[test]

@@ -2,7 +2,8 @@
 //! each miss, then exactly `decoded <ok>/<total> median <x.x> ms p95 <x.x> ms panics <n>`.
 //!
 //! After the figures it prints the time spent on each miss and on twelve 500×500 photos with no
-//! code (noise, paper, stripes, blocks like text; target ≤ 30 ms each).
+//! code (noise, paper, stripes, blocks like text; target ≤ 30 ms each). `--unreadable` times only
+//! those, ten rounds (for profiling misses); `--per-stage` also prints each stage's cost on them.
 //!
 //! Options: `--stages a,b,…` picks the pipeline stages; `--per-stage` also prints what each stage
 //! decodes alone and which stage decoded each hit in the full pipeline; `--peers SCRIPT` runs
@@ -94,6 +95,25 @@ fn main() -> ExitCode {
             "--per-stage" => per_stage = true,
             "--gate-frames" => return gate_frames(),
             "--pixels" => return pixels(),
+            "--unreadable" => {
+                // Only the photos with no code, ten rounds: for profiling the misses.
+                let frames = unreadable_frames();
+                let mut t = Vec::new();
+                for _ in 0..10 {
+                    for f in &frames {
+                        let s = Instant::now();
+                        let _ = Scanner::new(Config {
+                            stages: stages.clone(),
+                        })
+                        .scan(f);
+                        t.push(s.elapsed().as_secs_f64() * 1000.0);
+                    }
+                }
+                let (p50, p95) = stats(t.clone());
+                let max = t.iter().copied().fold(0.0, f64::max);
+                println!("unreadable 500x500 photos x10: median {p50:.1} ms p95 {p95:.1} ms max {max:.1} ms");
+                return ExitCode::SUCCESS;
+            }
             "--make-dense" | "--make-small" => {
                 let Some(dir) = args.next() else {
                     eprintln!("{a} needs a folder");
@@ -192,6 +212,24 @@ fn main() -> ExitCode {
                 t.elapsed().as_secs_f64() * 1000.0 / cases.len().max(1) as f64
             );
         }
+        // What each stage costs where there is nothing to find (the full pipeline skips some).
+        let frames = unreadable_frames();
+        let costs: Vec<String> = stages
+            .iter()
+            .map(|st| {
+                let mut s = Scanner::default();
+                let t = Instant::now();
+                for f in &frames {
+                    let _ = s.run_stage(*st, f);
+                }
+                let ms = t.elapsed().as_secs_f64() * 1000.0 / frames.len().max(1) as f64;
+                format!("{} {ms:.1}", st.name())
+            })
+            .collect();
+        println!(
+            "stage cost alone on unreadable 500x500 photos (ms): {}",
+            costs.join(", ")
+        );
     }
     if let Some(script) = peers {
         println!("peers, same folders, same run:");
@@ -475,8 +513,9 @@ fn pixels() -> ExitCode {
 
 /// Times the photo pipeline on 500×500 photos with no code in them: sensor noise, paper texture,
 /// stripes, blocks like printed text. Returns (median, max) in ms.
-fn unreadable() -> (f64, f64) {
-    let mut t = Vec::new();
+/// Twelve 500×500 photos with no code: noise, paper, stripes, blocks like printed text.
+fn unreadable_frames() -> Vec<GrayImage> {
+    let mut frames = Vec::new();
     for seed in 0..12u64 {
         let c = Conditions {
             module_px: 0.0,
@@ -505,6 +544,15 @@ fn unreadable() -> (f64, f64) {
                 }
             }
         }
+        frames.push(frame);
+    }
+    frames
+}
+
+/// Median and maximum time of a full scan of each unreadable photo.
+fn unreadable() -> (f64, f64) {
+    let mut t = Vec::new();
+    for frame in unreadable_frames() {
         let s = Instant::now();
         let _ = Scanner::default().scan(&frame);
         t.push(s.elapsed().as_secs_f64() * 1000.0);

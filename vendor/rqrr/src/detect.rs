@@ -36,6 +36,98 @@ pub fn capstones_from_image<S>(img: &mut PreparedImage<S>) -> Vec<CapStone>
 where
     S: ImageBuffer,
 {
+    // VenueCode fork: the same scan as upstream (kept as `capstones_from_image_reference`, and
+    // compared with it by a test in venuecode-scan), reading raw pixel values and doing work
+    // only where the colour changes: a pixel that continues a run costs one comparison. Pixels
+    // are read fresh after every candidate, since checking one repaints regions of this row.
+    let mut res = Vec::new();
+    let (w, h) = (img.width(), img.height());
+    for y in 0..h {
+        let mut finder = RunScanner::new(img.raw_pixel_at(0, y));
+        for x in 1..w {
+            let c = img.raw_pixel_at(x, y);
+            if c == finder.last_color {
+                continue;
+            }
+            let Some(linepos) = finder.change(c, x) else {
+                continue;
+            };
+            if !is_capstone(img, &linepos, y) {
+                continue;
+            }
+            if let Some(cap) = create_capstone(img, &linepos, y) {
+                res.push(cap);
+            }
+        }
+        // The virtual white pixel at the end of the row, as upstream.
+        let white: u8 = PixelColor::White.into();
+        if finder.last_color != white {
+            if let Some(linepos) = finder.change(white, w) {
+                if is_capstone(img, &linepos, y) {
+                    if let Some(cap) = create_capstone(img, &linepos, y) {
+                        res.push(cap);
+                    }
+                }
+            }
+        }
+    }
+    res
+}
+
+/// VenueCode fork: [`LineScanner`] with the run lengths taken from positions at each colour
+/// change (so pixels within a run need no bookkeeping) and colours compared as raw values (a
+/// one-to-one mapping of [`PixelColor`]).
+struct RunScanner {
+    lookbehind_buf: [usize; 5],
+    last_color: u8,
+    run_start: usize,
+    color_changes: usize,
+}
+
+impl RunScanner {
+    fn new(initial: u8) -> Self {
+        RunScanner {
+            lookbehind_buf: [0; 5],
+            last_color: initial,
+            run_start: 0,
+            color_changes: 0,
+        }
+    }
+
+    /// The colour changes to `color` at `x`: `LineScanner::advance` at `current_position == x`.
+    #[inline]
+    fn change(&mut self, color: u8, x: usize) -> Option<LinePosition> {
+        self.last_color = color;
+        self.lookbehind_buf.rotate_left(1);
+        self.lookbehind_buf[4] = x - self.run_start;
+        self.run_start = x;
+        self.color_changes += 1;
+        let white: u8 = PixelColor::White.into();
+        if color != white || self.color_changes < 5 {
+            return None;
+        }
+        let b = &self.lookbehind_buf;
+        const CHECK: [usize; 5] = [1, 1, 3, 1, 1];
+        let avg = (b[0] + b[1] + b[3] + b[4]) / 4;
+        let err = avg * 3 / 4;
+        for i in 0..5 {
+            if b[i] < CHECK[i] * avg - err || b[i] > CHECK[i] * avg + err {
+                return None;
+            }
+        }
+        Some(LinePosition {
+            left: x - b.iter().sum::<usize>(),
+            stone: x - b[2..].iter().sum::<usize>(),
+            right: x - b[4],
+        })
+    }
+}
+
+/// Upstream's scan, pixel by pixel (VenueCode fork: kept as the reference for the fast one).
+pub fn capstones_from_image_reference<S>(img: &mut PreparedImage<S>) -> Vec<CapStone>
+where
+    S: ImageBuffer,
+{
     let mut res = Vec::new();
 
     for y in 0..img.height() {

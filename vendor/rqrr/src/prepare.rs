@@ -293,8 +293,22 @@ where
     where
         S: Clone,
     {
+        self.detect_grids_counted(all_sizes).0
+    }
+
+    /// VenueCode fork: [`detect_grids_sized`](Self::detect_grids_sized), and how many
+    /// capstones (finder patterns, grouped or not) it found: 0 says this binarisation shows
+    /// nothing finder-like at all.
+    pub fn detect_grids_counted<'a>(
+        &'a mut self,
+        all_sizes: bool,
+    ) -> (Vec<crate::Grid<crate::identify::grid::RefGridImage<'a, S>>>, usize)
+    where
+        S: Clone,
+    {
         let mut res = Vec::new();
         let stones = crate::capstones_from_image(self);
+        let capstones = stones.len();
         let groups = self.find_groupings(stones);
         let mut locations = Vec::new();
         for v in groups {
@@ -332,7 +346,7 @@ where
             res.push(crate::Grid { grid, bounds });
         }
 
-        res
+        (res, capstones)
     }
 
     /// Find CapStones that form a grid
@@ -472,6 +486,25 @@ where
         let x = cmp::max(0, cmp::min((self.width() - 1) as i32, p.x));
         let y = cmp::max(0, cmp::min((self.height() - 1) as i32, p.y));
         self.buffer.get_pixel(x as usize, y as usize).into()
+    }
+
+    /// VenueCode fork: the stored value of a pixel (a [`PixelColor`] as `u8`), for scans that
+    /// only compare colours.
+    #[inline]
+    pub(crate) fn raw_pixel_at(&self, x: usize, y: usize) -> u8 {
+        self.buffer.get_pixel(x, y)
+    }
+
+    /// VenueCode fork: the corners of every capstone (finder pattern) found, by the fast scan or
+    /// (`reference`) upstream's pixel-by-pixel one. Repaints the image as grid detection does.
+    /// For tests comparing the two, and for callers that only want to know whether there are any.
+    pub fn capstone_corners(&mut self, reference: bool) -> Vec<[Point; 4]> {
+        let stones = if reference {
+            crate::detect::capstones_from_image_reference(self)
+        } else {
+            crate::capstones_from_image(self)
+        };
+        stones.into_iter().map(|c| c.corners).collect()
     }
 
     pub fn get_pixel_at(&self, x: usize, y: usize) -> PixelColor {
