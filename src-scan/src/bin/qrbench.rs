@@ -15,7 +15,8 @@
 //! frames; dense codes: versions 20–30 at 2–3 px per module) as `N.png` + `N.txt`, to run this
 //! benchmark and the peers on; `--pixels` times the conversion of a 1280×720 camera
 //! frame to grey in each format a camera delivers (YUYV, NV12 with a padded stride, limited-range
-//! YUYV, MJPEG), target ≤ 1 ms. Build with `--release` for figures that mean anything.
+//! YUYV, MJPEG), target ≤ 1 ms, and libjpeg-turbo (through Pillow, when python3 has it) on the same
+//! MJPEG bytes beside ours. Build with `--release` for figures that mean anything.
 
 use std::collections::BTreeMap;
 use std::panic::{catch_unwind, AssertUnwindSafe};
@@ -172,7 +173,13 @@ fn main() -> ExitCode {
                 } else {
                     let got: Vec<String> = found
                         .iter()
-                        .map(|f| f.text.chars().take(40).collect())
+                        .map(|f| {
+                            format!(
+                                "{} [{}]",
+                                f.text.chars().take(80).collect::<String>(),
+                                f.stage.name()
+                            )
+                        })
                         .collect();
                     println!(
                         "miss {} ({}x{}): got {:?}",
@@ -479,7 +486,7 @@ fn pixels() -> ExitCode {
             Layout::Rgb { stride: 3 * w },
             Range::Full,
         ),
-        ("mjpeg", mjpeg, Layout::Mjpeg, Range::Full),
+        ("mjpeg", mjpeg.clone(), Layout::Mjpeg, Range::Full),
     ];
     let mut scanner = Scanner::new(Config::default());
     for (name, bytes, layout, range) in cases {
@@ -508,11 +515,49 @@ fn pixels() -> ExitCode {
             if ok { "" } else { "SIZE MISMATCH" }
         );
     }
+    mjpeg_peer(&mjpeg);
     ExitCode::SUCCESS
 }
 
-/// Times the photo pipeline on 500×500 photos with no code in them: sensor noise, paper texture,
-/// stripes, blocks like printed text. Returns (median, max) in ms.
+/// libjpeg-turbo (through Pillow, asked for luma only) on the same MJPEG frame, for comparison:
+/// what the entropy decoding of these bytes costs in the fastest common decoder.
+fn mjpeg_peer(jpeg: &[u8]) {
+    const SCRIPT: &str = r#"
+import io, sys, time
+from PIL import Image
+b = open(sys.argv[1], 'rb').read()
+t = []
+for _ in range(60):
+    s = time.perf_counter()
+    i = Image.open(io.BytesIO(b))
+    i.draft('L', i.size)
+    i.load()
+    t.append((time.perf_counter() - s) * 1000)
+t.sort()
+print('%.2f %.2f %s' % (t[30], t[57], i.mode))
+"#;
+    let path = std::env::temp_dir().join(format!("qrbench-mjpeg-{}.jpg", std::process::id()));
+    let out = std::fs::write(&path, jpeg).ok().and_then(|_| {
+        std::process::Command::new("python3")
+            .arg("-c")
+            .arg(SCRIPT)
+            .arg(&path)
+            .output()
+            .ok()
+    });
+    let _ = std::fs::remove_file(&path);
+    let line = out
+        .filter(|o| o.status.success())
+        .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_string());
+    match line.as_deref().map(|l| l.split(' ').collect::<Vec<_>>()).as_deref() {
+        Some([p50, p95, "L"]) => println!(
+            "peer   mjpeg (libjpeg-turbo via Pillow, luma only, same {} KB frame) median {p50} ms p95 {p95} ms",
+            jpeg.len() / 1024
+        ),
+        _ => println!("peer   mjpeg: not measured (needs python3 with Pillow)"),
+    }
+}
+
 /// Twelve 500×500 photos with no code: noise, paper, stripes, blocks like printed text.
 fn unreadable_frames() -> Vec<GrayImage> {
     let mut frames = Vec::new();
