@@ -13,7 +13,7 @@ use venuecode_core::gate::PresenceEffect;
 use venuecode_core::trust::Revocation;
 use venuecode_tests::harness::{tempdir::TempDir, Server};
 use venuecode_tests::procs::wait_for;
-use venuecode_tests::station::{draft, enrol, fast_sync, provisioned_station};
+use venuecode_tests::station::{draft, enrol, fast_sync, provisioned_station, TestSync};
 
 const WAIT: Duration = Duration::from_secs(30);
 
@@ -404,7 +404,7 @@ fn a_station_rotates_its_device_key_and_keeps_delivering() -> Result<()> {
         key_max_age: chrono::Duration::seconds(2),
         ..fast_config(&server.url, 50)
     };
-    let handle = SyncHandle::start(&data, Some(server.url.clone()), config);
+    let handle = TestSync(SyncHandle::start(&data, Some(server.url.clone()), config));
     wait_for("the key to be replaced", WAIT, || {
         let s = handle.status();
         (s.device_id.as_deref().is_some_and(|d| d != first) && s.last_error.is_none()).then_some(())
@@ -424,11 +424,11 @@ fn a_station_rotates_its_device_key_and_keeps_delivering() -> Result<()> {
     for n in 3..6 {
         ids.push(store.record(&draft(&venue, Utc::now(), n), PresenceEffect::Keep)?);
     }
-    let handle = SyncHandle::start(
+    let handle = TestSync(SyncHandle::start(
         &data,
         Some(server.url.clone()),
         fast_config(&server.url, 50),
-    );
+    ));
     handle.sync_now();
     wait_for(
         "the half-done rotation to finish and the records to arrive",

@@ -164,10 +164,7 @@ impl TempCluster {
         if as_postgres {
             chown_to_postgres(&[&root])?;
         }
-        let port = TcpListener::bind("127.0.0.1:0")
-            .and_then(|l| l.local_addr())
-            .map_err(step("finding a free port"))?
-            .port();
+        let port = cluster_port().map_err(step("finding a free port"))?;
         Ok(TempCluster {
             bin,
             root,
@@ -388,4 +385,34 @@ impl Drop for TempCluster {
             "fast"
         });
     }
+}
+
+/// Ports for clusters: below Linux's ephemeral range (32768–60999), where no outgoing connection
+/// of this machine can take the port between the moment it is chosen and the moment PostgreSQL
+/// binds it, and apart from the tests' own range (20000–31999), whose picks are only bound later
+/// too. Each call in a process moves on to the next port (from a start that depends on the
+/// process id), so two clusters of one process never share one.
+const CLUSTER_PORTS: std::ops::Range<u32> = 12_000..20_000;
+
+fn cluster_port() -> std::io::Result<u16> {
+    use std::sync::atomic::{AtomicU32, Ordering};
+    static NEXT: AtomicU32 = AtomicU32::new(u32::MAX);
+    let span = CLUSTER_PORTS.end - CLUSTER_PORTS.start;
+    let _ = NEXT.compare_exchange(
+        u32::MAX,
+        std::process::id().wrapping_mul(7919) % span,
+        Ordering::SeqCst,
+        Ordering::SeqCst,
+    );
+    for _ in 0..span {
+        let offset = NEXT.fetch_add(1, Ordering::SeqCst) % span;
+        let port = (CLUSTER_PORTS.start + offset) as u16;
+        if TcpListener::bind(("127.0.0.1", port)).is_ok() {
+            return Ok(port);
+        }
+    }
+    Err(std::io::Error::new(
+        std::io::ErrorKind::AddrInUse,
+        format!("no free TCP port on loopback in {CLUSTER_PORTS:?}"),
+    ))
 }

@@ -164,17 +164,41 @@ pub fn fast_config(url: &str, batch_size: usize) -> SyncConfig {
     }
 }
 
+/// A station's sync worker started by a test: everything a [`SyncHandle`] does (through
+/// `Deref`), and when the test ends — passed, failed or panicked — the worker and its presence
+/// threads are stopped and waited for. A test process that exits while a worker is inside
+/// SQLite or a TLS request runs the crypto library's exit-time clean-up under it: a test binary
+/// crashed with SIGSEGV after its tests had passed that way.
+pub struct TestSync(pub SyncHandle);
+
+impl std::ops::Deref for TestSync {
+    type Target = SyncHandle;
+    fn deref(&self) -> &SyncHandle {
+        &self.0
+    }
+}
+
+impl Drop for TestSync {
+    fn drop(&mut self) {
+        if !self.0.stop_and_wait(Duration::from_secs(10)) {
+            eprintln!(
+                "a station's sync worker was still busy 10 s after the test asked it to stop"
+            );
+        }
+    }
+}
+
 /// A sync worker on [`fast_config`], reading the OS clock through `os`.
-pub fn fast_sync_with_clock(data: &Path, url: &str, batch_size: usize, os: OsClock) -> SyncHandle {
-    SyncHandle::start_with_clock(
+pub fn fast_sync_with_clock(data: &Path, url: &str, batch_size: usize, os: OsClock) -> TestSync {
+    TestSync(SyncHandle::start_with_clock(
         data,
         Some(url.to_string()),
         fast_config(url, batch_size),
         os,
-    )
+    ))
 }
 
 /// [`fast_sync_with_clock`] on the real clock.
-pub fn fast_sync(data: &Path, url: &str, batch_size: usize) -> SyncHandle {
+pub fn fast_sync(data: &Path, url: &str, batch_size: usize) -> TestSync {
     fast_sync_with_clock(data, url, batch_size, sync::system_clock())
 }
