@@ -123,14 +123,22 @@ async fn venue_statistics(
         let tz = q.tz_offset_minutes.unwrap_or(480);
         let offset = statistics::check_range(q.from, q.to, tz)
             .map_err(|e| bad("bad_range", &e.to_string()))?;
-        let (mut groups, people) = store.venue_counts(venue_id, q.from, q.to)?;
+        // The range's counts and who is inside now are independent reads, each on its own
+        // connection: the counts on a helper thread while this one reads the window (a busy
+        // venue's answer waits for the slower of the two instead of both).
+        let (counts, occupancy) = std::thread::scope(|scope| {
+            let counts = scope.spawn(|| store.venue_counts(venue_id, q.from, q.to));
+            // Inside now, in all and by gate: one read of the window (core's stay rules).
+            let occupancy = crate::occupancy_routes::occupancy_of(store.as_ref(), venue_id, now);
+            (counts.join(), occupancy)
+        });
+        let (mut groups, people) = counts.map_err(|_| crate::store::StoreError::Poisoned)??;
+        let occupancy = occupancy?;
         crate::store::name_inspectors(
             store.as_ref(),
             venue_id,
             groups.iter_mut().map(|g| &mut g.inspector),
         )?;
-        // Inside now, in all and by gate: one read of the window (core's stay rules).
-        let occupancy = crate::occupancy_routes::occupancy_of(store.as_ref(), venue_id, now)?;
         let doors = store
             .checkpoints(venue_id)?
             .into_iter()

@@ -179,6 +179,23 @@ impl Reports for PgStore {
         })
     }
 
+    fn venue_counts(
+        &self,
+        venue_id: &str,
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+    ) -> Result<(Vec<Group>, i64), StoreError> {
+        // Two aggregates over the same index range, each bound by its own hashing or sorting (a
+        // busy venue's day: the range reads in 5 ms, grouping it takes 11, counting its people
+        // 15): run side by side on two connections. One query reading the range once for both
+        // (a materialised CTE, or grouping sets) measured slower than either alone.
+        std::thread::scope(|scope| {
+            let groups = scope.spawn(|| self.venue_groups(venue_id, from, to));
+            let people = self.venue_people(venue_id, from, to);
+            Ok((groups.join().map_err(|_| StoreError::Poisoned)??, people?))
+        })
+    }
+
     fn alerts(&self, q: &AlertQuery) -> Result<Vec<AlertRow>, StoreError> {
         let (sql, params) = alerts_sql(q, false, |n| format!("${n}"));
         self.with(|c| {
