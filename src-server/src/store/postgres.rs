@@ -15,7 +15,7 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 use postgres::Client;
 
-use columns::{AlertColumns, CheckInColumns, INSERT_ALERTS, INSERT_CHECK_INS};
+use columns::{insert_batch, AlertColumns, CheckInColumns, INSERT_ALERTS, INSERT_CHECK_INS};
 use pgtls::PgTls;
 use pool::Conn;
 use venuecode_core::sync::{PolicyWire, Record, VenueInfo};
@@ -271,11 +271,17 @@ impl Store for PgStore {
         }
         let received = now.timestamp_millis();
         self.with(|c| {
+            let prepare = |c: &mut Conn, sql: [&str; 2]| -> Result<_, postgres::Error> {
+                Ok([c.prepared(sql[0])?, c.prepared(sql[1])?])
+            };
+            let alerts = prepare(c, INSERT_ALERTS)?;
+            let check_ins = prepare(c, INSERT_CHECK_INS)?;
             let mut tx = c.transaction()?;
             let mut new = 0;
             if !al.id.is_empty() {
-                new += tx.execute(
-                    INSERT_ALERTS,
+                new += insert_batch(
+                    &mut tx,
+                    &alerts,
                     &[
                         &al.venue_id,
                         &device.device_id,
@@ -293,8 +299,9 @@ impl Store for PgStore {
                 )?;
             }
             if !ci.id.is_empty() {
-                new += tx.execute(
-                    INSERT_CHECK_INS,
+                new += insert_batch(
+                    &mut tx,
+                    &check_ins,
                     &[
                         &ci.venue_id,
                         &device.device_id,

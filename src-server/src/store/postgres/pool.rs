@@ -68,7 +68,7 @@ impl Conn {
     }
 
     /// `sql` prepared on this connection (once; then from the connection's cache).
-    fn prepared(&mut self, sql: &str) -> Result<postgres::Statement, postgres::Error> {
+    pub(super) fn prepared(&mut self, sql: &str) -> Result<postgres::Statement, postgres::Error> {
         if let Some(st) = self.statements.get(sql) {
             return Ok(st.clone());
         }
