@@ -387,32 +387,41 @@ impl Drop for TempCluster {
     }
 }
 
-/// Ports for clusters: below Linux's ephemeral range (32768–60999), where no outgoing connection
-/// of this machine can take the port between the moment it is chosen and the moment PostgreSQL
-/// binds it, and apart from the tests' own range (20000–31999), whose picks are only bound later
-/// too. Each call in a process moves on to the next port (from a start that depends on the
-/// process id), so two clusters of one process never share one.
+/// Ports for clusters: below Linux's ephemeral range, apart from the tests' own range
+/// (20000–31999; see [`free_port_in`]).
 const CLUSTER_PORTS: std::ops::Range<u32> = 12_000..20_000;
 
 fn cluster_port() -> std::io::Result<u16> {
+    free_port_in(CLUSTER_PORTS)
+}
+
+/// A TCP port on loopback in `range`, free when chosen. Ranges below Linux's ephemeral range
+/// (32768–60999) keep outgoing connections of this machine — a webdriver's, an HTTP client's —
+/// from taking the port between the moment it is chosen and the moment a child or PostgreSQL
+/// binds it (binding port 0 hands out exactly those: a race that failed CI with "Address already
+/// in use"). Each call in a process moves on to the next port, from a start that depends on the
+/// process id, so two picks of one process never collide.
+pub fn free_port_in(range: std::ops::Range<u32>) -> std::io::Result<u16> {
     use std::sync::atomic::{AtomicU32, Ordering};
     static NEXT: AtomicU32 = AtomicU32::new(u32::MAX);
-    let span = CLUSTER_PORTS.end - CLUSTER_PORTS.start;
+    let span = range.end.saturating_sub(range.start).max(1);
     let _ = NEXT.compare_exchange(
         u32::MAX,
-        std::process::id().wrapping_mul(7919) % span,
+        std::process::id().wrapping_mul(7919),
         Ordering::SeqCst,
         Ordering::SeqCst,
     );
     for _ in 0..span {
         let offset = NEXT.fetch_add(1, Ordering::SeqCst) % span;
-        let port = (CLUSTER_PORTS.start + offset) as u16;
+        let Ok(port) = u16::try_from(range.start + offset) else {
+            continue;
+        };
         if TcpListener::bind(("127.0.0.1", port)).is_ok() {
             return Ok(port);
         }
     }
     Err(std::io::Error::new(
         std::io::ErrorKind::AddrInUse,
-        format!("no free TCP port on loopback in {CLUSTER_PORTS:?}"),
+        format!("no free TCP port on loopback in {range:?}"),
     ))
 }

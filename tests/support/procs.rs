@@ -1,6 +1,5 @@
 //! Child processes owned by guards, free ports, and waiting on conditions with a deadline.
 
-use std::net::TcpListener;
 use std::os::unix::process::CommandExt;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
@@ -116,27 +115,11 @@ impl Drop for ProcGuard {
 /// it is chosen and the moment the child binds it (that race failed CI: "Address already in use").
 const TEST_PORTS: std::ops::Range<u32> = 20_000..32_000;
 
-/// A TCP port on loopback, free when chosen and outside the ephemeral range. Each call in a
-/// process moves on to the next port (from a start that depends on the process id), so two
-/// children started by one test never get the same one.
+/// A TCP port on loopback, free when chosen and outside the ephemeral range; each call in a
+/// process moves on to the next port, so two children started by one test never get the same
+/// one (`pgcluster::free_port_in`, which the test clusters use with their own range).
 pub fn free_port() -> Result<u16> {
-    use std::sync::atomic::{AtomicU32, Ordering};
-    static NEXT: AtomicU32 = AtomicU32::new(u32::MAX);
-    let span = TEST_PORTS.end - TEST_PORTS.start;
-    let _ = NEXT.compare_exchange(
-        u32::MAX,
-        std::process::id().wrapping_mul(7919) % span,
-        Ordering::SeqCst,
-        Ordering::SeqCst,
-    );
-    for _ in 0..span {
-        let offset = NEXT.fetch_add(1, Ordering::SeqCst) % span;
-        let port = u16::try_from(TEST_PORTS.start + offset)?;
-        if TcpListener::bind(("127.0.0.1", port)).is_ok() {
-            return Ok(port);
-        }
-    }
-    bail!("no free TCP port on loopback in {TEST_PORTS:?}")
+    Ok(venuecode_server::pgcluster::free_port_in(TEST_PORTS)?)
 }
 
 /// Polls `f` until it returns `Some`, or fails with `what` after `timeout`.
