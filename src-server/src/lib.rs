@@ -29,6 +29,7 @@ pub mod retention;
 pub mod serve;
 pub mod sightings;
 pub mod store;
+mod trace_read;
 pub mod trace_routes;
 pub mod venue_routes;
 

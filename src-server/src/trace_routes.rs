@@ -24,7 +24,8 @@ use venuecode_core::gate::Direction;
 
 use crate::error::ApiError;
 use crate::people;
-use crate::store::{MarkRow, PassageRow, TraceAudit, TraceAuditRow};
+use crate::store::{PassageRow, TraceAudit, TraceAuditRow};
+use crate::trace_read::read_around;
 use crate::{blocking, body_bytes, json, AppState};
 
 /// The trace routes, merged into the app.
@@ -33,9 +34,6 @@ pub fn routes() -> Router<AppState> {
         .route("/api/v1/trace", post(trace))
         .route("/api/v1/trace/audit", get(audit))
 }
-
-/// A time span.
-type Span = (DateTime<Utc>, DateTime<Utc>);
 
 /// The automatic-exit rule applied to stays with no exit (the stations' default).
 pub const AUTO_CLOSE: Duration = Duration::hours(4);
@@ -116,67 +114,6 @@ pub struct TraceAnswer {
     /// How many were met in all (`by_place` counts them all).
     pub contacts_total: usize,
     pub by_place: Vec<PlaceCount>,
-}
-
-/// One venue's rows around the case's stays: who was inside as each window opened, then every
-/// check-in in it. Kept until the answer copies the contacts it shows.
-struct VenueRead {
-    venue_id: String,
-    inside: Vec<PassageRow>,
-    marks: Vec<MarkRow>,
-}
-
-/// How many windows [`read_windows`] reads at once: on PostgreSQL the server scans one while
-/// this process decodes another (a trace around a busy hospital reads tens of thousands of rows);
-/// two per trace keep the connection pool for the other requests.
-const READERS: usize = 2;
-
-/// Who was inside when a window opened, and the marks in it.
-pub(crate) type WindowRead = (Vec<PassageRow>, Vec<MarkRow>);
-
-/// The rows around each `(venue, window)`: who was inside when it opens and every mark in it, in
-/// the order of `jobs`, [`READERS`] windows at a time.
-pub(crate) fn read_windows(
-    store: &dyn crate::store::Store,
-    jobs: &[(&str, Span)],
-) -> Result<Vec<WindowRead>, crate::store::StoreError> {
-    let read = |(venue, (a, b)): (&str, Span)| -> Result<WindowRead, crate::store::StoreError> {
-        // The automatic-exit span before a window matters only for who is still inside when
-        // it opens: the database answers that, not every passage.
-        let opens = (a + AUTO_CLOSE).min(b);
-        Ok((
-            store.inside_at(venue, a, opens)?,
-            store.marks_at(venue, opens, b)?,
-        ))
-    };
-    if jobs.len() < 2 {
-        return jobs.iter().map(|j| read(*j)).collect();
-    }
-    let next = std::sync::atomic::AtomicUsize::new(0);
-    let work = || {
-        let mut done = Vec::new();
-        loop {
-            let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-            let Some(job) = jobs.get(i) else {
-                return done;
-            };
-            done.push((i, read(*job)));
-        }
-    };
-    let mut done = std::thread::scope(|scope| {
-        let helpers: Vec<_> = (1..READERS).map(|_| scope.spawn(work)).collect();
-        let mut done = work();
-        for h in helpers {
-            // A reader that panicked has left its windows unread: reported below.
-            done.extend(h.join().unwrap_or_default());
-        }
-        done
-    });
-    done.sort_by_key(|(i, _)| *i);
-    if done.len() != jobs.len() {
-        return Err(crate::store::StoreError::Poisoned);
-    }
-    done.into_iter().map(|(_, r)| r).collect()
 }
 
 /// Someone met: their stay (`others[venue][stay]`) and how long it overlapped.
@@ -278,6 +215,42 @@ fn subjects_of(
     }
 }
 
+/// The request's case number, reason, margin and contact limit, each checked (the window too).
+fn checked(req: &TraceRequest) -> Result<(&str, &str, Duration, usize), ApiError> {
+    let case = req.case_number.trim();
+    if case.is_empty() || case.chars().count() > 40 || case.chars().any(char::is_control) {
+        return Err(bad(
+            "bad_case_number",
+            "give the case number (1 to 40 characters)",
+        ));
+    }
+    let reason = req.reason.trim();
+    if reason.chars().count() < 4
+        || reason.chars().count() > 200
+        || reason.chars().any(char::is_control)
+    {
+        return Err(bad("bad_reason", "say why (4 to 200 characters)"));
+    }
+    if req.to <= req.from || req.to - req.from > MAX_WINDOW {
+        return Err(bad(
+            "bad_window",
+            "the window must end after it starts and span at most 30 days",
+        ));
+    }
+    let margin = match req.margin_minutes {
+        None => 30,
+        Some(m) if (0..=720).contains(&m) => m,
+        Some(_) => return Err(bad("bad_margin", "the margin is 0 to 720 minutes")),
+    };
+    let margin = Duration::minutes(margin);
+    let limit = match req.limit {
+        None => DEFAULT_CONTACTS,
+        Some(n) if (1..=MAX_CONTACTS).contains(&n) => n,
+        Some(_) => return Err(bad("bad_limit", "list 1 to 100000 contacts")),
+    };
+    Ok((case, reason, margin, limit))
+}
+
 async fn trace(
     State(state): State<AppState>,
     headers: HeaderMap,
@@ -303,37 +276,7 @@ async fn trace(
             now,
         )?;
         let subject = subjects[0].as_str();
-        let case = req.case_number.trim();
-        if case.is_empty() || case.chars().count() > 40 || case.chars().any(char::is_control) {
-            return Err(bad(
-                "bad_case_number",
-                "give the case number (1 to 40 characters)",
-            ));
-        }
-        let reason = req.reason.trim();
-        if reason.chars().count() < 4
-            || reason.chars().count() > 200
-            || reason.chars().any(char::is_control)
-        {
-            return Err(bad("bad_reason", "say why (4 to 200 characters)"));
-        }
-        if req.to <= req.from || req.to - req.from > MAX_WINDOW {
-            return Err(bad(
-                "bad_window",
-                "the window must end after it starts and span at most 30 days",
-            ));
-        }
-        let margin = match req.margin_minutes {
-            None => 30,
-            Some(m) if (0..=720).contains(&m) => m,
-            Some(_) => return Err(bad("bad_margin", "the margin is 0 to 720 minutes")),
-        };
-        let margin = Duration::minutes(margin);
-        let limit = match req.limit {
-            None => DEFAULT_CONTACTS,
-            Some(n) if (1..=MAX_CONTACTS).contains(&n) => n,
-            Some(_) => return Err(bad("bad_limit", "list 1 to 100000 contacts")),
-        };
+        let (case, reason, margin, limit) = checked(&req)?;
         // The person's stays that touch the window (an entry up to the automatic exit before it).
         let mut own = Vec::new();
         for s in &subjects {
@@ -368,45 +311,7 @@ async fn trace(
         // Everyone at those venues around those stays, venue by venue: each venue's rows are
         // read first, then turned into stays and compared, borrowing the rows' pseudonyms; a
         // contact is a pair of indices until the answer copies the ones it shows.
-        let mut reads: Vec<VenueRead> = Vec::new();
-        // Each venue read only around the case's stays there (windows merged where they meet),
-        // not across the whole span between its first and last visit: a regular of a busy
-        // market would otherwise read two weeks of the market.
-        let mut windows: BTreeMap<&str, Vec<Span>> = BTreeMap::new();
-        for s in &case_stays {
-            windows
-                .entry(&s.venue_id)
-                .or_default()
-                .push((s.start - margin - AUTO_CLOSE, s.end + margin));
-        }
-        let mut jobs: Vec<(&str, Span)> = Vec::new();
-        for (venue, mut spans) in windows {
-            spans.sort();
-            let mut merged: Vec<Span> = Vec::new();
-            for (a, b) in spans {
-                match merged.last_mut() {
-                    Some(last) if a <= last.1 => last.1 = last.1.max(b),
-                    _ => merged.push((a, b)),
-                }
-            }
-            jobs.extend(merged.into_iter().map(|w| (venue, w)));
-        }
-        for ((venue, _), (inside, marks)) in jobs.iter().zip(read_windows(store.as_ref(), &jobs)?) {
-            if reads
-                .last()
-                .is_none_or(|r: &VenueRead| r.venue_id != *venue)
-            {
-                reads.push(VenueRead {
-                    venue_id: venue.to_string(),
-                    inside: Vec::new(),
-                    marks: Vec::new(),
-                });
-            }
-            if let Some(read) = reads.last_mut() {
-                read.inside.extend(inside);
-                read.marks.extend(marks);
-            }
-        }
+        let reads = read_around(store.as_ref(), &case_stays, margin)?;
         let mut others: Vec<Vec<copresence::Span<'_>>> = Vec::with_capacity(reads.len());
         let mut met: Vec<Met> = Vec::new();
         for (v, read) in reads.iter().enumerate() {

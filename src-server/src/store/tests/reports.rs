@@ -305,10 +305,10 @@ pub(super) fn windows_read_at_once_match_one_by_one(store: &dyn Store) {
     assert!(one_by_one
         .iter()
         .all(|(i, m)| !i.is_empty() && !m.is_empty()));
-    let at_once = crate::trace_routes::read_windows(store, &jobs).unwrap();
+    let at_once = crate::trace_read::read_windows(store, &jobs).unwrap();
     assert_eq!(at_once, one_by_one);
     assert_eq!(
-        crate::trace_routes::read_windows(store, &jobs[2..]).unwrap(),
+        crate::trace_read::read_windows(store, &jobs[2..]).unwrap(),
         one_by_one[2..]
     );
 }
