@@ -431,16 +431,12 @@ impl Scanner {
     ) -> Vec<Found> {
         let (w, h, data) = (img.width, img.height, &img.data);
         // Unknown (as if some were found) if rqrr panics.
-        if stage != Stage::Zoom {
-            self.whole_frame_passes += 1;
-        }
         let (mut grids, mut caps) = (usize::MAX, usize::MAX);
         let found = self.contain(|| {
             let mut p = rqrr::PreparedImage::prepare_from_greyscale(w, h, |x, y| data[y * w + x]);
             collect!(p, scale, stage, sizes, &mut grids, &mut caps)
         });
-        self.last_grids = grids;
-        self.last_capstones = caps;
+        self.passed(stage, grids, caps);
         found
     }
 
@@ -454,17 +450,23 @@ impl Scanner {
         sizes: bool,
     ) -> Vec<Found> {
         // Unknown (as if some were found) if rqrr panics.
-        if stage != Stage::Zoom {
-            self.whole_frame_passes += 1;
-        }
         let (mut grids, mut caps) = (usize::MAX, usize::MAX);
         let found = self.contain(|| {
             let mut p = rqrr::PreparedImage::prepare_from_bitmap(w, h, |x, y| bits[y * w + x]);
             collect!(p, scale, stage, sizes, &mut grids, &mut caps)
         });
-        self.last_grids = grids;
-        self.last_capstones = caps;
+        self.passed(stage, grids, caps);
         found
+    }
+
+    /// Notes what an rqrr pass of `stage` found: its grids and capstones (what the stage gates
+    /// read), and one more whole-frame pass unless it was a crop.
+    fn passed(&mut self, stage: Stage, grids: usize, capstones: usize) {
+        if stage != Stage::Zoom {
+            self.whole_frame_passes += 1;
+        }
+        self.last_grids = grids;
+        self.last_capstones = capstones;
     }
 
     /// Runs `f`, turning a panic inside rqrr into "nothing found" (and counting it).

@@ -164,7 +164,7 @@ impl TempCluster {
         if as_postgres {
             chown_to_postgres(&[&root])?;
         }
-        let port = cluster_port().map_err(step("finding a free port"))?;
+        let port = free_port_in(CLUSTER_PORTS).map_err(step("finding a free port"))?;
         Ok(TempCluster {
             bin,
             root,
@@ -390,10 +390,6 @@ impl Drop for TempCluster {
 /// Ports for clusters: below Linux's ephemeral range, apart from the tests' own range
 /// (20000–31999; see [`free_port_in`]).
 const CLUSTER_PORTS: std::ops::Range<u32> = 12_000..20_000;
-
-fn cluster_port() -> std::io::Result<u16> {
-    free_port_in(CLUSTER_PORTS)
-}
 
 /// A TCP port on loopback in `range`, free when chosen. Ranges below Linux's ephemeral range
 /// (32768–60999) keep outgoing connections of this machine — a webdriver's, an HTTP client's —

@@ -139,12 +139,13 @@ async fn venue_statistics(
             venue_id,
             groups.iter_mut().map(|g| &mut g.inspector),
         )?;
-        let doors = store
-            .checkpoints(venue_id)?
-            .into_iter()
-            .map(|c| DoorName {
-                checkpoint_id: c.checkpoint_id,
-                name: c.name,
+        // Every door with its name: the occupancy already read them all, in order.
+        let doors = occupancy
+            .by_gate
+            .iter()
+            .map(|g| DoorName {
+                checkpoint_id: g.checkpoint_id.clone(),
+                name: g.name.clone(),
             })
             .collect();
         Ok(Json(StatisticsAnswer {
