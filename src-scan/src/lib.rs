@@ -191,8 +191,9 @@ pub struct Scanner {
     pub contained_panics: u64,
     /// How many grids (finder groups rqrr accepted) the last rqrr pass located.
     last_grids: usize,
-    /// How many capstones (finder patterns, grouped or not) the last rqrr pass found.
-    last_capstones: usize,
+    /// How many capstones (finder patterns, grouped or not) the current stage's rqrr passes
+    /// found, all of them (Smooth and Zoom run more than one).
+    stage_capstones: usize,
     /// How many rqrr passes over a whole (possibly rescaled) frame ran, crops not counted.
     whole_frame_passes: u64,
 }
@@ -203,7 +204,7 @@ impl Scanner {
             config,
             contained_panics: 0,
             last_grids: 0,
-            last_capstones: 0,
+            stage_capstones: 0,
             whole_frame_passes: 0,
         }
     }
@@ -265,12 +266,11 @@ impl Scanner {
             {
                 continue;
             }
-            self.last_capstones = 0;
             let found = self.run_stage_located(stage, frame, &mut located);
             if !found.is_empty() {
                 return found;
             }
-            capstones_seen |= self.last_capstones > 0 && stage != Stage::Inverted;
+            capstones_seen |= self.stage_capstones > 0 && stage != Stage::Inverted;
             match stage {
                 Stage::Native => {
                     native_grids = Some(self.last_grids);
@@ -306,6 +306,7 @@ impl Scanner {
         located: &mut Option<Located>,
     ) -> Vec<Found> {
         let (w, h) = (frame.width, frame.height);
+        self.stage_capstones = 0;
         match stage {
             Stage::Finder => {
                 let l = located.get_or_insert_with(|| Located::new(frame));
@@ -459,14 +460,14 @@ impl Scanner {
         found
     }
 
-    /// Notes what an rqrr pass of `stage` found: its grids and capstones (what the stage gates
-    /// read), and one more whole-frame pass unless it was a crop.
+    /// Notes what an rqrr pass of `stage` found: its grids, and its capstones added to the
+    /// stage's (what the stage gates read), and one more whole-frame pass unless it was a crop.
     fn passed(&mut self, stage: Stage, grids: usize, capstones: usize) {
         if stage != Stage::Zoom {
             self.whole_frame_passes += 1;
         }
         self.last_grids = grids;
-        self.last_capstones = capstones;
+        self.stage_capstones = self.stage_capstones.saturating_add(capstones);
     }
 
     /// Runs `f`, turning a panic inside rqrr into "nothing found" (and counting it).
