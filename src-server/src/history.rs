@@ -159,7 +159,7 @@ pub fn subject_of(seed: u64, person: u64) -> String {
 
 /// A UUIDv7 as a station makes it: the first 48 bits are the milliseconds of `at` (stations
 /// store a check-in the moment it is made), the rest drawn from `seed` and `n`. Time-ordered ids
-/// matter to the benchmarks: the primary key `(venue_id, id)` then grows at each venue's end, as
+/// matter to the benchmarks: the primary key `(id, venue_id)` then grows at its right edge, as
 /// it does on a real server, instead of at random places.
 fn uuid_like(seed: u64, n: u64, at: DateTime<Utc>) -> String {
     let a = mix(seed ^ 0xC0FFEE, n);

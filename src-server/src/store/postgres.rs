@@ -56,6 +56,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../../../migrations/server/postgres/0015_venue_time_covering.sql"),
     include_str!("../../../migrations/server/postgres/0016_subject_by_day.sql"),
     include_str!("../../../migrations/server/postgres/0017_venue_time_statistics.sql"),
+    include_str!("../../../migrations/server/postgres/0018_check_in_key_by_id.sql"),
 ];
 
 /// Check-ins after which the server first refreshes `check_ins` statistics itself; then at

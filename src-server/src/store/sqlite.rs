@@ -48,6 +48,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../../../migrations/server/sqlite/0015_venue_time_covering.sql"),
     include_str!("../../../migrations/server/sqlite/0016_subject_by_day.sql"),
     include_str!("../../../migrations/server/sqlite/0017_venue_time_statistics.sql"),
+    include_str!("../../../migrations/server/sqlite/0018_check_in_key_by_id.sql"),
 ];
 
 /// The server's SQLite store.
@@ -462,5 +463,96 @@ impl Store for SqliteStore {
             check_ins: conn.query_row("SELECT count(*) FROM check_ins", [], |r| r.get(0))?,
             alerts: conn.query_row("SELECT count(*) FROM alerts", [], |r| r.get(0))?,
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A file written before migration 18 (key `(venue_id, id)`) keeps every check-in, column
+    /// for column, when the table is rebuilt keyed `(id, venue_id)`, and keeps its two indexes.
+    #[test]
+    fn migration_18_rekeys_check_ins_and_keeps_every_row() {
+        let dir = std::env::temp_dir().join(format!("venuecode-m18-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("server.db");
+        let _ = std::fs::remove_file(&path);
+        {
+            let c = Connection::open(&path).unwrap();
+            for sql in &MIGRATIONS[..17] {
+                c.execute_batch(sql).unwrap();
+            }
+            c.pragma_update(None, "user_version", 17).unwrap();
+            for (venue, id, at_ms, subject) in [
+                (
+                    "v-2",
+                    "0190f0e0-0000-7000-8000-000000000002",
+                    2_000,
+                    Some("bb"),
+                ),
+                (
+                    "v-1",
+                    "0190f0e0-0000-7000-8000-000000000001",
+                    1_000,
+                    Some("aa"),
+                ),
+                ("v-1", "0190f0e0-0000-7000-8000-000000000003", 3_000, None),
+            ] {
+                c.execute(
+                    "INSERT INTO check_ins (venue_id, id, device_id, checkpoint_id, inspector,
+                         direction, at_ms, temperature, verdict, reasons, fever, subject, manual,
+                         received_ms)
+                     VALUES (?1, ?2, 'd', 'main', 'i', 'entry', ?3, 'normal', 'pass', '', 0, ?4,
+                         0, 9)",
+                    rusqlite::params![venue, id, at_ms, subject],
+                )
+                .unwrap();
+            }
+        }
+        let store = SqliteStore::open(&path).unwrap();
+        let c = store.conn().unwrap();
+        let rows: Vec<(String, String, i64, Option<String>)> = c
+            .prepare("SELECT venue_id, id, at_ms, subject FROM check_ins ORDER BY at_ms")
+            .unwrap()
+            .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))
+            .unwrap()
+            .collect::<Result<_, _>>()
+            .unwrap();
+        let short: Vec<(&str, &str, i64, Option<&str>)> = rows
+            .iter()
+            .map(|(v, id, at, s)| (v.as_str(), &id[33..], *at, s.as_deref()))
+            .collect();
+        assert_eq!(
+            short,
+            [
+                ("v-1", "001", 1_000, Some("aa")),
+                ("v-2", "002", 2_000, Some("bb")),
+                ("v-1", "003", 3_000, None)
+            ]
+        );
+        let key: Vec<String> = c
+            .prepare(
+                "SELECT ii.name FROM pragma_index_list('check_ins') il,
+                     pragma_index_info(il.name) ii WHERE il.origin = 'pk' ORDER BY ii.seqno",
+            )
+            .unwrap()
+            .query_map([], |r| r.get(0))
+            .unwrap()
+            .collect::<Result<_, _>>()
+            .unwrap();
+        assert_eq!(key, ["id", "venue_id"]);
+        let mut indexes: Vec<String> = c
+            .prepare("SELECT name FROM pragma_index_list('check_ins') WHERE origin = 'c'")
+            .unwrap()
+            .query_map([], |r| r.get(0))
+            .unwrap()
+            .collect::<Result<_, _>>()
+            .unwrap();
+        indexes.sort();
+        assert_eq!(indexes, ["check_ins_subject_day", "check_ins_venue_time"]);
+        drop(c);
+        drop(store);
+        let _ = std::fs::remove_dir_all(&dir);
     }
 }
