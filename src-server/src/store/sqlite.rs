@@ -474,10 +474,8 @@ mod tests {
     /// for column, when the table is rebuilt keyed `(id, venue_id)`, and keeps its two indexes.
     #[test]
     fn migration_18_rekeys_check_ins_and_keeps_every_row() {
-        let dir = std::env::temp_dir().join(format!("venuecode-m18-{}", std::process::id()));
-        std::fs::create_dir_all(&dir).unwrap();
-        let path = dir.join("server.db");
-        let _ = std::fs::remove_file(&path);
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("server.db");
         {
             let c = Connection::open(&path).unwrap();
             for sql in &MIGRATIONS[..17] {
@@ -531,28 +529,22 @@ mod tests {
                 ("v-1", "003", 3_000, None)
             ]
         );
-        let key: Vec<String> = c
-            .prepare(
-                "SELECT ii.name FROM pragma_index_list('check_ins') il,
-                     pragma_index_info(il.name) ii WHERE il.origin = 'pk' ORDER BY ii.seqno",
-            )
-            .unwrap()
-            .query_map([], |r| r.get(0))
-            .unwrap()
-            .collect::<Result<_, _>>()
-            .unwrap();
+        let names = |sql: &str| -> Vec<String> {
+            c.prepare(sql)
+                .unwrap()
+                .query_map([], |r| r.get(0))
+                .unwrap()
+                .collect::<Result<_, _>>()
+                .unwrap()
+        };
+        let key = names(
+            "SELECT ii.name FROM pragma_index_list('check_ins') il,
+                 pragma_index_info(il.name) ii WHERE il.origin = 'pk' ORDER BY ii.seqno",
+        );
         assert_eq!(key, ["id", "venue_id"]);
-        let mut indexes: Vec<String> = c
-            .prepare("SELECT name FROM pragma_index_list('check_ins') WHERE origin = 'c'")
-            .unwrap()
-            .query_map([], |r| r.get(0))
-            .unwrap()
-            .collect::<Result<_, _>>()
-            .unwrap();
-        indexes.sort();
+        let indexes = names(
+            "SELECT name FROM pragma_index_list('check_ins') WHERE origin = 'c' ORDER BY name",
+        );
         assert_eq!(indexes, ["check_ins_subject_day", "check_ins_venue_time"]);
-        drop(c);
-        drop(store);
-        let _ = std::fs::remove_dir_all(&dir);
     }
 }
