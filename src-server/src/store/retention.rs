@@ -3,9 +3,9 @@
 //! batch per statement, so ingest waits at most one short transaction. The tracing audit
 //! (`trace_audit`) is exempt: append-only, it outlives the check-ins it names (docs/SECURITY.md).
 //!
-//! Invariant: check-ins are swept venue by venue over the `(venue_id, at_ms)` index (each
-//! statement stays on one shard when check-ins are distributed by venue); alerts over their time
-//! indexes.
+//! Invariant: check-ins are swept venue by venue over the venue's time index — `(venue_id, at_ms)`
+//! on PostgreSQL, each statement on one shard when check-ins are distributed by venue; `(day,
+//! venue_id, at_ms)` on SQLite, oldest days first — alerts over their time indexes.
 
 use chrono::{DateTime, Utc};
 
@@ -31,7 +31,8 @@ pub trait Retention {
     fn purge_orphan_notes(&self) -> Result<u64, StoreError>;
 }
 
-/// The SQL both engines run (`{P1}`… are the engine's placeholders).
+/// The SQL both engines run (`{P1}`… are the engine's placeholders); SQLite deletes check-ins
+/// with its own statement, which names the days (`store/sqlite/days.rs`).
 pub(crate) const CHECK_INS: &str = "DELETE FROM check_ins WHERE (venue_id, id) IN (
     SELECT venue_id, id FROM check_ins WHERE venue_id = {P1} AND at_ms < {P2} LIMIT {P3})";
 pub(crate) const ALERTS: &str = "DELETE FROM alerts WHERE (venue_id, id) IN (

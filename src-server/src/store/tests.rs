@@ -7,6 +7,8 @@ use venuecode_core::trust::Revocation;
 
 mod applications;
 use applications::applications_are_filed_scoped_and_decided_once;
+mod days;
+use days::a_venues_windows_cross_midnight_and_reach_old_days;
 mod reports;
 use reports::{
     a_persons_days_are_each_read, inside_at_keeps_last_entries,
@@ -473,6 +475,10 @@ const SUITE: &[Scenario] = &[
     (
         "the retention window keeps what it covers",
         &crate::retention::tests::the_window_keeps_what_it_covers,
+    ),
+    (
+        "a venue's windows cross midnight and reach old days",
+        &a_venues_windows_cross_midnight_and_reach_old_days,
     ),
 ];
 

@@ -85,18 +85,15 @@ pub(crate) const AUDIT_COLUMNS: &str =
 /// index does not apply.
 pub(crate) const DAY_OF_AT: &str = "at_ms / 86400000";
 
-/// The longest span a query by person may name day by day: a trace spans at most 30 days and a
-/// batch's sighting check its records' retention window and a day more.
+/// The longest span a query by person (on SQLite, by venue too) may name day by day: a trace spans
+/// at most 30 days, a batch's sighting check its records' retention window and a day more, a
+/// venue's statistics or export a year and a day (`statistics::MAX_DAYS`) in any time zone.
 pub(crate) const MAX_DAYS: i64 = 400;
 
 /// The day numbers `DAY_OF_AT` gives the instants from `from` to `to` (inclusive), in order;
 /// empty when `to` is before `from`. Division truncates as it does in both databases.
 pub(crate) fn days_between(from: DateTime<Utc>, to: DateTime<Utc>) -> Result<Vec<i64>, StoreError> {
-    const DAY_MS: i64 = 86_400_000;
-    let (a, b) = (
-        from.timestamp_millis() / DAY_MS,
-        to.timestamp_millis() / DAY_MS,
-    );
+    let (a, b) = (day_of(from), day_of(to));
     if b - a >= MAX_DAYS {
         return Err(StoreError::WindowTooLong {
             days: b - a + 1,
@@ -104,6 +101,11 @@ pub(crate) fn days_between(from: DateTime<Utc>, to: DateTime<Utc>) -> Result<Vec
         });
     }
     Ok((a..=b).collect())
+}
+
+/// The day number `DAY_OF_AT` gives `at` (division truncates as it does in both databases).
+pub(crate) fn day_of(at: DateTime<Utc>) -> i64 {
+    at.timestamp_millis() / 86_400_000
 }
 
 pub(crate) fn ms(v: i64) -> DateTime<Utc> {

@@ -5,11 +5,11 @@ use rusqlite::{params, params_from_iter};
 use venuecode_core::gate::Direction;
 use venuecode_core::statistics::Group;
 
-use super::SqliteStore;
+use super::{days, SqliteStore};
 use crate::store::reports::{
     alerts_sql, split_reasons, CheckInRow, CountFold, Param, PhoneRow, CHECK_IN_COLUMNS,
 };
-use crate::store::trace::ms;
+use crate::store::trace::{ms, DAY_OF_AT};
 use crate::store::{AlertQuery, AlertRow, Reports, StoreError};
 
 impl rusqlite::ToSql for Param {
@@ -66,21 +66,24 @@ impl Reports for SqliteStore {
         limit: usize,
     ) -> Result<Vec<(venuecode_core::presence::Passage, i64)>, StoreError> {
         let conn = self.conn()?;
-        // The venue's window by (venue_id, at_ms), filtered by arrival: no index of its own, so
-        // ingest pays nothing for the relay.
-        let mut stmt = conn.prepare_cached(
+        let days = days::since(&conn, from_at)?;
+        // The venue's window by (day, venue_id, at_ms), filtered by arrival: no index of its
+        // own, so ingest pays nothing for the relay.
+        let mut stmt = conn.prepare_cached(&format!(
             "SELECT id, subject, checkpoint_id, direction, at_ms, received_ms FROM check_ins
-             WHERE venue_id = ?1 AND at_ms >= ?2 AND received_ms > ?3 AND device_id <> ?4
+             WHERE {DAY_OF_AT} IN (SELECT value FROM json_each(?6))
+               AND venue_id = ?1 AND at_ms >= ?2 AND received_ms > ?3 AND device_id <> ?4
                AND verdict = 'pass' AND subject IS NOT NULL
-             ORDER BY received_ms, id LIMIT ?5",
-        )?;
+             ORDER BY received_ms, id LIMIT ?5"
+        ))?;
         let rows = stmt.query_map(
             params![
                 venue_id,
                 from_at.timestamp_millis(),
                 received_after_ms,
                 except_device,
-                limit as i64
+                limit as i64,
+                days
             ],
             |r| {
                 Ok((
@@ -109,13 +112,15 @@ impl Reports for SqliteStore {
         limit: usize,
     ) -> Result<Vec<PhoneRow>, StoreError> {
         let conn = self.conn()?;
+        let days = days::since(&conn, since)?;
         let mut stmt = conn.prepare_cached(&format!(
             "SELECT {CHECK_IN_COLUMNS}, id, subject FROM check_ins
-             WHERE venue_id = ?1 AND at_ms >= ?2 AND inspector = 'self'
+             WHERE {DAY_OF_AT} IN (SELECT value FROM json_each(?4))
+               AND venue_id = ?1 AND at_ms >= ?2 AND inspector = 'self'
              ORDER BY at_ms, id LIMIT ?3"
         ))?;
         let rows = stmt.query_map(
-            params![venue_id, since.timestamp_millis(), limit as i64],
+            params![venue_id, since.timestamp_millis(), limit as i64, days],
             |r| {
                 Ok(PhoneRow {
                     id: r.get(15)?,
@@ -134,17 +139,21 @@ impl Reports for SqliteStore {
         to: DateTime<Utc>,
         limit: usize,
     ) -> Result<Vec<CheckInRow>, StoreError> {
+        let days = days::between(from, to)?;
         let conn = self.conn()?;
         let mut stmt = conn.prepare_cached(&format!(
             "SELECT {CHECK_IN_COLUMNS} FROM check_ins
-             WHERE venue_id = ?1 AND at_ms BETWEEN ?2 AND ?3 ORDER BY at_ms LIMIT ?4"
+             WHERE {DAY_OF_AT} IN (SELECT value FROM json_each(?5))
+               AND venue_id = ?1 AND at_ms BETWEEN ?2 AND ?3
+             ORDER BY {DAY_OF_AT}, at_ms LIMIT ?4"
         ))?;
         let rows = stmt.query_map(
             params![
                 venue_id,
                 from.timestamp_millis(),
                 to.timestamp_millis(),
-                limit as i64
+                limit as i64,
+                days
             ],
             check_in_row,
         )?;
@@ -157,15 +166,22 @@ impl Reports for SqliteStore {
         from: DateTime<Utc>,
         to: DateTime<Utc>,
     ) -> Result<Vec<Group>, StoreError> {
+        let days = days::between(from, to)?;
         let conn = self.conn()?;
-        let mut stmt = conn.prepare_cached(
+        let mut stmt = conn.prepare_cached(&format!(
             "SELECT at_ms / 3600000, checkpoint_id, inspector, direction, verdict <> 'pass',
                  fever, count(*)
-             FROM check_ins WHERE venue_id = ?1 AND at_ms BETWEEN ?2 AND ?3
-             GROUP BY 1, 2, 3, 4, 5, 6",
-        )?;
+             FROM check_ins WHERE {DAY_OF_AT} IN (SELECT value FROM json_each(?4))
+                 AND venue_id = ?1 AND at_ms BETWEEN ?2 AND ?3
+             GROUP BY 1, 2, 3, 4, 5, 6"
+        ))?;
         let rows = stmt.query_map(
-            params![venue_id, from.timestamp_millis(), to.timestamp_millis()],
+            params![
+                venue_id,
+                from.timestamp_millis(),
+                to.timestamp_millis(),
+                days
+            ],
             |r| {
                 Ok(Group {
                     hour: r.get(0)?,
@@ -188,13 +204,20 @@ impl Reports for SqliteStore {
         from: DateTime<Utc>,
         to: DateTime<Utc>,
     ) -> Result<i64, StoreError> {
+        let days = days::between(from, to)?;
         let conn = self.conn()?;
-        let mut stmt = conn.prepare_cached(
+        let mut stmt = conn.prepare_cached(&format!(
             "SELECT count(DISTINCT subject) FROM check_ins
-             WHERE venue_id = ?1 AND at_ms BETWEEN ?2 AND ?3",
-        )?;
+             WHERE {DAY_OF_AT} IN (SELECT value FROM json_each(?4))
+                 AND venue_id = ?1 AND at_ms BETWEEN ?2 AND ?3"
+        ))?;
         Ok(stmt.query_row(
-            params![venue_id, from.timestamp_millis(), to.timestamp_millis()],
+            params![
+                venue_id,
+                from.timestamp_millis(),
+                to.timestamp_millis(),
+                days
+            ],
             |r| r.get(0),
         )?)
     }
@@ -207,16 +230,19 @@ impl Reports for SqliteStore {
     ) -> Result<(Vec<Group>, i64), StoreError> {
         // One index-only pass (migration 17) instead of a GROUP BY and a count(DISTINCT): the
         // rows' strings are borrowed, each door, inspector and person kept once.
+        let days = days::between(from, to)?;
         let conn = self.conn()?;
-        let mut stmt = conn.prepare_cached(
+        let mut stmt = conn.prepare_cached(&format!(
             "SELECT at_ms / 3600000, checkpoint_id, inspector, direction, verdict <> 'pass',
                  fever, subject
-             FROM check_ins WHERE venue_id = ?1 AND at_ms BETWEEN ?2 AND ?3",
-        )?;
+             FROM check_ins WHERE {DAY_OF_AT} IN (SELECT value FROM json_each(?4))
+                 AND venue_id = ?1 AND at_ms BETWEEN ?2 AND ?3"
+        ))?;
         let mut rows = stmt.query(params![
             venue_id,
             from.timestamp_millis(),
-            to.timestamp_millis()
+            to.timestamp_millis(),
+            days
         ])?;
         let mut fold = CountFold::default();
         while let Some(r) = rows.next()? {

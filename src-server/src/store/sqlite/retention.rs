@@ -3,8 +3,9 @@
 use chrono::{DateTime, Utc};
 use rusqlite::params;
 
-use super::SqliteStore;
-use crate::store::retention::{placeholders, ALERTS, CHECK_INS, ORPHAN_NOTES, SIGHTING_ALERTS};
+use super::{days, SqliteStore};
+use crate::store::retention::{placeholders, ALERTS, ORPHAN_NOTES, SIGHTING_ALERTS};
+use crate::store::trace::DAY_OF_AT;
 use crate::store::{Retention, StoreError};
 
 impl Retention for SqliteStore {
@@ -24,9 +25,21 @@ impl Retention for SqliteStore {
         limit: usize,
     ) -> Result<u64, StoreError> {
         let conn = self.conn()?;
+        // The venue's oldest days first, by (day, venue_id, at_ms) (migration 19).
+        let days = days::until(&conn, before)?;
         let n = conn
-            .prepare_cached(&placeholders(CHECK_INS, '?'))?
-            .execute(params![venue_id, before.timestamp_millis(), limit as i64])?;
+            .prepare_cached(&format!(
+                "DELETE FROM check_ins WHERE (venue_id, id) IN (
+                     SELECT venue_id, id FROM check_ins
+                     WHERE {DAY_OF_AT} IN (SELECT value FROM json_each(?4))
+                         AND venue_id = ?1 AND at_ms < ?2 LIMIT ?3)"
+            ))?
+            .execute(params![
+                venue_id,
+                before.timestamp_millis(),
+                limit as i64,
+                days
+            ])?;
         Ok(n as u64)
     }
 

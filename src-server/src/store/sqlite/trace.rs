@@ -3,10 +3,8 @@
 use chrono::{DateTime, Utc};
 use rusqlite::params;
 
-use super::SqliteStore;
-use crate::store::trace::{
-    days_between, ms, MarkRow, AUDIT_COLUMNS, DAY_OF_AT, MARK_COLUMNS, PASSAGE_COLUMNS,
-};
+use super::{days, SqliteStore};
+use crate::store::trace::{ms, MarkRow, AUDIT_COLUMNS, DAY_OF_AT, MARK_COLUMNS, PASSAGE_COLUMNS};
 use crate::store::{PassageRow, StoreError, TraceAudit, TraceAuditRow, Tracing};
 
 fn passage(r: &rusqlite::Row<'_>) -> rusqlite::Result<PassageRow> {
@@ -24,7 +22,8 @@ fn passage(r: &rusqlite::Row<'_>) -> rusqlite::Result<PassageRow> {
 
 impl SqliteStore {
     /// Check-ins with a subject at `venue_id` from `from` to `to`, oldest first, read as
-    /// `columns` and mapped by `map` (the `(venue_id, at_ms, …)` index, index-only).
+    /// `columns` and mapped by `map` (the `(day, venue_id, at_ms, …)` index, index-only; ordered
+    /// by day and time, which is the index's order, so nothing is sorted).
     fn at_venue<T>(
         &self,
         columns: &str,
@@ -33,14 +32,21 @@ impl SqliteStore {
         to: DateTime<Utc>,
         map: impl FnMut(&rusqlite::Row<'_>) -> rusqlite::Result<T>,
     ) -> Result<Vec<T>, StoreError> {
+        let days = days::between(from, to)?;
         let conn = self.conn()?;
         let mut stmt = conn.prepare_cached(&format!(
             "SELECT {columns} FROM check_ins
-             WHERE venue_id = ?1 AND at_ms BETWEEN ?2 AND ?3 AND subject IS NOT NULL
-             ORDER BY at_ms"
+             WHERE {DAY_OF_AT} IN (SELECT value FROM json_each(?4))
+                 AND venue_id = ?1 AND at_ms BETWEEN ?2 AND ?3 AND subject IS NOT NULL
+             ORDER BY {DAY_OF_AT}, at_ms"
         ))?;
         let rows = stmt.query_map(
-            params![venue_id, from.timestamp_millis(), to.timestamp_millis()],
+            params![
+                venue_id,
+                from.timestamp_millis(),
+                to.timestamp_millis(),
+                days
+            ],
             map,
         )?;
         Ok(rows.collect::<Result<_, _>>()?)
@@ -55,8 +61,7 @@ impl Tracing for SqliteStore {
         to: DateTime<Utc>,
     ) -> Result<Vec<PassageRow>, StoreError> {
         // The `(day, subject, at_ms)` index: one short range a day of the window.
-        let days = serde_json::to_string(&days_between(from, to)?)
-            .map_err(|e| StoreError::Ingest(e.to_string()))?;
+        let days = days::between(from, to)?;
         let conn = self.conn()?;
         let mut stmt = conn.prepare_cached(&format!(
             "SELECT {PASSAGE_COLUMNS} FROM check_ins
@@ -108,16 +113,23 @@ impl Tracing for SqliteStore {
         from: DateTime<Utc>,
         until: DateTime<Utc>,
     ) -> Result<Vec<PassageRow>, StoreError> {
+        let days = days::between(from, until)?;
         let conn = self.conn()?;
         // SQLite takes the bare columns of an aggregate query from the row that holds max().
         let mut stmt = conn.prepare_cached(&format!(
             "SELECT {PASSAGE_COLUMNS}, max(at_ms) FROM check_ins
-             WHERE venue_id = ?1 AND at_ms >= ?2 AND at_ms < ?3 AND subject IS NOT NULL
+             WHERE {DAY_OF_AT} IN (SELECT value FROM json_each(?4))
+                 AND venue_id = ?1 AND at_ms >= ?2 AND at_ms < ?3 AND subject IS NOT NULL
                  AND verdict = 'pass'
              GROUP BY subject"
         ))?;
         let rows = stmt.query_map(
-            params![venue_id, from.timestamp_millis(), until.timestamp_millis()],
+            params![
+                venue_id,
+                from.timestamp_millis(),
+                until.timestamp_millis(),
+                days
+            ],
             passage,
         )?;
         let mut out: Vec<PassageRow> = rows
