@@ -205,11 +205,11 @@ impl SqliteStore {
             .and_then(|_| conn.pragma_update(None, "synchronous", synchronous))
             .and_then(|_| conn.pragma_update(None, "foreign_keys", "ON"))
             // Ingest touches three b-trees per row (primary key, day+subject, day+venue): keep
-            // their hot pages in memory, and checkpoint the WAL in larger steps — 128 MB, in
+            // their hot pages in memory, and checkpoint the WAL in larger steps — 256 MB, in
             // which a page of the current days' index parts is written many times, so the
             // checkpoint copies it into the file once.
             .and_then(|_| conn.pragma_update(None, "cache_size", -262_144))
-            .and_then(|_| conn.pragma_update(None, "wal_autocheckpoint", 32_768))
+            .and_then(|_| conn.pragma_update(None, "wal_autocheckpoint", 65_536))
             .and_then(|_| conn.busy_timeout(std::time::Duration::from_secs(5)))
             .map_err(open_err)?;
         conn.set_prepared_statement_cache_capacity(32);

@@ -81,6 +81,21 @@ pub fn insert_venues(target: &Target, venues: &[VenueSeed]) -> Result<()> {
     Ok(())
 }
 
+/// SQLite: copies what the WAL holds into the database file and empties the WAL (what the store's
+/// automatic checkpoints do every 256 MB), so a measurement that ends with it has paid for every
+/// page its rows dirtied; returns how long it took. PostgreSQL: nothing (its checkpoints are
+/// spread over 15 minutes on a running server).
+pub fn checkpoint(target: &Target) -> Result<std::time::Duration> {
+    let t = Instant::now();
+    if let Target::Sqlite(path) = target {
+        let c = rusqlite::Connection::open(path)?;
+        c.busy_timeout(std::time::Duration::from_secs(30))?;
+        let busy: i64 = c.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |r| r.get(0))?;
+        anyhow::ensure!(busy == 0, "the WAL checkpoint could not finish");
+    }
+    Ok(t.elapsed())
+}
+
 /// Removes `records` (check-ins and alerts, by key) — the day a measurement ingested after the
 /// history — so a kept database measures the same history next time. The rows removed.
 pub fn forget(target: &Target, records: &[Record]) -> Result<u64> {
