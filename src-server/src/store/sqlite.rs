@@ -26,6 +26,7 @@ mod applications;
 mod days;
 mod devices;
 mod places;
+mod readers;
 mod reports;
 mod retention;
 mod sightings;
@@ -56,6 +57,8 @@ const MIGRATIONS: &[&str] = &[
 /// The server's SQLite store.
 pub struct SqliteStore {
     conn: Mutex<Connection>,
+    /// Read-only connections for the reads that run side by side (`sqlite/readers.rs`).
+    readers: readers::Readers,
     /// Batches waiting to be committed (group commit, see [`commit_group`]).
     queue: Mutex<Vec<Arc<IngestJob>>>,
 }
@@ -226,12 +229,18 @@ impl SqliteStore {
         }
         Ok(SqliteStore {
             conn: Mutex::new(conn),
+            readers: readers::Readers::new(path),
             queue: Mutex::new(Vec::new()),
         })
     }
 
     fn conn(&self) -> Result<MutexGuard<'_, Connection>, StoreError> {
         self.conn.lock().map_err(|_| StoreError::Poisoned)
+    }
+
+    /// A read-only connection: for reads a request may run beside others (tracing, statistics).
+    fn reader(&self) -> Result<readers::Reader<'_>, StoreError> {
+        self.readers.get()
     }
 }
 

@@ -140,7 +140,7 @@ impl Reports for SqliteStore {
         limit: usize,
     ) -> Result<Vec<CheckInRow>, StoreError> {
         let days = days::between(from, to)?;
-        let conn = self.conn()?;
+        let conn = self.reader()?;
         let mut stmt = conn.prepare_cached(&format!(
             "SELECT {CHECK_IN_COLUMNS} FROM check_ins
              WHERE {DAY_OF_AT} IN (SELECT value FROM json_each(?5))
@@ -167,7 +167,7 @@ impl Reports for SqliteStore {
         to: DateTime<Utc>,
     ) -> Result<Vec<Group>, StoreError> {
         let days = days::between(from, to)?;
-        let conn = self.conn()?;
+        let conn = self.reader()?;
         let mut stmt = conn.prepare_cached(&format!(
             "SELECT at_ms / 3600000, checkpoint_id, inspector, direction, verdict <> 'pass',
                  fever, count(*)
@@ -205,7 +205,7 @@ impl Reports for SqliteStore {
         to: DateTime<Utc>,
     ) -> Result<i64, StoreError> {
         let days = days::between(from, to)?;
-        let conn = self.conn()?;
+        let conn = self.reader()?;
         let mut stmt = conn.prepare_cached(&format!(
             "SELECT count(DISTINCT subject) FROM check_ins
              WHERE {DAY_OF_AT} IN (SELECT value FROM json_each(?4))
@@ -231,7 +231,7 @@ impl Reports for SqliteStore {
         // One index-only pass (migration 17) instead of a GROUP BY and a count(DISTINCT): the
         // rows' strings are borrowed, each door, inspector and person kept once.
         let days = days::between(from, to)?;
-        let conn = self.conn()?;
+        let conn = self.reader()?;
         let mut stmt = conn.prepare_cached(&format!(
             "SELECT at_ms / 3600000, checkpoint_id, inspector, direction, verdict <> 'pass',
                  fever, subject
@@ -261,7 +261,7 @@ impl Reports for SqliteStore {
 
     fn alerts(&self, q: &AlertQuery) -> Result<Vec<AlertRow>, StoreError> {
         let (sql, params) = alerts_sql(q, false, |n| format!("?{n}"));
-        let conn = self.conn()?;
+        let conn = self.reader()?;
         let mut stmt = conn.prepare_cached(&sql)?;
         let rows = stmt.query_map(params_from_iter(params.iter()), |r| {
             Ok(AlertRow {
@@ -288,7 +288,7 @@ impl Reports for SqliteStore {
 
     fn count_alerts(&self, q: &AlertQuery) -> Result<i64, StoreError> {
         let (sql, params) = alerts_sql(q, true, |n| format!("?{n}"));
-        let conn = self.conn()?;
+        let conn = self.reader()?;
         let mut stmt = conn.prepare_cached(&sql)?;
         Ok(stmt
             .query_row(params_from_iter(params.iter()), |r| {

@@ -33,7 +33,7 @@ impl SqliteStore {
         map: impl FnMut(&rusqlite::Row<'_>) -> rusqlite::Result<T>,
     ) -> Result<Vec<T>, StoreError> {
         let days = days::between(from, to)?;
-        let conn = self.conn()?;
+        let conn = self.reader()?;
         let mut stmt = conn.prepare_cached(&format!(
             "SELECT {columns} FROM check_ins
              WHERE {DAY_OF_AT} IN (SELECT value FROM json_each(?4))
@@ -62,7 +62,7 @@ impl Tracing for SqliteStore {
     ) -> Result<Vec<PassageRow>, StoreError> {
         // The `(day, subject, at_ms)` index: one short range a day of the window.
         let days = days::between(from, to)?;
-        let conn = self.conn()?;
+        let conn = self.reader()?;
         let mut stmt = conn.prepare_cached(&format!(
             "SELECT {PASSAGE_COLUMNS} FROM check_ins
              WHERE {DAY_OF_AT} IN (SELECT value FROM json_each(?4))
@@ -114,7 +114,7 @@ impl Tracing for SqliteStore {
         until: DateTime<Utc>,
     ) -> Result<Vec<PassageRow>, StoreError> {
         let days = days::between(from, until)?;
-        let conn = self.conn()?;
+        let conn = self.reader()?;
         // SQLite takes the bare columns of an aggregate query from the row that holds max().
         let mut stmt = conn.prepare_cached(&format!(
             "SELECT {PASSAGE_COLUMNS}, max(at_ms) FROM check_ins
