@@ -22,14 +22,23 @@ pub(super) fn between(from: DateTime<Utc>, to: DateTime<Utc>) -> Result<String, 
 /// The days from `from`'s to the last day the table holds (at most [`MAX_DAYS`] of them).
 pub(super) fn since(conn: &Connection, from: DateTime<Utc>) -> Result<String, StoreError> {
     let first = day_of(from);
-    let last = held(conn, "max")?.unwrap_or(first);
-    json(&(first..=last.min(first + MAX_DAYS - 1)).collect::<Vec<_>>())
+    capped(first, held(conn, "max")?.unwrap_or(first))
 }
 
 /// The days from the first the table holds to `before`'s (at most [`MAX_DAYS`], oldest first).
 pub(super) fn until(conn: &Connection, before: DateTime<Utc>) -> Result<String, StoreError> {
     let last = day_of(before);
-    let first = held(conn, "min")?.unwrap_or(last);
+    capped(held(conn, "min")?.unwrap_or(last), last)
+}
+
+/// The SQL condition that a check-in's day is among those bound to `?{param}` — spelled with
+/// [`DAY_OF_AT`] exactly, or the day-first indexes do not apply.
+pub(super) fn among(param: usize) -> String {
+    format!("{DAY_OF_AT} IN (SELECT value FROM json_each(?{param}))")
+}
+
+/// The days `first..=last`, at most [`MAX_DAYS`] of them from `first`.
+fn capped(first: i64, last: i64) -> Result<String, StoreError> {
     json(&(first..=last.min(first + MAX_DAYS - 1)).collect::<Vec<_>>())
 }
 

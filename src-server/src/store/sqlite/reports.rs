@@ -71,10 +71,11 @@ impl Reports for SqliteStore {
         // own, so ingest pays nothing for the relay.
         let mut stmt = conn.prepare_cached(&format!(
             "SELECT id, subject, checkpoint_id, direction, at_ms, received_ms FROM check_ins
-             WHERE {DAY_OF_AT} IN (SELECT value FROM json_each(?6))
+             WHERE {on_days}
                AND venue_id = ?1 AND at_ms >= ?2 AND received_ms > ?3 AND device_id <> ?4
                AND verdict = 'pass' AND subject IS NOT NULL
-             ORDER BY received_ms, id LIMIT ?5"
+             ORDER BY received_ms, id LIMIT ?5",
+            on_days = days::among(6)
         ))?;
         let rows = stmt.query_map(
             params![
@@ -115,9 +116,10 @@ impl Reports for SqliteStore {
         let days = days::since(&conn, since)?;
         let mut stmt = conn.prepare_cached(&format!(
             "SELECT {CHECK_IN_COLUMNS}, id, subject FROM check_ins
-             WHERE {DAY_OF_AT} IN (SELECT value FROM json_each(?4))
+             WHERE {on_days}
                AND venue_id = ?1 AND at_ms >= ?2 AND inspector = 'self'
-             ORDER BY at_ms, id LIMIT ?3"
+             ORDER BY at_ms, id LIMIT ?3",
+            on_days = days::among(4)
         ))?;
         let rows = stmt.query_map(
             params![venue_id, since.timestamp_millis(), limit as i64, days],
@@ -143,9 +145,10 @@ impl Reports for SqliteStore {
         let conn = self.reader()?;
         let mut stmt = conn.prepare_cached(&format!(
             "SELECT {CHECK_IN_COLUMNS} FROM check_ins
-             WHERE {DAY_OF_AT} IN (SELECT value FROM json_each(?5))
+             WHERE {on_days}
                AND venue_id = ?1 AND at_ms BETWEEN ?2 AND ?3
-             ORDER BY {DAY_OF_AT}, at_ms LIMIT ?4"
+             ORDER BY {DAY_OF_AT}, at_ms LIMIT ?4",
+            on_days = days::among(5)
         ))?;
         let rows = stmt.query_map(
             params![
@@ -171,9 +174,10 @@ impl Reports for SqliteStore {
         let mut stmt = conn.prepare_cached(&format!(
             "SELECT at_ms / 3600000, checkpoint_id, inspector, direction, verdict <> 'pass',
                  fever, count(*)
-             FROM check_ins WHERE {DAY_OF_AT} IN (SELECT value FROM json_each(?4))
+             FROM check_ins WHERE {on_days}
                  AND venue_id = ?1 AND at_ms BETWEEN ?2 AND ?3
-             GROUP BY 1, 2, 3, 4, 5, 6"
+             GROUP BY 1, 2, 3, 4, 5, 6",
+            on_days = days::among(4)
         ))?;
         let rows = stmt.query_map(
             params![
@@ -208,8 +212,9 @@ impl Reports for SqliteStore {
         let conn = self.reader()?;
         let mut stmt = conn.prepare_cached(&format!(
             "SELECT count(DISTINCT subject) FROM check_ins
-             WHERE {DAY_OF_AT} IN (SELECT value FROM json_each(?4))
-                 AND venue_id = ?1 AND at_ms BETWEEN ?2 AND ?3"
+             WHERE {on_days}
+                 AND venue_id = ?1 AND at_ms BETWEEN ?2 AND ?3",
+            on_days = days::among(4)
         ))?;
         Ok(stmt.query_row(
             params![
@@ -235,8 +240,9 @@ impl Reports for SqliteStore {
         let mut stmt = conn.prepare_cached(&format!(
             "SELECT at_ms / 3600000, checkpoint_id, inspector, direction, verdict <> 'pass',
                  fever, subject
-             FROM check_ins WHERE {DAY_OF_AT} IN (SELECT value FROM json_each(?4))
-                 AND venue_id = ?1 AND at_ms BETWEEN ?2 AND ?3"
+             FROM check_ins WHERE {on_days}
+                 AND venue_id = ?1 AND at_ms BETWEEN ?2 AND ?3",
+            on_days = days::among(4)
         ))?;
         let mut rows = stmt.query(params![
             venue_id,

@@ -5,7 +5,6 @@ use rusqlite::params;
 
 use super::{days, SqliteStore};
 use crate::store::retention::{placeholders, ALERTS, ORPHAN_NOTES, SIGHTING_ALERTS};
-use crate::store::trace::DAY_OF_AT;
 use crate::store::{Retention, StoreError};
 
 impl Retention for SqliteStore {
@@ -31,8 +30,9 @@ impl Retention for SqliteStore {
             .prepare_cached(&format!(
                 "DELETE FROM check_ins WHERE (venue_id, id) IN (
                      SELECT venue_id, id FROM check_ins
-                     WHERE {DAY_OF_AT} IN (SELECT value FROM json_each(?4))
-                         AND venue_id = ?1 AND at_ms < ?2 LIMIT ?3)"
+                     WHERE {on_days}
+                         AND venue_id = ?1 AND at_ms < ?2 LIMIT ?3)",
+                on_days = days::among(4)
             ))?
             .execute(params![
                 venue_id,

@@ -36,9 +36,10 @@ impl SqliteStore {
         let conn = self.reader()?;
         let mut stmt = conn.prepare_cached(&format!(
             "SELECT {columns} FROM check_ins
-             WHERE {DAY_OF_AT} IN (SELECT value FROM json_each(?4))
+             WHERE {on_days}
                  AND venue_id = ?1 AND at_ms BETWEEN ?2 AND ?3 AND subject IS NOT NULL
-             ORDER BY {DAY_OF_AT}, at_ms"
+             ORDER BY {DAY_OF_AT}, at_ms",
+            on_days = days::among(4)
         ))?;
         let rows = stmt.query_map(
             params![
@@ -65,9 +66,10 @@ impl Tracing for SqliteStore {
         let conn = self.reader()?;
         let mut stmt = conn.prepare_cached(&format!(
             "SELECT {PASSAGE_COLUMNS} FROM check_ins
-             WHERE {DAY_OF_AT} IN (SELECT value FROM json_each(?4))
+             WHERE {on_days}
                  AND subject = ?1 AND at_ms BETWEEN ?2 AND ?3
-             ORDER BY at_ms"
+             ORDER BY at_ms",
+            on_days = days::among(4)
         ))?;
         let rows = stmt.query_map(
             params![
@@ -118,10 +120,11 @@ impl Tracing for SqliteStore {
         // SQLite takes the bare columns of an aggregate query from the row that holds max().
         let mut stmt = conn.prepare_cached(&format!(
             "SELECT {PASSAGE_COLUMNS}, max(at_ms) FROM check_ins
-             WHERE {DAY_OF_AT} IN (SELECT value FROM json_each(?4))
+             WHERE {on_days}
                  AND venue_id = ?1 AND at_ms >= ?2 AND at_ms < ?3 AND subject IS NOT NULL
                  AND verdict = 'pass'
-             GROUP BY subject"
+             GROUP BY subject",
+            on_days = days::among(4)
         ))?;
         let rows = stmt.query_map(
             params![
